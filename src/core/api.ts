@@ -1,0 +1,404 @@
+// The server API the sidebar calls through google.script.run. Each function
+// checks the caller, validates its input, and returns plain JSON (ISO strings,
+// never Dates). src/main.ts only wires these to Apps Script globals.
+import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan } from './model';
+import { Services } from './ports';
+import { KEYS, loadSettings, storeSettings } from './config';
+import { UserError, msg, toMessage } from './messages';
+import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
+import * as input from './input';
+import { readAll } from './snapshot';
+import { describeMatch, judge, makePlan } from './plan';
+import { RuleIndex } from './rules';
+import { PROGRESS_KEY, describePhase, loadJob, readRoster, runSync, SyncResult } from './sync';
+import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
+import { nextRunMs } from './schedule';
+import { CheckResult, runChecks } from './finalize';
+import { readNumber } from './config';
+
+const PREVIEW_PER_KIND = 200;
+
+// ---------- who may configure ----------
+
+/** The caller's email when they may configure Roster Sync; a UserError otherwise. */
+export function assertCanConfigure(svc: Services): string {
+  const email = svc.session.activeUserEmail();
+  if (!email) throw new UserError(msg('notAllowed'));
+  const installer = svc.config.get(KEYS.installer);
+  if (!installer) return claimInstallation(svc, email);
+  if (email === installer) return email;
+  let admins: string[] = [];
+  try {
+    admins = loadSettings(svc.config).admins;
+  } catch {
+    // Unreadable settings: only the installer may repair them.
+  }
+  if (!admins.includes(email)) throw new UserError(msg('notAllowed'));
+  return email;
+}
+
+/** The first person to open Roster Sync becomes its installer and sync account, if they can read the directory. */
+function claimInstallation(svc: Services, email: string): string {
+  svc.directory.listOrgUnits(); // throws the catalog's directory message when this account cannot read it
+  svc.config.set(KEYS.installer, email);
+  if (!svc.config.get(KEYS.syncAccount)) svc.config.set(KEYS.syncAccount, email);
+  return email;
+}
+
+function canConfigure(svc: Services): boolean {
+  try {
+    assertCanConfigure(svc);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// ---------- state and settings ----------
+
+export interface StateView {
+  user: string;
+  canConfigure: boolean;
+  message?: { text: string; fix: string };
+  installer?: string;
+  syncAccount?: string;
+  settings?: Settings;
+  settingsError?: { text: string; fix: string };
+  defaults?: Settings;
+  running?: { part: number; phase: string; description: string; startedAt: string } | null;
+  history?: HistoryEntry[];
+  trigger?: { installed: boolean; count: number; owner: string };
+  nextRun?: string | null;
+  cooldownUntil?: string | null;
+  rosterUrl?: string;
+  destination?: string;
+}
+
+export function getState(svc: Services): StateView {
+  const user = svc.session.activeUserEmail();
+  if (!canConfigure(svc)) {
+    const m = msg('notAllowed');
+    return { user, canConfigure: false, message: { text: m.text, fix: m.fix } };
+  }
+  let settings: Settings | undefined;
+  let settingsError: StateView['settingsError'];
+  try {
+    settings = loadSettings(svc.config);
+  } catch (error) {
+    const m = toMessage(error);
+    settingsError = { text: m.text, fix: m.fix };
+  }
+  const job = loadJob(svc.state);
+  const triggers = svc.triggers.list().filter((t) => t.handler === SCHEDULE_HANDLER);
+  const now = svc.clock.nowMs();
+  const next = settings ? nextRunMs(settings.schedule, now, svc.clock.local) : null;
+  const last = readNumber(svc.config, KEYS.lastFullSync);
+  const cooldownEnd = settings && last !== null ? last + settings.cooldownMinutes * 60_000 : null;
+  return {
+    user,
+    canConfigure: true,
+    installer: svc.config.get(KEYS.installer) ?? '',
+    syncAccount: svc.config.get(KEYS.syncAccount) ?? '',
+    settings,
+    settingsError,
+    defaults: defaultSettings(),
+    running: job ? { part: job.part, phase: job.phase, description: describePhase(job), startedAt: new Date(job.startedAt).toISOString() } : null,
+    history: svc.history.list(20),
+    trigger: { installed: triggers.length > 0, count: triggers.length, owner: svc.config.get(KEYS.syncAccount) ?? '' },
+    nextRun: next === null ? null : new Date(next).toISOString(),
+    cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
+    rosterUrl: svc.rosterUrl(),
+    destination: svc.roster.kind,
+  };
+}
+
+export function saveSettings(svc: Services, raw: unknown): StateView {
+  const email = assertCanConfigure(svc);
+  const settings = validateSettings(raw);
+  if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
+    throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
+  }
+  storeSettings(svc.config, settings);
+  if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
+  return getState(svc);
+}
+
+// ---------- preview and sync ----------
+
+export interface ChangeView {
+  kind: ChangeKind;
+  accountId: string;
+  email: string;
+  name: string;
+  reasons: string[];
+  rolesBefore: string[];
+  rolesAfter: string[];
+  statusBefore: string;
+  statusAfter: string;
+}
+
+export interface PlanView {
+  createdAt: string;
+  counts: Record<ChangeKind, number>;
+  total: number;
+  changes: ChangeView[];
+  /** Kinds whose list was cut at PREVIEW_PER_KIND. */
+  truncated: ChangeKind[];
+  held: { change: ChangeView; why: string }[];
+  ruleProblems: string[];
+  blocked: Plan['blockedByThreshold'];
+  inScopeUsers: number;
+  directoryUsers: number;
+  ruleMatches: Record<string, number>;
+}
+
+export function viewChange(c: Change): ChangeView {
+  return {
+    kind: c.kind,
+    accountId: c.accountId,
+    email: c.email,
+    name: c.name,
+    reasons: c.reasons,
+    rolesBefore: c.before?.roles ?? [],
+    rolesAfter: c.after?.roles ?? [],
+    statusBefore: c.before?.status ?? '',
+    statusAfter: c.after?.status ?? 'removed',
+  };
+}
+
+function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
+  const shown: Record<ChangeKind, number> = { create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 };
+  const changes: ChangeView[] = [];
+  for (const c of plan.changes) if (shown[c.kind]++ < PREVIEW_PER_KIND) changes.push(viewChange(c));
+  return {
+    createdAt: plan.createdAt,
+    counts: plan.counts,
+    total: plan.changes.length,
+    changes,
+    truncated: CHANGE_KINDS.filter((k) => plan.counts[k] > PREVIEW_PER_KIND),
+    held: plan.held.slice(0, PREVIEW_PER_KIND).map((h) => ({ change: viewChange(h.change), why: h.why })),
+    ruleProblems: plan.ruleProblems.map((p) => p.message),
+    blocked: plan.blockedByThreshold,
+    inScopeUsers: plan.inScopeUsers,
+    directoryUsers: plan.directoryUsers,
+    ruleMatches,
+  };
+}
+
+/** The plan of the next sync, not applied (a dry run). */
+export function previewSync(svc: Services): PlanView {
+  assertCanConfigure(svc);
+  const settings = loadSettings(svc.config);
+  if (!settings.rules.length) throw new UserError(msg('noRules'));
+  const { snapshot } = readAll(settings, svc.directory);
+  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
+  return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
+}
+
+export function syncNow(svc: Services, raw: unknown): SyncResult {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
+  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
+}
+
+/** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */
+export function continueSync(svc: Services): SyncResult {
+  assertCanConfigure(svc);
+  return runSync(svc, { trigger: 'manual', mode: 'continue' });
+}
+
+// ---------- directory browsing ----------
+
+export interface OrgUnitView {
+  path: string;
+  name: string;
+  hasChildren: boolean;
+}
+
+export function listOrgUnits(svc: Services, raw: unknown): { units: OrgUnitView[] } {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const parent = input.text(a.parent, 'parent', 2048, { optional: true }) || '/';
+  if (!isOrgUnitPath(parent)) throw new UserError(msg('invalidInput', { field: 'parent', problem: 'must be an organizational unit path such as /Students' }));
+  const query = input.text(a.query, 'query', 200, { optional: true }).toLowerCase();
+  const all = svc.directory.listOrgUnits();
+  const parents = new Set(all.map((o) => o.parentOrgUnitPath));
+  const pick = query ? all.filter((o) => o.orgUnitPath.toLowerCase().includes(query)).slice(0, 200) : all.filter((o) => o.parentOrgUnitPath === parent);
+  return {
+    units: pick
+      .map((o) => ({ path: o.orgUnitPath, name: o.name, hasChildren: parents.has(o.orgUnitPath) }))
+      .sort((x, y) => x.path.localeCompare(y.path)),
+  };
+}
+
+export function listGroups(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const query = input.text(a.query, 'query', 200, { optional: true });
+  const pageToken = input.text(a.pageToken, 'pageToken', 500, { optional: true }) || null;
+  const page = svc.directory.listGroupsPage(query, pageToken);
+  return { groups: page.items, nextPageToken: page.nextPageToken };
+}
+
+// ---------- accounts ----------
+
+const TABS = ['all', 'student', 'teacher', 'admin'] as const;
+
+export function getAccounts(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const tab = input.text(a.tab, 'tab', 32, { optional: true }) || 'all';
+  const status = input.oneOf(a.status, 'status', ['any', ...ACCOUNT_STATUSES] as const, 'any');
+  const query = input.text(a.query, 'query', 200, { optional: true }).toLowerCase();
+  const offset = input.int(a.offset, 'offset', 0, 10_000_000, 0);
+  const limit = input.int(a.limit, 'limit', 1, 500, 50);
+  const accounts = readRoster(svc);
+  const tabCounts: Record<string, number> = { all: accounts.length };
+  for (const acc of accounts) for (const r of acc.roles) tabCounts[r] = (tabCounts[r] ?? 0) + 1;
+  const rows = accounts.filter(
+    (acc) =>
+      (tab === 'all' || acc.roles.includes(tab)) &&
+      (status === 'any' || acc.status === status) &&
+      (!query || acc.email.toLowerCase().includes(query) || acc.name.toLowerCase().includes(query)),
+  );
+  rows.sort((x, y) => x.name.localeCompare(y.name) || x.email.localeCompare(y.email));
+  return { total: rows.length, offset, rows: rows.slice(offset, offset + limit), tabCounts, tabs: TABS };
+}
+
+export function updateAccounts(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const settings = loadSettings(svc.config);
+  const a = input.args(raw);
+  const ids = input.list(a.ids, 'ids', 5000, input.accountId);
+  if (!ids.length) throw new UserError(msg('invalidInput', { field: 'ids', problem: 'must name at least one account' }));
+  const status = a.status === undefined ? null : input.oneOf(a.status, 'status', ACCOUNT_STATUSES);
+  const permission = (v: unknown, field: string) => input.oneOf(v, field, settings.permissionNames);
+  const grant = input.list(a.grant, 'grant', 50, permission);
+  const revoke = input.list(a.revoke, 'revoke', 50, permission);
+  const exclude = input.bool(a.exclude, 'exclude');
+  const byId = new Map(readRoster(svc).map((acc) => [acc.id, acc]));
+  const changes: Change[] = [];
+  for (const id of ids) {
+    const before = byId.get(id);
+    if (!before) throw new UserError(msg('accountNotFound', { id }));
+    const after: Account = { ...before };
+    if (status) after.status = status;
+    after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
+    if (JSON.stringify(after) === JSON.stringify(before)) continue;
+    changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+  }
+  if (changes.length) svc.roster.apply(changes);
+  if (exclude) {
+    const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
+    storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+  }
+  return { updated: changes.length };
+}
+
+function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
+  if (before === after) return 'update';
+  return after === 'active' ? 'reactivate' : 'deactivate';
+}
+
+export function addAccount(svc: Services, raw: unknown): Account {
+  assertCanConfigure(svc);
+  const settings = loadSettings(svc.config);
+  const a = input.args(raw);
+  const name = input.text(a.name, 'name', 200, { min: 1 });
+  const email = input.email(a.email, 'email');
+  const role = input.oneOf(a.role, 'role', settings.roles);
+  const accounts = readRoster(svc);
+  if (accounts.some((acc) => acc.email.toLowerCase() === email)) throw new UserError(msg('duplicateEmail'));
+  const roles = [role, ...(settings.impliedRoles[role] ?? [])];
+  const account: Account = {
+    id: `manual-${svc.clock.nowMs().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`,
+    email,
+    name,
+    roles: settings.roles.filter((r) => roles.includes(r)),
+    status: 'active',
+    permissions: [],
+    source: 'manual',
+    orgUnitPath: '',
+    lastSynced: '',
+    syncedStatus: '',
+    outOfScopeSince: '',
+  };
+  svc.roster.apply([{ kind: 'create', accountId: account.id, email, name, reasons: ['added by an admin in Roster Sync'], before: null, after: account }]);
+  return account;
+}
+
+// ---------- one user: explain and sync ----------
+
+/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
+function snapshotForUser(svc: Services, settings: Settings, email: string): DirectorySnapshot {
+  const user = svc.directory.getUser(email);
+  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: svc.directory.listOrgUnits(), groups: [], missingGroups: [] };
+  for (const rule of settings.rules) {
+    if (rule.type !== 'group') continue;
+    const member = user ? svc.directory.hasMember(rule.groupEmail, user.email) : false;
+    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
+    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
+  }
+  return snapshot;
+}
+
+function planForUser(svc: Services, settings: Settings, email: string) {
+  const snapshot = snapshotForUser(svc, settings, email);
+  const user = snapshot.users[0] ?? null;
+  const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
+  if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });
+  return { snapshot, user, accounts, plan };
+}
+
+export function explainUser(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const settings = loadSettings(svc.config);
+  const email = input.email(input.args(raw).email, 'email');
+  const { snapshot, user, accounts, plan } = planForUser(svc, settings, email);
+  const index = new RuleIndex(settings, snapshot);
+  const match = user ? index.match(user) : { matchedRules: [], roles: [] };
+  const verdict = user ? judge(user, match, settings, new Set(settings.exclude)) : null;
+  const account = accounts[0] ?? null;
+  const local = account && account.source === 'synced' && account.status !== account.syncedStatus ? `The status ${account.status} was set locally and is kept by sync.` : '';
+  return {
+    user,
+    account,
+    matchedRules: match.matchedRules.map((r) => ({ id: r.id, description: describeRule(r) })),
+    roles: match.roles,
+    inScope: verdict ? !verdict.outOfScope : false,
+    why: verdict ? (verdict.outOfScope ? `Out of scope: ${verdict.outOfScope}.` : `In scope: ${describeMatch(verdict)}.`) : 'Not in the Google directory.',
+    localDecision: local,
+    changes: plan.changes.map(viewChange),
+    held: plan.held.map((h) => ({ change: viewChange(h.change), why: h.why })),
+    ruleProblems: plan.ruleProblems.map((p) => p.message),
+  };
+}
+
+/** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
+export function syncUser(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const settings = loadSettings(svc.config);
+  const email = input.email(input.args(raw).email, 'email');
+  if (!svc.lock.tryLock(3000)) throw new UserError(msg('alreadyRunning', { startedAt: 'just now', part: 1 }));
+  try {
+    const { plan } = planForUser(svc, settings, email);
+    const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
+    return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
+  } finally {
+    svc.lock.release();
+  }
+}
+
+export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
+  assertCanConfigure(svc);
+  return { checks: runChecks(svc) };
+}
+
+/** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
+export function getSyncProgress(svc: Services) {
+  assertCanConfigure(svc);
+  const raw = svc.config.get(PROGRESS_KEY);
+  return raw ? { running: true, ...(JSON.parse(raw) as object) } : { running: false };
+}

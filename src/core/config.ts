@@ -1,0 +1,40 @@
+// Settings and small pointers in the (already namespaced) config store.
+import { KeyValueStore } from './ports';
+import { Settings, defaultSettings, validateSettings } from './settings';
+import { UserError, msg } from './messages';
+
+export const KEYS = {
+  settings: 'settings',
+  installer: 'installer',
+  syncAccount: 'syncAccount',
+  lastScheduledRun: 'lastScheduledRun',
+  lastFullSync: 'lastFullSync',
+} as const;
+
+/** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */
+export function loadSettings(config: KeyValueStore): Settings {
+  const raw = config.get(KEYS.settings);
+  if (raw === null) return defaultSettings();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new UserError(msg('corruptSettings', { problem: 'the stored value is not valid JSON' }));
+  }
+  try {
+    return validateSettings(parsed);
+  } catch (error) {
+    const problem = error instanceof UserError ? error.detail.text : String(error);
+    throw new UserError(msg('corruptSettings', { problem }));
+  }
+}
+
+export function storeSettings(config: KeyValueStore, settings: Settings): void {
+  config.set(KEYS.settings, JSON.stringify(settings));
+}
+
+export function readNumber(config: KeyValueStore, key: string): number | null {
+  const raw = config.get(key);
+  const n = raw === null ? NaN : Number(raw);
+  return Number.isFinite(n) ? n : null;
+}

@@ -1,0 +1,157 @@
+// "Finalize sync": independent, cheap checks of the whole setup. Each says what
+// it found and, when it fails, exactly how to fix it (from the message catalog).
+import { Services } from './ports';
+import { KEYS, loadSettings } from './config';
+import { Message, msg, toMessage } from './messages';
+import { DirectoryError } from './googleErrors';
+import { Settings, describeRule } from './settings';
+import { SCHEDULE_HANDLER } from './triggers';
+
+export type CheckStatus = 'pass' | 'fail' | 'warning';
+
+export interface CheckResult {
+  id: string;
+  title: string;
+  status: CheckStatus;
+  found: string;
+  fix: string;
+}
+
+type Check = { id: string; title: string; run: (svc: Services, settings: Settings | null) => Omit<CheckResult, 'id' | 'title'> };
+
+const pass = (found: string) => ({ status: 'pass' as const, found, fix: '' });
+const failWith = (m: Message, found = m.text) => ({ status: 'fail' as const, found, fix: m.fix });
+
+function directoryCheck(read: (svc: Services) => string) {
+  return (svc: Services) => {
+    try {
+      return pass(read(svc));
+    } catch (error) {
+      return failWith(toMessage(error));
+    }
+  };
+}
+
+const CHECKS: Check[] = [
+  {
+    id: 'installed',
+    title: 'Roster Sync is installed and authorized',
+    run: (svc) => {
+      const installer = svc.config.get(KEYS.installer);
+      return installer ? pass(`Installed by ${installer}.`) : failWith(msg('notInstalled'));
+    },
+  },
+  {
+    id: 'apiAccess',
+    title: 'Admin SDK API access is enabled',
+    run: (svc) => {
+      try {
+        svc.directory.listOrgUnits();
+        return pass('The Directory API answered.');
+      } catch (error) {
+        if (error instanceof DirectoryError && error.info.failure === 'apiDisabled') return failWith(msg('apiDisabled'));
+        // Any other refusal means the API itself is on; the next checks say what is missing.
+        return pass('The Directory API is reachable.');
+      }
+    },
+  },
+  {
+    id: 'readUsers',
+    title: 'The sync account can read users',
+    run: directoryCheck((svc) => {
+      const me = svc.session.effectiveUserEmail();
+      const user = me ? svc.directory.getUser(me) : null;
+      return user ? `Read ${user.email} from the directory.` : 'Users can be read.';
+    }),
+  },
+  {
+    id: 'readOrgUnits',
+    title: 'The sync account can read organizational units',
+    run: directoryCheck((svc) => `${svc.directory.listOrgUnits().length} organizational units found.`),
+  },
+  {
+    id: 'readGroups',
+    title: 'The sync account can read groups',
+    run: directoryCheck((svc) => `${svc.directory.listGroupsPage('', null).items.length} groups found (first page).`),
+  },
+  {
+    id: 'mappings',
+    title: 'Every mapped OU and group exists',
+    run: (svc, settings) => {
+      if (!settings) return failWith(msg('corruptSettings', { problem: 'see the Settings check' }));
+      if (!settings.rules.length) return { status: 'warning', found: msg('noRules').text, fix: msg('noRules').fix };
+      const ous = new Set(svc.directory.listOrgUnits().map((o) => o.orgUnitPath.toLowerCase()));
+      ous.add('/');
+      const broken: Message[] = [];
+      for (const rule of settings.rules) {
+        if (rule.type === 'ou' && !ous.has(rule.orgUnitPath.toLowerCase())) broken.push(msg('ouMissing', { path: rule.orgUnitPath, rule: describeRule(rule) }));
+        if (rule.type === 'group' && svc.directory.listMembersPage(rule.groupEmail, null) === null) broken.push(msg('groupMissing', { email: rule.groupEmail, rule: describeRule(rule) }));
+      }
+      if (!broken.length) return pass(`All ${settings.rules.length} rules point at existing OUs and groups.`);
+      return { status: 'fail', found: broken.map((b) => b.text).join(' '), fix: broken[0].fix };
+    },
+  },
+  {
+    id: 'trigger',
+    title: 'The schedule trigger is installed once',
+    run: (svc) => {
+      const mine = svc.triggers.list().filter((t) => t.handler === SCHEDULE_HANDLER);
+      if (mine.length === 1) return pass('One hourly trigger runs scheduled syncs.');
+      if (mine.length > 1) return { status: 'warning', found: `${mine.length} triggers run scheduled syncs.`, fix: 'Save the schedule once to remove the extra triggers.' };
+      const owner = svc.config.get(KEYS.syncAccount);
+      const me = svc.session.activeUserEmail();
+      if (owner && owner !== me) return { status: 'warning', found: `Scheduled syncs run as ${owner}; their trigger is not visible to ${me || 'you'}.`, fix: `Sign in as ${owner} and run Finalize sync to check it.` };
+      return failWith(msg('triggerMissing'));
+    },
+  },
+  {
+    id: 'destination',
+    title: 'The roster destination can be read',
+    run: (svc) => {
+      try {
+        const { accounts, problems } = svc.roster.readAll();
+        if (problems.length) {
+          const m = msg('rosterRowInvalid', { row: problems[0].row, sheet: svc.roster.kind, problem: problems[0].message });
+          return { status: 'warning', found: `${problems.length} rows cannot be read. ${m.text}`, fix: m.fix };
+        }
+        return pass(`${accounts.length} accounts in ${svc.roster.kind}.`);
+      } catch (error) {
+        return failWith(toMessage(error));
+      }
+    },
+  },
+  {
+    id: 'settings',
+    title: 'Settings are valid and the last sync succeeded',
+    run: (svc, settings) => {
+      if (!settings) {
+        try {
+          loadSettings(svc.config);
+        } catch (error) {
+          return failWith(toMessage(error));
+        }
+      }
+      const last = svc.history.list(1)[0];
+      if (!last) return pass('Settings are valid; no sync has run yet.');
+      if (last.outcome === 'success') return pass(`Settings are valid; the last sync (${last.finishedAt}) succeeded.`);
+      return { status: last.outcome === 'failed' ? 'fail' : 'warning', found: `The last sync (${last.finishedAt}) ended ${last.outcome}: ${last.message}`, fix: last.fix };
+    },
+  },
+];
+
+export function runChecks(svc: Services): CheckResult[] {
+  let settings: Settings | null = null;
+  try {
+    settings = loadSettings(svc.config);
+  } catch {
+    settings = null;
+  }
+  return CHECKS.map((check) => {
+    try {
+      return { id: check.id, title: check.title, ...check.run(svc, settings) };
+    } catch (error) {
+      const m = toMessage(error);
+      return { id: check.id, title: check.title, status: 'fail', found: m.text, fix: m.fix };
+    }
+  });
+}

@@ -1,0 +1,155 @@
+// Every message a user can see comes from this catalog, so code, sidebar and the
+// README's troubleshooting table (generated from it) cannot drift apart.
+
+export interface CatalogEntry {
+  /** What went wrong, in an admin's words. `{name}` placeholders are filled in. */
+  text: string;
+  /** How to fix it; empty when nothing needs fixing. */
+  fix: string;
+}
+
+export const CATALOG = {
+  notAllowed: {
+    text: 'You do not have permission to change Roster Sync.',
+    fix: 'Ask the admin who installed Roster Sync to add your email under Settings → Admins.',
+  },
+  invalidSetting: {
+    text: 'Setting {field} {problem}.',
+    fix: 'Correct the value and save again.',
+  },
+  invalidInput: {
+    text: '{field} {problem}.',
+    fix: 'Correct the value and try again.',
+  },
+  corruptSettings: {
+    text: 'The saved settings cannot be read: {problem}.',
+    fix: 'Open the sidebar and save the settings again; nothing was synced while they were unreadable.',
+  },
+  alreadyRunning: {
+    text: 'A sync is already running (started {startedAt}, part {part}).',
+    fix: 'Wait for it to finish; its result will appear in History.',
+  },
+  cooldown: {
+    text: 'A full sync ran {minutesAgo} minutes ago; the next one is allowed at {nextAllowed}.',
+    fix: 'Wait for the cooldown (Settings → Policy) or use "Sync this user" for a single account.',
+  },
+  notInstalled: {
+    text: 'Roster Sync has not been properly installed in Google Workspace.',
+    fix: 'Install Roster Sync from the Google Workspace Marketplace (Admin install, for everyone in the domain), then open Extensions → Roster Sync → Open and accept the permissions.',
+  },
+  apiDisabled: {
+    text: 'The API access has been disabled in the Google Admin console settings.',
+    fix: 'In the Google Admin console open Security → Access and data control → API controls and make sure API access is allowed; in the Apps Script project, Services must list Admin SDK API.',
+  },
+  noDirectoryAccess: {
+    text: 'This account cannot access the Google Workspace Directory.',
+    fix: 'In the Google Admin console, give the sync account an admin role with Organizational Units → Read, Users → Read and Groups → Read (Account → Admin roles → Create new role), or use a Workspace admin as the sync account.',
+  },
+  directoryUnavailable: {
+    text: 'Google Workspace Directory did not answer ({detail}); nothing was changed.',
+    fix: 'This is usually temporary. The next scheduled sync tries again; you can also press Sync now later.',
+  },
+  directoryError: {
+    text: 'Google Workspace Directory refused a request ({detail}); nothing was changed.',
+    fix: 'Run Finalize sync to see which permission or setting is missing.',
+  },
+  ouMissing: {
+    text: 'The organizational unit {path} in rule "{rule}" no longer exists in Google Workspace.',
+    fix: 'Edit the rule to point at the OU\'s new path, or remove the rule. Until then, users it matched are kept, not deactivated.',
+  },
+  groupMissing: {
+    text: 'The group {email} in rule "{rule}" no longer exists in Google Workspace.',
+    fix: 'Edit the rule to point at the group\'s new email, or remove the rule. Until then, users it matched are kept, not deactivated.',
+  },
+  ruleHeld: {
+    text: 'Not deactivated while a rule is broken: {problems}',
+    fix: 'Fix the broken rule; the account is reviewed again on the next sync.',
+  },
+  thresholdBlocked: {
+    text: 'This sync would deactivate or delete {count} accounts, more than the limit of {limit} ({threshold}). Nothing was changed.',
+    fix: 'Review the Preview. If the changes are expected (for example a yearly rollover), confirm them once with "Apply anyway"; otherwise fix the mappings.',
+  },
+  noRules: {
+    text: 'No OU or group is mapped to a role yet, so there is nothing to sync.',
+    fix: 'Add at least one rule under Mappings.',
+  },
+  rosterMissing: {
+    text: 'The roster spreadsheet cannot be opened (it may have been deleted or unshared).',
+    fix: 'Open the spreadsheet that should hold the roster and choose Extensions → Roster Sync → Open to link it again.',
+  },
+  rosterProtected: {
+    text: 'The roster sheet "{sheet}" cannot be written: {detail}.',
+    fix: 'Remove the protection from the roster sheet (Data → Protect sheets and ranges) or give the sync account edit access; nothing was marked as synced.',
+  },
+  rosterColumnsChanged: {
+    text: 'The roster sheet "{sheet}" is missing the column(s) {columns}.',
+    fix: 'Restore the header row (undo the change, or copy it from the README) and sync again; nothing was written.',
+  },
+  rosterRowInvalid: {
+    text: 'Row {row} of "{sheet}" cannot be read: {problem}.',
+    fix: 'Correct the row by hand (or delete it); the row is left as it is until then.',
+  },
+  duplicateEmail: {
+    text: 'An account with this email already exists.',
+    fix: 'Search the roster for that email and edit the existing account instead.',
+  },
+  accountNotFound: {
+    text: 'No account with id {id} is in the roster.',
+    fix: 'Reload the accounts list; it may have been deleted by another admin.',
+  },
+  manualOnly: {
+    text: 'Only manual accounts can be edited this way; {email} is kept in step with Google.',
+    fix: 'Change the user in Google Workspace, or change the status instead.',
+  },
+  syncFailed: {
+    text: 'The sync failed: {detail}',
+    fix: 'Run Finalize sync to check the setup. Nothing was marked as synced that was not written; the next sync retries.',
+  },
+  staleCheckpoint: {
+    text: 'A sync that stopped part-way ({reason}) was discarded; the next sync starts from the beginning.',
+    fix: '',
+  },
+  triggerMissing: {
+    text: 'The schedule trigger is not installed.',
+    fix: 'Open the sidebar and save the schedule (or run Finalize sync) to install it.',
+  },
+  unknownUser: {
+    text: 'No Google user with the email {email} was found.',
+    fix: 'Check the spelling of the email address.',
+  },
+  unexpected: {
+    text: 'Something unexpected went wrong: {detail}',
+    fix: 'Try again. If it keeps happening, run Finalize sync and check History.',
+  },
+} satisfies Record<string, CatalogEntry>;
+
+export type MessageId = keyof typeof CATALOG;
+
+export interface Message {
+  id: MessageId;
+  text: string;
+  fix: string;
+}
+
+export function msg(id: MessageId, params: Record<string, string | number> = {}): Message {
+  const fill = (s: string) => s.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : `{${k}}`));
+  return { id, text: fill(CATALOG[id].text), fix: fill(CATALOG[id].fix) };
+}
+
+/** An error a user can cause or fix: shown as-is (text + fix), never as a stack trace. */
+export class UserError extends Error {
+  constructor(readonly detail: Message) {
+    super(detail.text);
+    this.name = 'UserError';
+  }
+}
+
+export function toMessage(error: unknown): Message {
+  if (error instanceof UserError) return error.detail;
+  if (error && typeof error === 'object' && 'detail' in error) {
+    const d = (error as { detail: Message }).detail;
+    if (d && typeof d.text === 'string') return d;
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return msg('unexpected', { detail: text.slice(0, 300) });
+}

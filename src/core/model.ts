@@ -1,0 +1,136 @@
+// The data Roster Sync reasons about. Everything here is plain JSON so it can
+// cross google.script.run, live in properties or sheets, and be diffed in tests.
+
+export type Role = string;
+export const DEFAULT_ROLES: Role[] = ['student', 'teacher', 'admin'];
+
+export type AccountStatus = 'active' | 'disabled' | 'suspended' | 'deleted';
+export const ACCOUNT_STATUSES: AccountStatus[] = ['active', 'disabled', 'suspended', 'deleted'];
+export type AccountSource = 'synced' | 'manual';
+
+/** One account of the roster (the destination's view). */
+export interface Account {
+  /** Google user id for synced accounts; "manual-…" for accounts created by hand. */
+  id: string;
+  email: string;
+  name: string;
+  roles: Role[];
+  status: AccountStatus;
+  permissions: string[];
+  source: AccountSource;
+  orgUnitPath: string;
+  /** ISO time of the last sync that wrote this account ('' if never). */
+  lastSynced: string;
+  /**
+   * The status Roster Sync itself last set. When `status` differs, the status was
+   * decided locally (an admin disabled or deleted the account) and sync respects it.
+   */
+  syncedStatus: AccountStatus | '';
+  /** ISO time the user left scope; starts the grace period before deletion. */
+  outOfScopeSince: string;
+}
+
+/** A user as read from the Workspace directory (only the fields sync needs). */
+export interface DirectoryUser {
+  id: string;
+  email: string;
+  name: string;
+  orgUnitPath: string;
+  suspended: boolean;
+  archived: boolean;
+}
+
+export interface OrgUnit {
+  orgUnitPath: string;
+  name: string;
+  parentOrgUnitPath: string;
+}
+
+export interface DirectoryGroup {
+  email: string;
+  name: string;
+  directMembersCount: number;
+}
+
+/** A group's direct members: users by id, nested groups by email. */
+export interface GroupMembers {
+  email: string;
+  userIds: string[];
+  groupEmails: string[];
+}
+
+/** Everything one sync reads from the directory; plans are made only from a complete one. */
+export interface DirectorySnapshot {
+  users: DirectoryUser[];
+  orgUnits: OrgUnit[];
+  /** Direct membership of every group a rule names, and of every group nested in one. */
+  groups: GroupMembers[];
+  /** Group rule emails the directory answered 404 for. */
+  missingGroups: string[];
+}
+
+export type ChangeKind = 'create' | 'update' | 'deactivate' | 'reactivate' | 'delete';
+export const CHANGE_KINDS: ChangeKind[] = ['create', 'update', 'deactivate', 'reactivate', 'delete'];
+
+/** One entry of a plan: what happens to one account, and why, in words an admin reads. */
+export interface Change {
+  kind: ChangeKind;
+  /** The key of the account in the roster before the change (a manual id when adopting). */
+  accountId: string;
+  email: string;
+  name: string;
+  reasons: string[];
+  before: Account | null;
+  /** The account as it will be written; null for a delete. */
+  after: Account | null;
+}
+
+export interface HeldChange {
+  change: Change;
+  why: string;
+}
+
+export interface RuleProblem {
+  ruleId: string;
+  message: string;
+}
+
+/** A plan is data: a person can read it before anything changes. */
+export interface Plan {
+  createdAt: string;
+  changes: Change[];
+  /** Changes not applied this time (e.g. deactivations while a rule is broken). */
+  held: HeldChange[];
+  counts: Record<ChangeKind, number>;
+  ruleProblems: RuleProblem[];
+  /** Set when the plan would deactivate or delete more than the threshold allows. */
+  blockedByThreshold: null | { destructive: number; limit: number; message: string };
+  inScopeUsers: number;
+  directoryUsers: number;
+}
+
+export type SyncTrigger = 'manual' | 'scheduled' | 'user';
+export type SyncOutcome = 'success' | 'failed' | 'halted' | 'partial' | 'discarded';
+
+export interface HistoryEntry {
+  startedAt: string;
+  finishedAt: string;
+  trigger: SyncTrigger;
+  outcome: SyncOutcome;
+  counts: Record<ChangeKind, number>;
+  durationMs: number;
+  parts: number;
+  message: string;
+  /** The fix text for a failure, from the message catalog. */
+  fix: string;
+}
+
+export function emptyCounts(): Record<ChangeKind, number> {
+  return { create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 };
+}
+
+export function countChanges(changes: Change[]): Record<ChangeKind, number> {
+  const counts = emptyCounts();
+  for (const c of changes) counts[c.kind]++;
+  return counts;
+}

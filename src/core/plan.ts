@@ -1,0 +1,223 @@
+// Desired (the directory through the rules) vs observed (the roster) → a plan.
+// Pure and linear: maps by id and email, no nested scans.
+import { Account, AccountStatus, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HeldChange, Plan, countChanges } from './model';
+import { Match, RuleIndex } from './rules';
+import { Settings } from './settings';
+import { msg } from './messages';
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface PlanInput {
+  settings: Settings;
+  snapshot: DirectorySnapshot;
+  accounts: Account[];
+  now: string;
+}
+
+/** What the rules say about one directory user. */
+export interface Verdict {
+  user: DirectoryUser;
+  match: Match;
+  /** Why the user is out of scope; null when in scope. */
+  outOfScope: string | null;
+  /** 'active' or 'suspended' for in-scope users. */
+  target: 'active' | 'suspended';
+}
+
+export function judge(user: DirectoryUser, match: Match, settings: Settings, excluded: Set<string>): Verdict {
+  const gSuspended = user.suspended || user.archived;
+  let outOfScope: string | null = null;
+  if (excluded.has(user.email.toLowerCase())) outOfScope = 'on the exclude list';
+  else if (match.matchedRules.length === 0) outOfScope = `left every mapped OU and group (now in ${user.orgUnitPath})`;
+  else if (gSuspended && settings.suspendedUsers === 'deprovision') outOfScope = `${suspendWord(user)} in Google (policy: deprovision suspended users)`;
+  return { user, match, outOfScope, target: gSuspended ? 'suspended' : 'active' };
+}
+
+function suspendWord(user: DirectoryUser): string {
+  return user.archived ? 'archived' : 'suspended';
+}
+
+export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan {
+  const index = new RuleIndex(settings, snapshot);
+  const excluded = new Set(settings.exclude);
+  const byId = new Map<string, Account>();
+  const manualByEmail = new Map<string, Account>();
+  for (const a of accounts) {
+    byId.set(a.id, a);
+    if (a.source === 'manual' && a.status !== 'deleted') manualByEmail.set(a.email.toLowerCase(), a);
+  }
+  const changes: Change[] = [];
+  const held: HeldChange[] = [];
+  const seen = new Set<string>();
+  const holdWhy = index.problems.length ? msg('ruleHeld', { problems: index.problems.map((p) => p.message).join(' ') }).text : '';
+  const push = (change: Change | null) => {
+    if (!change) return;
+    const destructive = change.kind === 'deactivate' || change.kind === 'delete' || (change.after?.outOfScopeSince && !change.before?.outOfScopeSince);
+    if (holdWhy && destructive) held.push({ change, why: holdWhy });
+    else changes.push(change);
+  };
+  let inScopeUsers = 0;
+
+  for (const user of snapshot.users) {
+    const verdict = judge(user, index.match(user), settings, excluded);
+    if (!verdict.outOfScope) inScopeUsers++;
+    const existing = byId.get(user.id);
+    if (existing && existing.source === 'synced') {
+      seen.add(existing.id);
+      push(verdict.outOfScope ? leaveScope(existing, verdict.outOfScope, now, settings.graceDays) : reconcile(existing, verdict, settings, now));
+      continue;
+    }
+    if (verdict.outOfScope) continue;
+    const manual = manualByEmail.get(user.email.toLowerCase());
+    if (manual && !byId.has(user.id)) {
+      seen.add(manual.id);
+      push(reconcile(manual, verdict, settings, now));
+    } else if (!existing && verdict.target === 'active') {
+      push(create(verdict, settings, now));
+    }
+  }
+  for (const account of accounts) {
+    if (account.source !== 'synced' || seen.has(account.id)) continue;
+    push(leaveScope(account, 'no longer in the Google directory', now, settings.graceDays));
+  }
+
+  const counts = countChanges(changes);
+  return {
+    createdAt: now,
+    changes,
+    held,
+    counts,
+    ruleProblems: index.problems,
+    blockedByThreshold: thresholdCheck(counts, accounts, settings),
+    inScopeUsers,
+    directoryUsers: snapshot.users.length,
+  };
+}
+
+function thresholdCheck(counts: Record<ChangeKind, number>, accounts: Account[], settings: Settings): Plan['blockedByThreshold'] {
+  const destructive = counts.deactivate + counts.delete;
+  if (destructive === 0) return null;
+  const synced = accounts.filter((a) => a.source === 'synced' && a.status !== 'deleted').length;
+  const { kind, value } = settings.threshold;
+  const limit = kind === 'percent' ? Math.floor((synced * value) / 100) : value;
+  if (destructive <= limit) return null;
+  const threshold = kind === 'percent' ? `${value}% of ${synced} synced accounts` : `at most ${value} accounts`;
+  return { destructive, limit, message: msg('thresholdBlocked', { count: destructive, limit, threshold }).text };
+}
+
+function rolesOf(verdict: Verdict): string[] {
+  return verdict.match.roles.map((g) => g.role);
+}
+
+export function describeMatch(verdict: Verdict): string {
+  return verdict.match.roles.map((g) => `${g.role} (${g.from.join('; ')})`).join(', ');
+}
+
+function create(verdict: Verdict, settings: Settings, now: string): Change {
+  const { user } = verdict;
+  const after: Account = {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    roles: rolesOf(verdict),
+    status: 'active',
+    permissions: [],
+    source: 'synced',
+    orgUnitPath: user.orgUnitPath,
+    lastSynced: now,
+    syncedStatus: 'active',
+    outOfScopeSince: '',
+  };
+  return change('create', null, after, [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`]);
+}
+
+/** An in-scope user with an account: bring fields and status in line, respecting local decisions. */
+export function reconcile(account: Account, verdict: Verdict, settings: Settings, now: string): Change | null {
+  const { user } = verdict;
+  const after: Account = { ...account };
+  const reasons: string[] = [];
+  if (account.source === 'manual') {
+    after.id = user.id;
+    after.source = 'synced';
+    // A manual account disabled by hand stays disabled; otherwise sync takes over its status.
+    after.syncedStatus = account.status === 'disabled' ? 'active' : account.status;
+    reasons.push(`manual account adopted: ${user.email} is a Google user now in scope`);
+  }
+  if (account.orgUnitPath !== user.orgUnitPath) {
+    reasons.push(account.orgUnitPath ? `moved from ${account.orgUnitPath} to ${user.orgUnitPath}` : `in ${user.orgUnitPath}`);
+    after.orgUnitPath = user.orgUnitPath;
+  }
+  if (account.email !== user.email) {
+    reasons.push(`email changed from ${account.email} to ${user.email}`);
+    after.email = user.email;
+  }
+  if (account.name !== user.name) {
+    reasons.push(`name changed from "${account.name}" to "${user.name}"`);
+    after.name = user.name;
+  }
+  const roles = rolesOf(verdict);
+  if (roles.join(',') !== account.roles.join(',')) {
+    reasons.push(`roles now ${roles.join(', ')} (were ${account.roles.join(', ') || 'none'}): ${describeMatch(verdict)}`);
+    after.roles = roles;
+  }
+  if (account.outOfScopeSince) {
+    reasons.push(`back in scope: ${describeMatch(verdict)}`);
+    after.outOfScopeSince = '';
+  }
+  const status = nextStatus(after, verdict);
+  if (status) {
+    after.status = status.status;
+    after.syncedStatus = status.status;
+    reasons.push(status.reason);
+  }
+  if (!reasons.length) return null;
+  after.lastSynced = now;
+  return change(kindFor(account.status, after.status), account, after, reasons);
+}
+
+/** The status sync sets, or null to leave it (already right, or decided locally). */
+function nextStatus(account: Account, verdict: Verdict): { status: AccountStatus; reason: string } | null {
+  const local = account.syncedStatus !== account.status;
+  if (account.status === 'deleted') {
+    return { status: verdict.target, reason: 'deleted in the roster, but the user is still in scope in Google; restored (add the user to the exclude list to keep the account deleted)' };
+  }
+  if (local) return null;
+  if (verdict.target === 'suspended') {
+    if (account.status === 'suspended') return null;
+    return { status: 'suspended', reason: `${suspendWord(verdict.user)} in Google` };
+  }
+  if (account.status === 'active') return null;
+  if (account.status === 'suspended') return { status: 'active', reason: 'unsuspended in Google' };
+  return { status: 'active', reason: 'reactivated: the user is in scope again' };
+}
+
+function kindFor(before: AccountStatus, after: AccountStatus): ChangeKind {
+  if (before === after) return 'update';
+  if (after === 'active') return 'reactivate';
+  if (before === 'active') return 'deactivate';
+  return 'update';
+}
+
+/** A synced account whose user left scope: deactivate now, delete after the grace period. */
+export function leaveScope(account: Account, why: string, now: string, graceDays: number): Change | null {
+  if (account.status === 'deleted') return null;
+  if (account.outOfScopeSince) {
+    const since = Date.parse(account.outOfScopeSince);
+    const days = Math.floor((Date.parse(now) - since) / DAY_MS);
+    if (Number.isNaN(since) || days < graceDays) return null;
+    return change('delete', account, null, [`${why}; out of scope since ${account.outOfScopeSince.slice(0, 10)}, the ${graceDays}-day grace period has ended`]);
+  }
+  const after: Account = { ...account, outOfScopeSince: now, lastSynced: now };
+  const locallyDisabled = account.status !== account.syncedStatus && account.status === 'disabled';
+  if (locallyDisabled) {
+    return change('update', account, after, [`${why}; already disabled locally; deletion after ${graceDays} days`]);
+  }
+  after.status = 'disabled';
+  after.syncedStatus = 'disabled';
+  return change('deactivate', account, after, [`${why}; deactivated now, deleted after ${graceDays} days unless the user returns`]);
+}
+
+function change(kind: ChangeKind, before: Account | null, after: Account | null, reasons: string[]): Change {
+  const ref = (after ?? before)!;
+  return { kind, accountId: before ? before.id : ref.id, email: ref.email, name: ref.name, reasons, before, after };
+}

@@ -1,0 +1,131 @@
+// The ports the core talks through. Apps Script adapters implement them in
+// src/gas; tests implement them with small in-memory fakes.
+import { Account, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
+
+export interface Page<T> {
+  items: T[];
+  nextPageToken: string | null;
+}
+
+export interface MemberRef {
+  type: 'USER' | 'GROUP' | 'CUSTOMER' | 'OTHER';
+  id: string;
+  email: string;
+}
+
+/** The Workspace directory, one call per method call so the engine can checkpoint between pages. */
+export interface DirectoryPort {
+  listUsersPage(pageToken: string | null): Page<DirectoryUser>;
+  /** Every OU of the domain in one call (orgunits.list type=all does not page). */
+  listOrgUnits(): OrgUnit[];
+  /** null when the group does not exist (404). */
+  listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null;
+  /** Groups of the domain, for the sidebar's group search. */
+  listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
+  /** One user by email (Explain / Sync this user), null if there is none. */
+  getUser(email: string): DirectoryUser | null;
+  /** Whether a user is a member of a group, directly or through nested groups; null if the group does not exist. */
+  hasMember(groupEmail: string, userEmail: string): boolean | null;
+}
+
+export interface ApplyResult {
+  /** accountIds of the changes the destination accepted. */
+  applied: string[];
+  failed: { accountId: string; message: string }[];
+}
+
+export interface RosterReadProblem {
+  row: number;
+  message: string;
+}
+
+/** The destination: a Sheet (embedded default) or a SCIM 2.0 app. */
+export interface RosterPort {
+  readonly kind: string;
+  readAll(): { accounts: Account[]; problems: RosterReadProblem[] };
+  /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
+  apply(changes: Change[]): ApplyResult;
+}
+
+export interface HistoryPort {
+  append(entry: HistoryEntry): void;
+  /** Newest first. */
+  list(limit: number): HistoryEntry[];
+}
+
+/** Small key/value store (script or document properties): 9 KB a value, 500 KB in all. */
+export interface KeyValueStore {
+  get(key: string): string | null;
+  set(key: string, value: string): void;
+  remove(key: string): void;
+}
+
+/** Large state (snapshot pages, plans) that outgrows properties. */
+export interface BlobStore {
+  get(key: string): string | null;
+  set(key: string, value: string): void;
+  /** Removes every key starting with the prefix. */
+  removePrefix(prefix: string): void;
+}
+
+export interface LockPort {
+  /** Waits up to timeoutMs; false when another execution holds the lock. */
+  tryLock(timeoutMs: number): boolean;
+  release(): void;
+}
+
+export interface TriggerInfo {
+  id: string;
+  handler: string;
+  kind: 'CLOCK' | 'ON_OPEN' | 'ON_EDIT' | 'OTHER';
+}
+
+export interface TriggerPort {
+  list(): TriggerInfo[];
+  installHourly(handler: string): void;
+  remove(id: string): void;
+}
+
+export interface LocalTime {
+  date: string; // YYYY-MM-DD
+  hour: number;
+  minute: number;
+}
+
+export interface ClockPort {
+  nowMs(): number;
+  sleep(ms: number): void;
+  local(ms: number, timeZone: string): LocalTime;
+}
+
+export interface SessionPort {
+  /** The person at the keyboard ('' when Google does not reveal it). */
+  activeUserEmail(): string;
+  /** The account the script runs as (the sync account for triggers). */
+  effectiveUserEmail(): string;
+}
+
+export interface NotifierPort {
+  send(to: string[], subject: string, body: string): void;
+}
+
+/** Everything the core needs from the outside world. */
+export interface Services {
+  directory: DirectoryPort;
+  roster: RosterPort;
+  history: HistoryPort;
+  /** Settings and small pointers, already namespaced to this installation. */
+  config: KeyValueStore;
+  /** The current user's private store (secrets). */
+  secrets: KeyValueStore;
+  state: BlobStore;
+  lock: LockPort;
+  triggers: TriggerPort;
+  clock: ClockPort;
+  session: SessionPort;
+  notifier: NotifierPort;
+  /** Milliseconds this execution may still run before it must checkpoint and stop. */
+  remainingMs(): number;
+  /** A link to the roster spreadsheet for messages. */
+  rosterUrl(): string;
+}

@@ -1,0 +1,57 @@
+// When a scheduled sync is due. The add-on owns one hourly heartbeat trigger;
+// the schedule itself lives in settings, so changing it never touches triggers.
+import { LocalTime } from './ports';
+import { Schedule } from './settings';
+
+const HOUR_MS = 60 * 60 * 1000;
+
+export type LocalTimeFn = (ms: number, timeZone: string) => LocalTime;
+
+export interface Due {
+  due: boolean;
+  why: string;
+}
+
+export function inBlackout(schedule: Schedule, today: string): { start: string; end: string } | undefined {
+  return schedule.blackouts.find((b) => b.start <= today && today <= b.end);
+}
+
+/**
+ * The start of the most recent daily slot at or before now: the hour boundary
+ * whose local time is schedule.hour, searching back at most 25 hours (DST-safe).
+ */
+export function lastSlotMs(schedule: Schedule, nowMs: number, local: LocalTimeFn): number {
+  const top = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  for (let h = 0; h <= 25; h++) {
+    const t = top - h * HOUR_MS;
+    if (local(t, schedule.timeZone).hour === schedule.hour) return t;
+  }
+  return top - 24 * HOUR_MS;
+}
+
+export function isDue(schedule: Schedule, nowMs: number, lastRunMs: number | null, local: LocalTimeFn): Due {
+  if (schedule.mode === 'off') return { due: false, why: 'scheduled syncs are off' };
+  const blackout = inBlackout(schedule, local(nowMs, schedule.timeZone).date);
+  if (blackout) return { due: false, why: `paused by the blackout ${blackout.start} to ${blackout.end}` };
+  if (schedule.mode === 'hourly') {
+    // Trigger minutes drift within the hour; 45 minutes keeps one run per heartbeat.
+    const due = lastRunMs === null || nowMs - lastRunMs >= 45 * 60 * 1000;
+    return { due, why: due ? 'hourly sync' : 'ran less than an hour ago' };
+  }
+  const slot = lastSlotMs(schedule, nowMs, local);
+  const due = lastRunMs === null ? nowMs - slot < HOUR_MS : lastRunMs < slot;
+  return { due, why: due ? `daily sync at ${schedule.hour}:00 ${schedule.timeZone}` : 'not yet time for the daily sync' };
+}
+
+/** The next time a scheduled sync will run (the heartbeat that follows the next slot). */
+export function nextRunMs(schedule: Schedule, nowMs: number, local: LocalTimeFn): number | null {
+  if (schedule.mode === 'off') return null;
+  const top = Math.floor(nowMs / HOUR_MS) * HOUR_MS;
+  for (let h = 1; h <= 24 * 400; h++) {
+    const t = top + h * HOUR_MS;
+    const lt = local(t, schedule.timeZone);
+    if (inBlackout(schedule, lt.date)) continue;
+    if (schedule.mode === 'hourly' || lt.hour === schedule.hour) return t;
+  }
+  return null;
+}

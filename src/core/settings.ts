@@ -1,0 +1,232 @@
+// Settings: the one JSON document an admin edits. Validated on every save and
+// every read, so a hand-edited or corrupt property is reported, never trusted.
+import { DEFAULT_ROLES, Role } from './model';
+import { UserError, msg } from './messages';
+
+export const SETTINGS_SCHEMA_VERSION = 1;
+
+export interface OuRule {
+  id: string;
+  type: 'ou';
+  orgUnitPath: string;
+  includeSubOrgUnits: boolean;
+  role: Role;
+}
+
+export interface GroupRule {
+  id: string;
+  type: 'group';
+  groupEmail: string;
+  role: Role;
+}
+
+export type Rule = OuRule | GroupRule;
+
+export interface Schedule {
+  mode: 'daily' | 'hourly' | 'off';
+  /** Local hour 0–23 for daily syncs. */
+  hour: number;
+  timeZone: string;
+  /** Date ranges (YYYY-MM-DD, inclusive, in the schedule's time zone) with no scheduled syncs. */
+  blackouts: { start: string; end: string }[];
+}
+
+export interface Threshold {
+  kind: 'percent' | 'count';
+  value: number;
+}
+
+export interface Settings {
+  schemaVersion: number;
+  rules: Rule[];
+  /** Roles known to the destination; admin also grants teacher. */
+  roles: Role[];
+  /** role → roles it also grants. */
+  impliedRoles: Record<Role, Role[]>;
+  schedule: Schedule;
+  graceDays: number;
+  threshold: Threshold;
+  /** Emails never given a synced account. */
+  exclude: string[];
+  /** 'suspend': mark the account suspended; 'deprovision': treat like leaving scope. */
+  suspendedUsers: 'suspend' | 'deprovision';
+  permissionNames: string[];
+  /** Emails (besides the installer) allowed to configure Roster Sync. */
+  admins: string[];
+  cooldownMinutes: number;
+  notifyOnFailure: boolean;
+}
+
+export function defaultSettings(): Settings {
+  return {
+    schemaVersion: SETTINGS_SCHEMA_VERSION,
+    rules: [],
+    roles: [...DEFAULT_ROLES],
+    impliedRoles: { admin: ['teacher'] },
+    schedule: { mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] },
+    graceDays: 30,
+    threshold: { kind: 'percent', value: 10 },
+    exclude: [],
+    suspendedUsers: 'suspend',
+    permissionNames: ['hall-pass', 'reports'],
+    admins: [],
+    cooldownMinutes: 15,
+    notifyOnFailure: true,
+  };
+}
+
+const EMAIL = /^[^\s@<>"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+const OU_PATH = /^\/(?:[^/\u0000-\u001f]{1,255}(?:\/[^/\u0000-\u001f]{1,255})*)?$/;
+const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const MAX_LIST = 5000;
+
+export function isEmail(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 254 && EMAIL.test(value);
+}
+
+export function isOrgUnitPath(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= 2048 && OU_PATH.test(value);
+}
+
+export function isTimeZone(value: unknown): value is string {
+  if (typeof value !== 'string' || !/^[A-Za-z][A-Za-z0-9_+\-]*(\/[A-Za-z0-9_+\-]+){0,2}$/.test(value)) return false;
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function fail(field: string, problem: string): never {
+  throw new UserError(msg('invalidSetting', { field, problem }));
+}
+
+function obj(value: unknown, field: string): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object');
+  return value as Record<string, unknown>;
+}
+
+function list(value: unknown, field: string, max = MAX_LIST): unknown[] {
+  if (!Array.isArray(value)) fail(field, 'must be a list');
+  if (value.length > max) fail(field, `has more than ${max} entries`);
+  return value;
+}
+
+function int(value: unknown, field: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(field, `must be a whole number from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
+  if (typeof value !== 'string' || !options.includes(value as T)) fail(field, `must be one of ${options.join(', ')}`);
+  return value as T;
+}
+
+function email(value: unknown, field: string): string {
+  if (!isEmail(value)) fail(field, 'must be an email address such as name@school.edu');
+  return value.toLowerCase();
+}
+
+function role(value: unknown, field: string, roles: Role[]): Role {
+  if (typeof value !== 'string' || !roles.includes(value)) fail(field, `must be one of the roles ${roles.join(', ')}`);
+  return value;
+}
+
+function ruleId(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,40}$/.test(value)) fail(field, 'must be a short id (letters, digits, - or _)');
+  return value;
+}
+
+function validateRule(raw: unknown, i: number, roles: Role[]): Rule {
+  const field = `rules[${i}]`;
+  const r = obj(raw, field);
+  const type = oneOf(r.type, `${field}.type`, ['ou', 'group'] as const);
+  const id = ruleId(r.id, `${field}.id`);
+  if (type === 'ou') {
+    if (!isOrgUnitPath(r.orgUnitPath)) fail(`${field}.orgUnitPath`, 'must be an organizational unit path such as /Students/Grade 9');
+    const includeSubOrgUnits = r.includeSubOrgUnits === undefined ? true : r.includeSubOrgUnits;
+    if (typeof includeSubOrgUnits !== 'boolean') fail(`${field}.includeSubOrgUnits`, 'must be true or false');
+    return { id, type, orgUnitPath: r.orgUnitPath, includeSubOrgUnits, role: role(r.role, `${field}.role`, roles) };
+  }
+  return { id, type, groupEmail: email(r.groupEmail, `${field}.groupEmail`), role: role(r.role, `${field}.role`, roles) };
+}
+
+function validateSchedule(raw: unknown): Schedule {
+  const s = obj(raw, 'schedule');
+  const mode = oneOf(s.mode, 'schedule.mode', ['daily', 'hourly', 'off'] as const);
+  const hour = int(s.hour, 'schedule.hour', 0, 23);
+  if (!isTimeZone(s.timeZone)) fail('schedule.timeZone', 'must be a time zone name such as America/New_York');
+  const blackouts = list(s.blackouts ?? [], 'schedule.blackouts', 50).map((b, i) => {
+    const o = obj(b, `schedule.blackouts[${i}]`);
+    for (const k of ['start', 'end'] as const) {
+      if (typeof o[k] !== 'string' || !DATE.test(o[k] as string)) fail(`schedule.blackouts[${i}].${k}`, 'must be a date YYYY-MM-DD');
+    }
+    if ((o.start as string) > (o.end as string)) fail(`schedule.blackouts[${i}]`, 'ends before it starts');
+    return { start: o.start as string, end: o.end as string };
+  });
+  return { mode, hour, timeZone: s.timeZone as string, blackouts };
+}
+
+/** Validates a whole settings document; throws a UserError naming the first bad field. */
+export function validateSettings(raw: unknown): Settings {
+  const s = obj(raw, 'settings');
+  const d = defaultSettings();
+  const version = s.schemaVersion ?? SETTINGS_SCHEMA_VERSION;
+  if (version !== SETTINGS_SCHEMA_VERSION) fail('schemaVersion', `is ${String(version)}; this version of Roster Sync reads ${SETTINGS_SCHEMA_VERSION}`);
+  const roles = list(s.roles ?? d.roles, 'roles', 20).map((r, i) => {
+    if (typeof r !== 'string' || !ROLE_NAME.test(r)) fail(`roles[${i}]`, 'must be a lowercase name such as teacher');
+    return r;
+  });
+  if (new Set(roles).size !== roles.length) fail('roles', 'lists a role twice');
+  const impliedRaw = obj(s.impliedRoles ?? d.impliedRoles, 'impliedRoles');
+  const impliedRoles: Record<Role, Role[]> = {};
+  for (const [k, v] of Object.entries(impliedRaw)) {
+    role(k, `impliedRoles.${k}`, roles);
+    impliedRoles[k] = list(v, `impliedRoles.${k}`, 20).map((r, i) => role(r, `impliedRoles.${k}[${i}]`, roles));
+  }
+  const rules = list(s.rules ?? [], 'rules', 500).map((r, i) => validateRule(r, i, roles));
+  const ids = new Set<string>();
+  rules.forEach((r, i) => {
+    if (ids.has(r.id)) fail(`rules[${i}].id`, 'is used by another rule');
+    ids.add(r.id);
+  });
+  const threshold = obj(s.threshold ?? d.threshold, 'threshold');
+  const thresholdKind = oneOf(threshold.kind, 'threshold.kind', ['percent', 'count'] as const);
+  const thresholdValue = int(threshold.value, 'threshold.value', 0, thresholdKind === 'percent' ? 100 : 1_000_000);
+  const permissionNames = list(s.permissionNames ?? d.permissionNames, 'permissionNames', 50).map((p, i) => {
+    if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/.test(p)) fail(`permissionNames[${i}]`, 'must be a short name (letters, digits, space, - _ .)');
+    return p;
+  });
+  const notify = s.notifyOnFailure ?? d.notifyOnFailure;
+  if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
+  return {
+    schemaVersion: SETTINGS_SCHEMA_VERSION,
+    rules,
+    roles,
+    impliedRoles,
+    schedule: validateSchedule(s.schedule ?? d.schedule),
+    graceDays: int(s.graceDays ?? d.graceDays, 'graceDays', 0, 3650),
+    threshold: { kind: thresholdKind, value: thresholdValue },
+    exclude: [...new Set(list(s.exclude ?? [], 'exclude').map((e, i) => email(e, `exclude[${i}]`)))],
+    suspendedUsers: oneOf(s.suspendedUsers ?? d.suspendedUsers, 'suspendedUsers', ['suspend', 'deprovision'] as const),
+    permissionNames,
+    admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
+    cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
+    notifyOnFailure: notify,
+  };
+}
+
+/** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
+export function planFingerprint(s: Settings): string {
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers]);
+}
+
+export function describeRule(rule: Rule): string {
+  return rule.type === 'ou'
+    ? `OU ${rule.orgUnitPath}${rule.includeSubOrgUnits ? ' (and sub-OUs)' : ''} → ${rule.role}`
+    : `group ${rule.groupEmail} → ${rule.role}`;
+}

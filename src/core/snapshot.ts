@@ -1,0 +1,144 @@
+// Reading the directory into a snapshot, one call per step, with the progress
+// kept in the job so a sync cut off by the execution limit resumes where it stopped.
+import { DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
+import { BlobStore, DirectoryPort } from './ports';
+import { Settings } from './settings';
+
+export interface ReadProgress {
+  phase: 'orgunits' | 'groups' | 'users' | 'complete';
+  usersToken: string | null;
+  userPages: number;
+  usersRead: number;
+  /** Groups still to read, the first one possibly part-way at membersToken. */
+  groupQueue: string[];
+  groupsSeen: string[];
+  membersToken: string | null;
+  groupPages: number;
+  missingGroups: string[];
+  directoryCalls: number;
+}
+
+const SNAP = 'snap.';
+
+export function startRead(settings: Settings): ReadProgress {
+  const groups = [...new Set(settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])))];
+  return {
+    phase: 'orgunits',
+    usersToken: null,
+    userPages: 0,
+    usersRead: 0,
+    groupQueue: groups,
+    groupsSeen: [...groups],
+    membersToken: null,
+    groupPages: 0,
+    missingGroups: [],
+    directoryCalls: 0,
+  };
+}
+
+type PackedUser = [string, string, string, string, number];
+
+function pack(u: DirectoryUser): PackedUser {
+  return [u.id, u.email, u.name, u.orgUnitPath, (u.suspended ? 1 : 0) | (u.archived ? 2 : 0)];
+}
+
+function unpack(p: PackedUser): DirectoryUser {
+  return { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
+}
+
+/** Makes one directory call and stores what it returned; returns false once the read is complete. */
+export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobStore): boolean {
+  switch (p.phase) {
+    case 'orgunits': {
+      const ous = directory.listOrgUnits();
+      p.directoryCalls++;
+      store.set(`${SNAP}ous`, JSON.stringify(ous));
+      p.phase = p.groupQueue.length ? 'groups' : 'users';
+      return true;
+    }
+    case 'groups': {
+      const email = p.groupQueue[0];
+      const page = directory.listMembersPage(email, p.membersToken);
+      p.directoryCalls++;
+      if (!page) {
+        p.missingGroups.push(email);
+      } else {
+        const members: GroupMembers = { email, userIds: [], groupEmails: [] };
+        for (const m of page.items) {
+          if (m.type === 'USER') members.userIds.push(m.id);
+          else if (m.type === 'GROUP' && m.email) {
+            const nested = m.email.toLowerCase();
+            members.groupEmails.push(nested);
+            if (!p.groupsSeen.includes(nested)) {
+              p.groupsSeen.push(nested);
+              p.groupQueue.push(nested);
+            }
+          }
+        }
+        store.set(`${SNAP}groups.${p.groupPages++}`, JSON.stringify(members));
+      }
+      p.membersToken = page?.nextPageToken ?? null;
+      if (!p.membersToken) p.groupQueue.shift();
+      if (!p.groupQueue.length) p.phase = 'users';
+      return true;
+    }
+    case 'users': {
+      const page = directory.listUsersPage(p.usersToken);
+      p.directoryCalls++;
+      store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map(pack)));
+      p.usersRead += page.items.length;
+      p.usersToken = page.nextPageToken;
+      if (!p.usersToken) p.phase = 'complete';
+      return p.phase !== 'complete';
+    }
+    case 'complete':
+      return false;
+  }
+}
+
+/** Reads the whole directory in one go (Preview, or when the caller needs no checkpoints). */
+export function readAll(settings: Settings, directory: DirectoryPort): { snapshot: DirectorySnapshot; calls: number } {
+  const store = new MemoryBlobStore();
+  const progress = startRead(settings);
+  while (readStep(progress, directory, store));
+  return { snapshot: loadSnapshot(progress, store), calls: progress.directoryCalls };
+}
+
+export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapshot {
+  if (p.phase !== 'complete') throw new Error('the directory has not been read completely; no plan is made from a partial snapshot');
+  const read = <T>(key: string): T => {
+    const raw = store.get(key);
+    if (raw === null) throw new Error(`saved sync state "${key}" is missing`);
+    return JSON.parse(raw) as T;
+  };
+  const users: DirectoryUser[] = [];
+  for (let i = 0; i < p.userPages; i++) for (const u of read<PackedUser[]>(`${SNAP}users.${i}`)) users.push(unpack(u));
+  const byEmail = new Map<string, GroupMembers>();
+  for (let i = 0; i < p.groupPages; i++) {
+    const page = read<GroupMembers>(`${SNAP}groups.${i}`);
+    const merged = byEmail.get(page.email);
+    if (merged) {
+      merged.userIds.push(...page.userIds);
+      merged.groupEmails.push(...page.groupEmails);
+    } else byEmail.set(page.email, page);
+  }
+  return { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
+}
+
+export function clearSnapshot(store: BlobStore): void {
+  store.removePrefix(SNAP);
+}
+
+/** A BlobStore in memory: for reads that finish within one execution. */
+export class MemoryBlobStore implements BlobStore {
+  private readonly data = new Map<string, string>();
+  get(key: string): string | null {
+    return this.data.get(key) ?? null;
+  }
+  set(key: string, value: string): void {
+    this.data.set(key, value);
+  }
+  removePrefix(prefix: string): void {
+    for (const key of [...this.data.keys()]) if (key.startsWith(prefix)) this.data.delete(key);
+  }
+}

@@ -1,0 +1,350 @@
+// The reconcile loop: read the directory → plan → apply, in parts that each fit
+// one Apps Script execution. Progress lives in a job saved between parts; any
+// part can be cut off and the next one picks up from the last saved point.
+import { Account, Change, ChangeKind, HistoryEntry, Plan, SyncOutcome, SyncTrigger, countChanges, emptyCounts } from './model';
+import { BlobStore, Services } from './ports';
+import { Settings, planFingerprint } from './settings';
+import { KEYS, loadSettings, readNumber } from './config';
+import { Message, UserError, msg, toMessage } from './messages';
+import { ReadProgress, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
+import { makePlan } from './plan';
+
+export const LOCK_WAIT_MS = 3000;
+/** A part-way sync older than this is discarded rather than resumed. */
+export const STALE_JOB_MS = 24 * 60 * 60 * 1000;
+/** Changes written per destination call. */
+export const APPLY_BATCH = 500;
+export const PROGRESS_KEY = 'progress';
+
+export interface Job {
+  id: string;
+  trigger: SyncTrigger;
+  startedAt: number;
+  part: number;
+  fingerprint: string;
+  phase: 'read' | 'plan' | 'apply';
+  read: ReadProgress;
+  plannedAt: string;
+  /** Deactivations + deletions the admin confirmed once beyond the threshold. */
+  allowDestructive: number;
+  planned: Record<ChangeKind, number>;
+  applied: Record<ChangeKind, number>;
+  failed: { accountId: string; email: string; message: string }[];
+  held: number;
+  ruleProblems: string[];
+  busyMs: number;
+}
+
+export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
+
+export interface SyncResult {
+  state: SyncState;
+  message: string;
+  fix: string;
+  part: number;
+  phase: string;
+  usersRead: number;
+  applied: Record<ChangeKind, number>;
+  planned: Record<ChangeKind, number>;
+  /** For a halted plan: how many deactivations/deletions to confirm. */
+  destructive?: number;
+}
+
+export interface SyncRequest {
+  trigger: SyncTrigger;
+  /** 'start' begins a sync (or continues the one part-way); 'continue' only continues. */
+  mode: 'start' | 'continue';
+  allowDestructive?: number;
+}
+
+const JOB_KEY = 'job';
+
+export function loadJob(state: BlobStore): Job | null {
+  const raw = state.get(JOB_KEY);
+  if (!raw) return null;
+  try {
+    return JSON.parse(raw) as Job;
+  } catch {
+    state.removePrefix(JOB_KEY);
+    return null;
+  }
+}
+
+function saveJob(state: BlobStore, job: Job): void {
+  state.set(JOB_KEY, JSON.stringify(job));
+}
+
+export function runSync(svc: Services, request: SyncRequest): SyncResult {
+  if (!svc.lock.tryLock(LOCK_WAIT_MS)) return busy(svc);
+  const partStart = svc.clock.nowMs();
+  let job: Job | null = null;
+  try {
+    const settings = loadSettings(svc.config);
+    job = loadJob(svc.state);
+    if (job) {
+      const stale = staleReason(job, settings, partStart);
+      if (stale) {
+        discard(svc, job, stale);
+        job = null;
+      }
+    }
+    if (!job) {
+      if (request.mode === 'continue') return lastOutcome(svc);
+      if (request.trigger === 'manual') {
+        const refusal = cooldownRefusal(svc, settings, partStart);
+        if (refusal) return refusal;
+      }
+      if (!settings.rules.length) throw new UserError(msg('noRules'));
+      job = newJob(request.trigger, settings, partStart);
+      if (request.trigger === 'scheduled') svc.config.set(KEYS.lastScheduledRun, String(partStart));
+    }
+    if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
+    job.part++;
+    return advance(svc, settings, job, partStart);
+  } catch (error) {
+    return failJob(svc, job, error, partStart);
+  } finally {
+    svc.lock.release();
+  }
+}
+
+function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
+  return {
+    id: `${now.toString(36)}`,
+    trigger,
+    startedAt: now,
+    part: 0,
+    fingerprint: planFingerprint(settings),
+    phase: 'read',
+    read: startRead(settings),
+    plannedAt: '',
+    allowDestructive: 0,
+    planned: emptyCounts(),
+    applied: emptyCounts(),
+    failed: [],
+    held: 0,
+    ruleProblems: [],
+    busyMs: 0,
+  };
+}
+
+function staleReason(job: Job, settings: Settings, now: number): string | null {
+  if (now - job.startedAt > STALE_JOB_MS) return 'it was started more than a day ago';
+  if (job.fingerprint !== planFingerprint(settings)) return 'the mappings or policy changed since it started';
+  return null;
+}
+
+/** Runs steps until the job is finished or this execution's budget is spent. */
+function advance(svc: Services, settings: Settings, job: Job, partStart: number): SyncResult {
+  let plan: Plan | null = null;
+  let lastProgress = 0;
+  while (true) {
+    if (svc.remainingMs() <= 0) return pause(svc, job, partStart);
+    if (svc.clock.nowMs() - lastProgress > 5000) {
+      lastProgress = svc.clock.nowMs();
+      publishProgress(svc, job);
+    }
+    if (job.phase === 'read') {
+      if (!readStep(job.read, svc.directory, svc.state)) job.phase = 'plan';
+      continue;
+    }
+    plan = plan ?? planFromState(svc, settings, job);
+    if (job.phase === 'plan') {
+      job.planned = plan.counts;
+      job.held = plan.held.length;
+      job.ruleProblems = plan.ruleProblems.map((p) => p.message);
+      const block = plan.blockedByThreshold;
+      if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
+      job.phase = 'apply';
+    }
+    const batch = plan.changes.splice(0, APPLY_BATCH);
+    if (!batch.length) return finish(svc, job, partStart);
+    applyBatch(svc, job, batch);
+  }
+}
+
+/** The plan of what is left to do: the same snapshot against the roster as it is now. */
+function planFromState(svc: Services, settings: Settings, job: Job): Plan {
+  if (!job.plannedAt) job.plannedAt = new Date(svc.clock.nowMs()).toISOString();
+  const snapshot = loadSnapshot(job.read, svc.state);
+  const accounts = readRoster(svc);
+  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
+  const failed = new Set(job.failed.map((f) => f.accountId));
+  plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
+  return plan;
+}
+
+export function readRoster(svc: Services): Account[] {
+  const { accounts, problems } = svc.roster.readAll();
+  if (problems.length) {
+    const first = problems[0];
+    throw new UserError(msg('rosterRowInvalid', { row: first.row, sheet: svc.roster.kind, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` }));
+  }
+  return accounts;
+}
+
+function applyBatch(svc: Services, job: Job, batch: Change[]): void {
+  const result = svc.roster.apply(batch);
+  const applied = new Set(result.applied);
+  for (const change of batch) if (applied.has(change.accountId)) job.applied[change.kind]++;
+  for (const f of result.failed) {
+    const change = batch.find((c) => c.accountId === f.accountId);
+    job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
+  }
+}
+
+function publishProgress(svc: Services, job: Job): void {
+  svc.config.set(PROGRESS_KEY, JSON.stringify({ part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() }));
+}
+
+function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
+  return {
+    state,
+    message: message.text,
+    fix: message.fix,
+    part: job?.part ?? 0,
+    phase: job?.phase ?? '',
+    usersRead: job?.read.usersRead ?? 0,
+    applied: job?.applied ?? emptyCounts(),
+    planned: job?.planned ?? emptyCounts(),
+    ...extra,
+  };
+}
+
+function pause(svc: Services, job: Job, partStart: number): SyncResult {
+  job.busyMs += svc.clock.nowMs() - partStart;
+  saveJob(svc.state, job);
+  publishProgress(svc, job);
+  const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
+  return result('in-progress', { id: 'unexpected', text, fix: '' }, job);
+}
+
+export function describePhase(job: Job): string {
+  if (job.phase === 'read') return `reading the directory (${job.read.usersRead} users so far)`;
+  if (job.phase === 'plan') return 'planning';
+  const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
+  const total = Object.values(job.planned).reduce((a, b) => a + b, 0);
+  return `applying changes (${done} of ${total})`;
+}
+
+function finish(svc: Services, job: Job, partStart: number): SyncResult {
+  const failed = job.failed.length;
+  const outcome: SyncOutcome = failed ? 'partial' : 'success';
+  const notes = [...job.ruleProblems];
+  if (job.held) notes.push(`${job.held} deactivations held while a rule is broken.`);
+  if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
+  const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
+  end(svc, job, outcome, { text, fix }, partStart);
+  if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job, outcome, text, fix);
+  svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
+  return result('done', { id: 'unexpected', text, fix }, job);
+}
+
+function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
+  const fix = msg('thresholdBlocked', { count: 0, limit: 0, threshold: '' }).fix;
+  end(svc, job, 'halted', { text: message, fix }, partStart);
+  notify(svc, job, 'halted', message, fix);
+  return result('halted', { id: 'thresholdBlocked', text: message, fix }, job, { destructive });
+}
+
+function failJob(svc: Services, job: Job | null, error: unknown, partStart: number): SyncResult {
+  const m = toMessage(error);
+  if (job) {
+    end(svc, job, 'failed', m, partStart);
+    notify(svc, job, 'failed', m.text, m.fix);
+  } else if (!(error instanceof UserError && (m.id === 'noRules' || m.id === 'corruptSettings'))) {
+    appendHistory(svc, { trigger: 'manual', startedAt: partStart, outcome: 'failed', counts: emptyCounts(), parts: 1, busyMs: svc.clock.nowMs() - partStart }, m);
+  }
+  return result('failed', m, job);
+}
+
+/** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
+function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string }, partStart: number): void {
+  job.busyMs += svc.clock.nowMs() - partStart;
+  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
+  clearSnapshot(svc.state);
+  svc.state.removePrefix(JOB_KEY);
+  svc.config.remove(PROGRESS_KEY);
+}
+
+function appendHistory(
+  svc: Services,
+  run: { trigger: SyncTrigger; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
+  message: { text: string; fix: string },
+): void {
+  const entry: HistoryEntry = {
+    startedAt: new Date(run.startedAt).toISOString(),
+    finishedAt: new Date(svc.clock.nowMs()).toISOString(),
+    trigger: run.trigger,
+    outcome: run.outcome,
+    counts: run.counts,
+    durationMs: run.busyMs,
+    parts: run.parts,
+    message: message.text,
+    fix: message.fix,
+  };
+  try {
+    svc.history.append(entry);
+  } catch {
+    // History is best effort: a protected history sheet must not turn a good sync into a failed one.
+  }
+}
+
+function discard(svc: Services, job: Job, reason: string): void {
+  const m = msg('staleCheckpoint', { reason });
+  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs }, m);
+  clearSnapshot(svc.state);
+  svc.state.removePrefix(JOB_KEY);
+  svc.config.remove(PROGRESS_KEY);
+}
+
+function busy(svc: Services): SyncResult {
+  const job = loadJob(svc.state);
+  const m = msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
+  return result('busy', m, job);
+}
+
+function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {
+  const last = readNumber(svc.config, KEYS.lastFullSync);
+  if (last === null || settings.cooldownMinutes === 0) return null;
+  const nextAllowed = last + settings.cooldownMinutes * 60_000;
+  if (now >= nextAllowed) return null;
+  const m = msg('cooldown', { minutesAgo: Math.floor((now - last) / 60_000), nextAllowed: new Date(nextAllowed).toISOString() });
+  return result('refused', m, null);
+}
+
+function lastOutcome(svc: Services): SyncResult {
+  const last = svc.history.list(1)[0];
+  const state: SyncState = !last ? 'done' : last.outcome === 'failed' ? 'failed' : last.outcome === 'halted' ? 'halted' : 'done';
+  return { ...result(state, { id: 'unexpected', text: last ? last.message : 'No sync has run yet.', fix: last ? last.fix : '' }, null), applied: last ? last.counts : emptyCounts() };
+}
+
+export function summarize(counts: Record<ChangeKind, number>): string {
+  const parts = (Object.keys(counts) as ChangeKind[]).filter((k) => counts[k]).map((k) => `${counts[k]} ${PAST[k]}`);
+  return parts.length ? parts.join(', ') : 'No changes';
+}
+
+const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
+
+function notify(svc: Services, job: Job, outcome: SyncOutcome, text: string, fix: string): void {
+  if (job.trigger !== 'scheduled') return;
+  let settings: Settings;
+  try {
+    settings = loadSettings(svc.config);
+  } catch {
+    return;
+  }
+  if (!settings.notifyOnFailure) return;
+  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...settings.admins].filter(Boolean))];
+  if (!to.length) return;
+  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
+  const body = [text, fix && `How to fix: ${fix}`, `Counts: ${summarize(job.applied)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
+  try {
+    svc.notifier.send(to, subject, body);
+  } catch {
+    // A mail quota error must not hide the sync's own outcome, which History already holds.
+  }
+}
+
+export { countChanges };

@@ -1,0 +1,71 @@
+// Builds the core's Services from Apps Script's globals, once per execution.
+import { Services } from '../core/ports';
+import { UserError, msg } from '../core/messages';
+import { GasDirectory } from './directory';
+import { PropertyStore } from './properties';
+import { SheetRoster } from './sheetRoster';
+import { SheetHistory } from './sheetHistory';
+import { SheetBlobStore } from './sheetState';
+import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
+
+/**
+ * Where settings live, fixed at build time: 'script' properties for a domain's
+ * private deployment (one store shared by every user of the script), or the
+ * roster spreadsheet's 'document' properties for a public multi-domain listing.
+ */
+declare const ROSTER_SYNC_SETTINGS_SCOPE: 'script' | 'document';
+/** Set only by the simulated runtime, to force small execution budgets in tests. */
+declare const ROSTER_SYNC_BUDGET_MS: number | undefined;
+
+/** Stop well before Apps Script's 6-minute limit, leaving time to checkpoint. */
+export const EXECUTION_BUDGET_MS = 270_000;
+
+export function settingsScope(): 'script' | 'document' {
+  return typeof ROSTER_SYNC_SETTINGS_SCOPE === 'string' && ROSTER_SYNC_SETTINGS_SCOPE === 'document' ? 'document' : 'script';
+}
+
+function budgetMs(): number {
+  return typeof ROSTER_SYNC_BUDGET_MS === 'number' ? ROSTER_SYNC_BUDGET_MS : EXECUTION_BUDGET_MS;
+}
+
+/** The roster spreadsheet: the active one in the sidebar, the trigger's own in a time-driven run. */
+export function rosterSpreadsheet(triggerUid?: string): GoogleAppsScript.Spreadsheet.Spreadsheet {
+  const active = SpreadsheetApp.getActiveSpreadsheet();
+  if (active) return active;
+  const id = triggerUid ? PropertiesService.getUserProperties().getProperty(triggerDocKey(triggerUid)) : null;
+  if (!id) throw new UserError(msg('rosterMissing'));
+  try {
+    return SpreadsheetApp.openById(id);
+  } catch {
+    throw new UserError(msg('rosterMissing'));
+  }
+}
+
+function domainOf(email: string): string {
+  return email.split('@')[1] || 'unknown-domain';
+}
+
+export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, startedMs: number): Services {
+  const scope = settingsScope();
+  const domain = domainOf(gasSession.effectiveUserEmail());
+  const ssId = spreadsheet.getId();
+  const props = scope === 'document' ? PropertiesService.getDocumentProperties() : PropertiesService.getScriptProperties();
+  const lock = scope === 'document' ? LockService.getDocumentLock() : LockService.getScriptLock();
+  const budget = budgetMs();
+  return {
+    directory: new GasDirectory((ms) => Utilities.sleep(ms)),
+    roster: new SheetRoster(spreadsheet),
+    history: new SheetHistory(spreadsheet),
+    // Namespaced by Workspace domain and roster, so one installation never reads another's settings.
+    config: new PropertyStore(props, scope === 'document' ? `rs:${domain}:` : `rs:${domain}:${ssId}:`),
+    secrets: new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`),
+    state: new SheetBlobStore(spreadsheet),
+    lock: new GasLock(lock),
+    triggers: new GasTriggers(spreadsheet),
+    clock: gasClock,
+    session: gasSession,
+    notifier: gasMail,
+    remainingMs: () => startedMs + budget - Date.now(),
+    rosterUrl: () => spreadsheet.getUrl(),
+  };
+}
