@@ -1,0 +1,234 @@
+// Small in-memory fakes of the core's ports, for unit tests of the pure core.
+import { Account, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
+import { ApplyResult, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockPort, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
+import { MemoryBlobStore } from '../../src/core/snapshot';
+import { Settings, defaultSettings } from '../../src/core/settings';
+import { storeSettings } from '../../src/core/config';
+import { DirectoryError, classifyGoogleError } from '../../src/core/googleErrors';
+
+export class MemoryDirectory implements DirectoryPort {
+  users: DirectoryUser[] = [];
+  orgUnits: OrgUnit[] = [];
+  groups = new Map<string, GroupMembers>();
+  calls = 0;
+  /** Throws the returned error instead of answering call number n (1-based). */
+  failOn: ((call: number, method: string) => Error | undefined) | null = null;
+
+  constructor(readonly pageSize = 500, readonly memberPageSize = 200) {}
+
+  private tick(method: string): void {
+    this.calls++;
+    const error = this.failOn?.(this.calls, method);
+    // The port's contract: Google errors arrive classified, as the Apps Script adapter throws them.
+    if (error) throw new DirectoryError(classifyGoogleError(error));
+  }
+
+  private page<T>(items: T[], token: string | null, size: number): Page<T> {
+    const start = token ? Number(token) : 0;
+    const end = start + size;
+    return { items: items.slice(start, end), nextPageToken: end < items.length ? String(end) : null };
+  }
+
+  listUsersPage(pageToken: string | null): Page<DirectoryUser> {
+    this.tick('users');
+    return this.page(this.users.map((u) => ({ ...u })), pageToken, this.pageSize);
+  }
+  listOrgUnits(): OrgUnit[] {
+    this.tick('orgunits');
+    return this.orgUnits.map((o) => ({ ...o }));
+  }
+  listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null {
+    this.tick('members');
+    const g = this.groups.get(groupEmail.toLowerCase());
+    if (!g) return null;
+    const members: MemberRef[] = [
+      ...g.userIds.map((id) => ({ type: 'USER' as const, id, email: this.users.find((u) => u.id === id)?.email ?? '' })),
+      ...g.groupEmails.map((email) => ({ type: 'GROUP' as const, id: `g-${email}`, email })),
+    ];
+    return this.page(members, pageToken, this.memberPageSize);
+  }
+  listGroupsPage(query: string): Page<DirectoryGroup> {
+    this.tick('groups');
+    const items = [...this.groups.values()].filter((g) => g.email.startsWith(query)).map((g) => ({ email: g.email, name: g.email, directMembersCount: g.userIds.length + g.groupEmails.length }));
+    return { items, nextPageToken: null };
+  }
+  getUser(email: string): DirectoryUser | null {
+    this.tick('users.get');
+    return this.users.find((u) => u.email === email.toLowerCase()) ?? null;
+  }
+  hasMember(groupEmail: string, userEmail: string): boolean | null {
+    this.tick('hasMember');
+    if (!this.groups.has(groupEmail)) return null;
+    const user = this.users.find((u) => u.email === userEmail);
+    const seen = new Set<string>();
+    const visit = (email: string): boolean => {
+      if (seen.has(email)) return false;
+      seen.add(email);
+      const g = this.groups.get(email);
+      return !!g && (g.userIds.includes(user?.id ?? '') || g.groupEmails.some(visit));
+    };
+    return visit(groupEmail);
+  }
+
+  addOu(path: string): void {
+    const parent = path.slice(0, path.lastIndexOf('/')) || '/';
+    this.orgUnits.push({ orgUnitPath: path, name: path.slice(path.lastIndexOf('/') + 1), parentOrgUnitPath: parent });
+  }
+  addUser(id: string, email: string, name: string, orgUnitPath: string, extra: Partial<DirectoryUser> = {}): DirectoryUser {
+    const u = { id, email, name, orgUnitPath, suspended: false, archived: false, ...extra };
+    this.users.push(u);
+    return u;
+  }
+  user(email: string): DirectoryUser {
+    const u = this.users.find((x) => x.email === email);
+    if (!u) throw new Error(`no user ${email}`);
+    return u;
+  }
+}
+
+export class MemoryRoster implements RosterPort {
+  readonly kind = 'Roster';
+  accounts = new Map<string, Account>();
+  applyCalls = 0;
+  applied: Change[] = [];
+
+  readAll() {
+    return { accounts: [...this.accounts.values()].map((a) => ({ ...a, roles: [...a.roles], permissions: [...a.permissions] })), problems: [] };
+  }
+  apply(changes: Change[]): ApplyResult {
+    this.applyCalls++;
+    for (const c of changes) {
+      this.applied.push(c);
+      this.accounts.delete(c.accountId);
+      if (c.after) this.accounts.set(c.after.id, { ...c.after });
+    }
+    return { applied: changes.map((c) => c.accountId), failed: [] };
+  }
+  byEmail(email: string): Account | undefined {
+    return [...this.accounts.values()].find((a) => a.email === email);
+  }
+}
+
+export class MemoryHistory implements HistoryPort {
+  entries: HistoryEntry[] = [];
+  append(entry: HistoryEntry): void {
+    this.entries.push(entry);
+  }
+  list(limit: number): HistoryEntry[] {
+    return [...this.entries].reverse().slice(0, limit);
+  }
+}
+
+export class MemoryKV implements KeyValueStore {
+  data = new Map<string, string>();
+  get(key: string) {
+    return this.data.get(key) ?? null;
+  }
+  set(key: string, value: string) {
+    this.data.set(key, value);
+  }
+  remove(key: string) {
+    this.data.delete(key);
+  }
+}
+
+export class MemoryLock implements LockPort {
+  heldElsewhere = false;
+  held = false;
+  tryLock(): boolean {
+    if (this.heldElsewhere || this.held) return false;
+    this.held = true;
+    return true;
+  }
+  release(): void {
+    this.held = false;
+  }
+}
+
+export class MemoryTriggers implements TriggerPort {
+  triggers: TriggerInfo[] = [];
+  list() {
+    return [...this.triggers];
+  }
+  installHourly(handler: string) {
+    this.triggers.push({ id: `t${this.triggers.length + 1}`, handler, kind: 'CLOCK' });
+  }
+  remove(id: string) {
+    this.triggers = this.triggers.filter((t) => t.id !== id);
+  }
+}
+
+/** Local time with Intl, as Utilities.formatDate gives it in Apps Script. */
+export function intlLocal(ms: number, timeZone: string): LocalTime {
+  const parts = Object.fromEntries(
+    new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+      .formatToParts(new Date(ms))
+      .map((p) => [p.type, p.value]),
+  );
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour), minute: Number(parts.minute) };
+}
+
+export interface TestWorld {
+  svc: Services;
+  directory: MemoryDirectory;
+  roster: MemoryRoster;
+  history: MemoryHistory;
+  config: MemoryKV;
+  lock: MemoryLock;
+  triggers: MemoryTriggers;
+  mail: { to: string[]; subject: string; body: string }[];
+  clock: { now: number };
+  /** Milliseconds each execution may run; each step below costs `stepMs`. */
+  budget: { ms: number; stepMs: number; used: number };
+  setSettings(patch: Partial<Settings>): Settings;
+}
+
+export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld {
+  const directory = new MemoryDirectory();
+  const roster = new MemoryRoster();
+  const history = new MemoryHistory();
+  const config = new MemoryKV();
+  const lock = new MemoryLock();
+  const triggers = new MemoryTriggers();
+  const mail: TestWorld['mail'] = [];
+  const clock = { now: start };
+  const budget = { ms: Infinity, stepMs: 0, used: 0 };
+  const svc: Services = {
+    directory,
+    roster,
+    history,
+    config,
+    secrets: new MemoryKV(),
+    state: new MemoryBlobStore(),
+    lock,
+    triggers,
+    clock: { nowMs: () => clock.now, sleep: (ms) => (clock.now += ms), local: intlLocal },
+    session: { activeUserEmail: () => 'admin@school.example', effectiveUserEmail: () => 'admin@school.example' },
+    notifier: { send: (to, subject, body) => void mail.push({ to, subject, body }) },
+    remainingMs: () => {
+      budget.used += budget.stepMs;
+      return budget.ms - budget.used;
+    },
+    rosterUrl: () => 'https://docs.google.com/spreadsheets/d/test',
+  };
+  config.set('installer', 'admin@school.example');
+  config.set('syncAccount', 'admin@school.example');
+  const world: TestWorld = {
+    svc,
+    directory,
+    roster,
+    history,
+    config,
+    lock,
+    triggers,
+    mail,
+    clock,
+    budget,
+    setSettings(patch) {
+      const s = { ...defaultSettings(), ...patch };
+      storeSettings(config, s);
+      return s;
+    },
+  };
+  return world;
+}

@@ -1,0 +1,35 @@
+import { isDue, nextRunMs } from '../../src/core/schedule';
+import { Schedule } from '../../src/core/settings';
+import { intlLocal } from '../fakes/memory';
+
+const daily: Schedule = { mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] };
+const at = (iso: string) => Date.parse(iso);
+
+test('daily at 23:00 New York is due in the 23:00 heartbeat in summer (UTC-4) and winter (UTC-5)', () => {
+  expect(isDue(daily, at('2026-07-02T03:30:00Z'), at('2026-07-01T03:30:00Z'), intlLocal).due).toBe(true);
+  expect(isDue(daily, at('2026-07-02T02:30:00Z'), at('2026-07-01T03:30:00Z'), intlLocal).due).toBe(false);
+  expect(isDue(daily, at('2026-12-02T04:30:00Z'), at('2026-12-01T04:30:00Z'), intlLocal).due).toBe(true);
+  expect(isDue(daily, at('2026-12-02T03:30:00Z'), at('2026-12-01T04:30:00Z'), intlLocal).due).toBe(false);
+});
+
+test('a missed 23:00 heartbeat is caught up by the next one', () => {
+  expect(isDue(daily, at('2026-07-02T04:10:00Z'), at('2026-07-01T03:30:00Z'), intlLocal).due).toBe(true);
+});
+
+test('a fresh install waits for the first 23:00 slot instead of syncing at once', () => {
+  expect(isDue(daily, at('2026-07-01T15:00:00Z'), null, intlLocal).due).toBe(false);
+  expect(isDue(daily, at('2026-07-02T03:05:00Z'), null, intlLocal).due).toBe(true);
+});
+
+test('hourly runs once per heartbeat even when the trigger minute drifts', () => {
+  const hourly: Schedule = { ...daily, mode: 'hourly' };
+  expect(isDue(hourly, at('2026-07-01T10:59:00Z'), at('2026-07-01T10:02:00Z'), intlLocal).due).toBe(true);
+  expect(isDue(hourly, at('2026-07-01T10:30:00Z'), at('2026-07-01T10:02:00Z'), intlLocal).due).toBe(false);
+});
+
+test('the next run skips blackout days and honours the time zone', () => {
+  const s: Schedule = { ...daily, blackouts: [{ start: '2026-07-01', end: '2026-07-03' }] };
+  expect(new Date(nextRunMs(s, at('2026-07-01T12:00:00Z'), intlLocal)!).toISOString()).toBe('2026-07-05T03:00:00.000Z');
+  expect(isDue(s, at('2026-07-02T03:30:00Z'), null, intlLocal)).toMatchObject({ due: false, why: 'paused by the blackout 2026-07-01 to 2026-07-03' });
+  expect(nextRunMs({ ...daily, mode: 'off' }, at('2026-07-01T12:00:00Z'), intlLocal)).toBeNull();
+});
