@@ -93,3 +93,12 @@ export function syncUser(request?: unknown) {
 export function runFinalizeChecks() {
   return serve((svc) => api.runFinalizeChecks(svc));
 }
+export function getSetupStatus() {
+  return serve((svc) => api.getSetupStatus(svc));
+}
+export function useMyAccountForSync(request?: unknown) {
+  return serve((svc) => api.useMyAccountForSync(svc, request));
+}
+export function askAdminMessage(request?: unknown) {
+  return serve((svc) => api.askAdminMessage(svc, request));
+}

@@ -25,7 +25,7 @@ export function assertCanConfigure(svc: Services): string {
   const email = svc.session.activeUserEmail();
   if (!email) throw new UserError(msg('notAllowed'));
   const installer = svc.config.get(KEYS.installer);
-  if (!installer) return claimInstallation(svc, email);
+  if (!installer) throw new UserError(msg('notLinked'));
   if (email === installer) return email;
   let admins: string[] = [];
   try {
@@ -37,12 +37,62 @@ export function assertCanConfigure(svc: Services): string {
   return email;
 }
 
-/** The first person to open Roster Sync becomes its installer and sync account, if they can read the directory. */
-function claimInstallation(svc: Services, email: string): string {
+// ---------- install and link ----------
+
+/** What the first-open screen needs: is Roster Sync linked, and can this user read the directory? */
+export function getSetupStatus(svc: Services) {
+  const user = svc.session.activeUserEmail();
+  const installer = svc.config.get(KEYS.installer);
+  let canReadDirectory = false;
+  let problem: { text: string; fix: string } | null = null;
+  try {
+    svc.directory.listOrgUnits();
+    canReadDirectory = true;
+  } catch (error) {
+    const m = toMessage(error);
+    problem = { text: m.text, fix: m.fix };
+  }
+  return { user, linked: !!installer, installer: installer ?? '', syncAccount: svc.config.get(KEYS.syncAccount) ?? '', canReadDirectory, problem, canConfigure: canConfigure(svc) };
+}
+
+/**
+ * "I am a Workspace admin — use my account for syncing": the caller becomes the sync account
+ * (and the installer, on first use). Changing an existing sync account needs `confirmChange`.
+ */
+export function useMyAccountForSync(svc: Services, raw: unknown) {
+  const email = svc.session.activeUserEmail();
+  if (!email) throw new UserError(msg('notAllowed'));
+  const confirmChange = input.bool(input.args(raw).confirmChange, 'confirmChange');
+  const installer = svc.config.get(KEYS.installer);
+  if (installer) assertCanConfigure(svc);
   svc.directory.listOrgUnits(); // throws the catalog's directory message when this account cannot read it
-  svc.config.set(KEYS.installer, email);
-  if (!svc.config.get(KEYS.syncAccount)) svc.config.set(KEYS.syncAccount, email);
-  return email;
+  const previous = svc.config.get(KEYS.syncAccount);
+  if (previous && previous !== email && !confirmChange) {
+    throw new UserError(msg('invalidInput', { field: 'confirmChange', problem: `must be true: scheduled syncs run as ${previous} now, and that account stops being used` }));
+  }
+  if (!installer) svc.config.set(KEYS.installer, email);
+  svc.config.set(KEYS.syncAccount, email);
+  ensureTrigger(svc);
+  return getState(svc);
+}
+
+/** A ready message for a user who cannot read the directory to send to a Workspace admin (no Gmail scope: copy or mailto). */
+export function askAdminMessage(svc: Services, raw: unknown) {
+  const adminEmail = input.email(input.args(raw).adminEmail, 'adminEmail');
+  const user = svc.session.activeUserEmail() || 'A colleague';
+  const subject = 'Please set up Roster Sync for our Google Workspace';
+  const body = [
+    'Hello,',
+    `${user} would like to keep our account roster in step with the Google Workspace directory using the Roster Sync add-on for Google Sheets.`,
+    'What is needed from a Workspace admin:',
+    '1. Install Roster Sync from the Google Workspace Marketplace (Admin console → Apps → Google Workspace Marketplace apps), for the domain or the admins\' OU.',
+    '2. Use a super admin account, or give a dedicated sync account a custom admin role with only: Organizational Units → Read, Users → Read, Groups → Read.',
+    '3. Open the roster spreadsheet below with that account, choose Extensions → Roster Sync → Open Roster Sync, then "I am a Workspace admin — use my account for syncing".',
+    `Roster spreadsheet: ${svc.rosterUrl()}`,
+    'Thank you!',
+  ].join('\n\n');
+  const mailto = `mailto:${encodeURIComponent(adminEmail)}?subject=${encodeURIComponent(subject)}&body=${encodeURIComponent(body)}`;
+  return { to: adminEmail, subject, body, mailto };
 }
 
 function canConfigure(svc: Services): boolean {

@@ -37,6 +37,22 @@ export const CATALOG = {
     text: 'Roster Sync has not been properly installed in Google Workspace.',
     fix: 'Install Roster Sync from the Google Workspace Marketplace (Admin install, for everyone in the domain), then open Extensions → Roster Sync → Open and accept the permissions.',
   },
+  notLinked: {
+    text: 'Roster Sync is not linked to the directory yet.',
+    fix: 'A Workspace admin opens the sidebar and chooses "I am a Workspace admin — use my account for syncing".',
+  },
+  notSyncAccount: {
+    text: 'Scheduled syncs run as {owner}, not as this account, so this trigger does nothing.',
+    fix: 'Nothing to do: the trigger of the old sync account removes itself. To make this account the sync account, use "Change sync account?" in the sidebar.',
+  },
+  authorizationRequired: {
+    text: 'Roster Sync needs your permission for the scopes it uses.',
+    fix: 'Open Extensions → Roster Sync → Open Roster Sync and accept the permissions, or visit {url}.',
+  },
+  ruleMatchesNobody: {
+    text: 'The rule "{rule}" matches no user right now.',
+    fix: 'Check that the OU or group holds the people you expect; a rule that matches nobody syncs nobody.',
+  },
   apiDisabled: {
     text: 'The API access has been disabled in the Google Admin console settings.',
     fix: 'In the Google Admin console open Security → Access and data control → API controls and make sure API access is allowed; in the Apps Script project, Services must list Admin SDK API.',

@@ -2,6 +2,7 @@
 import { Services } from './ports';
 import { KEYS, loadSettings, readNumber } from './config';
 import { isDue } from './schedule';
+import { msg } from './messages';
 import { SyncResult, loadJob, runSync } from './sync';
 
 export const SCHEDULE_HANDLER = 'runScheduledSync';
@@ -17,6 +18,13 @@ export function ensureTrigger(svc: Services): { installed: boolean; removed: num
 
 /** The heartbeat: continue a sync that is part-way, else start one when the schedule says so. */
 export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message: string } {
+  const owner = svc.config.get(KEYS.syncAccount);
+  const me = svc.session.effectiveUserEmail();
+  if (owner && me && owner !== me) {
+    // A previous sync account's trigger: retire it rather than sync as the wrong account.
+    for (const t of svc.triggers.list()) if (t.handler === SCHEDULE_HANDLER) svc.triggers.remove(t.id);
+    return { state: 'idle', message: msg('notSyncAccount', { owner }).text };
+  }
   if (loadJob(svc.state)) return runSync(svc, { trigger: 'scheduled', mode: 'continue' });
   const settings = loadSettings(svc.config);
   const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local);

@@ -2,6 +2,7 @@ import * as api from '../../src/core/api';
 import { loadSettings } from '../../src/core/config';
 import { defaultSettings } from '../../src/core/settings';
 import { school } from './fixture';
+import { heartbeat } from '../../src/core/triggers';
 import { TestWorld } from '../fakes/memory';
 
 function as(w: TestWorld, email: string) {
@@ -32,15 +33,34 @@ test('only the installer and listed admins may call the server API', () => {
   expect(api.getState(w.svc).canConfigure).toBe(true);
 });
 
-test('the first person to open Roster Sync becomes the installer only if they can read the directory', () => {
+test('linking: an admin who can read the directory becomes the sync account; others get a message for an admin', () => {
   const w = school();
   w.config.remove('installer');
+  w.config.remove('syncAccount');
+  expect(() => api.syncNow(w.svc, {})).toThrow('Roster Sync is not linked to the directory yet.');
   w.directory.failOn = () => Object.assign(new Error('Not Authorized to access this resource/api'), { details: { code: 403, errors: [{ reason: 'forbidden' }] } });
-  expect(() => api.syncNow(w.svc, {})).toThrow('This account cannot access the Google Workspace Directory.');
+  expect(api.getSetupStatus(w.svc)).toMatchObject({ linked: false, canReadDirectory: false, problem: { text: 'This account cannot access the Google Workspace Directory.' } });
+  expect(() => api.useMyAccountForSync(w.svc, {})).toThrow('This account cannot access the Google Workspace Directory.');
+  const ask = api.askAdminMessage(w.svc, { adminEmail: 'it-admin@school.example' });
+  expect(ask.body).toContain('Organizational Units → Read, Users → Read, Groups → Read');
+  expect(ask.mailto).toMatch(/^mailto:it-admin%40school\.example\?subject=/);
   expect(w.config.get('installer')).toBeNull();
   w.directory.failOn = null;
-  api.getAccounts(w.svc, {});
+  api.useMyAccountForSync(w.svc, {});
   expect(w.config.get('installer')).toBe('admin@school.example');
+  expect(w.config.get('syncAccount')).toBe('admin@school.example');
+  expect(w.triggers.list()).toHaveLength(1);
+});
+
+test('changing the sync account needs a confirmation, and the old account\'s trigger retires itself', () => {
+  const w = school();
+  api.saveSettings(w.svc, { ...loadSettings(w.config), admins: ['it@school.example'] });
+  as(w, 'it@school.example');
+  expect(() => api.useMyAccountForSync(w.svc, {})).toThrow('scheduled syncs run as admin@school.example now');
+  api.useMyAccountForSync(w.svc, { confirmChange: true });
+  expect(w.config.get('syncAccount')).toBe('it@school.example');
+  as(w, 'admin@school.example');
+  expect(heartbeat(w.svc)).toMatchObject({ state: 'idle', message: expect.stringContaining('run as it@school.example') });
 });
 
 test('saving settings installs exactly one heartbeat trigger, however often it is saved', () => {
