@@ -37,8 +37,10 @@ const CHECKS: Check[] = [
     id: 'installed',
     title: 'Roster Sync is installed and authorized',
     run: (svc) => {
+      const auth = svc.session.authorization();
+      if (auth.required) return failWith({ ...msg('notInstalled'), fix: `${msg('notInstalled').fix} ${msg('authorizationRequired', { url: auth.url || 'the add-on menu' }).fix}` });
       const installer = svc.config.get(KEYS.installer);
-      return installer ? pass(`Installed by ${installer}.`) : failWith(msg('notInstalled'));
+      return installer ? pass(`Installed and linked by ${installer}; scheduled syncs run as ${svc.config.get(KEYS.syncAccount) || installer}.`) : failWith(msg('notLinked'));
     },
   },
   {
@@ -76,19 +78,28 @@ const CHECKS: Check[] = [
   },
   {
     id: 'mappings',
-    title: 'Every mapped OU and group exists',
+    title: 'Every mapped OU and group exists and matches someone',
     run: (svc, settings) => {
       if (!settings) return failWith(msg('corruptSettings', { problem: 'see the Settings check' }));
       if (!settings.rules.length) return { status: 'warning', found: msg('noRules').text, fix: msg('noRules').fix };
       const ous = new Set(svc.directory.listOrgUnits().map((o) => o.orgUnitPath.toLowerCase()));
       ous.add('/');
       const broken: Message[] = [];
+      const empty: Message[] = [];
       for (const rule of settings.rules) {
-        if (rule.type === 'ou' && !ous.has(rule.orgUnitPath.toLowerCase())) broken.push(msg('ouMissing', { path: rule.orgUnitPath, rule: describeRule(rule) }));
-        if (rule.type === 'group' && svc.directory.listMembersPage(rule.groupEmail, null) === null) broken.push(msg('groupMissing', { email: rule.groupEmail, rule: describeRule(rule) }));
+        const rule_ = describeRule(rule);
+        if (rule.type === 'ou') {
+          if (!ous.has(rule.orgUnitPath.toLowerCase())) broken.push(msg('ouMissing', { path: rule.orgUnitPath, rule: rule_ }));
+          else if (!svc.directory.ouHasUsers(rule.orgUnitPath)) empty.push(msg('ruleMatchesNobody', { rule: rule_ }));
+        } else {
+          const page = svc.directory.listMembersPage(rule.groupEmail, null);
+          if (page === null) broken.push(msg('groupMissing', { email: rule.groupEmail, rule: rule_ }));
+          else if (!page.items.length) empty.push(msg('ruleMatchesNobody', { rule: rule_ }));
+        }
       }
-      if (!broken.length) return pass(`All ${settings.rules.length} rules point at existing OUs and groups.`);
-      return { status: 'fail', found: broken.map((b) => b.text).join(' '), fix: broken[0].fix };
+      if (broken.length) return { status: 'fail', found: broken.map((b) => b.text).join(' '), fix: broken[0].fix };
+      if (empty.length) return { status: 'warning', found: empty.map((b) => b.text).join(' '), fix: empty[0].fix };
+      return pass(`All ${settings.rules.length} rules point at existing OUs and groups with members.`);
     },
   },
   {
@@ -106,9 +117,10 @@ const CHECKS: Check[] = [
   },
   {
     id: 'destination',
-    title: 'The roster destination can be read',
+    title: 'The roster destination can be read and written',
     run: (svc) => {
       try {
+        svc.roster.checkWritable();
         const { accounts, problems } = svc.roster.readAll();
         if (problems.length) {
           const m = msg('rosterRowInvalid', { row: problems[0].row, sheet: svc.roster.kind, problem: problems[0].message });

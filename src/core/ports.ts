@@ -24,6 +24,8 @@ export interface DirectoryPort {
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
   /** One user by email (Explain / Sync this user), null if there is none. */
   getUser(email: string): DirectoryUser | null;
+  /** Whether any user is in the OU or below it (one cheap call, for the Finalize checks). */
+  ouHasUsers(orgUnitPath: string): boolean;
   /** Whether a user is a member of a group, directly or through nested groups; null if the group does not exist. */
   hasMember(groupEmail: string, userEmail: string): boolean | null;
 }
@@ -43,6 +45,8 @@ export interface RosterReadProblem {
 export interface RosterPort {
   readonly kind: string;
   readAll(): { accounts: Account[]; problems: RosterReadProblem[] };
+  /** Throws a UserError saying how to fix it when the destination cannot be written. */
+  checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
 }
@@ -103,6 +107,8 @@ export interface SessionPort {
   activeUserEmail(): string;
   /** The account the script runs as (the sync account for triggers). */
   effectiveUserEmail(): string;
+  /** Whether the user still has to grant the script's scopes, and where. */
+  authorization(): { required: boolean; url: string };
 }
 
 export interface NotifierPort {

@@ -82,6 +82,12 @@ export class GasDirectory implements DirectoryPort {
     }
   }
 
+  ouHasUsers(orgUnitPath: string): boolean {
+    const query = `orgUnitPath='${orgUnitPath.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+    const r = this.call(() => admin().Users!.list({ customer: CUSTOMER, maxResults: 1, query, fields: 'users(id)' }));
+    return (r.users ?? []).length > 0;
+  }
+
   hasMember(groupEmail: string, userEmail: string): boolean | null {
     try {
       return Boolean(this.call(() => admin().Members!.hasMember(groupEmail, userEmail)).isMember);

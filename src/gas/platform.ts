@@ -44,6 +44,10 @@ export const gasClock: ClockPort = {
 export const gasSession: SessionPort = {
   activeUserEmail: () => (Session.getActiveUser().getEmail() || '').toLowerCase(),
   effectiveUserEmail: () => (Session.getEffectiveUser().getEmail() || '').toLowerCase(),
+  authorization() {
+    const info = ScriptApp.getAuthorizationInfo(ScriptApp.AuthMode.FULL);
+    return { required: info.getAuthorizationStatus() === ScriptApp.AuthorizationStatus.REQUIRED, url: info.getAuthorizationUrl() || '' };
+  },
 };
 
 export const gasMail: NotifierPort = {

@@ -66,6 +66,14 @@ export class SheetRoster implements RosterPort {
     return { accounts, rowOf, lastRow: Math.max(values.length, 1), problems };
   }
 
+  checkWritable(): void {
+    const sheet = this.sheet();
+    const me = Session.getEffectiveUser().getEmail();
+    for (const p of sheet.getProtections(SpreadsheetApp.ProtectionType.SHEET)) {
+      if (!p.canEdit()) throw new UserError(msg('rosterProtected', { sheet: ROSTER_SHEET, detail: `it is protected${me ? ` against ${me}` : ''}` }));
+    }
+  }
+
   apply(changes: Change[]): ApplyResult {
     if (!changes.length) return { applied: [], failed: [] };
     const state = this.cache ?? (this.cache = this.load());

@@ -5,6 +5,7 @@ import { MemoryBlobStore } from '../../src/core/snapshot';
 import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
 import { DirectoryError, classifyGoogleError } from '../../src/core/googleErrors';
+import { UserError, msg } from '../../src/core/messages';
 
 export class MemoryDirectory implements DirectoryPort {
   users: DirectoryUser[] = [];
@@ -56,6 +57,10 @@ export class MemoryDirectory implements DirectoryPort {
     this.tick('users.get');
     return this.users.find((u) => u.email === email.toLowerCase()) ?? null;
   }
+  ouHasUsers(path: string): boolean {
+    this.tick('users.ou');
+    return this.users.some((u) => u.orgUnitPath === path || u.orgUnitPath.startsWith(path + '/'));
+  }
   hasMember(groupEmail: string, userEmail: string): boolean | null {
     this.tick('hasMember');
     if (!this.groups.has(groupEmail)) return null;
@@ -92,6 +97,10 @@ export class MemoryRoster implements RosterPort {
   applyCalls = 0;
   applied: Change[] = [];
 
+  protectedSheet = false;
+  checkWritable(): void {
+    if (this.protectedSheet) throw new UserError(msg('rosterProtected', { sheet: 'Roster', detail: 'it is protected' }));
+  }
   readAll() {
     return { accounts: [...this.accounts.values()].map((a) => ({ ...a, roles: [...a.roles], permissions: [...a.permissions] })), problems: [] };
   }
@@ -203,7 +212,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
     lock,
     triggers,
     clock: { nowMs: () => clock.now, sleep: (ms) => (clock.now += ms), local: intlLocal },
-    session: { activeUserEmail: () => 'admin@school.example', effectiveUserEmail: () => 'admin@school.example' },
+    session: { activeUserEmail: () => 'admin@school.example', effectiveUserEmail: () => 'admin@school.example', authorization: () => ({ required: false, url: '' }) },
     notifier: { send: (to, subject, body) => void mail.push({ to, subject, body }) },
     remainingMs: () => {
       budget.used += budget.stepMs;

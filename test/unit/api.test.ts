@@ -6,7 +6,7 @@ import { heartbeat } from '../../src/core/triggers';
 import { TestWorld } from '../fakes/memory';
 
 function as(w: TestWorld, email: string) {
-  w.svc.session = { activeUserEmail: () => email, effectiveUserEmail: () => email };
+  w.svc.session = { ...w.svc.session, activeUserEmail: () => email, effectiveUserEmail: () => email };
 }
 
 const NOT_ALLOWED = 'You do not have permission to change Roster Sync.';
