@@ -1,0 +1,183 @@
+// The local demo: the built bundle in the simulated Apps Script runtime against
+// the demo school district, the sidebar served on localhost next to a live view
+// of the roster sheet, and controls that change the directory or break things.
+//   npm start            → http://127.0.0.1:8080/ (PORT=… to change)
+import http from 'node:http';
+import fs from 'node:fs';
+import path from 'node:path';
+import { SimRuntime, googleError } from './runtime';
+import { DEMO_DOMAIN, demoDistrict, rollover } from './domain';
+import type { FakeDirectoryState } from './fakes/directoryState';
+
+const ROOT = path.resolve(__dirname, '..');
+const DIST = path.join(ROOT, 'dist');
+
+export interface EmulatorOptions {
+  port?: number;
+  /** A directory to serve instead of the demo district. */
+  directory?: FakeDirectoryState;
+  /** Link the demo admin and map the usual OUs and groups before the first page load (default true). */
+  preconfigure?: boolean;
+  scriptPath?: string;
+}
+
+export interface Emulator {
+  url: string;
+  runtime: SimRuntime;
+  close(): Promise<void>;
+}
+
+/** The mappings a district admin would start with. */
+export const DEMO_RULES = [
+  { id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' },
+  { id: 'teachers', type: 'ou', orgUnitPath: '/Staff/Teachers', includeSubOrgUnits: true, role: 'teacher' },
+  { id: 'admins', type: 'group', groupEmail: `admins@${DEMO_DOMAIN}`, role: 'admin' },
+  { id: 'counselors', type: 'group', groupEmail: `counselors@${DEMO_DOMAIN}`, role: 'teacher' },
+];
+
+type Json = Record<string, unknown>;
+
+export function createRuntime(options: EmulatorOptions = {}): SimRuntime {
+  const runtime = new SimRuntime({
+    scriptPath: options.scriptPath ?? path.join(DIST, 'Code.js'),
+    htmlDir: DIST,
+    directory: options.directory ?? demoDistrict(),
+    clockStartMs: Date.UTC(2026, 8, 1, 14, 0, 0),
+  });
+  if (options.preconfigure !== false) {
+    const state = envelope(runtime.runFromBrowser('useMyAccountForSync', [{}]));
+    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES }]));
+  }
+  return runtime;
+}
+
+function envelope(result: unknown): Json {
+  const r = result as { ok: boolean; data?: Json; error?: { text: string } };
+  if (!r?.ok) throw new Error(`demo setup failed: ${r?.error?.text ?? JSON.stringify(result)}`);
+  return r.data!;
+}
+
+/** Things a person (or a browser test) can do to the demo world. */
+function demoAction(runtime: SimRuntime, action: string, body: Json): Json {
+  const dir = runtime.directory;
+  const pick = (ou: string) => dir.allUsers().find((u) => u.orgUnitPath.startsWith(ou) && !u.suspended);
+  switch (action) {
+    case 'rollover':
+      return { moved: rollover(dir).moves.length };
+    case 'suspend-student': {
+      const u = pick('/Students');
+      if (u) dir.suspend(u.primaryEmail, true);
+      return { suspended: u?.primaryEmail ?? null };
+    }
+    case 'promote-teacher': {
+      const u = pick('/Staff/Teachers');
+      if (u) dir.addMember(`admins@${DEMO_DOMAIN}`, u.primaryEmail);
+      return { promoted: u?.primaryEmail ?? null };
+    }
+    case 'api-disabled':
+      runtime.disableAdminApi(Boolean(body.on));
+      return { apiDisabled: Boolean(body.on) };
+    case 'access-revoked':
+      runtime.revokeDirectoryAccess(Boolean(body.on));
+      return { accessRevoked: Boolean(body.on) };
+    case 'directory-outage': {
+      // Every users.list page answers 503 until cleared: the next sync fails and changes nothing.
+      runtime.clearFaults();
+      if (body.on) runtime.inject('AdminDirectory.Users.list', () => googleError('users.list', 503, 'backendError', 'Service unavailable'));
+      return { outage: Boolean(body.on) };
+    }
+    case 'protect-roster':
+      runtime.protectSheet(runtime.activeSpreadsheetId, 'Roster', []);
+      return { protected: true };
+    case 'scheduled-sync':
+      return { runs: runtime.advanceHours(Number(body.hours ?? 1)) };
+    default:
+      throw new Error(`unknown demo action ${action}`);
+  }
+}
+
+function sheet(runtime: SimRuntime, name: string): unknown[][] {
+  try {
+    return runtime.sheetValues(name);
+  } catch {
+    return [];
+  }
+}
+
+function sidebarHtml(runtime: SimRuntime): string {
+  runtime.run('showSidebar');
+  const shown = runtime.ui.sidebar;
+  if (!shown) throw new Error('showSidebar did not open a sidebar');
+  // Like Google's iframe, the page gets google.script.run before its own scripts run.
+  const bridge = '<script src="/bridge.js"></script>';
+  return /<head[^>]*>/i.test(shown.content) ? shown.content.replace(/<head[^>]*>/i, (m) => `${m}${bridge}`) : bridge + shown.content;
+}
+
+function readBody(req: http.IncomingMessage): Promise<Json> {
+  return new Promise((resolve, reject) => {
+    let data = '';
+    req.on('data', (chunk) => {
+      data += chunk;
+      if (data.length > 5_000_000) reject(new Error('request too large'));
+    });
+    req.on('end', () => {
+      try {
+        resolve(data ? (JSON.parse(data) as Json) : {});
+      } catch (e) {
+        reject(e);
+      }
+    });
+  });
+}
+
+function send(res: http.ServerResponse, status: number, type: string, body: string): void {
+  res.writeHead(status, { 'content-type': `${type}; charset=utf-8`, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
+  const runtime = createRuntime(options);
+  const page = fs.readFileSync(path.join(__dirname, 'demo.html'), 'utf8');
+  const bridge = fs.readFileSync(path.join(__dirname, 'bridge.js'), 'utf8');
+  const server = http.createServer(async (req, res) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    try {
+      if (req.method === 'GET' && url.pathname === '/') return send(res, 200, 'text/html', page);
+      if (req.method === 'GET' && url.pathname === '/sidebar') return send(res, 200, 'text/html', sidebarHtml(runtime));
+      if (req.method === 'GET' && url.pathname === '/bridge.js') return send(res, 200, 'text/javascript', bridge);
+      if (req.method === 'GET' && url.pathname === '/api/sheets') {
+        return send(res, 200, 'application/json', JSON.stringify({ roster: sheet(runtime, 'Roster'), history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length }));
+      }
+      const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(url.pathname);
+      if (req.method === 'POST' && rpc) {
+        const body = await readBody(req);
+        try {
+          const result = runtime.runFromBrowser(rpc[1], Array.isArray(body.args) ? body.args : []);
+          return send(res, 200, 'application/json', JSON.stringify({ result: result === undefined ? null : result }));
+        } catch (error) {
+          return send(res, 200, 'application/json', JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
+        }
+      }
+      const demo = /^\/api\/demo\/([a-z-]+)$/.exec(url.pathname);
+      if (req.method === 'POST' && demo) return send(res, 200, 'application/json', JSON.stringify(demoAction(runtime, demo[1], await readBody(req))));
+      send(res, 404, 'text/plain', 'not found');
+    } catch (error) {
+      send(res, 500, 'text/plain', error instanceof Error ? error.message : String(error));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    runtime,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+if (require.main === module) {
+  startEmulator({ port: Number(process.env.PORT ?? 8080) }).then((e) => {
+    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people) at ${e.url}`);
+    console.log('Press Ctrl+C to stop.');
+  });
+}
