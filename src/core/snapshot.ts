@@ -142,3 +142,29 @@ export class MemoryBlobStore implements BlobStore {
     for (const key of [...this.data.keys()]) if (key.startsWith(prefix)) this.data.delete(key);
   }
 }
+
+/**
+ * Keeps writes in memory until flush(): a sync that finishes within one
+ * execution never writes its snapshot out; one that pauses writes each new
+ * piece once, at the checkpoint.
+ */
+export class WriteBehindStore implements BlobStore {
+  private readonly pending = new Map<string, string>();
+
+  constructor(private readonly inner: BlobStore) {}
+
+  get(key: string): string | null {
+    return this.pending.get(key) ?? this.inner.get(key);
+  }
+  set(key: string, value: string): void {
+    this.pending.set(key, value);
+  }
+  removePrefix(prefix: string): void {
+    for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
+    this.inner.removePrefix(prefix);
+  }
+  flush(): void {
+    for (const [key, value] of this.pending) this.inner.set(key, value);
+    this.pending.clear();
+  }
+}

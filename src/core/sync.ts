@@ -6,7 +6,7 @@ import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, loadSettings, readNumber } from './config';
 import { Message, UserError, msg, toMessage } from './messages';
-import { ReadProgress, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
+import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
 
 export const LOCK_WAIT_MS = 3000;
@@ -74,8 +74,10 @@ function saveJob(state: BlobStore, job: Job): void {
   state.set(JOB_KEY, JSON.stringify(job));
 }
 
-export function runSync(svc: Services, request: SyncRequest): SyncResult {
-  if (!svc.lock.tryLock(LOCK_WAIT_MS)) return busy(svc);
+export function runSync(services: Services, request: SyncRequest): SyncResult {
+  if (!services.lock.tryLock(LOCK_WAIT_MS)) return busy(services);
+  const state = new WriteBehindStore(services.state);
+  const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
@@ -214,6 +216,7 @@ function result(state: SyncState, message: Message, job: Job | null, extra: Part
 function pause(svc: Services, job: Job, partStart: number): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
   saveJob(svc.state, job);
+  if (svc.state instanceof WriteBehindStore) svc.state.flush();
   publishProgress(svc, job);
   const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
   return result('in-progress', { id: 'unexpected', text, fix: '' }, job);

@@ -1,7 +1,7 @@
 // Sync history as a sheet admins can read: one row per sync, appended.
 import { ChangeKind, HistoryEntry, SyncOutcome, SyncTrigger } from '../core/model';
 import { HistoryPort } from '../core/ports';
-import { asText, ensureSheet, writeBlock } from './sheets';
+import { asText, ensureSheet, fromCell, writeBlock } from './sheets';
 
 export const HISTORY_SHEET = 'Sync history';
 const KINDS: ChangeKind[] = ['create', 'update', 'deactivate', 'reactivate', 'delete'];
@@ -35,8 +35,8 @@ export class SheetHistory implements HistoryPort {
       counts: Object.fromEntries(KINDS.map((k, i) => [k, Number(r[4 + i]) || 0])) as Record<ChangeKind, number>,
       durationMs: Math.round(Number(r[9]) * 1000) || 0,
       parts: Number(r[10]) || 1,
-      message: String(r[11]),
-      fix: String(r[12]),
+      message: fromCell(r[11]),
+      fix: fromCell(r[12]),
     }));
   }
 }

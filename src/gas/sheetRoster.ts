@@ -3,7 +3,7 @@
 import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../core/model';
 import { ApplyResult, RosterPort, RosterReadProblem } from '../core/ports';
 import { UserError, msg } from '../core/messages';
-import { asText, ensureSheet, removeRows, runs, writeBlock } from './sheets';
+import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from './sheets';
 
 export const ROSTER_SHEET = 'Roster';
 export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permissions', 'Source', 'OU', 'Last synced', 'Synced status', 'Out of scope since'] as const;
@@ -52,7 +52,7 @@ export class SheetRoster implements RosterPort {
     const rowOf = new Map<string, number>();
     const problems: RosterReadProblem[] = [];
     for (let r = 1; r < values.length; r++) {
-      const cell = (name: Column) => String(values[r][col.get(name)!] ?? '').trim();
+      const cell = (name: Column) => fromCell(values[r][col.get(name)!]);
       if (values[r].every((v) => v === '' || v === null)) continue;
       const rawId = values[r][col.get('ID')!];
       const parsed = typeof rawId === 'number' ? `the ID is stored as a number (${rawId}) and has lost digits; format the ID column as plain text and paste the id again` : parseRow(cell);

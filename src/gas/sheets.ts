@@ -9,6 +9,12 @@ export function asText(value: string): string {
   return /^[=+\-@]/.test(value) ? `'${value}` : value;
 }
 
+/** The value as written: drops the quote prefix asText added, whether or not Sheets kept it. */
+export function fromCell(value: unknown): string {
+  const s = String(value ?? '').trim();
+  return s.startsWith("'") && /^[=+\-@]/.test(s.slice(1)) ? s.slice(1) : s;
+}
+
 export function ensureSheet(ss: GoogleAppsScript.Spreadsheet.Spreadsheet, name: string, header: string[], hidden = false): GoogleAppsScript.Spreadsheet.Sheet {
   const existing = ss.getSheetByName(name);
   if (existing) return existing;
