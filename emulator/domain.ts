@@ -1,0 +1,286 @@
+// Deterministic directories for the demo, end-to-end tests and benchmarks:
+// demoDistrict() is a realistic school district (~360 people); generateDomain()
+// scales to 100,000+ users; the helpers below mutate a directory the way
+// admins do between syncs (rollover, suspensions, renames, OU moves).
+import { DirUser, FakeDirectoryState, NewUser, seededRandom } from './fakes/directoryState';
+
+export { FakeDirectoryState } from './fakes/directoryState';
+
+export const DEMO_DOMAIN = 'springfield-schools.example';
+
+const GIVEN = [
+  'Olivia', 'Liam', 'Emma', 'Noah', 'Ava', 'Elijah', 'Sophia', 'Mateo', 'Isabella', 'Lucas', 'Mia', 'Levi', 'Amelia', 'Ezra',
+  'Harper', 'Asher', 'Evelyn', 'James', 'Abigail', 'Leo', 'Emily', 'Aiden', 'Ella', 'Kai', 'Aaliyah', 'Diego', 'Priya', 'Wei',
+  'Fatima', 'Omar', 'Yuki', 'Hiroshi', 'Ngozi', 'Kwame', 'Ananya', 'Arjun', 'Sofia', 'Santiago', 'Chloe', 'Malik', 'Zara',
+  'Dmitri', 'Ingrid', 'Lars', 'Aisha', 'Tomás', 'Renée', 'Björn', 'Siobhan', 'Nikolai', 'Grace', 'Owen', 'Luna', 'Caleb',
+];
+const FAMILY = [
+  'Smith', 'Johnson', 'Williams', 'Brown', 'Jones', 'Garcia', 'Miller', 'Davis', 'Rodriguez', 'Martinez', 'Hernandez', 'Lopez',
+  'Gonzalez', 'Wilson', 'Anderson', 'Thomas', 'Taylor', 'Moore', 'Jackson', 'Martin', 'Lee', 'Perez', 'Thompson', 'White',
+  'Harris', 'Sanchez', 'Clark', 'Ramirez', 'Lewis', 'Robinson', 'Nguyen', 'Patel', 'Kim', 'Chen', 'Okafor', 'Mensah',
+  'Kowalski', 'Novak', 'Rossi', 'Schmidt', 'Yamamoto', 'Haddad', 'Ivanova', 'Larsen', 'Dubois', 'Fernández', 'Walsh', 'Singh',
+];
+
+/** Address-safe local part: accents folded, apostrophes and spaces dropped. */
+export function emailLocal(given: string, family: string): string {
+  const fold = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase().replace(/[^a-z0-9-]/g, '');
+  return `${fold(given)}.${fold(family)}`;
+}
+
+interface School {
+  name: string;
+  grades: number[];
+  studentsPerGrade: number;
+  teachers: number;
+  slug: string;
+}
+
+export const DEMO_SCHOOLS: School[] = [
+  { name: 'Lincoln High', slug: 'lincoln', grades: [9, 10, 11, 12], studentsPerGrade: 35, teachers: 20 },
+  { name: 'Washington Middle', slug: 'washington', grades: [6, 7, 8], studentsPerGrade: 30, teachers: 14 },
+  { name: 'Jefferson Elementary', slug: 'jefferson', grades: [1, 2, 3, 4, 5], studentsPerGrade: 14, teachers: 12 },
+];
+
+/** School year whose seniors graduate in June of `year` (grade 12 → class of `year`). */
+const CLASS_YEAR_BASE = 2027;
+
+class Namer {
+  private readonly used = new Set<string>();
+  constructor(private readonly rng: () => number, private readonly domain: string) {}
+
+  pick(): { given: string; family: string } {
+    return { given: GIVEN[Math.floor(this.rng() * GIVEN.length)], family: FAMILY[Math.floor(this.rng() * FAMILY.length)] };
+  }
+
+  email(given: string, family: string, suffix = ''): string {
+    const base = emailLocal(given, family) + suffix;
+    let local = base;
+    for (let n = 2; this.used.has(local); n++) local = `${base}${n}`;
+    this.used.add(local);
+    return `${local}@${this.domain}`;
+  }
+}
+
+/**
+ * The demo school district. Highlights tests rely on:
+ * - admin@ (super admin, /Staff/Administration) is the sync account;
+ * - "Seamus O'Brien" (apostrophe), "José Muñoz" and "Zoë Brontë" (accents);
+ * - 4 suspended users, 1 archived user;
+ * - all-teachers@ nests lincoln-/washington-/jefferson-teachers@;
+ * - robotics-club@ ↔ stem-club@ nest each other (a cycle);
+ * - everyone@ has the whole domain as a CUSTOMER member;
+ * - all-students@ has > 200 members (several members.list pages).
+ */
+export function demoDistrict(seed = 2026): FakeDirectoryState {
+  const state = new FakeDirectoryState({ domain: DEMO_DOMAIN, customerId: 'C01spring', seed });
+  const rng = seededRandom(seed);
+  const namer = new Namer(rng, DEMO_DOMAIN);
+  const add = (given: string, family: string, ou: string, extra: Partial<NewUser> = {}, suffix = '') =>
+    state.addUser({ email: namer.email(given, family, suffix), givenName: given, familyName: family, orgUnitPath: ou, ...extra });
+
+  for (const ou of ['/Staff/Administration', '/Staff/Support', '/Alumni', '/Service Accounts']) state.addOrgUnit(ou);
+  const admin = state.addUser({ email: `admin@${DEMO_DOMAIN}`, givenName: 'District', familyName: 'Admin', orgUnitPath: '/Staff/Administration', isAdmin: true });
+  const superintendent = add('Margaret', 'Hollis', '/Staff/Administration', { isAdmin: true });
+
+  const teachersBySchool = new Map<string, DirUser[]>();
+  const studentsBySchool = new Map<string, DirUser[]>();
+  for (const school of DEMO_SCHOOLS) {
+    state.addOrgUnit(`/Staff/Teachers/${school.name}`);
+    const teachers: DirUser[] = [];
+    for (let i = 0; i < school.teachers; i++) {
+      const { given, family } = namer.pick();
+      teachers.push(add(given, family, `/Staff/Teachers/${school.name}`));
+    }
+    teachersBySchool.set(school.slug, teachers);
+    const students: DirUser[] = [];
+    for (const grade of school.grades) {
+      const ou = `/Students/${school.name}/Grade ${grade}`;
+      state.addOrgUnit(ou);
+      const classOf = String(CLASS_YEAR_BASE + (12 - grade)).slice(2);
+      for (let i = 0; i < school.studentsPerGrade; i++) {
+        const { given, family } = namer.pick();
+        students.push(add(given, family, ou, {}, classOf));
+      }
+    }
+    studentsBySchool.set(school.slug, students);
+  }
+
+  // People whose names exercise escaping and Unicode handling.
+  const seamus = add('Seamus', "O'Brien", '/Staff/Teachers/Lincoln High');
+  teachersBySchool.get('lincoln')!.push(seamus);
+  const jose = add('José', 'Muñoz', '/Students/Washington Middle/Grade 7', {}, '33');
+  studentsBySchool.get('washington')!.push(jose);
+  const zoe = add('Zoë', 'Brontë', '/Students/Lincoln High/Grade 11', {}, '28');
+  studentsBySchool.get('lincoln')!.push(zoe);
+
+  const administration: DirUser[] = [admin, superintendent];
+  for (let i = 0; i < 6; i++) {
+    const { given, family } = namer.pick();
+    administration.push(add(given, family, '/Staff/Administration'));
+  }
+  const support: DirUser[] = [];
+  for (let i = 0; i < 10; i++) {
+    const { given, family } = namer.pick();
+    support.push(add(given, family, '/Staff/Support'));
+  }
+  state.addUser({ email: `roster-bot@${DEMO_DOMAIN}`, givenName: 'Roster', familyName: 'Bot', orgUnitPath: '/Service Accounts' });
+
+  // Leavers: suspended accounts and one archived teacher.
+  state.suspend(studentsBySchool.get('lincoln')![3].primaryEmail);
+  state.suspend(studentsBySchool.get('washington')![10].primaryEmail);
+  state.suspend(studentsBySchool.get('jefferson')![5].primaryEmail);
+  state.suspend(teachersBySchool.get('washington')![2].primaryEmail);
+  state.archive(teachersBySchool.get('jefferson')![4].primaryEmail);
+
+  const group = (local: string, name: string, members: (DirUser | string)[]) => {
+    state.addGroup({ email: `${local}@${DEMO_DOMAIN}`, name });
+    for (const m of members) state.addMember(`${local}@${DEMO_DOMAIN}`, typeof m === 'string' ? m : m.primaryEmail);
+  };
+  for (const school of DEMO_SCHOOLS) group(`${school.slug}-teachers`, `${school.name} Teachers`, teachersBySchool.get(school.slug)!);
+  group('all-teachers', 'All Teachers', DEMO_SCHOOLS.map((s) => `${s.slug}-teachers@${DEMO_DOMAIN}`));
+  state.addMember(`all-teachers@${DEMO_DOMAIN}`, superintendent.primaryEmail, 'OWNER');
+  group('admins', 'District Administrators', administration);
+  const counselors = [administration[3], administration[4], teachersBySchool.get('lincoln')![0], teachersBySchool.get('washington')![0]];
+  group('counselors', 'Counselors', counselors);
+  group('support-staff', 'Support Staff', support);
+  group('all-staff', 'All Staff', [`all-teachers@${DEMO_DOMAIN}`, `admins@${DEMO_DOMAIN}`, `support-staff@${DEMO_DOMAIN}`]);
+  for (const school of DEMO_SCHOOLS) group(`${school.slug}-students`, `${school.name} Students`, studentsBySchool.get(school.slug)!);
+  group('all-students', 'All Students', DEMO_SCHOOLS.flatMap((s) => studentsBySchool.get(s.slug)!));
+  // A nesting cycle: robotics-club@ contains stem-club@, which contains robotics-club@.
+  const lincolnStudents = studentsBySchool.get('lincoln')!;
+  group('robotics-club', 'Robotics Club', [...lincolnStudents.slice(0, 8), teachersBySchool.get('lincoln')![1]]);
+  group('stem-club', 'STEM Club', [...lincolnStudents.slice(20, 26), `robotics-club@${DEMO_DOMAIN}`]);
+  state.addMember(`robotics-club@${DEMO_DOMAIN}`, `stem-club@${DEMO_DOMAIN}`);
+  group('everyone', 'Everyone at Springfield', ['CUSTOMER']);
+  group('empty-committee', 'Committee With No Members', []);
+  return state;
+}
+
+export interface GenerateOptions {
+  users: number;
+  /** Number of groups (besides the nesting chain). Default: users / 500, at least 5. */
+  groups?: number;
+  /** Length of a chain of nested groups (nest-1 ⊃ nest-2 ⊃ …). Default 3. */
+  nestedDepth?: number;
+  /** Fraction of users suspended. Default 0.02. */
+  suspendedRate?: number;
+  seed?: number;
+  domain?: string;
+}
+
+/**
+ * A synthetic directory of any size (100,000 users in well under a few
+ * seconds): students across schools and grades, staff, groups with members,
+ * a chain of nested groups, and admin@<domain> as super admin.
+ */
+export function generateDomain(options: GenerateOptions): FakeDirectoryState {
+  const domain = options.domain ?? 'scale.example';
+  const seed = options.seed ?? 7;
+  const rng = seededRandom(seed);
+  const state = new FakeDirectoryState({ domain, customerId: 'C0scale', seed });
+  const suspendedRate = options.suspendedRate ?? 0.02;
+  state.addUser({ email: `admin@${domain}`, givenName: 'Scale', familyName: 'Admin', orgUnitPath: '/Staff/Administration', isAdmin: true });
+  const schools = Math.max(1, Math.ceil(options.users / 2000));
+  const ous: string[] = [];
+  for (let s = 1; s <= schools; s++) {
+    for (let g = 9; g <= 12; g++) ous.push(`/Students/School ${s}/Grade ${g}`);
+    ous.push(`/Staff/Teachers/School ${s}`);
+  }
+  for (const ou of ous) state.addOrgUnit(ou);
+  const ids: string[] = [];
+  for (let i = 1; i < options.users; i++) {
+    const given = GIVEN[Math.floor(rng() * GIVEN.length)];
+    const family = FAMILY[Math.floor(rng() * FAMILY.length)];
+    const u = state.addUser({
+      email: `${emailLocal(given, family)}.${i}@${domain}`,
+      givenName: given,
+      familyName: family,
+      orgUnitPath: ous[Math.floor(rng() * ous.length)],
+      suspended: rng() < suspendedRate,
+    });
+    ids.push(u.id);
+  }
+  const groupCount = options.groups ?? Math.max(5, Math.floor(options.users / 500));
+  for (let g = 1; g <= groupCount; g++) {
+    const email = `group-${g}@${domain}`;
+    state.addGroup({ email, name: `Group ${g}` });
+    const size = Math.min(ids.length, 10 + Math.floor(rng() * 290));
+    const start = Math.floor(rng() * Math.max(1, ids.length - size));
+    for (let k = 0; k < size; k++) state.addMember(email, ids[start + k]);
+  }
+  const depth = options.nestedDepth ?? 3;
+  for (let d = 1; d <= depth; d++) {
+    const email = `nest-${d}@${domain}`;
+    state.addGroup({ email, name: `Nest level ${d}` });
+    if (d > 1) state.addMember(`nest-${d - 1}@${domain}`, email);
+    for (let k = 0; k < 5 && k < ids.length; k++) state.addMember(email, ids[(d * 97 + k * 13) % ids.length]);
+  }
+  return state;
+}
+
+// ---- mutations between syncs ---------------------------------------------------------------
+
+export interface RolloverMove {
+  email: string;
+  from: string;
+  /** The new OU; '/Alumni' for graduates (or the old OU when they are suspended in place). */
+  to: string;
+  graduated: boolean;
+}
+
+export interface RolloverResult {
+  /** Every student touched, in directory order. */
+  moves: RolloverMove[];
+  promoted: number;
+  graduated: string[];
+}
+
+/**
+ * End of school year: every student moves one grade up, into the same
+ * school if it has the next grade, else into the school that does (feeder
+ * schools). Students with no next grade graduate to /Alumni, or are
+ * suspended in place when graduates is 'suspend'.
+ */
+export function rollover(state: FakeDirectoryState, graduates: 'alumni' | 'suspend' = 'alumni'): RolloverResult {
+  const gradeOus = new Map<number, string[]>();
+  for (const ou of state.allOrgUnits()) {
+    const m = /^\/Students\/(.+)\/Grade (\d+)$/.exec(ou.orgUnitPath);
+    if (m) gradeOus.set(Number(m[2]), [...(gradeOus.get(Number(m[2])) ?? []), ou.orgUnitPath]);
+  }
+  const plan: { email: string; from: string; to: string | null }[] = [];
+  for (const u of state.allUsers()) {
+    const m = /^\/Students\/(.+)\/Grade (\d+)$/.exec(u.orgUnitPath);
+    if (!m) continue;
+    const next = Number(m[2]) + 1;
+    const same = `/Students/${m[1]}/Grade ${next}`;
+    const to = state.hasOrgUnit(same) ? same : gradeOus.get(next)?.[0] ?? null;
+    plan.push({ email: u.primaryEmail, from: u.orgUnitPath, to });
+  }
+  const result: RolloverResult = { moves: [], promoted: 0, graduated: [] };
+  if (graduates === 'alumni') state.addOrgUnit('/Alumni');
+  for (const { email, from, to } of plan) {
+    if (to) {
+      state.moveUser(email, to);
+      result.promoted++;
+      result.moves.push({ email, from, to, graduated: false });
+    } else {
+      if (graduates === 'alumni') state.moveUser(email, '/Alumni');
+      else state.suspend(email);
+      result.graduated.push(email);
+      result.moves.push({ email, from, to: graduates === 'alumni' ? '/Alumni' : from, graduated: true });
+    }
+  }
+  return result;
+}
+
+export const suspend = (state: FakeDirectoryState, email: string, suspended = true) => state.suspend(email, suspended);
+export const renameEmail = (state: FakeDirectoryState, oldEmail: string, newEmail: string, keepAlias = true) =>
+  state.renameEmail(oldEmail, newEmail, keepAlias);
+export const moveUser = (state: FakeDirectoryState, email: string, orgUnitPath: string) => state.moveUser(email, orgUnitPath);
+export const moveOu = (state: FakeDirectoryState, path: string, newParentPath: string) => state.moveOu(path, newParentPath);
+export const renameOu = (state: FakeDirectoryState, path: string, newName: string) => state.renameOu(path, newName);
+export const deleteOu = (state: FakeDirectoryState, path: string, moveUsersTo?: string) => state.deleteOu(path, moveUsersTo);
+export const renameGroup = (state: FakeDirectoryState, email: string, newEmail: string, newName?: string) =>
+  state.renameGroup(email, newEmail, newName);
+export const deleteGroup = (state: FakeDirectoryState, email: string) => state.deleteGroup(email);
+export const deleteUser = (state: FakeDirectoryState, email: string) => state.deleteUser(email);
