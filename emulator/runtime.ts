@@ -118,6 +118,8 @@ export interface SimRuntimeOptions {
   wallTimeoutMs?: number;
   /** Name of the bound spreadsheet created for sidebar executions. */
   spreadsheetName?: string;
+  /** Extra globals for every execution, e.g. ROSTER_SYNC_BUDGET_MS to force small execution budgets in tests. */
+  globals?: Record<string, unknown>;
   /** Total trigger runtime a user may use per (UTC) day; Workspace accounts get 6 hours. */
   triggerDailyRuntimeMs?: number;
 }
@@ -485,6 +487,7 @@ export class SimRuntime {
       Logger: makeLogger(exec),
       console: makeConsole(exec),
     };
+    Object.assign(globals, this.options.globals ?? {});
     if (!this.advancedServiceMissing) globals.AdminDirectory = makeAdminDirectory(exec, this.directory, this.directorySwitches);
     for (const [k, v] of Object.entries(globals)) {
       Object.defineProperty(context, k, { value: v, writable: true, configurable: true, enumerable: false });

@@ -40,6 +40,8 @@ export class SheetData {
   /** Number formats, same layout; undefined = Automatic. */
   readonly fmts: ((string | undefined)[] | undefined)[] = [];
   readonly protections: ProtectionData[] = [];
+  /** Calls that changed values or rows (setValues, setValue, appendRow, deleteRows…), for write-count assertions. */
+  writes = 0;
 
   constructor(public name: string, readonly sheetId: number) {}
 

@@ -264,7 +264,7 @@ function wrapSheet(exec: Exec, ss: SpreadsheetData, sheet: SheetData): unknown {
     insertColumnAfter: (after: number) => (c('insertColumnAfter', [after]), insertCols(exec, ss, sheet, Number(after), 1), self),
     insertColumnsBefore: (before: number, n: number) => (c('insertColumnsBefore', [before, n]), insertCols(exec, ss, sheet, Number(before) - 1, Number(n)), self),
     deleteRow: (r: number) => (c('deleteRow', [r]), deleteRows(exec, ss, sheet, Number(r), 1), self),
-    deleteRows: (r: number, n: number) => (c('deleteRows', [r, n]), deleteRows(exec, ss, sheet, Number(r), Number(n)), undefined),
+    deleteRows: (r: number, n: number) => (c('deleteRows', [r, n]), sheet.writes++, deleteRows(exec, ss, sheet, Number(r), Number(n)), undefined),
     deleteColumn: (col: number) => (c('deleteColumn', [col]), deleteCols(exec, ss, sheet, Number(col), 1), self),
     deleteColumns: (col: number, n: number) => (c('deleteColumns', [col, n]), deleteCols(exec, ss, sheet, Number(col), Number(n)), undefined),
     appendRow: (values: unknown[]) => {
@@ -435,10 +435,11 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
       c('setValues', [], true);
       const rows = checkGrid(values, 'setValues');
       editable();
+      sheet.writes++;
       rows.forEach((row, r) => row.forEach((v, k) => writeCell(exec, ss, sheet, r0 + r, c0 + k, v)));
       return self;
     },
-    setValue: (v: unknown) => (c('setValue', [], true), editable(), fill(v), self),
+    setValue: (v: unknown) => (c('setValue', [], true), editable(), sheet.writes++, fill(v), self),
     setFormula: (f: string) => (c('setFormula'), editable(), fill(String(f).startsWith('=') ? f : `=${f}`), self),
     setFormulas: (fs: unknown) => {
       c('setFormulas', [], true);

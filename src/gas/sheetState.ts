@@ -17,12 +17,17 @@ export class SheetBlobStore implements BlobStore {
     return ensureSheet(this.spreadsheet, STATE_SHEET, ['Key', 'Chunks', 'Data'], true);
   }
 
+  /** The state sheet only once something is stored: reads of a missing sheet find nothing. */
+  private existing() {
+    return this.spreadsheet.getSheetByName(STATE_SHEET);
+  }
+
   private load(): Map<string, { row: number; count: number }> {
     if (this.index) return this.index;
-    const sheet = this.sheet();
-    this.lastRow = sheet.getLastRow();
+    const sheet = this.existing();
+    this.lastRow = sheet ? sheet.getLastRow() : 1;
     const index = new Map<string, { row: number; count: number }>();
-    if (this.lastRow > 1) {
+    if (sheet && this.lastRow > 1) {
       const keys = sheet.getRange(2, 1, this.lastRow - 1, 2).getValues();
       keys.forEach(([key, count], i) => {
         if (key !== '' && Number(count) > 0 && !index.has(String(key))) index.set(String(key), { row: i + 2, count: Number(count) });
