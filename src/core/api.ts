@@ -126,8 +126,10 @@ export interface StateView {
 
 export function getState(svc: Services): StateView {
   const user = svc.session.activeUserEmail();
-  if (!canConfigure(svc)) {
-    const m = msg('notAllowed');
+  try {
+    assertCanConfigure(svc);
+  } catch (error) {
+    const m = toMessage(error);
     return { user, canConfigure: false, message: { text: m.text, fix: m.fix } };
   }
   let settings: Settings | undefined;

@@ -6,6 +6,7 @@ import { PropertyStore } from './properties';
 import { SheetRoster } from './sheetRoster';
 import { SheetHistory } from './sheetHistory';
 import { SheetBlobStore } from './sheetState';
+import { MirroredConfig } from './mirroredConfig';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
 
 /**
@@ -45,22 +46,27 @@ function domainOf(email: string): string {
   return email.split('@')[1] || 'unknown-domain';
 }
 
+function documentConfig(domain: string, state: SheetBlobStore) {
+  const props = PropertiesService.getDocumentProperties();
+  return new MirroredConfig(props ? new PropertyStore(props, `rs:${domain}:`) : null, state);
+}
+
 export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, startedMs: number): Services {
   const scope = settingsScope();
   const domain = domainOf(gasSession.effectiveUserEmail());
   const ssId = spreadsheet.getId();
-  const props = scope === 'document' ? PropertiesService.getDocumentProperties() : PropertiesService.getScriptProperties();
-  const lock = scope === 'document' ? LockService.getDocumentLock() : LockService.getScriptLock();
+  const state = new SheetBlobStore(spreadsheet);
   const budget = budgetMs();
   return {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
     roster: new SheetRoster(spreadsheet),
     history: new SheetHistory(spreadsheet),
     // Namespaced by Workspace domain and roster, so one installation never reads another's settings.
-    config: new PropertyStore(props, scope === 'document' ? `rs:${domain}:` : `rs:${domain}:${ssId}:`),
+    config: scope === 'document' ? documentConfig(domain, state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${domain}:${ssId}:`),
     secrets: new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`),
-    state: new SheetBlobStore(spreadsheet),
-    lock: new GasLock(lock),
+    state,
+    // A time-driven run has no document lock; the script lock stands in for it there.
+    lock: new GasLock((scope === 'document' && LockService.getDocumentLock()) || LockService.getScriptLock()),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,
     session: gasSession,

@@ -24,7 +24,7 @@ export interface World {
 }
 
 export function world(options: Partial<SimRuntimeOptions> & { directory?: FakeDirectoryState; rules?: unknown[]; link?: boolean } = {}): World {
-  const rt = new SimRuntime({ scriptPath: path.join(options.scriptPath ? path.dirname(options.scriptPath) : DIST, 'Code.js'), htmlDir: DIST, directory: options.directory ?? demoDistrict(), clockStartMs: Date.UTC(2026, 8, 1, 14, 0, 0), ...options });
+  const rt = new SimRuntime({ scriptPath: path.join(DIST, 'Code.js'), htmlDir: DIST, directory: options.directory ?? demoDistrict(), clockStartMs: Date.UTC(2026, 8, 1, 14, 0, 0), ...options });
   const envelope = (fn: string, arg?: unknown, user?: string) => rt.runFromBrowser(fn, arg === undefined ? [] : [arg], user ? { user } : {}) as Json;
   const call = (fn: string, arg?: unknown, user?: string) => {
     const r = envelope(fn, arg, user);
