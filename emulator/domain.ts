@@ -124,6 +124,8 @@ export function demoDistrict(seed = 2026): FakeDirectoryState {
     support.push(add(given, family, '/Staff/Support'));
   }
   state.addUser({ email: `roster-bot@${DEMO_DOMAIN}`, givenName: 'Roster', familyName: 'Bot', orgUnitPath: '/Service Accounts' });
+  // Directory data is not trusted markup: this name must show as text in the sidebar and the sheet.
+  state.addUser({ email: `markup.test@${DEMO_DOMAIN}`, givenName: '<img src=x', familyName: 'onerror=alert(1)>', orgUnitPath: '/Students/Lincoln High/Grade 10' });
 
   // Leavers: suspended accounts and one archived teacher.
   state.suspend(studentsBySchool.get('lincoln')![3].primaryEmail);

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { SimRuntime, googleError } from './runtime';
 import { DEMO_DOMAIN, demoDistrict, rollover } from './domain';
 import type { FakeDirectoryState } from './fakes/directoryState';
+import { SyncHttp, closeHttpWorker } from './fakes/urlFetchHttp';
+import { startScimServer } from './scim/harness';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -19,6 +21,10 @@ export interface EmulatorOptions {
   /** Link the demo admin and map the usual OUs and groups before the first page load (default true). */
   preconfigure?: boolean;
   scriptPath?: string;
+  /** Extra globals for every execution (e.g. ROSTER_SYNC_BUDGET_MS to see multi-part syncs). */
+  globals?: Record<string, unknown>;
+  /** Also start a local SCIM 2.0 app and make it the destination, so users can be seen arriving there. */
+  scim?: boolean;
 }
 
 export interface Emulator {
@@ -37,8 +43,10 @@ export const DEMO_RULES = [
 
 type Json = Record<string, unknown>;
 
-export function createRuntime(options: EmulatorOptions = {}): SimRuntime {
+export function createRuntime(options: EmulatorOptions = {}, urlFetch?: SyncHttp): SimRuntime {
   const runtime = new SimRuntime({
+    urlFetch,
+    globals: options.globals,
     scriptPath: options.scriptPath ?? path.join(DIST, 'Code.js'),
     htmlDir: DIST,
     directory: options.directory ?? demoDistrict(),
@@ -96,6 +104,14 @@ function demoAction(runtime: SimRuntime, action: string, body: Json): Json {
   }
 }
 
+const DEMO_SCIM_TOKEN = 'demo-scim-token-0123456789';
+
+/** The SCIM app's users as a table for the demo page. */
+function scimTable(users: Record<string, any>[]): unknown[][] {
+  const rows = users.map((u) => [u.id, u.externalId ?? '', u.userName, u.displayName ?? '', u.active === false ? 'inactive' : 'active', (u.roles ?? []).map((r: { value: string }) => r.value).join(', '), (u.groups ?? []).map((g: { display: string }) => g.display).join(', ')]);
+  return [['SCIM id', 'externalId', 'userName', 'displayName', 'active', 'roles', 'groups'], ...rows];
+}
+
 function sheet(runtime: SimRuntime, name: string): unknown[][] {
   try {
     return runtime.sheetValues(name);
@@ -136,7 +152,14 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 }
 
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
-  const runtime = createRuntime(options);
+  // The synchronous UrlFetchApp blocks this thread, so the SCIM app runs in a child process.
+  const scim = options.scim ? await startScimServer({ token: DEMO_SCIM_TOKEN }) : null;
+  const runtime = createRuntime(options, scim ? new SyncHttp() : undefined);
+  if (scim) {
+    const state = envelope(runtime.runFromBrowser('getState', []));
+    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), destination: 'scim', scim: { baseUrl: scim.baseUrl, roleMapping: 'groups' } }]));
+    envelope(runtime.runFromBrowser('saveScimToken', [{ token: DEMO_SCIM_TOKEN }]));
+  }
   const page = fs.readFileSync(path.join(__dirname, 'demo.html'), 'utf8');
   const bridge = fs.readFileSync(path.join(__dirname, 'bridge.js'), 'utf8');
   const server = http.createServer(async (req, res) => {
@@ -144,9 +167,11 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     try {
       if (req.method === 'GET' && url.pathname === '/') return send(res, 200, 'text/html', page);
       if (req.method === 'GET' && url.pathname === '/sidebar') return send(res, 200, 'text/html', sidebarHtml(runtime));
+      if (req.method === 'GET' && url.pathname === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
       if (req.method === 'GET' && url.pathname === '/bridge.js') return send(res, 200, 'text/javascript', bridge);
       if (req.method === 'GET' && url.pathname === '/api/sheets') {
-        return send(res, 200, 'application/json', JSON.stringify({ roster: sheet(runtime, 'Roster'), history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length }));
+        const roster = scim ? scimTable((await scim.state()).users) : sheet(runtime, 'Roster');
+        return send(res, 200, 'application/json', JSON.stringify({ roster, destination: scim ? `SCIM app at ${scim.baseUrl}` : 'Sheet "Roster"', history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length }));
       }
       const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(url.pathname);
       if (req.method === 'POST' && rpc) {
@@ -171,13 +196,20 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     url: `http://127.0.0.1:${port}/`,
     runtime,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      if (scim) {
+        await scim.stop();
+        await closeHttpWorker();
+      }
+    },
   };
 }
 
 if (require.main === module) {
-  startEmulator({ port: Number(process.env.PORT ?? 8080) }).then((e) => {
-    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people) at ${e.url}`);
+  const scim = process.argv.includes('--scim');
+  startEmulator({ port: Number(process.env.PORT ?? 8080), scim }).then((e) => {
+    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}) at ${e.url}`);
     console.log('Press Ctrl+C to stop.');
   });
 }

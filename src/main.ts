@@ -102,3 +102,9 @@ export function useMyAccountForSync(request?: unknown) {
 export function askAdminMessage(request?: unknown) {
   return serve((svc) => api.askAdminMessage(svc, request));
 }
+export function saveScimToken(request?: unknown) {
+  return serve((svc) => api.saveScimToken(svc, request));
+}
+export function clearScimToken() {
+  return serve((svc) => api.clearScimToken(svc));
+}

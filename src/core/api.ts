@@ -15,6 +15,7 @@ import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
 import { readNumber } from './config';
+import { ScimTokenView, clearScimToken as clearStoredScimToken, scimTokenView, storeScimToken } from './scimConfig';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -109,6 +110,8 @@ function canConfigure(svc: Services): boolean {
 export interface StateView {
   user: string;
   canConfigure: boolean;
+  /** When canConfigure is false: whether Roster Sync is linked at all (else the first-open screen applies). */
+  linked?: boolean;
   message?: { text: string; fix: string };
   installer?: string;
   syncAccount?: string;
@@ -122,6 +125,8 @@ export interface StateView {
   cooldownUntil?: string | null;
   rosterUrl?: string;
   destination?: string;
+  /** Whether a SCIM token is saved for this user, masked; never the token itself. */
+  scimToken?: ScimTokenView;
 }
 
 export function getState(svc: Services): StateView {
@@ -130,7 +135,7 @@ export function getState(svc: Services): StateView {
     assertCanConfigure(svc);
   } catch (error) {
     const m = toMessage(error);
-    return { user, canConfigure: false, message: { text: m.text, fix: m.fix } };
+    return { user, canConfigure: false, linked: !!svc.config.get(KEYS.installer), message: { text: m.text, fix: m.fix } };
   }
   let settings: Settings | undefined;
   let settingsError: StateView['settingsError'];
@@ -161,7 +166,26 @@ export function getState(svc: Services): StateView {
     cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
     rosterUrl: svc.rosterUrl(),
     destination: svc.roster.kind,
+    scimToken: scimTokenView(svc.secrets),
   };
+}
+
+// ---------- SCIM token ----------
+
+/**
+ * Saves the SCIM bearer token in the caller's user properties. Only the sync account may:
+ * scheduled syncs run as that account and read the token from its user properties.
+ */
+export function saveScimToken(svc: Services, raw: unknown): ScimTokenView {
+  const email = assertCanConfigure(svc);
+  const owner = svc.config.get(KEYS.syncAccount);
+  if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
+  return storeScimToken(svc.secrets, input.args(raw).token);
+}
+
+export function clearScimToken(svc: Services): ScimTokenView {
+  assertCanConfigure(svc);
+  return clearStoredScimToken(svc.secrets);
 }
 
 export function saveSettings(svc: Services, raw: unknown): StateView {

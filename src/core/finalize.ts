@@ -6,6 +6,11 @@ import { Message, msg, toMessage } from './messages';
 import { DirectoryError } from './googleErrors';
 import { Settings, describeRule } from './settings';
 import { SCHEDULE_HANDLER } from './triggers';
+import { ScimProbe, checkScimDestination } from './scimConfig';
+
+function isProbe(roster: unknown): roster is ScimProbe {
+  return typeof (roster as ScimProbe).probe === 'function';
+}
 
 export type CheckStatus = 'pass' | 'fail' | 'warning';
 
@@ -118,7 +123,9 @@ const CHECKS: Check[] = [
   {
     id: 'destination',
     title: 'The roster destination can be read and written',
-    run: (svc) => {
+    run: (svc, settings) => {
+      // A SCIM app: one cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
+      if (settings?.destination === 'scim') return checkScimDestination(isProbe(svc.roster) ? svc.roster : null);
       try {
         svc.roster.checkWritable();
         const { accounts, problems } = svc.roster.readAll();

@@ -133,6 +133,54 @@ export const CATALOG = {
     text: 'No Google user with the email {email} was found.',
     fix: 'Check the spelling of the email address.',
   },
+  scimNotConfigured: {
+    text: 'The SCIM destination is not set up: {missing}.',
+    fix: 'Open Settings → Destination, enter the app\'s SCIM base URL and paste its bearer token.',
+  },
+  scimTokenMissing: {
+    text: 'No SCIM token is saved for {user}.',
+    fix: 'Sign in as the sync account ({user}) and paste the app\'s SCIM token under Settings → Destination; tokens are kept per person and never shown again.',
+  },
+  scimUnauthorized: {
+    text: 'The SCIM token was refused by {host} (HTTP 401); nothing more was sent.',
+    fix: 'Paste a new one: create a new SCIM token in the app\'s provisioning settings and paste it under Settings → Destination.',
+  },
+  scimForbidden: {
+    text: 'The SCIM app at {host} refused access (HTTP 403): {detail}',
+    fix: 'Give the token permission to manage users (and groups, when roles map to SCIM groups) in the app, or create a token that has it.',
+  },
+  scimNotScim: {
+    text: '{url} is not a SCIM 2.0 service ({detail}).',
+    fix: 'Check the SCIM base URL under Settings → Destination: it is the address the app documents for SCIM 2.0 (often ending in /scim/v2), without /Users at the end.',
+  },
+  scimUnreachable: {
+    text: 'The SCIM app at {host} cannot be reached: {detail}.',
+    fix: 'Check the SCIM base URL (https://…) under Settings → Destination and that the app is online; Apps Script reaches only public internet addresses.',
+  },
+  scimUnavailable: {
+    text: 'The SCIM app at {host} kept answering HTTP {code} after {attempts} tries.',
+    fix: 'This is usually temporary; the accounts not written are retried on the next sync.',
+  },
+  scimRejected: {
+    text: 'The SCIM app rejected {email} (HTTP {code}): {detail}',
+    fix: 'Check the attribute mapping under Settings → Destination (userName must be unique and in the form the app expects); the account is retried on the next sync.',
+  },
+  scimConflict: {
+    text: '{email} conflicts with an existing user in the SCIM app that cannot be found by userName {userName} or externalId ({detail}).',
+    fix: 'Find the user in the app and give it the userName {userName}, or remove the duplicate; the next sync adopts it.',
+  },
+  scimGroupFailed: {
+    text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
+    fix: 'Check that the token may manage groups; the account is retried on the next sync.',
+  },
+  scimIncompleteList: {
+    text: 'The SCIM app at {host} listed {got} of its {total} {what}: its paging (startIndex and count) does not work; nothing was changed.',
+    fix: 'Try again later. If it keeps happening, the app\'s SCIM paging is broken: send this message to the app\'s support.',
+  },
+  scimMostFailed: {
+    text: 'Stopped early: {failed} of {sent} requests to the SCIM app at {host} failed (first: {first}).',
+    fix: 'Run Finalize sync to check the SCIM base URL and token. Nothing was marked as synced that the app did not accept; the next sync retries.',
+  },
   unexpected: {
     text: 'Something unexpected went wrong: {detail}',
     fix: 'Try again. If it keeps happening, run Finalize sync and check History.',

@@ -2,6 +2,7 @@
 // every read, so a hand-edited or corrupt property is reported, never trusted.
 import { DEFAULT_ROLES, Role } from './model';
 import { UserError, msg } from './messages';
+import { ScimSettings, scimFingerprint, validateScimSettings } from './scimConfig';
 
 export const SETTINGS_SCHEMA_VERSION = 1;
 
@@ -55,6 +56,10 @@ export interface Settings {
   admins: string[];
   cooldownMinutes: number;
   notifyOnFailure: boolean;
+  /** Where the roster lives: a sheet of this spreadsheet, or an app reached through SCIM 2.0. */
+  destination: 'sheet' | 'scim';
+  /** SCIM settings (the token is a secret kept apart, in the sync account's user properties). */
+  scim: ScimSettings | null;
 }
 
 export function defaultSettings(): Settings {
@@ -72,6 +77,8 @@ export function defaultSettings(): Settings {
     admins: [],
     cooldownMinutes: 15,
     notifyOnFailure: true,
+    destination: 'sheet',
+    scim: null,
   };
 }
 
@@ -201,6 +208,9 @@ export function validateSettings(raw: unknown): Settings {
     if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/.test(p)) fail(`permissionNames[${i}]`, 'must be a short name (letters, digits, space, - _ .)');
     return p;
   });
+  const destination = oneOf(s.destination ?? d.destination, 'destination', ['sheet', 'scim'] as const);
+  const scim = s.scim === undefined || s.scim === null ? null : validateScimSettings(s.scim, roles, 'scim');
+  if (destination === 'scim' && !scim) fail('scim', 'must be filled in when the destination is SCIM');
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   return {
@@ -217,12 +227,14 @@ export function validateSettings(raw: unknown): Settings {
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
+    destination,
+    scim,
   };
 }
 
 /** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
 export function planFingerprint(s: Settings): string {
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers]);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, s.destination === 'scim' && s.scim ? scimFingerprint(s.scim) : '']);
 }
 
 export function describeRule(rule: Rule): string {

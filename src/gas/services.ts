@@ -1,5 +1,9 @@
 // Builds the core's Services from Apps Script's globals, once per execution.
-import { Services } from '../core/ports';
+import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
+import { KEYS, loadSettings } from '../core/config';
+import { Settings } from '../core/settings';
+import { readScimToken } from '../core/scimConfig';
+import { ScimNotReady, ScimRoster, scimSetupProblem } from './scim/scimRoster';
 import { UserError, msg } from '../core/messages';
 import { GasDirectory } from './directory';
 import { PropertyStore } from './properties';
@@ -46,6 +50,23 @@ function domainOf(email: string): string {
   return email.split('@')[1] || 'unknown-domain';
 }
 
+/**
+ * The roster destination the settings choose. Unreadable settings fall back to the
+ * sheet, which no sync touches until they are repaired (runSync refuses them first).
+ */
+function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, config: KeyValueStore, secrets: KeyValueStore, state: BlobStore): RosterPort {
+  let settings: Settings;
+  try {
+    settings = loadSettings(config);
+  } catch {
+    return new SheetRoster(spreadsheet);
+  }
+  if (settings.destination !== 'scim') return new SheetRoster(spreadsheet);
+  const token = readScimToken(secrets);
+  const problem = scimSetupProblem(settings.scim, token, config.get(KEYS.syncAccount) ?? '');
+  return problem ? new ScimNotReady(problem) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state });
+}
+
 function documentConfig(domain: string, state: SheetBlobStore) {
   const props = PropertiesService.getDocumentProperties();
   return new MirroredConfig(props ? new PropertyStore(props, `rs:${domain}:`) : null, state);
@@ -57,13 +78,15 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   const ssId = spreadsheet.getId();
   const state = new SheetBlobStore(spreadsheet);
   const budget = budgetMs();
+  // Namespaced by Workspace domain and roster, so one installation never reads another's settings.
+  const config = scope === 'document' ? documentConfig(domain, state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${domain}:${ssId}:`);
+  const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
   return {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
-    roster: new SheetRoster(spreadsheet),
+    roster: destination(spreadsheet, config, secrets, state),
     history: new SheetHistory(spreadsheet),
-    // Namespaced by Workspace domain and roster, so one installation never reads another's settings.
-    config: scope === 'document' ? documentConfig(domain, state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${domain}:${ssId}:`),
-    secrets: new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`),
+    config,
+    secrets,
     state,
     // A time-driven run has no document lock; the script lock stands in for it there.
     lock: new GasLock((scope === 'document' && LockService.getDocumentLock()) || LockService.getScriptLock()),

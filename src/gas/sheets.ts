@@ -29,6 +29,10 @@ export function ensureSheet(ss: GoogleAppsScript.Spreadsheet.Spreadsheet, name: 
 /** One setValues for a block of rows, the cells formatted as text first. */
 export function writeBlock(sheet: GoogleAppsScript.Spreadsheet.Sheet, startRow: number, values: string[][], width: number): void {
   if (!values.length) return;
+  // A range past the sheet's last row is an error in Sheets ("outside the dimensions"): grow it first.
+  const maxRows = sheet.getMaxRows();
+  const lastRow = startRow + values.length - 1;
+  if (lastRow > maxRows) sheet.insertRowsAfter(maxRows, lastRow - maxRows);
   const range = sheet.getRange(startRow, 1, values.length, width);
   range.setNumberFormat('@');
   range.setValues(values);

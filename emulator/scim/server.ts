@@ -1,0 +1,342 @@
+// A real SCIM 2.0 service provider for the tests: scimmy + scimmy-routers on
+// express 5, in-memory store, PATCH / Bulk / filter advertised in
+// ServiceProviderConfig, bound to 127.0.0.1 on an ephemeral port.
+//
+// It runs as a child process (see harness.ts): the synchronous UrlFetchApp the
+// code under test uses blocks the test's thread while it waits for answers, so
+// the server cannot share that thread. The parent drives it over IPC:
+//   set switches, seed or change users "in the app", read the store and the request log.
+import express from 'express';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+// scimmy-routers re-exports the scimmy singleton it was built with (one copy of Config and Resources).
+import { SCIMMYRouters, SCIMMY } from 'scimmy-routers';
+
+export interface Switches {
+  /** Required bearer token; null accepts any request. */
+  token: string | null;
+  patch: boolean;
+  filter: boolean;
+  bulk: boolean;
+  bulkMaxOperations: number;
+  bulkMaxPayloadSize: number;
+  /** Answer 503 to the next N requests that match `failOn`, then recover. */
+  fail503: number;
+  /** Answer 429 with Retry-After to the next N requests that match `failOn`. */
+  fail429: number;
+  retryAfter: string;
+  failOn: 'any' | 'write' | 'read';
+  /** POST /Users with one of these userNames: the app creates that user itself first (as SSO just-in-time provisioning would) and answers 409. */
+  conflictOnCreate: string[];
+  /** POST /Users with one of these userNames is refused with 400 (the app finds the data invalid). */
+  rejectUserNames: string[];
+  /** Leave members out of group lists and filter answers (as many apps do); GET /Groups/{id} still has them. */
+  omitGroupMembers: boolean;
+  /** Behave like scimmy-routers on Express 5 unpatched: startIndex/count ignored, always the first 20. */
+  ignorePaging: boolean;
+  /** Reject PATCH /Groups/{id} requests that touch more members than this (like servers that cap operations). */
+  maxMembersPerPatch: number;
+}
+
+export const DEFAULT_SWITCHES: Switches = {
+  token: null,
+  patch: true,
+  filter: true,
+  bulk: true,
+  bulkMaxOperations: 1000,
+  bulkMaxPayloadSize: 1_048_576,
+  fail503: 0,
+  fail429: 0,
+  retryAfter: '1',
+  failOn: 'any',
+  conflictOnCreate: [],
+  rejectUserNames: [],
+  ignorePaging: false,
+  omitGroupMembers: false,
+  maxMembersPerPatch: 100,
+};
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number;
+  /** For POST /Bulk: the operations' methods and paths. */
+  bulk?: string[];
+  /** For PATCH: the number of operations. */
+  operations?: number;
+  /** PATCH operations as "op path" (for Bulk: of every PATCH inside, in order). */
+  patchOps?: string[][];
+}
+
+type Stored = Record<string, any> & { id: string };
+
+const switches: Switches = { ...DEFAULT_SWITCHES };
+const users = new Map<string, Stored>();
+const groups = new Map<string, Stored>();
+const log: LoggedRequest[] = [];
+let port = 0;
+
+const now = () => new Date().toISOString();
+const scimError = (status: number, scimType: string | null, detail: string) => new SCIMMY.Types.Error(status, scimType as any, detail);
+const plain = (v: unknown) => JSON.parse(JSON.stringify(v ?? {}));
+
+function strip(instance: unknown): Record<string, any> {
+  const data = plain(instance);
+  delete data.id;
+  delete data.meta;
+  delete data.schemas;
+  delete data.groups;
+  return data;
+}
+
+function userOut(u: Stored) {
+  const memberOf = [...groups.values()].filter((g) => (g.members ?? []).some((m: any) => m.value === u.id)).map((g) => ({ value: g.id, display: g.displayName, type: 'direct' }));
+  return { ...u, ...(memberOf.length ? { groups: memberOf } : {}) };
+}
+
+function sameName(a: unknown, b: unknown) {
+  return String(a ?? '').toLowerCase() === String(b ?? '').toLowerCase();
+}
+
+SCIMMY.Resources.declare(SCIMMY.Resources.User, {
+  ingress: (resource: any, instance: any) => {
+    const data = strip(instance);
+    const clash = [...users.values()].find((u) => sameName(u.userName, data.userName) && u.id !== resource.id);
+    if (resource.id) {
+      const existing = users.get(resource.id);
+      if (!existing) throw scimError(404, null, `Resource ${resource.id} not found`);
+      if (clash) throw scimError(409, 'uniqueness', `userName ${data.userName} is already taken`);
+      const next = { ...data, id: existing.id, meta: { ...existing.meta, lastModified: now() } };
+      users.set(existing.id, next);
+      return userOut(next);
+    }
+    if (!clash && switches.conflictOnCreate.some((n) => sameName(n, data.userName))) {
+      const id = randomUUID();
+      users.set(id, { userName: data.userName, displayName: `${data.displayName ?? data.userName} (signed in via SSO)`, active: true, id, meta: { resourceType: 'User', created: now(), lastModified: now() } });
+      throw scimError(409, 'uniqueness', `userName ${data.userName} is already taken`);
+    }
+    if (clash) throw scimError(409, 'uniqueness', `userName ${data.userName} is already taken`);
+    if (switches.rejectUserNames.some((n) => sameName(n, data.userName))) throw scimError(400, 'invalidValue', `userName ${data.userName} is not allowed by this app`);
+    const id = randomUUID();
+    const stored = { ...data, id, meta: { resourceType: 'User', created: now(), lastModified: now() } };
+    users.set(id, stored);
+    return userOut(stored);
+  },
+  egress: (resource: any) => {
+    if (resource.id) {
+      const u = users.get(resource.id);
+      if (!u) throw scimError(404, null, `Resource ${resource.id} not found`);
+      return userOut(u);
+    }
+    const all = [...users.values()].map(userOut);
+    return resource.filter ? resource.filter.match(all) : all;
+  },
+  degress: (resource: any) => {
+    if (!users.delete(resource.id)) throw scimError(404, null, `Resource ${resource.id} not found`);
+    for (const g of groups.values()) g.members = (g.members ?? []).filter((m: any) => m.value !== resource.id);
+  },
+});
+
+SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
+  ingress: (resource: any, instance: any) => {
+    const data = strip(instance);
+    const clash = [...groups.values()].find((g) => sameName(g.displayName, data.displayName) && g.id !== resource.id);
+    if (clash) throw scimError(409, 'uniqueness', `displayName ${data.displayName} is already taken`);
+    for (const m of data.members ?? []) if (!users.has(m.value)) throw scimError(400, 'invalidValue', `no user with id ${m.value}`);
+    data.members = (data.members ?? []).map((m: any) => ({ value: m.value, display: users.get(m.value)?.userName, type: 'User' }));
+    if (resource.id) {
+      const existing = groups.get(resource.id);
+      if (!existing) throw scimError(404, null, `Resource ${resource.id} not found`);
+      const next = { ...data, id: existing.id, meta: { ...existing.meta, lastModified: now() } };
+      groups.set(existing.id, next);
+      return next;
+    }
+    const id = randomUUID();
+    const stored = { ...data, id, meta: { resourceType: 'Group', created: now(), lastModified: now() } };
+    groups.set(id, stored);
+    return stored;
+  },
+  egress: (resource: any) => {
+    if (resource.id) {
+      const g = groups.get(resource.id);
+      if (!g) throw scimError(404, null, `Resource ${resource.id} not found`);
+      return g;
+    }
+    const all = [...groups.values()].map((g) => (switches.omitGroupMembers ? { ...g, members: undefined } : g));
+    return resource.filter ? resource.filter.match(all) : all;
+  },
+  degress: (resource: any) => {
+    if (!groups.delete(resource.id)) throw scimError(404, null, `Resource ${resource.id} not found`);
+  },
+});
+
+function applyConfig() {
+  SCIMMY.Config.set({
+    patch: switches.patch,
+    filter: { supported: switches.filter, maxResults: 200 },
+    bulk: { supported: switches.bulk, maxOperations: switches.bulkMaxOperations, maxPayloadSize: switches.bulkMaxPayloadSize },
+  });
+}
+
+function isWrite(method: string) {
+  return method !== 'GET';
+}
+
+function errorBody(status: number, detail: string) {
+  return { schemas: ['urn:ietf:params:scim:api:messages:2.0:Error'], status: String(status), detail };
+}
+
+const app = express();
+app.disable('x-powered-by');
+// Parse SCIM JSON up front (the router's own parser then leaves the body alone) so the switches can look at it.
+app.use(express.json({ type: ['application/scim+json', 'application/json'], limit: '20mb' }));
+
+app.use((req, res, next) => {
+  const entry: LoggedRequest = { method: req.method, path: req.originalUrl, status: 0 };
+  if (req.method === 'POST' && req.path.endsWith('/Bulk') && Array.isArray(req.body?.Operations)) entry.bulk = req.body.Operations.map((o: any) => `${o.method} ${o.path}`);
+  const opsOf = (body: any) => (Array.isArray(body?.Operations) ? body.Operations.map((o: any) => `${o.op} ${o.path ?? ''}`.trim()) : []);
+  if (req.method === 'PATCH' && Array.isArray(req.body?.Operations)) {
+    entry.operations = req.body.Operations.length;
+    entry.patchOps = [opsOf(req.body)];
+  }
+  if (entry.bulk) entry.patchOps = req.body.Operations.filter((o: any) => o.method === 'PATCH').map((o: any) => opsOf(o.data));
+  res.on('finish', () => {
+    entry.status = res.statusCode;
+    log.push(entry);
+  });
+  next();
+});
+
+// Plain HTTP routes for the UrlFetchApp tests.
+app.all('/echo', express.text({ type: () => true }), (req, res) => {
+  res.json({ method: req.method, url: req.originalUrl, headers: req.headers, body: typeof req.body === 'string' ? req.body : JSON.stringify(req.body ?? null) });
+});
+app.get('/status/:code', (req, res) => {
+  res.status(Number(req.params.code)).type('text/plain').send(`status ${req.params.code}: ${'x'.repeat(300)}`);
+});
+app.get('/cookies', (req, res) => {
+  res.append('Set-Cookie', 'a=1');
+  res.append('Set-Cookie', 'b=2');
+  res.set('Retry-After', '5').type('application/json').send('{"ok":true}');
+});
+app.get('/redirect', (req, res) => res.redirect(302, '/echo'));
+
+// Faults come first, as from a proxy or load balancer in front of the app.
+app.use((req, res, next) => {
+  const matches = switches.failOn === 'any' || (switches.failOn === 'write') === isWrite(req.method);
+  if (matches && switches.fail503 > 0) {
+    switches.fail503--;
+    res.status(503).type('application/scim+json').send(errorBody(503, 'Service temporarily unavailable'));
+    return;
+  }
+  if (matches && switches.fail429 > 0) {
+    switches.fail429--;
+    res.status(429).set('Retry-After', switches.retryAfter).type('application/scim+json').send(errorBody(429, 'Too many requests'));
+    return;
+  }
+  next();
+});
+
+app.use('/scim/v2', (req, res, next) => {
+  // scimmy-routers turns ?startIndex=&count= into numbers by assigning into req.query, which
+  // Express 5 re-parses on every read (the assignment is lost and paging silently ignored):
+  // give the router a plain, writable copy.
+  if (!switches.ignorePaging) Object.defineProperty(req, 'query', { value: { ...req.query }, writable: true, configurable: true, enumerable: true });
+  applyConfig();
+  if (req.method === 'PATCH' && !switches.patch) {
+    res.status(501).type('application/scim+json').send(errorBody(501, 'PATCH is not supported'));
+    return;
+  }
+  if (req.method === 'GET' && req.query.filter !== undefined && !switches.filter) {
+    res.status(501).type('application/scim+json').send(errorBody(501, 'Filtering is not supported'));
+    return;
+  }
+  if (req.method === 'PATCH' && req.path.startsWith('/Groups/')) {
+    const touched = (req.body?.Operations ?? []).reduce((n: number, op: any) => n + (Array.isArray(op?.value) ? op.value.length : 1), 0);
+    if (touched > switches.maxMembersPerPatch) {
+      res.status(400).type('application/scim+json').send({ ...errorBody(400, `at most ${switches.maxMembersPerPatch} members per PATCH`), scimType: 'invalidValue' });
+      return;
+    }
+  }
+  next();
+});
+
+app.use(
+  '/scim/v2',
+  new SCIMMYRouters({
+    type: 'bearer',
+    docUri: 'https://example.test/scim-docs',
+    handler: (req: any) => {
+      if (switches.token !== null && req.header('authorization') !== `Bearer ${switches.token}`) throw new Error('The bearer token is not valid');
+      return 'provisioning-client';
+    },
+    context: () => ({}),
+    baseUri: () => `http://127.0.0.1:${port}`,
+  }) as unknown as express.Router,
+);
+applyConfig();
+
+interface Command {
+  id: number;
+  type: 'set' | 'state' | 'seed' | 'mutate' | 'clearLog' | 'clear';
+  switches?: Partial<Switches>;
+  users?: Record<string, any>[];
+  groups?: { displayName: string; memberUserNames?: string[] }[];
+  userName?: string;
+  patch?: Record<string, any>;
+}
+
+function handle(cmd: Command): unknown {
+  switch (cmd.type) {
+    case 'set':
+      Object.assign(switches, cmd.switches ?? {});
+      applyConfig();
+      return { switches };
+    case 'state':
+      return { users: [...users.values()], groups: [...groups.values()], log, switches };
+    case 'seed': {
+      for (const u of cmd.users ?? []) {
+        const id = randomUUID();
+        users.set(id, { active: true, ...u, id, meta: { resourceType: 'User', created: now(), lastModified: now() } });
+      }
+      for (const g of cmd.groups ?? []) {
+        const members = (g.memberUserNames ?? []).map((n) => [...users.values()].find((u) => sameName(u.userName, n))!).map((u) => ({ value: u.id, display: u.userName, type: 'User' }));
+        const id = randomUUID();
+        groups.set(id, { displayName: g.displayName, members, id, meta: { resourceType: 'Group', created: now(), lastModified: now() } });
+      }
+      return { users: users.size, groups: groups.size };
+    }
+    case 'mutate': {
+      const u = [...users.values()].find((x) => sameName(x.userName, cmd.userName));
+      if (!u) throw new Error(`no user ${cmd.userName}`);
+      if (cmd.patch === null) users.delete(u.id);
+      else Object.assign(u, cmd.patch);
+      return u;
+    }
+    case 'clearLog':
+      log.length = 0;
+      return {};
+    case 'clear':
+      users.clear();
+      groups.clear();
+      log.length = 0;
+      Object.assign(switches, DEFAULT_SWITCHES);
+      applyConfig();
+      return {};
+  }
+}
+
+process.on('message', (raw) => {
+  const cmd = raw as Command;
+  try {
+    process.send!({ id: cmd.id, ok: true, result: handle(cmd) });
+  } catch (error) {
+    process.send!({ id: cmd.id, ok: false, error: error instanceof Error ? error.message : String(error) });
+  }
+});
+process.on('disconnect', () => process.exit(0));
+
+const server = app.listen(0, '127.0.0.1', () => {
+  port = (server.address() as AddressInfo).port;
+  process.send!({ type: 'ready', port });
+});

@@ -1,0 +1,345 @@
+// A small SCIM 2.0 client over UrlFetchApp.fetchAll: requests go out in
+// parallel batches, 429 and 5xx answers are retried with backoff (honouring
+// Retry-After) through the core's withRetry, and a run that is clearly talking to
+// the wrong place (401, unreachable host, most requests failing) stops with one
+// clear message instead of hammering the server.
+import { UserError, msg } from '../../core/messages';
+import { withRetry } from '../../core/retry';
+import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from '../../core/scimConfig';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+/** The subset of UrlFetchApp's request object this client sends. */
+export interface FetchRequest {
+  url: string;
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
+  headers: Record<string, string>;
+  contentType?: string;
+  payload?: string;
+  muteHttpExceptions: boolean;
+  followRedirects: boolean;
+}
+
+/** The subset of UrlFetchApp's HTTPResponse this client reads. */
+export interface FetchResponse {
+  getResponseCode(): number;
+  getContentText(): string;
+  getHeaders(): object;
+}
+
+export type FetchAllFn = (requests: FetchRequest[]) => FetchResponse[];
+
+export interface ScimRequest {
+  method: HttpMethod;
+  /** Path below the base URL, starting with "/", query included. */
+  path: string;
+  body?: unknown;
+}
+
+export interface ScimResponse {
+  status: number;
+  /** Parsed JSON body, or null. */
+  body: any;
+  text: string;
+  location: string;
+  retryAfterMs: number | null;
+}
+
+export interface ScimClientOptions {
+  baseUrl: string;
+  token: string;
+  fetchAll?: FetchAllFn;
+  sleep?: (ms: number) => void;
+  now?: () => number;
+  /** Requests per UrlFetchApp.fetchAll call. */
+  batchSize?: number;
+  /** Tries per request for 429 / 5xx (first try included). */
+  attempts?: number;
+  /** A Retry-After longer than this is not waited for; the request fails and is retried next sync. */
+  maxRetryAfterMs?: number;
+  /** All backoff sleeps of one execution together stay under this (Apps Script stops an execution at 6 minutes). */
+  maxTotalSleepMs?: number;
+}
+
+const gasFetchAll: FetchAllFn = (requests) => UrlFetchApp.fetchAll(requests as unknown as GoogleAppsScript.URL_Fetch.URLFetchRequest[]);
+const gasSleep = (ms: number) => Utilities.sleep(ms);
+
+export function hostOf(url: string): string {
+  const m = /^[a-z]+:\/\/([^/?#]+)/i.exec(url);
+  return m ? m[1] : url;
+}
+
+export function isRetryableStatus(status: number): boolean {
+  return status === 429 || (status >= 500 && status !== 501 && status !== 505);
+}
+
+/** The server's own words for an error response (SCIM `detail`), shortened for a message. */
+export function errorDetail(r: Pick<ScimResponse, 'status' | 'body' | 'text'>): string {
+  const b = r.body;
+  const detail = b && typeof b === 'object' ? b.detail ?? b.message ?? b.error?.message ?? b.error : null;
+  const text = typeof detail === 'string' && detail ? detail : r.text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
+  const scimType = b && typeof b === 'object' && typeof b.scimType === 'string' ? ` (${b.scimType})` : '';
+  return (text.slice(0, 200) || `HTTP ${r.status}`) + scimType;
+}
+
+class RetryLater extends Error {
+  constructor(readonly waitMs: number, readonly status: number) {
+    super(`HTTP ${status}`);
+  }
+}
+
+class NetworkFailure extends Error {}
+
+/** Counts of what this client sent (one Apps Script execution). */
+export interface ClientStats {
+  /** HTTP requests actually sent, retries included. */
+  requests: number;
+  /** Requests that are not GET. */
+  writes: number;
+  /** Final answers (after retries) and how many of them failed. */
+  answers: number;
+  failures: number;
+  firstFailure: string;
+  retries: number;
+  sleptMs: number;
+}
+
+export const MIN_ANSWERS_FOR_EARLY_STOP = 10;
+export const EARLY_STOP_FAILURE_SHARE = 0.8;
+
+export class ScimClient implements ScimProbe {
+  readonly baseUrl: string;
+  readonly host: string;
+  readonly stats: ClientStats = { requests: 0, writes: 0, answers: 0, failures: 0, firstFailure: '', retries: 0, sleptMs: 0 };
+  private caps: ScimCapabilities | null = null;
+  private readonly fetchAll: FetchAllFn;
+  private readonly sleep: (ms: number) => void;
+  private readonly now: () => number;
+  private readonly batchSize: number;
+  private readonly attempts: number;
+  private readonly maxRetryAfterMs: number;
+  private readonly maxTotalSleepMs: number;
+
+  constructor(private readonly options: ScimClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.host = hostOf(this.baseUrl);
+    this.fetchAll = options.fetchAll ?? gasFetchAll;
+    this.sleep = options.sleep ?? gasSleep;
+    this.now = options.now ?? (() => Date.now());
+    this.batchSize = options.batchSize ?? 20;
+    this.attempts = options.attempts ?? 5;
+    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
+    this.maxTotalSleepMs = options.maxTotalSleepMs ?? 90_000;
+  }
+
+  private toFetch(r: ScimRequest): FetchRequest {
+    const req: FetchRequest = {
+      url: this.baseUrl + r.path,
+      method: r.method.toLowerCase() as FetchRequest['method'],
+      headers: { Authorization: `Bearer ${this.options.token}`, Accept: 'application/scim+json, application/json' },
+      muteHttpExceptions: true,
+      followRedirects: false,
+    };
+    if (r.body !== undefined) {
+      req.contentType = 'application/scim+json';
+      req.payload = JSON.stringify(r.body);
+    }
+    return req;
+  }
+
+  private static read(res: FetchResponse, now: number): ScimResponse {
+    const status = res.getResponseCode();
+    const text = res.getContentText() ?? '';
+    const headers = (res.getHeaders() ?? {}) as Record<string, unknown>;
+    const header = (name: string): string | null => {
+      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : String(v);
+      return null;
+    };
+    let body: any = null;
+    if (text) {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        body = null;
+      }
+    }
+    return { status, body, text, location: header('location') ?? '', retryAfterMs: retryAfterMs(header('retry-after'), now) };
+  }
+
+  /**
+   * Sends requests (in parallel batches of `batchSize`) and returns one answer
+   * each, in order. 429 and 5xx answers are retried with backoff; what still
+   * fails after the last try is returned as it is. The tally is checked after
+   * every batch, so a server that refuses everything is left alone after one
+   * batch: throws a UserError when the run should stop.
+   */
+  send(requests: ScimRequest[]): ScimResponse[] {
+    const answers: ScimResponse[] = [];
+    for (let start = 0; start < requests.length; start += this.batchSize) {
+      const batch = requests.slice(start, start + this.batchSize);
+      const got = this.sendBatch(batch);
+      this.record(batch, got);
+      answers.push(...got);
+    }
+    return answers;
+  }
+
+  private sendBatch(requests: ScimRequest[]): ScimResponse[] {
+    const results: (ScimResponse | undefined)[] = new Array(requests.length);
+    let pending = requests.map((_, i) => i);
+    let networkFailures = 0;
+    try {
+      withRetry(
+        () => {
+          try {
+            this.stats.requests += pending.length;
+            this.stats.writes += pending.filter((i) => requests[i].method !== 'GET').length;
+            const responses = this.fetchAll(pending.map((i) => this.toFetch(requests[i])));
+            const now = this.now();
+            pending.forEach((i, k) => (results[i] = ScimClient.read(responses[k], now)));
+          } catch (error) {
+            // UrlFetchApp throws (even with muteHttpExceptions) when a host cannot be reached at all.
+            networkFailures++;
+            const text = error instanceof Error ? error.message : String(error);
+            throw new NetworkFailure(text.replace(/^Exception:\s*/, '').slice(0, 200));
+          }
+          // Never resend what was answered: only 429/5xx answers go again.
+          pending = pending.filter((i) => isRetryableStatus(results[i]!.status));
+          if (!pending.length) return;
+          this.stats.retries += pending.length;
+          throw new RetryLater(Math.max(0, ...pending.map((i) => results[i]!.retryAfterMs ?? 0)), results[pending[0]]!.status);
+        },
+        {
+          attempts: this.attempts,
+          baseDelayMs: 1000,
+          maxDelayMs: 16_000,
+          sleep: (ms) => {
+            this.stats.sleptMs += ms;
+            this.sleep(ms);
+          },
+          // A host that cannot be reached gets one more try (a blip), not the full backoff.
+          isRetryable: (e) =>
+            (e instanceof RetryLater && e.waitMs <= this.maxRetryAfterMs && this.stats.sleptMs + e.waitMs <= this.maxTotalSleepMs) || (e instanceof NetworkFailure && networkFailures < 2),
+          retryAfterMs: (e) => (e instanceof RetryLater ? e.waitMs : null),
+        },
+      );
+    } catch (error) {
+      if (error instanceof NetworkFailure) throw new UserError(msg('scimUnreachable', { host: this.host, detail: error.message }));
+      if (!(error instanceof RetryLater)) throw error;
+    }
+    return results as ScimResponse[];
+  }
+
+  /** Keeps the tally (also of Bulk operations) and stops the run when the server refuses the token or most requests fail. */
+  record(requests: ScimRequest[], answers: ScimResponse[]): void {
+    answers.forEach((a, i) => {
+      this.stats.answers++;
+      if (!this.isFailure(requests[i], a)) return;
+      this.stats.failures++;
+      if (!this.stats.firstFailure) this.stats.firstFailure = `${requests[i].method} ${requests[i].path.split('?')[0]} → HTTP ${a.status} ${errorDetail(a)}`.slice(0, 240);
+    });
+    if (answers.some((a) => a.status === 401)) throw new UserError(msg('scimUnauthorized', { host: this.host }));
+    const s = this.stats;
+    if (s.answers >= MIN_ANSWERS_FOR_EARLY_STOP && s.failures >= EARLY_STOP_FAILURE_SHARE * s.answers) {
+      throw new UserError(msg('scimMostFailed', { failed: s.failures, sent: s.answers, host: this.host, first: s.firstFailure }));
+    }
+  }
+
+  /** 409 (resolved by adoption) and 404 on one resource (gone already) are part of normal work. */
+  private isFailure(req: ScimRequest, a: ScimResponse): boolean {
+    if (a.status < 400) return false;
+    if (a.status === 409) return false;
+    if (a.status === 404 && /^\/(Users|Groups)\/[^/?]+/.test(req.path)) return false;
+    return true;
+  }
+
+  /** What the server supports (GET /ServiceProviderConfig, once per execution). */
+  capabilities(): ScimCapabilities {
+    if (this.caps) return this.caps;
+    const [r] = this.send([{ method: 'GET', path: '/ServiceProviderConfig' }]);
+    if (r.status === 200) {
+      const caps = parseServiceProviderConfig(r.body);
+      if (!caps) throw new UserError(msg('scimNotScim', { url: this.baseUrl, detail: 'the answer to /ServiceProviderConfig is not a SCIM ServiceProviderConfig' }));
+      return (this.caps = caps);
+    }
+    this.failFor(r, '/ServiceProviderConfig');
+    // Some apps leave out /ServiceProviderConfig; if /Users answers, assume only the basics.
+    const [users] = this.send([{ method: 'GET', path: '/Users?startIndex=1&count=1' }]);
+    if (users.status === 200 && users.body && Array.isArray(users.body.Resources)) {
+      return (this.caps = { patch: false, bulk: { supported: false, maxOperations: 1, maxPayloadSize: 0 }, filter: { supported: true, maxResults: 100 } });
+    }
+    throw new UserError(msg('scimNotScim', { url: this.baseUrl, detail: `/ServiceProviderConfig answered HTTP ${r.status} and /Users HTTP ${users.status}` }));
+  }
+
+  /** Overrides what the server said it supports (e.g. it answered 501 to a Bulk request it advertised). */
+  disableBulk(): void {
+    if (this.caps) this.caps = { ...this.caps, bulk: { ...this.caps.bulk, supported: false } };
+  }
+
+  /** Throws the message for an answer that means the whole destination is unusable (403, 404 on a collection, 5xx after retries). */
+  failFor(r: ScimResponse, what: string): void {
+    if (r.status === 403) throw new UserError(msg('scimForbidden', { host: this.host, detail: `${what}: ${errorDetail(r)}` }));
+    if (isRetryableStatus(r.status)) throw new UserError(msg('scimUnavailable', { host: this.host, code: r.status, attempts: this.attempts }));
+    if (r.status >= 300 && r.status !== 404 && r.status !== 405 && r.status !== 501) {
+      throw new UserError(msg('scimNotScim', { url: this.baseUrl, detail: `${what} answered HTTP ${r.status}: ${errorDetail(r)}` }));
+    }
+  }
+
+  /** Every resource of a collection: the first page says how many there are, the rest are fetched in parallel. */
+  listAll(collection: '/Users' | '/Groups', pageSize: number, extraQuery = ''): any[] {
+    const page = (startIndex: number, count: number): ScimRequest => ({ method: 'GET', path: `${collection}?startIndex=${startIndex}&count=${count}${extraQuery}` });
+    const check = (r: ScimResponse) => {
+      if (r.status === 200 && r.body && Array.isArray(r.body.Resources ?? [])) return;
+      this.failFor(r, collection);
+      throw new UserError(msg('scimNotScim', { url: this.baseUrl, detail: `GET ${collection} answered HTTP ${r.status}` }));
+    };
+    const [first] = this.send([page(1, pageSize)]);
+    check(first);
+    const seen = new Map<string, any>();
+    const add = (r: ScimResponse) => {
+      for (const res of (r.body.Resources ?? []) as any[]) if (res && res.id !== undefined) seen.set(String(res.id), res);
+      return ((r.body.Resources ?? []) as any[]).length;
+    };
+    const got = add(first);
+    const total = Number(first.body.totalResults ?? got);
+    const per = Math.max(1, Math.min(pageSize, got || pageSize));
+    const starts: number[] = [];
+    for (let s = 1 + got; s <= total; s += per) starts.push(s);
+    if (starts.length) {
+      const pages = this.send(starts.map((s) => page(s, per)));
+      pages.forEach(check);
+      pages.forEach(add);
+    }
+    // The collection grew while it was read: read on while pages bring users not seen yet.
+    let next = 1 + got + starts.length * per;
+    for (let guard = 0; seen.size < total && guard < 100; guard++) {
+      const [r] = this.send([page(next, per)]);
+      check(r);
+      const before = seen.size;
+      add(r);
+      if (seen.size === before) break;
+      next += per;
+    }
+    // A plan made from a partial list would re-create the users it missed: never use one.
+    if (seen.size < total) throw new UserError(msg('scimIncompleteList', { host: this.host, got: seen.size, total, what: collection === '/Users' ? 'users' : 'groups' }));
+    return [...seen.values()];
+  }
+
+  /** One lookup per filter (GET collection?filter=…), in parallel; null for a lookup that failed. */
+  find(collection: '/Users' | '/Groups', filters: string[]): ({ found: any[] } | { error: ScimResponse })[] {
+    const answers = this.send(filters.map((f) => ({ method: 'GET' as const, path: `${collection}?filter=${encodeURIComponent(f)}&startIndex=1&count=10` })));
+    return answers.map((r) => (r.status === 200 && r.body ? { found: Array.isArray(r.body.Resources) ? r.body.Resources : [] } : { error: r }));
+  }
+
+  /** Reachable, a SCIM service, and the token accepted: for Finalize sync. */
+  probe(): ScimProbeResult {
+    const caps = this.capabilities();
+    const [r] = this.send([{ method: 'GET', path: '/Users?startIndex=1&count=1' }]);
+    if (r.status !== 200 || !r.body || !Array.isArray(r.body.Resources ?? [])) {
+      this.failFor(r, '/Users');
+      throw new UserError(msg('scimNotScim', { url: this.baseUrl, detail: `GET /Users answered HTTP ${r.status}` }));
+    }
+    const total = Number(r.body.totalResults);
+    return { host: this.host, patch: caps.patch, bulk: caps.bulk.supported, filter: caps.filter.supported, users: Number.isFinite(total) ? total : null };
+  }
+}

@@ -1,0 +1,727 @@
+// The SCIM 2.0 destination: the roster is the app's Users (and, when roles map to
+// groups, its role Groups), plus a small ledger in the BlobStore for what SCIM
+// cannot hold. Reads list the app's users in parallel pages; writes send only
+// what differs (POST / PATCH-or-PUT / DELETE), through Bulk when the app offers
+// it, and group memberships as add/remove PATCHes in small chunks.
+import { Account, AccountStatus, Change, Role } from '../../core/model';
+import { ApplyResult, BlobStore, RosterPort, RosterReadProblem } from '../../core/ports';
+import { UserError, msg } from '../../core/messages';
+import { withRetry } from '../../core/retry';
+import {
+  BulkOperation,
+  GROUP_SCHEMA,
+  ScimCapabilities,
+  ScimProbeResult,
+  ScimSettings,
+  ScimUserFields,
+  bulkBody,
+  bulkChunks,
+  createUserBody,
+  currentUser,
+  desiredUser,
+  emailOf,
+  eqFilter,
+  groupNameFor,
+  manualIdFor,
+  memberPatchBodies,
+  nameOf,
+  patchBody,
+  replaceUserBody,
+  roleValues,
+  shortHash,
+  userPatchOps,
+} from '../../core/scimConfig';
+import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
+import { Ledger, LedgerEntry } from './ledger';
+
+export interface ScimRosterOptions {
+  settings: ScimSettings;
+  token: string;
+  /** The settings' roles, in order (the only role values Roster Sync reads and writes). */
+  roles: Role[];
+  /** Services.state: where the ledger lives. */
+  state: BlobStore;
+  fetchAll?: FetchAllFn;
+  sleep?: (ms: number) => void;
+  now?: () => number;
+  /** Users per GET /Users page. */
+  pageSize?: number;
+  /** Requests per UrlFetchApp.fetchAll call. */
+  batchSize?: number;
+  /** Tries per request for 429 / 5xx. */
+  attempts?: number;
+}
+
+interface GroupState {
+  role: Role;
+  name: string;
+  id: string | null;
+  members: Set<string>;
+}
+
+interface Snapshot {
+  caps: ScimCapabilities;
+  /** SCIM id → the user as the app holds it. */
+  users: Map<string, any>;
+  /** Role groups (groups mapping only). */
+  groups: Map<Role, GroupState> | null;
+  /** Filled by buildAccounts: account id ↔ SCIM id. */
+  scimIdOf: Map<string, string>;
+  ownerOf: Map<string, string>;
+}
+
+type Phase = 'create' | 'update' | 'delete' | 'lookupUserName' | 'lookupExternalId';
+
+interface Work {
+  change: Change;
+  desired: ScimUserFields | null;
+  scimId: string | null;
+  raw: any | null;
+  phase: Phase | null;
+  request: ScimRequest | null;
+  recreated: boolean;
+  /** The app accepted the user write (or nothing needed writing). */
+  accepted: boolean;
+  failure: string | null;
+  groupFailure: string | null;
+}
+
+const MAX_ROUNDS = 6;
+
+export class ScimRoster implements RosterPort {
+  readonly kind: string;
+  readonly client: ScimClient;
+  readonly ledger: Ledger;
+  private snap: Snapshot | null = null;
+  private readonly settings: ScimSettings;
+  private readonly roles: Role[];
+  private readonly pageSize: number;
+  private readonly attempts: number;
+  private readonly sleep: (ms: number) => void;
+
+  constructor(options: ScimRosterOptions) {
+    this.settings = options.settings;
+    this.roles = options.roles;
+    this.pageSize = options.pageSize ?? 100;
+    this.attempts = options.attempts ?? 5;
+    this.sleep = options.sleep ?? ((ms: number) => Utilities.sleep(ms));
+    this.client = new ScimClient({
+      baseUrl: options.settings.baseUrl,
+      token: options.token,
+      fetchAll: options.fetchAll,
+      sleep: this.sleep,
+      now: options.now,
+      batchSize: options.batchSize,
+      attempts: this.attempts,
+    });
+    this.kind = `SCIM app (${this.client.host})`;
+    this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+  }
+
+  /** For Finalize sync (checkScimDestination). */
+  probe(): ScimProbeResult {
+    return this.client.probe();
+  }
+
+  /** Writable means: a SCIM service answers at the base URL and accepts the token (throws the catalog's message otherwise). */
+  checkWritable(): void {
+    this.client.probe();
+  }
+
+  // ---------- reading ----------
+
+  readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
+    const snap = this.snapshot();
+    return { accounts: this.buildAccounts(snap), problems: [] };
+  }
+
+  private snapshot(): Snapshot {
+    if (this.snap) return this.snap;
+    const caps = this.client.capabilities();
+    const users = new Map<string, any>();
+    for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
+    const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
+    this.ledger.load();
+    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map() });
+  }
+
+  private loadGroups(caps: ScimCapabilities): Map<Role, GroupState> {
+    const wanted = this.roles.map((role) => ({ role, name: groupNameFor(role, this.settings) }));
+    const found = new Map<string, any>();
+    let listAll = !caps.filter.supported;
+    if (!listAll) {
+      const answers = this.client.find('/Groups', wanted.map((w) => eqFilter('displayName', w.name)));
+      answers.forEach((a, i) => {
+        if ('found' in a) {
+          const name = wanted[i].name;
+          const match = a.found.find((g: any) => g?.displayName === name) ?? a.found.find((g: any) => String(g?.displayName ?? '').toLowerCase() === name.toLowerCase());
+          if (match) found.set(name.toLowerCase(), match);
+        } else if (a.error.status === 400 || a.error.status === 501) listAll = true;
+        else this.client.failFor(a.error, '/Groups');
+      });
+    }
+    if (listAll) {
+      for (const g of this.client.listAll('/Groups', this.pageSize)) {
+        const key = String(g?.displayName ?? '').toLowerCase();
+        if (!found.has(key)) found.set(key, g);
+      }
+    }
+    // Many apps leave members out of list and filter answers: read those groups one by one.
+    const bare = [...found.values()].filter((g) => g && g.id !== undefined && g.members === undefined);
+    if (bare.length) {
+      const answers = this.client.send(bare.map((g) => ({ method: 'GET' as const, path: `/Groups/${encodeURIComponent(String(g.id))}` })));
+      answers.forEach((r, i) => {
+        if (r.status === 200 && r.body) bare[i].members = Array.isArray(r.body.members) ? r.body.members : [];
+        else this.client.failFor(r, '/Groups');
+      });
+    }
+    const groups = new Map<Role, GroupState>();
+    for (const w of wanted) {
+      const g = found.get(w.name.toLowerCase());
+      const members = new Set<string>();
+      for (const m of Array.isArray(g?.members) ? g.members : []) {
+        if (m && m.value !== undefined && (!m.type || String(m.type).toLowerCase() === 'user')) members.add(String(m.value));
+      }
+      groups.set(w.role, { role: w.role, name: w.name, id: g ? String(g.id) : null, members });
+    }
+    return groups;
+  }
+
+  /** The app's users merged with the ledger, as the core's accounts. */
+  private buildAccounts(snap: Snapshot): Account[] {
+    const entries = this.ledger.load();
+    const m = this.settings.attributes;
+    snap.scimIdOf.clear();
+    snap.ownerOf.clear();
+    const link = (accountId: string, scimId: string) => {
+      snap.scimIdOf.set(accountId, scimId);
+      snap.ownerOf.set(scimId, accountId);
+    };
+    // 1. Ledger entries whose app user is where the ledger says.
+    for (const [id, e] of entries) {
+      if (e.s && snap.users.has(e.s) && !snap.ownerOf.has(e.s)) link(id, e.s);
+    }
+    // 2. Entries whose app user was recreated: re-link by externalId (the Google id).
+    if (m.externalId === 'googleId') {
+      const byExternal = new Map<string, string>();
+      for (const [sid, raw] of snap.users) if (raw.externalId !== undefined && !snap.ownerOf.has(sid)) byExternal.set(String(raw.externalId), sid);
+      for (const [id, e] of entries) {
+        if (snap.scimIdOf.has(id) || e.m || e.st === 'deleted') continue;
+        const sid = byExternal.get(id);
+        if (sid && !snap.ownerOf.has(sid)) link(id, sid);
+      }
+    }
+    const accounts: Account[] = [];
+    for (const [id, e] of entries) {
+      const sid = snap.scimIdOf.get(id);
+      const raw = sid ? snap.users.get(sid) : null;
+      accounts.push({
+        id,
+        email: (raw && this.mappedEmail(raw)) || e.e,
+        name: raw && m.name !== 'none' ? nameOf(raw) ?? e.n : e.n,
+        roles: raw ? this.rolesOf(raw) : [...e.r],
+        status: raw ? this.statusOf(raw, e) : 'deleted',
+        permissions: [...e.p],
+        source: e.m ? 'manual' : 'synced',
+        orgUnitPath: e.ou,
+        lastSynced: e.l,
+        syncedStatus: e.ss,
+        outOfScopeSince: e.o,
+      });
+    }
+    // 3. App users Roster Sync has no record of: adopted by externalId, else shown as manual accounts
+    //    (the plan adopts those by email: a pre-existing user is adopted, not duplicated).
+    const used = new Set(accounts.map((a) => a.id));
+    for (const [sid, raw] of snap.users) {
+      if (snap.ownerOf.has(sid)) continue;
+      const email = emailOf(raw);
+      const ext = raw.externalId === undefined || raw.externalId === null ? '' : String(raw.externalId);
+      const byGoogleId = m.externalId === 'googleId' && /^\d{1,30}$/.test(ext) && !used.has(ext);
+      if (!email && !byGoogleId) continue; // nothing to match it by: never touched
+      let id = byGoogleId ? ext : manualIdFor(sid);
+      if (used.has(id)) id = manualIdFor(`${sid}#`);
+      const status: AccountStatus = raw.active === false ? 'disabled' : 'active';
+      used.add(id);
+      link(id, sid);
+      accounts.push({
+        id,
+        email,
+        name: nameOf(raw) ?? '',
+        roles: this.rolesOf(raw),
+        status,
+        permissions: [],
+        source: byGoogleId ? 'synced' : 'manual',
+        orgUnitPath: '',
+        lastSynced: '',
+        syncedStatus: byGoogleId ? status : '',
+        outOfScopeSince: '',
+      });
+    }
+    return accounts;
+  }
+
+  /** The email as the mapping stores it in the app ('' when the mapping does not send one). */
+  private mappedEmail(raw: any): string {
+    const m = this.settings.attributes;
+    if (m.emails === 'work') {
+      const e = emailOf({ emails: raw.emails });
+      if (e) return e;
+    }
+    if (m.userName === 'email') {
+      const u = String(raw.userName ?? '').trim().toLowerCase();
+      if (u.includes('@')) return u;
+    }
+    return '';
+  }
+
+  private rolesOf(raw: any): Role[] {
+    const snap = this.snap!;
+    if (snap.groups) return this.roles.filter((r) => snap.groups!.get(r)?.members.has(String(raw.id)));
+    return roleValues(raw, this.roles);
+  }
+
+  /** active=false alone cannot tell suspended from disabled: the ledger's last written status does. */
+  private statusOf(raw: any, e: LedgerEntry): AccountStatus {
+    const last: AccountStatus = e.st === 'deleted' ? 'active' : e.st;
+    if (this.settings.attributes.active === 'none' || typeof raw.active !== 'boolean') return last;
+    if (raw.active) return 'active';
+    return last === 'suspended' || last === 'disabled' ? last : 'disabled';
+  }
+
+  // ---------- writing ----------
+
+  apply(changes: Change[]): ApplyResult {
+    if (!changes.length) return { applied: [], failed: [] };
+    const snap = this.snapshot();
+    if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
+    const works = changes.map((c) => this.start(c, snap));
+    try {
+      this.userRounds(works, snap);
+      if (snap.groups) this.applyGroups(works, snap);
+    } finally {
+      // Whatever the app accepted is recorded, even when the run stops early.
+      this.commit(works, snap);
+    }
+    const applied: string[] = [];
+    const failed: ApplyResult['failed'] = [];
+    for (const w of works) {
+      const problem = w.failure ?? w.groupFailure ?? (w.accepted ? null : 'not written');
+      if (problem) failed.push({ accountId: w.change.accountId, message: problem });
+      else applied.push(w.change.accountId);
+    }
+    return { applied, failed };
+  }
+
+  private start(change: Change, snap: Snapshot): Work {
+    const after = change.after;
+    const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
+    const raw = scimId ? snap.users.get(scimId) ?? null : null;
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null };
+    if (!after || after.status === 'deleted') {
+      if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
+      else w.accepted = true; // nothing in the app to delete
+      return w;
+    }
+    w.desired = desiredUser(after, this.settings);
+    if (raw) this.updateOrDone(w, snap);
+    else this.createRequest(w);
+    return w;
+  }
+
+  private next(w: Work, phase: Phase, request: ScimRequest): void {
+    w.phase = phase;
+    w.request = request;
+  }
+
+  private finish(w: Work, failure: string | null = null): void {
+    w.phase = null;
+    w.request = null;
+    if (failure) w.failure = failure;
+    else w.accepted = true;
+  }
+
+  private createRequest(w: Work): void {
+    this.next(w, 'create', { method: 'POST', path: '/Users', body: createUserBody(w.desired!) });
+  }
+
+  /** PATCH (or PUT) only what differs; nothing at all when the app already holds it. */
+  private updateOrDone(w: Work, snap: Snapshot): void {
+    const current = currentUser(w.raw, this.settings, this.roles);
+    const ops = userPatchOps(current, w.desired!);
+    if (!ops.length) return this.finish(w);
+    const path = `/Users/${encodeURIComponent(w.scimId!)}`;
+    if (snap.caps.patch) this.next(w, 'update', { method: 'PATCH', path, body: patchBody(ops) });
+    else this.next(w, 'update', { method: 'PUT', path, body: replaceUserBody(w.raw, current, w.desired!) });
+  }
+
+  private userRounds(works: Work[], snap: Snapshot): void {
+    for (let round = 0; round < MAX_ROUNDS; round++) {
+      const active = works.filter((w) => w.request);
+      if (!active.length) return;
+      const answers = this.execute(active.map((w) => w.request!));
+      active.forEach((w, i) => this.handle(w, answers[i], snap));
+    }
+    for (const w of works) if (w.request) this.finish(w, this.failText(w, { status: 0, body: null, text: 'gave up after several attempts', location: '', retryAfterMs: null }));
+  }
+
+  private handle(w: Work, r: ScimResponse, snap: Snapshot): void {
+    const ok = r.status >= 200 && r.status < 300;
+    switch (w.phase) {
+      case 'create': {
+        if (ok) {
+          const id = r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location);
+          if (!id) return this.finish(w, this.failText(w, { ...r, text: 'the app created the user but did not say its id' }));
+          w.scimId = id;
+          w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
+          snap.users.set(id, w.raw);
+          return this.finish(w);
+        }
+        if (r.status === 409) return this.lookup(w, 'lookupUserName', snap, r);
+        return this.finish(w, this.failText(w, r));
+      }
+      case 'update': {
+        if (ok) {
+          const current = currentUser(w.raw, this.settings, this.roles);
+          w.raw = r.body && r.body.id !== undefined ? r.body : { ...replaceUserBody(w.raw, current, w.desired!), id: w.scimId, meta: w.raw.meta };
+          snap.users.set(w.scimId!, w.raw);
+          return this.finish(w);
+        }
+        if (r.status === 404 && !w.recreated) {
+          // Deleted in the app since it was read: create it again.
+          snap.users.delete(w.scimId!);
+          w.recreated = true;
+          w.scimId = null;
+          w.raw = null;
+          return this.createRequest(w);
+        }
+        return this.finish(w, this.failText(w, r));
+      }
+      case 'delete': {
+        if (ok || r.status === 404) {
+          snap.users.delete(w.scimId!);
+          if (snap.groups) for (const g of snap.groups.values()) g.members.delete(w.scimId!);
+          return this.finish(w);
+        }
+        return this.finish(w, this.failText(w, r));
+      }
+      case 'lookupUserName':
+      case 'lookupExternalId': {
+        if (!ok) return this.finish(w, this.failText(w, r));
+        const d = w.desired!;
+        const resources: any[] = Array.isArray(r.body?.Resources) ? r.body.Resources : [];
+        const found =
+          w.phase === 'lookupUserName'
+            ? resources.find((u) => String(u?.userName ?? '').toLowerCase() === d.userName.toLowerCase())
+            : resources.find((u) => String(u?.externalId ?? '') === d.externalId);
+        if (!found) {
+          if (w.phase === 'lookupUserName' && d.externalId !== undefined) return this.lookup(w, 'lookupExternalId', snap, r);
+          return this.finish(w, this.conflictText(w, 'no user with that userName or externalId was found'));
+        }
+        const sid = String(found.id);
+        const owner = snap.ownerOf.get(sid);
+        const mine = [w.change.accountId, w.change.after?.id];
+        if (owner && !mine.includes(owner)) return this.finish(w, this.conflictText(w, `the app user ${sid} is already linked to account ${owner}`));
+        w.scimId = sid;
+        w.raw = found;
+        snap.users.set(sid, found);
+        return this.updateOrDone(w, snap);
+      }
+      default:
+        return this.finish(w);
+    }
+  }
+
+  /** A 409 on create: find the existing user by userName (then externalId) and adopt it. */
+  private lookup(w: Work, phase: 'lookupUserName' | 'lookupExternalId', snap: Snapshot, r: ScimResponse): void {
+    const d = w.desired!;
+    if (!snap.caps.filter.supported) {
+      // Without filtering, the list read at the start is all there is to search.
+      const key = phase === 'lookupUserName' ? d.userName.toLowerCase() : d.externalId;
+      for (const [sid, raw] of snap.users) {
+        const value = phase === 'lookupUserName' ? String(raw.userName ?? '').toLowerCase() : String(raw.externalId ?? '');
+        if (value === key && !snap.ownerOf.has(sid)) {
+          w.scimId = sid;
+          w.raw = raw;
+          return this.updateOrDone(w, snap);
+        }
+      }
+      return this.finish(w, this.conflictText(w, errorDetail(r)));
+    }
+    const filter = phase === 'lookupUserName' ? eqFilter('userName', d.userName) : eqFilter('externalId', d.externalId!);
+    this.next(w, phase, { method: 'GET', path: `/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=10` });
+  }
+
+  private failText(w: Work, r: ScimResponse): string {
+    const email = w.change.after?.email ?? w.change.email;
+    if (r.status === 403) return msg('scimForbidden', { host: this.client.host, detail: `${email}: ${errorDetail(r)}` }).text;
+    if (isRetryableStatus(r.status)) return msg('scimUnavailable', { host: this.client.host, code: r.status, attempts: this.attempts }).text;
+    return msg('scimRejected', { email, code: r.status, detail: errorDetail(r) }).text;
+  }
+
+  private conflictText(w: Work, detail: string): string {
+    const d = w.desired!;
+    return msg('scimConflict', { email: w.change.after?.email ?? w.change.email, userName: d.userName, detail }).text;
+  }
+
+  // ---------- transport: Bulk when offered, else parallel single requests ----------
+
+  /** One answer per request, in order. GETs go through fetchAll; writes through Bulk when the app offers it. */
+  private execute(requests: ScimRequest[]): ScimResponse[] {
+    const answers: ScimResponse[] = new Array(requests.length);
+    const reads = requests.map((r, i) => i).filter((i) => requests[i].method === 'GET');
+    const writes = requests.map((r, i) => i).filter((i) => requests[i].method !== 'GET');
+    if (reads.length) this.client.send(reads.map((i) => requests[i])).forEach((a, k) => (answers[reads[k]] = a));
+    if (writes.length) this.executeWrites(writes.map((i) => requests[i])).forEach((a, k) => (answers[writes[k]] = a));
+    return answers;
+  }
+
+  private executeWrites(requests: ScimRequest[]): ScimResponse[] {
+    const caps = this.client.capabilities();
+    if (!caps.bulk.supported || requests.length < 2) return this.client.send(requests);
+    const answers: (ScimResponse | undefined)[] = new Array(requests.length);
+    const ops: BulkOperation[] = requests.map((r, i) => {
+      const op: BulkOperation = { method: r.method as BulkOperation['method'], path: r.path };
+      if (r.method === 'POST') op.bulkId = `op${i}`;
+      if (r.body !== undefined) op.data = r.body;
+      return op;
+    });
+    const indexOf = new Map(ops.map((op, i) => [op, i]));
+    let todo = ops.map((_, i) => i);
+    const single: number[] = [];
+    try {
+      withRetry(
+        () => {
+          const retry: number[] = [];
+          const { bulks, single: tooBig } = bulkChunks(todo.map((i) => ops[i]), caps.bulk.maxOperations, caps.bulk.maxPayloadSize);
+          for (const op of tooBig) single.push(indexOf.get(op)!);
+          if (!this.client.capabilities().bulk.supported) bulks.forEach((b) => b.forEach((op) => single.push(indexOf.get(op)!)));
+          else if (bulks.length) {
+            const results = this.client.send(bulks.map((b) => ({ method: 'POST' as const, path: '/Bulk', body: bulkBody(b) })));
+            results.forEach((res, k) => {
+              const members = bulks[k].map((op) => indexOf.get(op)!);
+              if (res.status === 200 && res.body && Array.isArray(res.body.Operations)) {
+                const mapped = mapBulkResults(bulks[k], res.body.Operations);
+                const opAnswers: ScimResponse[] = [];
+                mapped.forEach((a, j) => {
+                  const i = members[j];
+                  if (!a || isRetryableStatus(a.status)) retry.push(i);
+                  answers[i] = a ?? { status: 503, body: null, text: 'the Bulk response did not include this operation', location: '', retryAfterMs: null };
+                  opAnswers.push(answers[i]!);
+                });
+                this.client.record(members.map((i) => requests[i]), opAnswers);
+              } else if (res.status === 501 || res.status === 404 || res.status === 405 || res.status === 413) {
+                // Bulk advertised but refused (or this request too large): send these one by one.
+                if (res.status !== 413) this.client.disableBulk();
+                single.push(...members);
+              } else {
+                members.forEach((i) => (answers[i] = res));
+              }
+            });
+          }
+          todo = retry;
+          if (todo.length) throw new OpsRetry(todo.length);
+        },
+        {
+          attempts: this.attempts,
+          baseDelayMs: 1000,
+          maxDelayMs: 16_000,
+          sleep: (ms) => {
+            this.client.stats.sleptMs += ms;
+            this.sleep(ms);
+          },
+          isRetryable: (e) => e instanceof OpsRetry && this.client.stats.sleptMs < 90_000,
+        },
+      );
+    } catch (error) {
+      if (!(error instanceof OpsRetry)) throw error;
+    }
+    if (single.length) this.client.send(single.map((i) => requests[i])).forEach((a, k) => (answers[single[k]] = a));
+    return answers.map((a) => a ?? { status: 0, body: null, text: 'not sent', location: '', retryAfterMs: null });
+  }
+
+  // ---------- role groups ----------
+
+  private applyGroups(works: Work[], snap: Snapshot): void {
+    const groups = snap.groups!;
+    const deltas = new Map<Role, { userId: string; op: 'add' | 'remove' }[]>();
+    const workOf = new Map<string, Work>();
+    for (const w of works) {
+      const after = w.change.after;
+      if (!w.accepted || w.failure || !w.scimId || !after || after.status === 'deleted') continue;
+      workOf.set(w.scimId, w);
+      const want = new Set(after.roles);
+      for (const [role, g] of groups) {
+        const has = g.members.has(w.scimId);
+        if (want.has(role) === has) continue;
+        if (!deltas.has(role)) deltas.set(role, []);
+        deltas.get(role)!.push({ userId: w.scimId, op: has ? 'remove' : 'add' });
+      }
+    }
+    if (!deltas.size) return;
+    const failGroup = (role: Role, userIds: string[], r: ScimResponse) => {
+      for (const id of userIds) {
+        const w = workOf.get(id);
+        if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: groups.get(role)!.name, code: r.status, detail: errorDetail(r) }).text;
+      }
+    };
+    // Groups that do not exist yet are created when someone needs to join them.
+    const missing = [...deltas.keys()].filter((role) => !groups.get(role)!.id && deltas.get(role)!.some((d) => d.op === 'add'));
+    if (missing.length) {
+      const created = this.executeWrites(missing.map((role) => ({ method: 'POST', path: '/Groups', body: { schemas: [GROUP_SCHEMA], displayName: groups.get(role)!.name } })));
+      const conflicts: Role[] = [];
+      created.forEach((r, i) => {
+        const role = missing[i];
+        const id = r.status >= 200 && r.status < 300 ? (r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location)) : '';
+        if (id) groups.get(role)!.id = id;
+        else if (r.status === 409) conflicts.push(role);
+        else failGroup(role, deltas.get(role)!.map((d) => d.userId), r);
+      });
+      if (conflicts.length) {
+        const found = this.client.find('/Groups', conflicts.map((role) => eqFilter('displayName', groups.get(role)!.name)));
+        found.forEach((f, i) => {
+          const role = conflicts[i];
+          const g = groups.get(role)!;
+          const match = 'found' in f ? f.found.find((x: any) => String(x?.displayName ?? '').toLowerCase() === g.name.toLowerCase()) : null;
+          if (match) {
+            g.id = String(match.id);
+            for (const m of Array.isArray(match.members) ? match.members : []) if (m?.value !== undefined) g.members.add(String(m.value));
+          } else failGroup(role, deltas.get(role)!.map((d) => d.userId), 'error' in f ? f.error : { status: 409, body: null, text: 'the group exists but cannot be found by displayName', location: '', retryAfterMs: null });
+        });
+      }
+    }
+    const requests: ScimRequest[] = [];
+    const meta: { role: Role; deltas: { userId: string; op: 'add' | 'remove' }[] }[] = [];
+    for (const [role, list] of deltas) {
+      const g = groups.get(role)!;
+      // Re-check against the members just learned (a group found after a 409), and skip removals from a group that does not exist.
+      const todo = list.filter((d) => (d.op === 'add' ? !g.members.has(d.userId) : g.members.has(d.userId)));
+      if (!g.id || !todo.length) continue;
+      const path = `/Groups/${encodeURIComponent(g.id)}`;
+      if (snap.caps.patch) {
+        for (const part of memberPatchBodies(todo, this.settings.maxMembersPerPatch)) {
+          requests.push({ method: 'PATCH', path, body: part.body });
+          meta.push({ role, deltas: todo.filter((d) => part.userIds.includes(d.userId)) });
+        }
+      } else {
+        // The app offers no PATCH: the only way left is to send the group's whole member list.
+        const members = new Set(g.members);
+        for (const d of todo) d.op === 'add' ? members.add(d.userId) : members.delete(d.userId);
+        requests.push({ method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.name, members: [...members].map((value) => ({ value })) } });
+        meta.push({ role, deltas: todo });
+      }
+    }
+    if (!requests.length) return;
+    const answers = this.executeWrites(requests);
+    answers.forEach((r, i) => {
+      const { role, deltas: part } = meta[i];
+      const g = groups.get(role)!;
+      if (r.status >= 200 && r.status < 300) for (const d of part) d.op === 'add' ? g.members.add(d.userId) : g.members.delete(d.userId);
+      else failGroup(role, part.map((d) => d.userId), r);
+    });
+  }
+
+  // ---------- ledger ----------
+
+  private commit(works: Work[], snap: Snapshot): void {
+    const changes = new Map<string, LedgerEntry | null>();
+    for (const w of works) {
+      if (!w.accepted) continue; // nothing the app accepted: the ledger stays as it was
+      const c = w.change;
+      const after = c.after;
+      const old = this.ledger.get(c.accountId);
+      if (!after) {
+        if (old) changes.set(c.accountId, null);
+        const sid = snap.scimIdOf.get(c.accountId);
+        if (sid) snap.ownerOf.delete(sid);
+        snap.scimIdOf.delete(c.accountId);
+        continue;
+      }
+      const prev = this.ledger.get(after.id);
+      const entry: LedgerEntry = {
+        s: after.status === 'deleted' ? '' : w.scimId ?? '',
+        e: after.email,
+        n: after.name,
+        st: after.status,
+        ss: after.syncedStatus,
+        o: after.outOfScopeSince,
+        // An account whose group membership was not accepted is not marked as synced now.
+        l: w.groupFailure ? prev?.l ?? old?.l ?? '' : after.lastSynced,
+        m: after.source === 'manual' ? 1 : 0,
+        p: [...after.permissions],
+        ou: after.orgUnitPath,
+        r: [...after.roles],
+      };
+      if (c.accountId !== after.id) {
+        if (old) changes.set(c.accountId, null);
+        snap.scimIdOf.delete(c.accountId);
+      }
+      if (!prev || JSON.stringify(prev) !== JSON.stringify(entry)) changes.set(after.id, entry);
+      if (w.scimId && after.status !== 'deleted') {
+        snap.scimIdOf.set(after.id, w.scimId);
+        snap.ownerOf.set(w.scimId, after.id);
+      }
+    }
+    this.ledger.commit(changes);
+  }
+}
+
+class OpsRetry extends Error {
+  constructor(readonly count: number) {
+    super(`${count} Bulk operations to retry`);
+  }
+}
+
+function idFromLocation(location: string): string {
+  const m = /\/([^/?#]+)\/?(?:[?#].*)?$/.exec(location || '');
+  return m ? decodeURIComponent(m[1]) : '';
+}
+
+/** Matches Bulk response operations to the request's: POSTs by bulkId, others by method and location, else by position. */
+export function mapBulkResults(ops: BulkOperation[], results: any[]): (ScimResponse | null)[] {
+  const used = new Set<number>();
+  const toAnswer = (o: any): ScimResponse => {
+    const status = Number(o?.status?.code ?? o?.status ?? 0);
+    const response = o?.response ?? null;
+    return { status, body: response, text: response ? JSON.stringify(response) : '', location: String(o?.location ?? ''), retryAfterMs: null };
+  };
+  return ops.map((op, j) => {
+    let k = -1;
+    if (op.bulkId) k = results.findIndex((o, x) => !used.has(x) && o?.bulkId === op.bulkId);
+    if (k < 0 && op.method !== 'POST') {
+      k = results.findIndex((o, x) => !used.has(x) && String(o?.method ?? '').toUpperCase() === op.method && typeof o?.location === 'string' && decodeURIComponent(o.location).endsWith(decodeURIComponent(op.path)));
+    }
+    if (k < 0 && results.length === ops.length && !used.has(j)) k = j;
+    if (k < 0) return null;
+    used.add(k);
+    return toAnswer(results[k]);
+  });
+}
+
+/**
+ * The roster buildServices uses when the SCIM destination is chosen but cannot
+ * be built (no base URL, no token for this user): every use says how to fix it.
+ */
+export class ScimNotReady implements RosterPort {
+  readonly kind = 'SCIM app (not set up)';
+  constructor(private readonly problem: UserError) {}
+  readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
+    throw this.problem;
+  }
+  checkWritable(): void {
+    throw this.problem;
+  }
+  apply(): ApplyResult {
+    throw this.problem;
+  }
+  probe(): ScimProbeResult {
+    throw this.problem;
+  }
+}
+
+/** Services wiring helper: the message to show when the SCIM destination cannot be built. */
+export function scimSetupProblem(settings: ScimSettings | null, token: string | null, syncAccount: string): UserError | null {
+  if (!settings || !settings.baseUrl) return new UserError(msg('scimNotConfigured', { missing: 'no SCIM base URL is saved' }));
+  if (!token) return new UserError(msg('scimTokenMissing', { user: syncAccount || 'the sync account' }));
+  return null;
+}
+

@@ -1,0 +1,93 @@
+// A sync world for the SCIM destination tests: the core's in-memory services
+// (directory, config, state, history), the real synchronous UrlFetchApp
+// installed as the global Apps Script gives scripts, and a new ScimRoster per
+// simulated execution, exactly as buildServices would make one.
+import { Settings } from '../../src/core/settings';
+import { SyncResult, runSync } from '../../src/core/sync';
+import { ScimSettings, defaultScimSettings } from '../../src/core/scimConfig';
+import { ScimRoster } from '../../src/gas/scim/scimRoster';
+import { SyncHttp, createUrlFetchApp } from '../../emulator/fakes/urlFetchHttp';
+import { TestWorld, makeWorld } from '../fakes/memory';
+import { ScimTestServer } from '../../emulator/scim/harness';
+
+export const TOKEN = 'test-token-0123456789abcdef';
+
+export interface ScimWorld extends Omit<TestWorld, 'roster'> {
+  http: SyncHttp;
+  /** Every Utilities.sleep the code asked for (tests do not really wait). */
+  sleeps: number[];
+  scim: ScimSettings;
+  token: string;
+  /** The roster of the last simulated execution. */
+  roster: ScimRoster;
+  newRoster(): ScimRoster;
+  /** One sync from start to finish (continuing parts), each part a fresh execution. */
+  sync(): SyncResult;
+  /** HTTP requests sent since the last call. */
+  takeRequests(): { total: number; byMethod: Record<string, number>; log: { method: string; url: string; code: number }[] };
+}
+
+export function scimWorld(server: ScimTestServer, scim: Partial<ScimSettings> = {}, settings: Partial<Settings> = {}): ScimWorld {
+  const base = makeWorld();
+  const http = new SyncHttp({ timeoutMs: 20_000 });
+  const sleeps: number[] = [];
+  const g = globalThis as Record<string, unknown>;
+  g.UrlFetchApp = createUrlFetchApp(http);
+  g.Utilities = { sleep: (ms: number) => void sleeps.push(ms) };
+  const d = base.directory;
+  for (const ou of ['/Students', '/Teachers', '/Staff']) d.addOu(ou);
+  base.setSettings({
+    rules: [
+      { id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' },
+      { id: 'teachers', type: 'ou', orgUnitPath: '/Teachers', includeSubOrgUnits: true, role: 'teacher' },
+    ],
+    cooldownMinutes: 0,
+    graceDays: 7,
+    threshold: { kind: 'count', value: 1000 },
+    ...settings,
+  });
+  const world = base as unknown as ScimWorld;
+  world.http = http;
+  world.sleeps = sleeps;
+  world.token = TOKEN;
+  world.scim = { ...defaultScimSettings(), baseUrl: server.baseUrl, ...scim };
+  world.newRoster = () => {
+    const settingsNow = JSON.parse(base.config.get('settings')!) as Settings;
+    // No fetchAll/sleep options: the roster uses the UrlFetchApp and Utilities globals, as in Apps Script.
+    world.roster = new ScimRoster({ settings: world.scim, token: world.token, roles: settingsNow.roles, state: base.svc.state });
+    base.svc.roster = world.roster;
+    return world.roster;
+  };
+  world.sync = () => {
+    world.newRoster();
+    let result = runSync(base.svc, { trigger: 'manual', mode: 'start' });
+    for (let i = 0; result.state === 'in-progress' && i < 50; i++) {
+      world.newRoster();
+      result = runSync(base.svc, { trigger: 'manual', mode: 'continue' });
+    }
+    base.clock.now += 60_000;
+    return result;
+  };
+  world.takeRequests = () => {
+    const out = { total: http.stats.requests, byMethod: { ...http.stats.byMethod }, log: http.stats.log.map(({ method, url, code }) => ({ method, url, code })) };
+    http.resetStats();
+    return out;
+  };
+  world.newRoster();
+  return world;
+}
+
+/** Adds a Google user in an OU of the world's directory. */
+export function person(world: ScimWorld, n: number, ou = '/Students', extra: { suspended?: boolean } = {}) {
+  return world.directory.addUser(idFor(n), emailFor(n), `First${n} Last${n}`, ou, extra);
+}
+
+export function emailFor(n: number): string {
+  return `user${n}@school.example`;
+}
+
+export function idFor(n: number): string {
+  return `1${String(n).padStart(20, '0')}`;
+}
+
+export const writesOf = (log: { method: string }[]) => log.filter((r) => r.method !== 'GET');
