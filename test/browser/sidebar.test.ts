@@ -1,0 +1,494 @@
+// The sidebar in a real browser (Debian's Chromium) against the local emulator (the built bundle in the
+// simulated Apps Script runtime), used the way an admin would: every test starts its own emulator (a
+// fresh demo district) and asserts what changed on the server, not just what the page shows.
+import { Browser } from 'playwright-core';
+import { EVERYONE, Emulator, HOSTILE_NAME, Sidebar, addHostileUser, configure, directoryOutage, launchBrowser, openSidebar, openTab, rpc, screenshot, smallExecutions, startEmulator, textOf } from './helpers';
+
+jest.setTimeout(60_000);
+
+let browser: Browser;
+let emu: Emulator | undefined;
+let ui: Sidebar | undefined;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+afterEach(async () => {
+  if (ui) {
+    expect(ui.errors).toEqual([]);
+    expect(ui.dialogs).toEqual([]);
+    expect(ui.maxInFlight).toBeLessThanOrEqual(10);
+    await ui.page.close();
+    ui = undefined;
+  }
+  await emu?.close();
+  emu = undefined;
+});
+
+async function open(): Promise<Sidebar> {
+  ui = await openSidebar(browser, emu!);
+  return ui;
+}
+
+/** A full sync through the API (each part a new call), for tests whose subject is what comes after. */
+async function syncAll(): Promise<void> {
+  let result = await rpc(emu!, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(emu!, 'continueSync');
+  expect(result.state).toBe('done');
+}
+
+async function accounts(query: Record<string, unknown> = {}) {
+  return rpc<{ total: number; rows: { id: string; email: string; name: string; status: string; source: string; roles: string[] }[] }>(emu!, 'getAccounts', { limit: 500, ...query });
+}
+
+test('first open: a Workspace admin links Roster Sync with their own account', async () => {
+  emu = await startEmulator({ preconfigure: false });
+  ui = await openSidebar(browser, emu, '#setup');
+  const { page } = ui;
+  await textOf(page.locator('#setup'), 'not linked to the Google Workspace directory yet');
+  expect(await page.locator('#tabs').isHidden()).toBe(true);
+  await page.getByRole('button', { name: 'I am a Workspace admin — use my account for syncing' }).click();
+  await page.locator('#tabs').waitFor({ state: 'visible' });
+  expect(await page.locator('#setup').isHidden()).toBe(true);
+  const state = await rpc(emu!, 'getState');
+  expect(state).toMatchObject({ canConfigure: true, installer: state.user, syncAccount: state.user, trigger: { installed: true } });
+  await textOf(page.locator('#syncFacts'), `Installed (runs as ${state.user})`);
+});
+
+describe('once linked', () => {
+  beforeEach(async () => {
+    emu = await startEmulator();
+  });
+
+  test('replaces the demo mappings with an OU picked from the tree, counts matches, previews a reason and syncs the roster', async () => {
+    const { page } = await open();
+    const demo = await rpc(emu!, 'previewSync');
+    await openTab(page, 'Mappings');
+    const ruleCards = page.locator('#ruleList li.rule');
+    expect(await ruleCards.count()).toBe(Object.keys(demo.ruleMatches).length);
+    await page.getByRole('button', { name: 'Count matches' }).click();
+    for (const [id, n] of Object.entries(demo.ruleMatches)) await textOf(page.locator(`#ruleList [data-rule="${id}"] .match`), `Matches ${n} user`);
+    await screenshot(page, 'mappings');
+    while ((await ruleCards.count()) > 0) {
+      const before = await ruleCards.count();
+      await ruleCards.first().getByRole('button', { name: /^Remove rule/ }).click();
+      await page.waitForFunction((n) => document.querySelectorAll('#ruleList li.rule').length < n, before);
+    }
+    expect((await rpc(emu!, 'getState')).settings.rules).toEqual([]);
+
+    const top = await rpc(emu!, 'listOrgUnits', { parent: '/' });
+    const parent = top.units.find((u: { hasChildren: boolean }) => u.hasChildren);
+    const child = (await rpc(emu!, 'listOrgUnits', { parent: parent.path })).units[0];
+    await page.getByRole('button', { name: `Show sub-OUs of ${parent.path}` }).click();
+    await page.locator('#ouTree .pick').filter({ hasText: child.name }).first().click();
+    await textOf(page.locator('#ouChosen'), `Chosen OU: ${child.path}`);
+    await page.locator('#ruleRole').selectOption('student');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await textOf(page.locator('#ruleList'), child.path);
+
+    const rules = (await rpc(emu!, 'getState')).settings.rules;
+    expect(rules).toEqual([{ id: expect.stringMatching(/^r[0-9a-z]+$/), type: 'ou', orgUnitPath: child.path, includeSubOrgUnits: true, role: 'student' }]);
+
+    await page.getByRole('button', { name: 'Count matches' }).click();
+    const plan = await rpc(emu!, 'previewSync');
+    const matches = plan.ruleMatches[rules[0].id];
+    expect(matches).toBeGreaterThan(0);
+    await textOf(page.locator('#ruleList .match'), `Matches ${matches} user`);
+
+    await openTab(page, 'Sync');
+    await page.getByRole('button', { name: 'Preview' }).click();
+    const create = page.locator('#previewOut button.kind', { hasText: 'Create' });
+    await textOf(create, String(plan.counts.create));
+    await create.click();
+    await page.locator('#previewOut .changes li').first().waitFor();
+    expect(await create.getAttribute('aria-expanded')).toBe('true');
+    const reason = await page.locator('#previewOut .changes .reasons li').first().textContent();
+    expect(reason).toContain(child.path);
+    await screenshot(page, 'preview');
+
+    expect((await accounts()).total).toBe(0);
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await textOf(page.locator('#syncOut'), `${plan.counts.create} created`, 30_000);
+    const roster = await accounts();
+    expect(roster.total).toBe(plan.counts.create);
+    expect(roster.rows.every((a) => a.roles.includes('student') && a.source === 'synced')).toBe(true);
+    await textOf(page.locator('#syncFacts'), 'Success');
+    await screenshot(page, 'sync');
+    await openTab(page, 'Accounts');
+    await textOf(page.getByRole('tab', { name: /^All/ }), `All (${plan.counts.create})`);
+
+    // A second full sync within the cooldown is refused with the cooldown message.
+    await openTab(page, 'Sync');
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    const refusal = await textOf(page.locator('#syncOut'), 'minutes ago');
+    expect(refusal).toContain('Fix: Wait for the cooldown');
+    expect(refusal).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+  });
+
+  test('bulk actions: grant a permission, disable two accounts that stay disabled after a sync, delete and exclude one', async () => {
+    await configure(emu!, { cooldownMinutes: 0 }); // the demo mappings
+    await syncAll();
+    const total = (await accounts()).total;
+    const { page } = await open();
+    await openTab(page, 'Accounts');
+    const rows = page.locator('#accList li.acc');
+    await rows.first().waitFor();
+    // Paged: never more than 50 rows at once.
+    expect(await rows.count()).toBe(Math.min(50, total));
+    await textOf(page.locator('#pageInfo'), `1–${Math.min(50, total)} of ${total}`);
+    if (total > 50) {
+      await page.getByRole('button', { name: 'Next ›' }).click();
+      await textOf(page.locator('#pageInfo'), `51–${Math.min(100, total)} of ${total}`);
+      await page.getByRole('button', { name: '‹ Previous' }).click();
+      await textOf(page.locator('#pageInfo'), `1–50 of ${total}`);
+    }
+    const picked = [await rows.nth(0).getAttribute('data-email'), await rows.nth(1).getAttribute('data-email')];
+    const select = async () => {
+      await rows.nth(0).getByRole('checkbox').check();
+      await rows.nth(1).getByRole('checkbox').check();
+      await textOf(page.locator('#bulkLabel'), '2 selected');
+    };
+
+    await select();
+    await page.getByLabel('Permission', { exact: true }).selectOption('reports');
+    await page.getByRole('button', { name: 'Grant', exact: true }).click();
+    await textOf(page.locator('#accMsg'), 'Granted reports: 2 accounts');
+    await textOf(rows.nth(1).locator('.meta'), 'reports');
+
+    await select();
+    await page.locator('#bulkStatus').selectOption('disabled');
+    await page.getByRole('button', { name: 'Set', exact: true }).click();
+    await textOf(page.locator('#accMsg'), 'Set to Disabled: 2 accounts');
+    await textOf(rows.nth(0).locator('.badge'), 'Disabled');
+    await screenshot(page, 'accounts');
+
+    // Deleting a synced account warns that it comes back, and offers "Delete and exclude".
+    const third = (await rows.nth(2).getAttribute('data-email'))!;
+    await rows.nth(2).getByRole('checkbox').check();
+    await page.locator('#bulkStatus').selectOption('deleted');
+    await page.getByRole('button', { name: 'Set', exact: true }).click();
+    const confirm = page.getByRole('dialog', { name: 'Delete 1 account?' });
+    expect(await textOf(confirm, 'will come back on the next sync unless the user is excluded')).toBeTruthy();
+    await confirm.getByRole('button', { name: 'Delete and exclude' }).click();
+    await textOf(page.locator('#accMsg'), 'Deleted and excluded: 1 account');
+    expect((await rpc(emu!, 'getState')).settings.exclude).toContain(third);
+
+    await openTab(page, 'Sync');
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
+    await openTab(page, 'Accounts');
+    await page.locator('#accStatus').selectOption('disabled');
+    await textOf(page.locator('#pageInfo'), 'of 2');
+    expect(await page.locator('#accList li.acc').evaluateAll((els) => els.map((e) => e.getAttribute('data-email')))).toEqual(picked);
+    const after = await accounts();
+    expect(after.rows.filter((a) => a.status === 'disabled').map((a) => a.email)).toEqual(picked);
+    expect(after.rows.find((a) => a.email === third)?.status).toBe('deleted');
+    expect(after.rows.filter((a) => picked.includes(a.email)).every((a) => (a as unknown as { permissions: string[] }).permissions.includes('reports'))).toBe(true);
+  });
+
+  test('adds a manual account in an accessible dialog and shows the duplicate-email error', async () => {
+    await configure(emu!, { rules: EVERYONE });
+    await syncAll();
+    const existing = (await accounts()).rows[0].email;
+    const { page } = await open();
+    await openTab(page, 'Accounts');
+    const addButton = page.getByRole('button', { name: '+ Add account' });
+    await addButton.click();
+    const dialog = page.getByRole('dialog', { name: 'Add account' });
+    await dialog.waitFor();
+    expect(await dialog.getAttribute('aria-modal')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('addName');
+    // Focus stays inside the dialog: Shift+Tab from the first field goes to its last button.
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('addName');
+
+    // The server's validation names the field; the sidebar marks it.
+    await dialog.getByRole('button', { name: 'Add account' }).click();
+    await textOf(page.locator('#addMsg'), 'name is required.');
+    expect(await page.locator('#addName').getAttribute('aria-invalid')).toBe('true');
+
+    await dialog.getByLabel('Name').fill('Visiting Coach');
+    await dialog.getByLabel('Email').fill('coach@visitors.example');
+    await dialog.getByLabel('Role').selectOption('admin');
+    await textOf(page.locator('#addImplied'), 'admin also grants teacher');
+    await dialog.getByRole('button', { name: 'Add account' }).click();
+    await textOf(page.locator('#accMsg'), 'Added Visiting Coach (coach@visitors.example)');
+    expect(await dialog.isVisible()).toBe(false);
+    const added = (await accounts({ query: 'coach@visitors.example' })).rows;
+    expect(added).toEqual([expect.objectContaining({ name: 'Visiting Coach', source: 'manual', status: 'active', roles: ['teacher', 'admin'] })]);
+
+    await addButton.click();
+    await dialog.getByLabel('Name').fill('Someone Else');
+    await dialog.getByLabel('Email').fill(existing);
+    await dialog.getByRole('button', { name: 'Add account' }).click();
+    const error = page.locator('#addMsg [role=alert]');
+    await textOf(error, 'An account with this email already exists.');
+    expect(await error.textContent()).toContain('Fix: Search the roster for that email');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => document.activeElement?.id === 'addBtn');
+    expect((await accounts({ query: existing })).total).toBe(1);
+  });
+
+  test('a failed sync is explained on the Sync tab and in History with its fix', async () => {
+    await configure(emu!, { rules: EVERYONE, cooldownMinutes: 0 });
+    await directoryOutage(emu!, true);
+    const { page } = await open();
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    const alert = page.locator('#syncOut [role=alert]');
+    const text = await textOf(alert, 'Fix:', 30_000);
+    expect(text).toMatch(/Directory/);
+    expect(text).not.toMatch(/\bat \S+ \(|\.(ts|js):\d+|Exception/);
+    expect((await accounts()).total).toBe(0);
+
+    await openTab(page, 'History');
+    const latest = page.locator('#histList li').first();
+    await textOf(latest, 'Failed');
+    expect(await latest.textContent()).toContain('Manual');
+    expect(await latest.textContent()).toContain('Fix:');
+
+    await directoryOutage(emu!, false);
+    await openTab(page, 'Sync');
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
+    await openTab(page, 'History');
+    await textOf(page.locator('#histList li').first(), 'Success');
+    expect(await page.locator('#histList li').count()).toBe(2);
+    expect(await page.locator('#histList li').nth(1).textContent()).toContain('Failed');
+    await screenshot(page, 'history');
+  });
+
+  test('a name full of HTML is shown as literal text everywhere', async () => {
+    const email = addHostileUser(emu!, '/Students');
+    await configure(emu!, { rules: EVERYONE });
+    await syncAll();
+    const hostile = (await accounts({ query: email })).rows[0];
+    expect(hostile.name).toContain(HOSTILE_NAME);
+    const { page, dialogs } = await open();
+    await openTab(page, 'Accounts');
+    await page.getByLabel('Search name or email').fill('onerror=alert');
+    const row = page.locator('#accList li.acc').filter({ hasText: hostile.email });
+    await row.waitFor();
+    expect(await row.locator('.name').textContent()).toBe(hostile.name);
+    await row.getByRole('button', { name: `Explain ${hostile.email}` }).click();
+    const dialog = page.getByRole('dialog', { name: `Explain ${hostile.email}` });
+    await textOf(dialog, 'Matched rules');
+    expect(await dialog.textContent()).toContain(hostile.name);
+    expect(await page.locator('img').count()).toBe(0);
+    await page.waitForTimeout(200);
+    expect(dialogs).toEqual([]);
+  });
+
+  test('explains a user (rules, roles and where they come from, next change) and syncs just that user', async () => {
+    await configure(emu!, { rules: EVERYONE });
+    const target = (await rpc(emu!, 'previewSync')).changes.find((c: { kind: string }) => c.kind === 'create');
+    const { page } = await open();
+    await page.getByLabel('User email').fill(target.email);
+    await page.getByRole('button', { name: 'Explain', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Explain ${target.email}` });
+    const text = await textOf(dialog, 'The next sync would');
+    expect(text).toContain('In scope');
+    expect(text).toContain('OU / (and sub-OUs) → student');
+    expect(text).toContain('No account in the roster yet.');
+    expect(await dialog.locator('.changes .badge').first().textContent()).toBe('Create');
+    await dialog.getByRole('button', { name: 'Sync this user' }).click();
+    await textOf(page.locator('#explainMsg'), `Applied 1 change for ${target.email}`);
+    expect((await accounts()).rows.map((a) => a.email)).toEqual([target.email]);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'hidden' });
+    await page.waitForFunction(() => document.activeElement?.id === 'explainEmail');
+  });
+
+  test('a sync beyond the deletion threshold halts, and "Apply anyway" applies it once', async () => {
+    await configure(emu!, { rules: EVERYONE, cooldownMinutes: 0 });
+    await syncAll();
+    const before = (await accounts({ status: 'active' })).total;
+    const leaf = (await rpc(emu!, 'listOrgUnits', { query: '/' })).units.find((u: { hasChildren: boolean }) => !u.hasChildren);
+    await configure(emu!, { rules: [{ id: 'narrow', type: 'ou', orgUnitPath: leaf.path, includeSubOrgUnits: false, role: 'student' }] });
+    const { page } = await open();
+    await page.getByRole('button', { name: 'Preview' }).click();
+    await textOf(page.locator('#previewOut'), 'Nothing was changed');
+    expect(await page.locator('#previewOut').getByRole('button', { name: /^Apply anyway/ }).count()).toBe(1);
+
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await textOf(page.locator('#syncOut'), 'Nothing was changed', 30_000);
+    expect((await accounts({ status: 'active' })).total).toBe(before);
+    await page.locator('#syncOut').getByRole('button', { name: /^Apply anyway/ }).click();
+    await textOf(page.locator('#syncOut'), 'deactivated', 30_000);
+    expect((await accounts({ status: 'active' })).total).toBeLessThan(before / 2);
+  });
+
+  test('settings: a bad field is named next to the form; schedule and policy save', async () => {
+    const { page } = await open();
+    // Roving focus on the tab bar.
+    await page.getByRole('tab', { name: 'Sync' }).focus();
+    await page.keyboard.press('ArrowRight');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('t-accounts');
+    await page.keyboard.press('End');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('t-history');
+    await page.keyboard.press('ArrowLeft');
+    expect(await page.getByRole('tabpanel', { name: 'Settings' }).isVisible()).toBe(true);
+
+    expect(await page.locator('#sModeDaily').isChecked()).toBe(true);
+    expect(await page.locator('#sHour').inputValue()).toBe('23');
+    expect(await page.locator('#sTz').inputValue()).toBe('America/New_York');
+    await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const error = await textOf(page.locator('#settingsMsg'), 'schedule.timeZone');
+    expect(error).toContain('Fix:');
+    expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('sTz');
+
+    await page.getByLabel('Time zone').fill('Europe/Paris');
+    await page.getByLabel('Hour (0–23)').selectOption('6');
+    await page.getByRole('button', { name: 'Add blackout' }).click();
+    await page.getByLabel('Blackout 1 first day').fill('2026-12-20');
+    await page.getByLabel('Blackout 1 last day').fill('2027-01-03');
+    await page.getByLabel('Grace days').fill('14');
+    await page.getByLabel('Deletion threshold').fill('25');
+    await page.getByLabel('Threshold unit').selectOption('count');
+    await page.getByLabel('Exclude (one email per line)').fill('Visitor@Springfield.example\nguest@springfield.example');
+    await page.getByLabel('Suspended users').selectOption('deprovision');
+    await page.getByLabel('Cooldown (minutes)').fill('0');
+    await page.getByLabel('Notify on failure').uncheck();
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await textOf(page.locator('#settingsMsg'), 'Settings saved');
+    expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBeNull();
+    const saved = (await rpc(emu!, 'getState')).settings;
+    expect(saved).toMatchObject({
+      schedule: { mode: 'daily', hour: 6, timeZone: 'Europe/Paris', blackouts: [{ start: '2026-12-20', end: '2027-01-03' }] },
+      graceDays: 14,
+      threshold: { kind: 'count', value: 25 },
+      exclude: ['visitor@springfield.example', 'guest@springfield.example'],
+      suspendedUsers: 'deprovision',
+      cooldownMinutes: 0,
+      notifyOnFailure: false,
+    });
+    await textOf(page.locator('#schedFacts'), 'Installed');
+    await screenshot(page, 'settings');
+
+    await page.getByLabel('Every hour').check();
+    expect(await page.locator('#sHour').isDisabled()).toBe(true);
+  });
+
+  test('Finalize sync lists every check with an icon, a word, what was found and the fix', async () => {
+    await configure(emu!, { rules: EVERYONE });
+    await syncAll();
+    const { page } = await open();
+    await page.getByRole('button', { name: 'Finalize sync' }).click();
+    const checks = page.locator('#finalOut li.check');
+    await checks.first().waitFor();
+    const expected = (await rpc(emu!, 'runFinalizeChecks')).checks;
+    expect(await checks.count()).toBe(expected.length);
+    for (let i = 0; i < expected.length; i++) {
+      const badge = checks.nth(i).locator('.badge');
+      expect(await badge.textContent()).toMatch(/^[✓✗⚠] (Pass|Fail|Warning)$/);
+      expect(await badge.locator('[aria-hidden=true]').count()).toBe(1);
+      expect(await checks.nth(i).textContent()).toContain(expected[i].title);
+      if (expected[i].status !== 'pass') expect(await checks.nth(i).textContent()).toContain('Fix:');
+    }
+    expect(await checks.filter({ hasText: 'Pass' }).count()).toBeGreaterThan(0);
+    await screenshot(page, 'finalize', '#finalBtn');
+  });
+
+  test('a request that fails in transport shows a readable message, never silence', async () => {
+    await configure(emu!, { rules: EVERYONE });
+    const { page } = await open();
+    await page.route('**/rpc/getAccounts', (route) => route.abort());
+    await openTab(page, 'Accounts');
+    const text = await textOf(page.locator('#accMsg [role=alert]'), 'could not be completed');
+    expect(text).toContain('Fix:');
+  });
+
+  test('a group rule from the group search; rules can be edited and removed', async () => {
+    await configure(emu!, { rules: [] });
+    const group = (await rpc(emu!, 'listGroups', { query: '' })).groups[0];
+    const { page } = await open();
+    await openTab(page, 'Mappings');
+    await page.getByLabel('Group membership').check();
+    await page.getByLabel('Find a group (email starts with)').fill(group.email.slice(0, 3));
+    await page.locator('#groupList .pick', { hasText: group.email }).click();
+    await textOf(page.locator('#groupChosen'), `Chosen group: ${group.email}`);
+    await page.locator('#ruleRole').selectOption('admin');
+    await textOf(page.locator('#ruleRoleHint'), 'admin also grants teacher');
+    await page.getByRole('button', { name: 'Add rule' }).click();
+    await textOf(page.locator('#ruleList'), `Group ${group.email}`);
+    let rules = (await rpc(emu!, 'getState')).settings.rules;
+    expect(rules).toEqual([{ id: expect.stringMatching(/^r[0-9a-z]+$/), type: 'group', groupEmail: group.email, role: 'admin' }]);
+    expect(await page.locator('#ruleList').textContent()).toContain('admin also grants teacher');
+
+    await page.getByRole('button', { name: `Edit rule Group ${group.email}` }).click();
+    await textOf(page.locator('#ruleFormTitle'), 'Edit rule');
+    await page.locator('#ruleRole').selectOption('teacher');
+    await page.getByRole('button', { name: 'Save rule' }).click();
+    await textOf(page.locator('#ruleFormMsg'), 'Saved the rule');
+    rules = (await rpc(emu!, 'getState')).settings.rules;
+    expect(rules).toEqual([expect.objectContaining({ id: rules[0].id, type: 'group', groupEmail: group.email, role: 'teacher' })]);
+
+    await page.getByRole('button', { name: `Remove rule Group ${group.email}` }).click();
+    await textOf(page.locator('#ruleList'), 'No rules yet');
+    expect((await rpc(emu!, 'getState')).settings.rules).toEqual([]);
+  });
+
+  test('Sync now runs part after part (a new call each) and shows the progress until it is done', async () => {
+    await configure(emu!, { rules: EVERYONE });
+    smallExecutions(emu!);
+    const { page } = await open();
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/rpc/')) calls.push(r.url().split('/rpc/')[1]);
+    });
+    // Slow the later parts down a little so the progress can be read.
+    await page.route('**/rpc/continueSync', async (route) => {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await route.continue();
+    });
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    const progress = await textOf(page.locator('#syncOut'), /Sync in progress \(part \d+\)/, 30_000);
+    expect(progress).toMatch(/Reading the directory: \d+ users? read|Planning|Applying changes: \d+ of \d+/);
+    expect(await page.getByRole('button', { name: 'Sync now' }).isDisabled()).toBe(true);
+    await textOf(page.locator('#syncOut'), 'Sync finished', 60_000);
+    expect(calls.filter((c) => c === 'syncNow')).toHaveLength(1);
+    expect(calls.filter((c) => c === 'continueSync').length).toBeGreaterThan(0);
+    const last = (await rpc(emu!, 'getState')).history[0];
+    expect(last.parts).toBeGreaterThan(1);
+    await openTab(page, 'History');
+    await textOf(page.locator('#histList li').first(), `${last.parts} parts`);
+    expect((await accounts()).total).toBeGreaterThan(0);
+  });
+
+  test('the emulator bridge behaves like google.script.run', async () => {
+    const { page } = await open();
+    const result = await page.evaluate(async () => {
+      const run = (window as any).google.script.run;
+      const chained = run.withSuccessHandler(() => undefined);
+      const ok = await new Promise<unknown[]>((resolve) =>
+        run.withFailureHandler((e: Error) => resolve(['failed', e.message])).withUserObject({ tag: 7 }).withSuccessHandler((r: any, user: any) => resolve([r.ok, r.data.user, user.tag])).getState(),
+      );
+      const privateName = await new Promise<unknown[]>((resolve) =>
+        run.withSuccessHandler(() => resolve(['called'])).withFailureHandler((e: unknown, user: string) => resolve([e instanceof Error, (e as Error).message, user])).withUserObject('u').secret_(),
+      );
+      const unknown = await new Promise<unknown[]>((resolve) =>
+        run.withSuccessHandler(() => resolve(['called'])).withFailureHandler((e: unknown) => resolve([e instanceof Error, (e as Error).message])).noSuchFunction(),
+      );
+      let sync = 'handler ran asynchronously';
+      run.withSuccessHandler(() => undefined).getState();
+      run.withFailureHandler(() => { sync = 'handler ran synchronously'; }).nope_();
+      return { distinct: chained !== run && typeof chained.getState === 'function', ok, privateName, unknown, sync, then: typeof run.then };
+    });
+    const state = await rpc(emu!, 'getState');
+    expect(result).toEqual({
+      distinct: true,
+      ok: [true, state.user, 7],
+      privateName: [true, expect.stringContaining('secret_'), 'u'],
+      unknown: [true, expect.stringContaining('noSuchFunction')],
+      sync: 'handler ran asynchronously',
+      then: 'undefined',
+    });
+  });
+});
