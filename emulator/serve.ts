@@ -94,6 +94,12 @@ function demoAction(runtime: SimRuntime, action: string, body: Json): Json {
       if (body.on) runtime.inject('AdminDirectory.Users.list', () => googleError('users.list', 503, 'backendError', 'Service unavailable'));
       return { outage: Boolean(body.on) };
     }
+    case 'rename-teachers-ou':
+      // A mapped OU renamed in Google: the rule breaks, and its users must be kept, not deactivated.
+      return { renamed: dir.renameOu('/Staff/Teachers', 'Faculty') };
+    case 'remove-trigger':
+      for (const t of [...runtime.triggers.list]) runtime.triggers.remove(t.uid);
+      return { triggers: runtime.triggers.list.length };
     case 'protect-roster':
       runtime.protectSheet(runtime.activeSpreadsheetId, 'Roster', []);
       return { protected: true };
