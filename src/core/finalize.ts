@@ -104,7 +104,7 @@ const CHECKS: Check[] = [
       }
       if (broken.length) return { status: 'fail', found: broken.map((b) => b.text).join(' '), fix: broken[0].fix };
       if (empty.length) return { status: 'warning', found: empty.map((b) => b.text).join(' '), fix: empty[0].fix };
-      return pass(`All ${settings.rules.length} rules point at existing OUs and groups with members.`);
+      return pass(`${settings.rules.length === 1 ? "The rule points" : `All ${settings.rules.length} rules point`} at existing OUs and groups with members.`);
     },
   },
   {
