@@ -3,6 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Browser, Locator, Page, chromium } from 'playwright-core';
 import { Emulator, EmulatorOptions, startEmulator as start } from '../../emulator/serve';
+import { DEMO_DOMAIN } from '../../emulator/domain';
 
 export type { Emulator };
 
@@ -44,6 +45,15 @@ export interface Sidebar {
   errors: string[];
   /** Most server calls the page ever had in flight at once (google.script.run allows 10). */
   maxInFlight: number;
+  /** Every google.script.run call the page made, in order, with its request and response bodies (see rpcTraffic). */
+  rpcLog: { fn: string; request: string; response: string }[];
+  pending: Promise<void>[];
+}
+
+/** The page's server calls so far, once every answer has been read. */
+export async function rpcTraffic(sidebar: Sidebar): Promise<Sidebar['rpcLog']> {
+  await Promise.all(sidebar.pending);
+  return sidebar.rpcLog;
 }
 
 export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tabs'): Promise<Sidebar> {
@@ -55,7 +65,7 @@ export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tab
     void d.dismiss();
   });
   page.on('pageerror', (e) => errors.push(e.message));
-  const sidebar: Sidebar = { page, dialogs, errors, maxInFlight: 0 };
+  const sidebar: Sidebar = { page, dialogs, errors, maxInFlight: 0, rpcLog: [], pending: [] };
   let inFlight = 0;
   const isRpc = (r: { url(): string }) => new URL(r.url()).pathname.startsWith('/rpc/');
   page.on('request', (r) => {
@@ -64,6 +74,14 @@ export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tab
   const done = (r: { url(): string }) => {
     if (isRpc(r)) inFlight--;
   };
+  page.on('response', (r) => {
+    if (!isRpc(r)) return;
+    const fn = new URL(r.url()).pathname.slice('/rpc/'.length);
+    const request = r.request().postData() ?? '';
+    const entry = { fn, request, response: '' };
+    sidebar.rpcLog.push(entry);
+    sidebar.pending.push(r.text().then((t) => void (entry.response = t), () => void (entry.response = '(unread)')));
+  });
   page.on('requestfinished', done);
   page.on('requestfailed', done);
   await page.goto(new URL('sidebar', emu.url).href);
@@ -90,26 +108,80 @@ export async function screenshot(page: Page, name: string, anchor?: string): Pro
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
 }
 
+/** Saves docs/screenshots/<name>.png of one part of the 300 px sidebar, however tall it is. */
+export async function screenshotOf(page: Page, selector: string, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const box = await page.locator(selector).boundingBox();
+  if (!box) throw new Error(`${selector} is not visible`);
+  const scrollY = await page.evaluate(() => window.scrollY);
+  const width = page.viewportSize()?.width ?? 300;
+  // The full sidebar width (with its padding), from just above the element to just below it.
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true, clip: { x: 0, y: Math.max(0, box.y + scrollY - 8), width, height: box.height + 16 } });
+}
+
 /** The emulator's demo control: a directory outage (users.list answers 503) on or off. */
 export async function directoryOutage(emu: Emulator, on: boolean): Promise<void> {
   const response = await fetch(new URL('api/demo/directory-outage', emu.url), { method: 'POST', body: JSON.stringify({ on }) });
   expect(await response.json()).toEqual({ outage: on });
 }
 
+/** The demo district's user whose name is HTML: it must show as text everywhere. */
 export const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
-
-/** Adds a directory user whose name is HTML, so tests do not depend on the demo data having one. */
-export function addHostileUser(emu: Emulator, orgUnitPath: string): string {
-  const email = `hostile.name@${emu.runtime.directory.domain}`;
-  emu.runtime.directory.addUser({ email, givenName: HOSTILE_NAME, familyName: 'Test', orgUnitPath });
-  return email;
-}
+export const MARKUP_USER = `markup.test@${DEMO_DOMAIN}`;
 
 /**
- * Gives every execution of the script a 200 ms budget (the bundle's ROSTER_SYNC_BUDGET_MS global), so
- * a full sync of the demo district takes several parts. The runtime reads its `globals` option at each
- * execution; startEmulator does not pass one through, hence the cast.
+ * Every execution of the script gets a 200 ms budget (the bundle's ROSTER_SYNC_BUDGET_MS global),
+ * so a full sync of the demo district takes several parts.
  */
-export function smallExecutions(emu: Emulator): void {
-  (emu.runtime as unknown as { options: { globals?: Record<string, unknown> } }).options.globals = { ROSTER_SYNC_BUDGET_MS: 200 };
+export const SMALL_EXECUTIONS: EmulatorOptions = { globals: { ROSTER_SYNC_BUDGET_MS: 200 } };
+
+/** The bearer token startEmulator({ scim: true }) gives its SCIM app (and saves for the sync account). */
+export const DEMO_SCIM_TOKEN = 'demo-scim-token-0123456789';
+
+/** A SCIM app's users with the groups they belong to, read over SCIM itself (paged), as the app holds them. */
+export async function scimUsers(baseUrl: string, token: string): Promise<{ id: string; userName: string; externalId?: string; active?: boolean; roles: string[]; groups: string[] }[]> {
+  const list = async (collection: string) => {
+    const all: Record<string, any>[] = [];
+    for (let start = 1; ; ) {
+      const response = await fetch(`${baseUrl}/${collection}?startIndex=${start}&count=100`, { headers: { Authorization: `Bearer ${token}`, Accept: 'application/scim+json' } });
+      expect(response.status).toBe(200);
+      const page = (await response.json()) as { Resources?: Record<string, any>[]; totalResults: number };
+      all.push(...(page.Resources ?? []));
+      if (!page.Resources?.length || all.length >= page.totalResults) return all;
+      start += page.Resources.length;
+    }
+  };
+  const groupsOf = new Map<string, string[]>();
+  for (const g of await list('Groups')) for (const m of g.members ?? []) groupsOf.set(m.value, [...(groupsOf.get(m.value) ?? []), g.displayName]);
+  return (await list('Users')).map((u) => ({
+    id: u.id,
+    userName: u.userName,
+    externalId: u.externalId,
+    active: u.active,
+    roles: (u.roles ?? []).map((r: { value: string }) => r.value),
+    groups: (groupsOf.get(u.id) ?? []).sort(),
+  }));
+}
+
+/** Runs a server function as another user (as if they had opened the sidebar), unwrapping the envelope. */
+export function runAs<T = any>(emu: Emulator, user: string, fn: string, arg?: unknown): T {
+  const result = emu.runtime.runFromBrowser(fn, arg === undefined ? [] : [arg], { user }) as { ok: boolean; data?: T; error?: { text: string } };
+  if (!result.ok) throw new Error(`${fn} as ${user}: ${result.error?.text}`);
+  return result.data as T;
+}
+
+/** A second super admin of the demo district (not the account startEmulator links). */
+export function otherAdmin(emu: Emulator): string {
+  const me = emu.runtime.defaultUser;
+  const other = emu.runtime.directory.allUsers().find((u) => u.isAdmin && !u.suspended && u.primaryEmail.toLowerCase() !== me);
+  if (!other) throw new Error('the demo district has no second admin');
+  return other.primaryEmail.toLowerCase();
+}
+
+/** The SCIM token kept in a user's private properties (for this spreadsheet), or undefined. */
+export function storedScimToken(emu: Emulator, user: string): string | undefined {
+  const props = emu.runtime.userProperties(user);
+  const keys = Object.keys(props).filter((k) => /(^|:)scimToken$/.test(k));
+  expect(keys.length).toBeLessThanOrEqual(1);
+  return keys.length ? props[keys[0]] : undefined;
 }

@@ -2,7 +2,7 @@
 // simulated Apps Script runtime), used the way an admin would: every test starts its own emulator (a
 // fresh demo district) and asserts what changed on the server, not just what the page shows.
 import { Browser } from 'playwright-core';
-import { EVERYONE, Emulator, HOSTILE_NAME, Sidebar, addHostileUser, configure, directoryOutage, launchBrowser, openSidebar, openTab, rpc, screenshot, smallExecutions, startEmulator, textOf } from './helpers';
+import { DEMO_SCIM_TOKEN, EVERYONE, Emulator, HOSTILE_NAME, MARKUP_USER, SMALL_EXECUTIONS, Sidebar, configure, directoryOutage, launchBrowser, openSidebar, openTab, otherAdmin, rpc, rpcTraffic, runAs, screenshot, screenshotOf, scimUsers, startEmulator, storedScimToken, textOf } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -56,6 +56,21 @@ test('first open: a Workspace admin links Roster Sync with their own account', a
   const state = await rpc(emu!, 'getState');
   expect(state).toMatchObject({ canConfigure: true, installer: state.user, syncAccount: state.user, trigger: { installed: true } });
   await textOf(page.locator('#syncFacts'), `Installed (runs as ${state.user})`);
+  // Only the unlinked first-open screen asks getSetupStatus (can this user read the directory?).
+  expect((await rpcTraffic(ui)).filter((c) => c.fn === 'getSetupStatus')).toHaveLength(1);
+});
+
+test('opened by someone who may not configure it: the refusal only, straight from getState', async () => {
+  emu = await startEmulator({ preconfigure: false });
+  const installer = otherAdmin(emu);
+  runAs(emu, installer, 'useMyAccountForSync', {});
+  ui = await openSidebar(browser, emu, '#setup');
+  const text = await textOf(ui.page.locator('#setupBody'), 'You do not have permission to change Roster Sync.');
+  expect(text).toContain('Fix: Ask the admin who installed Roster Sync');
+  expect(await ui.page.locator('#tabs').isHidden()).toBe(true);
+  expect(await ui.page.getByRole('button', { name: /use my account/ }).count()).toBe(0);
+  // getState already said "linked": no getSetupStatus call (and no directory read) for this user.
+  expect((await rpcTraffic(ui)).map((c) => c.fn)).toEqual(['getState']);
 });
 
 describe('once linked', () => {
@@ -264,7 +279,7 @@ describe('once linked', () => {
   });
 
   test('a name full of HTML is shown as literal text everywhere', async () => {
-    const email = addHostileUser(emu!, '/Students');
+    const email = MARKUP_USER; // a demo district user named <img src=x onerror=alert(1)>
     await configure(emu!, { rules: EVERYONE });
     await syncAll();
     const hostile = (await accounts({ query: email })).rows[0];
@@ -334,6 +349,9 @@ describe('once linked', () => {
     await page.keyboard.press('ArrowLeft');
     expect(await page.getByRole('tabpanel', { name: 'Settings' }).isVisible()).toBe(true);
 
+    // The destination starts as this spreadsheet; the SCIM fields appear only for SCIM.
+    expect(await page.getByLabel('This spreadsheet (sheet Roster)').isChecked()).toBe(true);
+    expect(await page.locator('#scimPart').isHidden()).toBe(true);
     expect(await page.locator('#sModeDaily').isChecked()).toBe(true);
     expect(await page.locator('#sHour').inputValue()).toBe('23');
     expect(await page.locator('#sTz').inputValue()).toBe('America/New_York');
@@ -370,7 +388,8 @@ describe('once linked', () => {
       notifyOnFailure: false,
     });
     await textOf(page.locator('#schedFacts'), 'Installed');
-    await screenshot(page, 'settings');
+    await screenshot(page, 'settings', '#schedFs');
+    expect((await rpc(emu!, 'getState')).settings).toMatchObject({ destination: 'sheet', scim: null });
 
     await page.getByLabel('Every hour').check();
     expect(await page.locator('#sHour').isDisabled()).toBe(true);
@@ -435,31 +454,42 @@ describe('once linked', () => {
     expect((await rpc(emu!, 'getState')).settings.rules).toEqual([]);
   });
 
-  test('Sync now runs part after part (a new call each) and shows the progress until it is done', async () => {
-    await configure(emu!, { rules: EVERYONE });
-    smallExecutions(emu!);
+  test('Sync now while another execution holds the script lock says a sync is already running', async () => {
+    const release = emu!.runtime.holdLock('script');
+    try {
+      const { page } = await open();
+      await page.getByRole('button', { name: 'Sync now' }).click();
+      const text = await textOf(page.locator('#syncOut'), 'A sync is already running', 30_000);
+      expect(text).toContain('Fix: Wait for it to finish');
+      expect(text.match(/already running/g)).toHaveLength(1);
+      await page.waitForFunction(() => !(document.getElementById('syncBtn') as HTMLButtonElement).disabled);
+      expect((await accounts()).total).toBe(0);
+      expect((await rpc(emu!, 'getState')).history).toEqual([]);
+    } finally {
+      release();
+    }
+  });
+
+  test('only the sync account can save the SCIM token: another admin is told so, and the server refuses', async () => {
+    const me = (await rpc(emu!, 'getState')).user;
+    const syncAccount = otherAdmin(emu!);
+    await configure(emu!, { admins: [syncAccount] });
+    runAs(emu!, syncAccount, 'useMyAccountForSync', { confirmChange: true });
     const { page } = await open();
-    const calls: string[] = [];
-    page.on('request', (r) => {
-      if (r.url().includes('/rpc/')) calls.push(r.url().split('/rpc/')[1]);
-    });
-    // Slow the later parts down a little so the progress can be read.
-    await page.route('**/rpc/continueSync', async (route) => {
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      await route.continue();
-    });
-    await page.getByRole('button', { name: 'Sync now' }).click();
-    const progress = await textOf(page.locator('#syncOut'), /Sync in progress \(part \d+\)/, 30_000);
-    expect(progress).toMatch(/Reading the directory: \d+ users? read|Planning|Applying changes: \d+ of \d+/);
-    expect(await page.getByRole('button', { name: 'Sync now' }).isDisabled()).toBe(true);
-    await textOf(page.locator('#syncOut'), 'Sync finished', 60_000);
-    expect(calls.filter((c) => c === 'syncNow')).toHaveLength(1);
-    expect(calls.filter((c) => c === 'continueSync').length).toBeGreaterThan(0);
-    const last = (await rpc(emu!, 'getState')).history[0];
-    expect(last.parts).toBeGreaterThan(1);
-    await openTab(page, 'History');
-    await textOf(page.locator('#histList li').first(), `${last.parts} parts`);
-    expect((await accounts()).total).toBeGreaterThan(0);
+    await openTab(page, 'Settings');
+    await page.getByLabel('An app through SCIM 2.0').check();
+    await textOf(page.locator('#hToken'), `Only the sync account (${syncAccount}) can save it`);
+    expect(await page.locator('#hToken').textContent()).toContain(`You are signed in as ${me}`);
+    const token = page.getByLabel('Paste the app’s token');
+    expect(await token.getAttribute('type')).toBe('password');
+    expect(await token.getAttribute('autocomplete')).toBe('off');
+    await token.fill('someone-elses-token-abcdef123456');
+    await page.getByRole('button', { name: 'Save token' }).click();
+    const refusal = await textOf(page.locator('#tokenMsg [role=alert]'), `can only be saved by the sync account (${syncAccount})`);
+    expect(refusal).toContain('Fix:');
+    expect(await token.inputValue()).toBe('');
+    expect(storedScimToken(emu!, me)).toBeUndefined();
+    expect(await page.content()).not.toContain('someone-elses-token');
   });
 
   test('the emulator bridge behaves like google.script.run', async () => {
@@ -490,5 +520,143 @@ describe('once linked', () => {
       sync: 'handler ran asynchronously',
       then: 'undefined',
     });
+  });
+});
+
+test('Sync now runs part after part (a new call each) and shows the progress until it is done', async () => {
+  emu = await startEmulator(SMALL_EXECUTIONS);
+  await configure(emu!, { rules: EVERYONE });
+  const { page } = await open();
+  const calls: string[] = [];
+  page.on('request', (r) => {
+    if (r.url().includes('/rpc/')) calls.push(r.url().split('/rpc/')[1]);
+  });
+  // Slow the later parts down a little so the progress can be read.
+  await page.route('**/rpc/continueSync', async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await route.continue();
+  });
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const progress = await textOf(page.locator('#syncOut'), /Sync in progress \(part \d+\)/, 30_000);
+  expect(progress).toMatch(/Reading the directory: \d+ users? read|Planning|Applying changes: \d+ of \d+/);
+  expect(await page.getByRole('button', { name: 'Sync now' }).isDisabled()).toBe(true);
+  await textOf(page.locator('#syncOut'), 'Sync finished', 60_000);
+  expect(calls.filter((c) => c === 'syncNow')).toHaveLength(1);
+  expect(calls.filter((c) => c === 'continueSync').length).toBeGreaterThan(0);
+  const last = (await rpc(emu!, 'getState')).history[0];
+  expect(last.parts).toBeGreaterThan(1);
+  await openTab(page, 'History');
+  await textOf(page.locator('#histList li').first(), `${last.parts} parts`);
+  expect((await accounts()).total).toBeGreaterThan(0);
+});
+
+describe('SCIM destination', () => {
+  beforeEach(async () => {
+    emu = await startEmulator({ scim: true });
+  });
+
+  test('switch to a SCIM app in Settings, map roles to groups, save the token: a sync puts users in their groups, and the token never reaches the page', async () => {
+    const initial = await rpc(emu!, 'getState');
+    const { baseUrl } = initial.settings.scim;
+    expect(initial.scimToken).toEqual({ saved: true, masked: '••••••••6789' });
+    expect(storedScimToken(emu!, initial.user)).toBe(DEMO_SCIM_TOKEN);
+    // Start as a new install would: roster in the sheet, no SCIM settings (the demo token stays saved).
+    await configure(emu!, { destination: 'sheet', scim: null });
+    ui = await open();
+    const { page } = ui;
+    await openTab(page, 'Settings');
+    expect(await page.getByLabel('This spreadsheet (sheet Roster)').isChecked()).toBe(true);
+    await page.getByLabel('An app through SCIM 2.0').check();
+    expect(await page.locator('#scimPart').isVisible()).toBe(true);
+    expect(await page.locator('#roleGroups').isHidden()).toBe(true);
+
+    // A plain-http address outside this machine: the server names the field, and the page marks it.
+    await page.getByLabel('SCIM base URL').fill('http://app.example.com/scim/v2');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    const error = await textOf(page.locator('#settingsMsg'), 'scim.baseUrl');
+    expect(error).toContain('https://');
+    expect(await page.locator('#dBase').getAttribute('aria-invalid')).toBe('true');
+    expect(await page.locator('#dBase + .ferr').textContent()).toContain('Setting scim.baseUrl must start with https://');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('dBase');
+    expect((await rpc(emu!, 'getState')).settings.destination).toBe('sheet');
+
+    await page.getByLabel('SCIM base URL').fill(baseUrl);
+    await page.getByLabel('SCIM Groups, one per role').check();
+    expect(await page.locator('#roleGroups').isVisible()).toBe(true);
+    await textOf(page.locator('#hMap'), 'one SCIM Group per role');
+    await page.getByLabel('Group for teacher').fill('Teachers');
+    await page.getByLabel('Group for student').fill('Students');
+    await page.getByLabel('externalId', { exact: true }).selectOption('email');
+    await page.getByLabel('Max members per PATCH').fill('25');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await textOf(page.locator('#settingsMsg'), 'Settings saved');
+    expect(await page.locator('.ferr').count()).toBe(0);
+    const saved = (await rpc(emu!, 'getState')).settings;
+    expect(saved).toMatchObject({
+      destination: 'scim',
+      scim: {
+        baseUrl,
+        roleMapping: 'groups',
+        roleGroups: { teacher: 'Teachers', student: 'Students' },
+        attributes: { userName: 'email', externalId: 'email', name: 'full', emails: 'work', active: 'active' },
+        maxMembersPerPatch: 25,
+      },
+    });
+
+    // The token: only its masked view is shown; remove it, then paste it again.
+    await textOf(page.locator('#tokenStatus'), 'Token saved: ••••••••6789');
+    await page.getByRole('button', { name: 'Remove token' }).click();
+    await textOf(page.locator('#tokenStatus'), 'No token saved.');
+    expect((await rpc(emu!, 'getState')).scimToken).toEqual({ saved: false, masked: '' });
+    expect(storedScimToken(emu!, initial.user)).toBeUndefined();
+    await page.getByLabel('Paste the app’s token').fill(DEMO_SCIM_TOKEN);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await textOf(page.locator('#tokenStatus'), 'Token saved: ••••••••6789');
+    await textOf(page.locator('#tokenMsg'), 'Token saved.');
+    expect(await page.getByLabel('Replace it with a new token').inputValue()).toBe('');
+    expect(storedScimToken(emu!, initial.user)).toBe(DEMO_SCIM_TOKEN);
+    await screenshotOf(page, '#destFs', 'destination');
+
+    await openTab(page, 'Sync');
+    await textOf(page.locator('#syncFacts'), `SCIM app (${new URL(baseUrl).host})`);
+    expect(await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).toEqual([]);
+    const plan = await rpc(emu!, 'previewSync');
+    expect(plan.counts.create).toBeGreaterThan(0);
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    await textOf(page.locator('#syncOut'), 'Sync finished', 45_000);
+    const users = await scimUsers(baseUrl, DEMO_SCIM_TOKEN);
+    expect(users).toHaveLength(plan.counts.create);
+    const group: Record<string, string> = { teacher: 'Teachers', student: 'Students', admin: 'admin' };
+    const byUserName = new Map(users.map((u) => [u.userName, u]));
+    for (const change of plan.changes as { kind: string; email: string; rolesAfter: string[] }[]) {
+      const user = byUserName.get(change.email.toLowerCase());
+      expect(user).toMatchObject({ externalId: change.email.toLowerCase(), active: true, roles: [] });
+      expect(user!.groups).toEqual(change.rolesAfter.map((r) => group[r]).sort());
+    }
+    expect(users.some((u) => u.groups.includes('Teachers'))).toBe(true);
+    expect(users.some((u) => u.groups.includes('Students'))).toBe(true);
+
+    // The token crossed to the server once (saveScimToken) and never came back.
+    const traffic = await rpcTraffic(ui);
+    expect(traffic.filter((c) => c.request.includes(DEMO_SCIM_TOKEN)).map((c) => c.fn)).toEqual(['saveScimToken']);
+    for (const c of traffic) expect(c.response).not.toContain('demo-scim-token');
+    expect(await page.content()).not.toContain('demo-scim-token');
+    const values = await page.evaluate(() => Array.from(document.querySelectorAll('input, textarea, select')).map((el) => (el as HTMLInputElement).value).join('\n'));
+    expect(values).not.toContain('demo-scim-token');
+    expect(emu!.runtime.logText()).not.toContain(DEMO_SCIM_TOKEN);
+  });
+
+  test('Finalize sync: the destination check passes for the SCIM app, and fails with a fix once the token is removed', async () => {
+    const { page } = await open();
+    const destination = page.locator('#finalOut li.check', { hasText: 'The roster destination can be read and written' });
+    await page.getByRole('button', { name: 'Finalize sync' }).click();
+    await destination.waitFor();
+    expect(await destination.locator('.badge').textContent()).toBe('✓ Pass');
+    expect(await destination.textContent()).toContain('answered and accepted the token');
+
+    await rpc(emu!, 'clearScimToken');
+    await page.getByRole('button', { name: 'Finalize sync' }).click();
+    await textOf(destination.locator('.badge'), 'Fail');
+    expect(await destination.textContent()).toContain('Fix:');
   });
 });
