@@ -112,9 +112,11 @@ function demoAction(runtime: SimRuntime, action: string, body: Json): Json {
 
 const DEMO_SCIM_TOKEN = 'demo-scim-token-0123456789';
 
-/** The SCIM app's users as a table for the demo page. */
-function scimTable(users: Record<string, any>[]): unknown[][] {
-  const rows = users.map((u) => [u.id, u.externalId ?? '', u.userName, u.displayName ?? '', u.active === false ? 'inactive' : 'active', (u.roles ?? []).map((r: { value: string }) => r.value).join(', '), (u.groups ?? []).map((g: { display: string }) => g.display).join(', ')]);
+/** The SCIM app's users, with the groups they are members of, as a table for the demo page. */
+function scimTable({ users, groups }: { users: Record<string, any>[]; groups: Record<string, any>[] }): unknown[][] {
+  const groupsOf = new Map<string, string[]>();
+  for (const g of groups) for (const m of g.members ?? []) groupsOf.set(m.value, [...(groupsOf.get(m.value) ?? []), g.displayName]);
+  const rows = users.map((u) => [u.id, u.externalId ?? '', u.userName, u.displayName ?? '', u.active === false ? 'inactive' : 'active', (u.roles ?? []).map((r: { value: string }) => r.value).join(', '), (groupsOf.get(u.id) ?? []).join(', ')]);
   return [['SCIM id', 'externalId', 'userName', 'displayName', 'active', 'roles', 'groups'], ...rows];
 }
 
@@ -176,7 +178,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (req.method === 'GET' && url.pathname === '/favicon.ico') return send(res, 204, 'image/x-icon', '');
       if (req.method === 'GET' && url.pathname === '/bridge.js') return send(res, 200, 'text/javascript', bridge);
       if (req.method === 'GET' && url.pathname === '/api/sheets') {
-        const roster = scim ? scimTable((await scim.state()).users) : sheet(runtime, 'Roster');
+        const roster = scim ? scimTable(await scim.state()) : sheet(runtime, 'Roster');
         return send(res, 200, 'application/json', JSON.stringify({ roster, destination: scim ? `SCIM app at ${scim.baseUrl}` : 'Sheet "Roster"', history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length }));
       }
       const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(url.pathname);

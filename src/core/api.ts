@@ -165,9 +165,16 @@ export function getState(svc: Services): StateView {
     nextRun: next === null ? null : new Date(next).toISOString(),
     cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
     rosterUrl: svc.rosterUrl(),
-    destination: svc.roster.kind,
+    destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
     scimToken: scimTokenView(svc.secrets),
   };
+}
+
+/** From the settings just read, so it is right even in the same call that changed them. */
+function destinationLabel(settings: Settings | undefined, tokenSaved: boolean): string {
+  if (settings?.destination !== 'scim') return 'Roster';
+  if (!settings.scim || !tokenSaved) return 'SCIM app (not set up)';
+  return `SCIM app at ${settings.scim.baseUrl.replace(/^https?:\/\//, '').split('/')[0]}`;
 }
 
 // ---------- SCIM token ----------
