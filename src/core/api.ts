@@ -483,5 +483,10 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
 export function getSyncProgress(svc: Services) {
   assertCanConfigure(svc);
   const raw = svc.config.get(PROGRESS_KEY);
-  return raw ? { running: true, ...(JSON.parse(raw) as object) } : { running: false };
+  if (!raw) return { running: false };
+  try {
+    return { running: true, ...(JSON.parse(raw) as object) };
+  } catch {
+    return { running: true }; // a torn progress note; the running part rewrites it within seconds
+  }
 }

@@ -50,10 +50,18 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
   const held: HeldChange[] = [];
   const seen = new Set<string>();
   const holdWhy = index.problems.length ? msg('ruleHeld', { problems: index.problems.map((p) => p.message).join(' ') }).text : '';
+  // Roles a broken rule gives (with the roles they imply): while it is broken, nobody loses them.
+  const brokenRoles = new Set<string>();
+  for (const rule of settings.rules) {
+    if (!index.brokenRuleIds.has(rule.id)) continue;
+    brokenRoles.add(rule.role);
+    if (Object.prototype.hasOwnProperty.call(settings.impliedRoles, rule.role)) for (const r of settings.impliedRoles[rule.role]) brokenRoles.add(r);
+  }
   const push = (change: Change | null) => {
     if (!change) return;
     const destructive = change.kind === 'deactivate' || change.kind === 'delete' || (change.after?.outOfScopeSince && !change.before?.outOfScopeSince);
-    if (holdWhy && destructive) held.push({ change, why: holdWhy });
+    const losesBrokenRole = !!change.before && !!change.after && change.before.roles.some((r) => brokenRoles.has(r) && !change.after!.roles.includes(r));
+    if (holdWhy && (destructive || losesBrokenRole)) held.push({ change, why: holdWhy });
     else changes.push(change);
   };
   let inScopeUsers = 0;
@@ -204,7 +212,9 @@ export function leaveScope(account: Account, why: string, now: string, graceDays
   if (account.outOfScopeSince) {
     const since = Date.parse(account.outOfScopeSince);
     const days = Math.floor((Date.parse(now) - since) / DAY_MS);
-    if (Number.isNaN(since) || days < graceDays) return null;
+    // Not in the sync that set it (a part resumed after a cut-off replans from the same time): a grace
+    // period of 0 days deletes on the next sync, never in the one that deactivated.
+    if (Number.isNaN(since) || days < graceDays || Date.parse(now) <= since) return null;
     return change('delete', account, null, [`${why}; out of scope since ${account.outOfScopeSince.slice(0, 10)}, the ${graceDays}-day grace period has ended`]);
   }
   const after: Account = { ...account, outOfScopeSince: now, lastSynced: now };

@@ -186,6 +186,8 @@ export function validateSettings(raw: unknown): Settings {
   if (version !== SETTINGS_SCHEMA_VERSION) fail('schemaVersion', `is ${String(version)}; this version of Roster Sync reads ${SETTINGS_SCHEMA_VERSION}`);
   const roles = list(s.roles ?? d.roles, 'roles', 20).map((r, i) => {
     if (typeof r !== 'string' || !ROLE_NAME.test(r)) fail(`roles[${i}]`, 'must be a lowercase name such as teacher');
+    // Roles key plain objects (impliedRoles); a name like "constructor" would collide with Object.prototype.
+    if (r in Object.prototype) fail(`roles[${i}]`, `cannot be "${r}"`);
     return r;
   });
   if (new Set(roles).size !== roles.length) fail('roles', 'lists a role twice');

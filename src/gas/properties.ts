@@ -2,6 +2,7 @@
 // per installation. Values over one property's 9 KB are split over several keys
 // (written together), so nothing is silently truncated.
 import { KeyValueStore } from '../core/ports';
+import { UserError, msg } from '../core/messages';
 
 /** Under Google's 9 KB per value, counted in UTF-8 bytes. */
 const CHUNK_BYTES = 8000;
@@ -42,6 +43,17 @@ export class PropertyStore implements KeyValueStore {
   }
 
   set(key: string, value: string): void {
+    try {
+      this.write(key, value);
+    } catch (error) {
+      // A property store holds 500 KB in all: say which value did not fit, not just Google's quota text.
+      if (!/property storage quota/i.test(error instanceof Error ? error.message : String(error))) throw error;
+      const kb = Math.ceil(utf8Length(value) / 1024);
+      throw new UserError(msg('invalidSetting', { field: key, problem: `is too large to store (${kb} KB; a property store holds at most 500 KB in all): shorten it and save again; nothing was saved` }));
+    }
+  }
+
+  private write(key: string, value: string): void {
     const old = this.props.getProperty(this.prefix + key);
     if (utf8Length(value) <= CHUNK_BYTES && !value.startsWith(CHUNKED)) {
       this.props.setProperty(this.prefix + key, value);

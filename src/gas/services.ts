@@ -88,8 +88,10 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     config,
     secrets,
     state,
-    // A time-driven run has no document lock; the script lock stands in for it there.
-    lock: new GasLock((scope === 'document' && LockService.getDocumentLock()) || LockService.getScriptLock()),
+    // One lock for every execution that may sync. A time-driven run has no document, hence no
+    // document lock, so the document build takes the script lock too (syncs of different
+    // spreadsheets then wait for each other, up to the lock timeout, rather than ever overlap).
+    lock: new GasLock(LockService.getScriptLock()),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,
     session: gasSession,

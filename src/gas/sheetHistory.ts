@@ -16,8 +16,11 @@ export class SheetHistory implements HistoryPort {
 
   append(e: HistoryEntry): void {
     const sheet = this.sheet();
+    // A sheet left without its header (an execution cut off right after creating it) gets it first.
+    const last = sheet.getLastRow();
+    if (last === 0) writeBlock(sheet, 1, [HISTORY_COLUMNS], HISTORY_COLUMNS.length);
     const row = [e.startedAt, e.finishedAt, e.trigger, e.outcome, ...KINDS.map((k) => String(e.counts[k])), (e.durationMs / 1000).toFixed(1), String(e.parts), e.message.slice(0, 5000), e.fix.slice(0, 2000)];
-    writeBlock(sheet, sheet.getLastRow() + 1, [row.map(asText)], HISTORY_COLUMNS.length);
+    writeBlock(sheet, Math.max(last, 1) + 1, [row.map(asText)], HISTORY_COLUMNS.length);
   }
 
   list(limit: number): HistoryEntry[] {
