@@ -164,7 +164,11 @@ export class WriteBehindStore implements BlobStore {
     this.inner.removePrefix(prefix);
   }
   flush(): void {
-    for (const [key, value] of this.pending) this.inner.set(key, value);
+    const entries = [...this.pending];
+    // A store that saves several keys at once (the state sheet: one write per few MB) gets them together.
+    const bulk = this.inner as Partial<{ setMany(entries: [string, string][]): void }>;
+    if (typeof bulk.setMany === 'function') bulk.setMany(entries);
+    else for (const [key, value] of entries) this.inner.set(key, value);
     this.pending.clear();
   }
 }

@@ -1,7 +1,7 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, HistoryEntry, Plan, SyncOutcome, SyncTrigger, countChanges, emptyCounts } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, countChanges, emptyCounts } from './model';
 import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, loadSettings, readNumber } from './config';
@@ -15,6 +15,8 @@ export const STALE_JOB_MS = 24 * 60 * 60 * 1000;
 /** Changes written per destination call. */
 export const APPLY_BATCH = 500;
 export const PROGRESS_KEY = 'progress';
+/** Held changes named in the History message (Preview lists them all). */
+const HELD_SAMPLE = 5;
 
 export interface Job {
   id: string;
@@ -31,6 +33,8 @@ export interface Job {
   applied: Record<ChangeKind, number>;
   failed: { accountId: string; email: string; message: string }[];
   held: number;
+  /** Emails of the first held changes, for the History message. */
+  heldSample?: string[];
   ruleProblems: string[];
   busyMs: number;
 }
@@ -59,14 +63,18 @@ export interface SyncRequest {
 
 const JOB_KEY = 'job';
 
+/** The sync part-way, or null (also when its saved job cannot be read: runSync discards that one). */
 export function loadJob(state: BlobStore): Job | null {
+  return readJob(state).job;
+}
+
+function readJob(state: BlobStore): { job: Job | null; damaged: boolean } {
   const raw = state.get(JOB_KEY);
-  if (!raw) return null;
+  if (!raw) return { job: null, damaged: false };
   try {
-    return JSON.parse(raw) as Job;
+    return { job: JSON.parse(raw) as Job, damaged: false };
   } catch {
-    state.removePrefix(JOB_KEY);
-    return null;
+    return { job: null, damaged: true };
   }
 }
 
@@ -82,7 +90,15 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   let job: Job | null = null;
   try {
     const settings = loadSettings(svc.config);
-    job = loadJob(svc.state);
+    const saved = readJob(svc.state);
+    job = saved.job;
+    if (saved.damaged) {
+      // A sync cut off while saving its progress: record it, and carry on from the beginning.
+      const m = msg('staleCheckpoint', { reason: 'its saved progress could not be read' });
+      appendHistory(svc, { trigger: request.trigger, startedAt: partStart, outcome: 'discarded', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
+      svc.state.removePrefix(JOB_KEY);
+      clearSnapshot(svc.state);
+    }
     if (job) {
       const stale = staleReason(job, settings, partStart);
       if (stale) {
@@ -91,18 +107,26 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       }
     }
     if (!job) {
-      if (request.mode === 'continue') return lastOutcome(svc);
-      if (request.trigger === 'manual') {
+      if (request.mode === 'continue' && !saved.damaged) return lastOutcome(svc);
+      if (request.trigger === 'manual' && !saved.damaged) {
         const refusal = cooldownRefusal(svc, settings, partStart);
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
       job = newJob(request.trigger, settings, partStart);
-      if (request.trigger === 'scheduled') svc.config.set(KEYS.lastScheduledRun, String(partStart));
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
     job.part++;
-    return advance(svc, settings, job, partStart);
+    try {
+      return advance(svc, settings, job, partStart);
+    } catch (error) {
+      if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
+      // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
+      discard(svc, job, `its saved progress is incomplete: ${error.message}`);
+      job = newJob(job.trigger, settings, svc.clock.nowMs());
+      job.part++;
+      return advance(svc, settings, job, partStart);
+    }
   } catch (error) {
     return failJob(svc, job, error, partStart);
   } finally {
@@ -140,20 +164,30 @@ function staleReason(job: Job, settings: Settings, now: number): string | null {
 function advance(svc: Services, settings: Settings, job: Job, partStart: number): SyncResult {
   let plan: Plan | null = null;
   let lastProgress = 0;
+  // The next step is expected to take about as long as the last one: stop while it would still
+  // fit in the budget, not once the budget is already spent. Every part makes at least one step.
+  let lastStepMs = -1;
   while (true) {
-    if (svc.remainingMs() <= 0) return pause(svc, job, partStart);
+    if (lastStepMs >= 0 && svc.remainingMs() <= lastStepMs) return pause(svc, job, partStart);
+    let stepStart = svc.clock.nowMs();
     if (svc.clock.nowMs() - lastProgress > 5000) {
       lastProgress = svc.clock.nowMs();
       publishProgress(svc, job);
     }
     if (job.phase === 'read') {
       if (!readStep(job.read, svc.directory, svc.state)) job.phase = 'plan';
+      lastStepMs = svc.clock.nowMs() - stepStart;
       continue;
     }
-    plan = plan ?? planFromState(svc, settings, job);
+    if (!plan) {
+      plan = planFromState(svc, settings, job);
+      // Planning happens once a part: the steps to come are apply batches, so time those alone.
+      stepStart = svc.clock.nowMs();
+    }
     if (job.phase === 'plan') {
       job.planned = plan.counts;
       job.held = plan.held.length;
+      job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
       if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
@@ -162,19 +196,28 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
     const batch = plan.changes.splice(0, APPLY_BATCH);
     if (!batch.length) return finish(svc, job, partStart);
     applyBatch(svc, job, batch);
+    lastStepMs = svc.clock.nowMs() - stepStart;
   }
 }
 
 /** The plan of what is left to do: the same snapshot against the roster as it is now. */
 function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   if (!job.plannedAt) job.plannedAt = new Date(svc.clock.nowMs()).toISOString();
-  const snapshot = loadSnapshot(job.read, svc.state);
+  let snapshot: DirectorySnapshot;
+  try {
+    snapshot = loadSnapshot(job.read, svc.state);
+  } catch (error) {
+    throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
+  }
   const accounts = readRoster(svc);
   const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
 }
+
+/** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
+class DamagedCheckpoint extends Error {}
 
 export function readRoster(svc: Services): Account[] {
   const { accounts, problems } = svc.roster.readAll();
@@ -217,6 +260,7 @@ function pause(svc: Services, job: Job, partStart: number): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
   saveJob(svc.state, job);
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
+  if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
   const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
   return result('in-progress', { id: 'unexpected', text, fix: '' }, job);
@@ -234,7 +278,11 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
   const outcome: SyncOutcome = failed ? 'partial' : 'success';
   const notes = [...job.ruleProblems];
-  if (job.held) notes.push(`${job.held} deactivations held while a rule is broken.`);
+  if (job.held) {
+    const sample = job.heldSample ?? [];
+    const more = job.held - sample.length;
+    notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
+  }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
@@ -266,9 +314,20 @@ function failJob(svc: Services, job: Job | null, error: unknown, partStart: numb
 function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
-  clearSnapshot(svc.state);
+  markScheduledRun(svc, job);
+  // The job first: an execution cut off here must not leave a job whose snapshot is already gone.
   svc.state.removePrefix(JOB_KEY);
+  clearSnapshot(svc.state);
   svc.config.remove(PROGRESS_KEY);
+}
+
+/**
+ * A scheduled sync counts as run (for isDue) once it is saved or ended, not when it starts: an
+ * execution killed by the time limit before its first checkpoint leaves nothing to continue, so
+ * the next heartbeat must start it again rather than wait for the next slot.
+ */
+function markScheduledRun(svc: Services, job: Job): void {
+  if (job.trigger === 'scheduled') svc.config.set(KEYS.lastScheduledRun, String(job.startedAt));
 }
 
 function appendHistory(
@@ -297,8 +356,8 @@ function appendHistory(
 function discard(svc: Services, job: Job, reason: string): void {
   const m = msg('staleCheckpoint', { reason });
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs }, m);
-  clearSnapshot(svc.state);
   svc.state.removePrefix(JOB_KEY);
+  clearSnapshot(svc.state);
   svc.config.remove(PROGRESS_KEY);
 }
 

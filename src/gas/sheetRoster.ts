@@ -4,6 +4,7 @@ import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../core/model'
 import { ApplyResult, RosterPort, RosterReadProblem } from '../core/ports';
 import { UserError, msg } from '../core/messages';
 import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from './sheets';
+import { HISTORY_SHEET } from './sheetHistory';
 
 export const ROSTER_SHEET = 'Roster';
 export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permissions', 'Source', 'OU', 'Last synced', 'Synced status', 'Out of scope since'] as const;
@@ -11,29 +12,81 @@ export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permis
 type Column = (typeof ROSTER_COLUMNS)[number];
 
 export function accountToRow(a: Account): string[] {
-  return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(asText);
+  return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(toCell);
+}
+
+/**
+ * asText, and a value that itself starts with a quote gets one more, so that a name such as
+ * '=x (quote included) reads back as written instead of as =x (a change on every sync).
+ */
+function toCell(value: string): string {
+  return value.startsWith("'") ? `'${value}` : asText(value);
+}
+
+/** The value toCell wrote. Names are kept exactly (a directory name is compared as is); other cells are trimmed. */
+function fromRosterCell(value: unknown, exact: boolean): string {
+  const s = String(value ?? '');
+  if (s.startsWith("''")) return s.slice(1);
+  return exact && !s.startsWith("'") ? s : fromCell(value);
+}
+
+/** The roster as last read or written in this execution; `accounts` (row order) is rebuilt from byId when needed. */
+interface RosterCache {
+  byId: Map<string, Account>;
+  rowOf: Map<string, number>;
+  accounts: Account[] | null;
+  lastRow: number;
+  problems: RosterReadProblem[];
 }
 
 const list = (cell: string) => cell.split(',').map((s) => s.trim()).filter(Boolean);
 
 export class SheetRoster implements RosterPort {
   readonly kind = ROSTER_SHEET;
-  private cache: { accounts: Account[]; rowOf: Map<string, number>; lastRow: number; problems: RosterReadProblem[] } | null = null;
+  private cache: RosterCache | null = null;
 
   constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet) {}
 
   private sheet(): GoogleAppsScript.Spreadsheet.Sheet {
+    const existing = this.spreadsheet.getSheetByName(ROSTER_SHEET);
+    if (existing) return existing;
+    // Deleted by a person after syncs wrote it: recreating it empty would recreate every account and
+    // forget every local decision (disabled, deleted, manual accounts), so say so instead.
+    if (this.syncedBefore()) {
+      throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: `${ROSTER_COLUMNS.join(', ')}: the whole sheet was deleted (undo it, restore it from File → Version history, or add an empty sheet named "${ROSTER_SHEET}" to start a new roster)` }));
+    }
     return ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
   }
 
-  readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
-    if (!this.cache) this.cache = this.load();
-    return { accounts: this.cache.accounts, problems: this.cache.problems };
+  /** Whether History records a sync that completed, i.e. the roster sheet existed. Read only when the sheet is missing. */
+  private syncedBefore(): boolean {
+    const history = this.spreadsheet.getSheetByName(HISTORY_SHEET);
+    const last = history ? history.getLastRow() : 0;
+    if (!history || last < 2) return false;
+    return history
+      .getRange(2, 4, last - 1, 1)
+      .getValues()
+      .some(([outcome]) => outcome === 'success' || outcome === 'partial');
   }
 
-  private load() {
+  readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
+    const cache = this.cache ?? (this.cache = this.load());
+    if (!cache.accounts) {
+      const rowOf = cache.rowOf;
+      cache.accounts = [...cache.byId.values()].sort((a, b) => rowOf.get(a.id)! - rowOf.get(b.id)!);
+    }
+    return { accounts: cache.accounts, problems: cache.problems };
+  }
+
+  private load(): RosterCache {
     const sheet = this.sheet();
     const values = sheet.getDataRange().getValues();
+    if (values.every((row) => row.every((v) => v === '' || v === null))) {
+      // An empty sheet (an execution cut off between creating it and writing its header, or an
+      // empty sheet a person added to start a new roster): it gets the header and holds no accounts.
+      writeBlock(sheet, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
+      return { byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [] };
+    }
     const header = (values[0] ?? []).map((h) => String(h).trim());
     const col = new Map<Column, number>();
     const missing: string[] = [];
@@ -49,10 +102,11 @@ export class SheetRoster implements RosterPort {
       throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: `in the order ${ROSTER_COLUMNS.join(', ')}` }));
     }
     const accounts: Account[] = [];
+    const byId = new Map<string, Account>();
     const rowOf = new Map<string, number>();
     const problems: RosterReadProblem[] = [];
     for (let r = 1; r < values.length; r++) {
-      const cell = (name: Column) => fromCell(values[r][col.get(name)!]);
+      const cell = (name: Column) => fromRosterCell(values[r][col.get(name)!], name === 'Name');
       if (values[r].every((v) => v === '' || v === null)) continue;
       const rawId = values[r][col.get('ID')!];
       const parsed = typeof rawId === 'number' ? `the ID is stored as a number (${rawId}) and has lost digits; format the ID column as plain text and paste the id again` : parseRow(cell);
@@ -60,10 +114,11 @@ export class SheetRoster implements RosterPort {
       else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
       else {
         accounts.push(parsed);
+        byId.set(parsed.id, parsed);
         rowOf.set(parsed.id, r + 1);
       }
     }
-    return { accounts, rowOf, lastRow: Math.max(values.length, 1), problems };
+    return { byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
   }
 
   checkWritable(): void {
@@ -90,7 +145,7 @@ export class SheetRoster implements RosterPort {
     }
     try {
       for (const run of runs([...rows.keys()])) {
-        writeBlock(sheet, run.start, run.values.map((r) => rows.get(r)!), ROSTER_COLUMNS.length);
+        writeBlock(sheet, run.start, run.values.map((r) => rows.get(r)!), ROSTER_COLUMNS.length, false);
       }
       if (appended.length) writeBlock(sheet, state.lastRow + 1, appended, ROSTER_COLUMNS.length);
       removeRows(sheet, deletions);
@@ -98,9 +153,47 @@ export class SheetRoster implements RosterPort {
       this.cache = null;
       throw new UserError(msg('rosterProtected', { sheet: ROSTER_SHEET, detail: error instanceof Error ? error.message : String(error) }));
     }
-    this.cache = null;
+    // The sheet now holds what the cache plus these changes say: keep the cache in step rather
+    // than reading the whole sheet again before the next batch (that made a sync quadratic).
+    this.cache = afterWrite(state, changes, deletions);
     return { applied: changes.map((c) => c.accountId), failed: [] };
   }
+}
+
+/**
+ * Brings the cache in line with `changes` as apply() wrote them: updates in place,
+ * appends after the last row, then the deleted rows gone and the rows below moved up.
+ */
+function afterWrite(cache: RosterCache, changes: Change[], deletions: number[]): RosterCache {
+  const { byId, rowOf } = cache;
+  for (const change of changes) {
+    const row = rowOf.get(change.accountId);
+    byId.delete(change.accountId);
+    rowOf.delete(change.accountId);
+    // An adopted manual account changes id: the same row under the Google id.
+    if (change.after) {
+      byId.set(change.after.id, change.after);
+      rowOf.set(change.after.id, row ?? ++cache.lastRow);
+    }
+  }
+  if (deletions.length) {
+    const gone = [...new Set(deletions)].sort((a, b) => a - b);
+    const shift = (row: number) => {
+      let lo = 0;
+      let hi = gone.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (gone[mid] < row) lo = mid + 1;
+        else hi = mid;
+      }
+      return row - lo;
+    };
+    for (const [id, row] of rowOf) rowOf.set(id, shift(row));
+    cache.problems = cache.problems.map((p) => ({ ...p, row: shift(p.row) }));
+    cache.lastRow -= gone.length;
+  }
+  cache.accounts = null;
+  return cache;
 }
 
 /** An account from a row, or what is wrong with the row. */

@@ -27,12 +27,15 @@ export function ensureSheet(ss: GoogleAppsScript.Spreadsheet.Spreadsheet, name: 
 }
 
 /** One setValues for a block of rows, the cells formatted as text first. */
-export function writeBlock(sheet: GoogleAppsScript.Spreadsheet.Sheet, startRow: number, values: string[][], width: number): void {
+export function writeBlock(sheet: GoogleAppsScript.Spreadsheet.Sheet, startRow: number, values: string[][], width: number, mayGrow = true): void {
   if (!values.length) return;
   // A range past the sheet's last row is an error in Sheets ("outside the dimensions"): grow it first.
-  const maxRows = sheet.getMaxRows();
-  const lastRow = startRow + values.length - 1;
-  if (lastRow > maxRows) sheet.insertRowsAfter(maxRows, lastRow - maxRows);
+  // (mayGrow false: rows the caller knows exist, e.g. rows it just read, so no call is spent checking.)
+  if (mayGrow) {
+    const maxRows = sheet.getMaxRows();
+    const lastRow = startRow + values.length - 1;
+    if (lastRow > maxRows) sheet.insertRowsAfter(maxRows, lastRow - maxRows);
+  }
   const range = sheet.getRange(startRow, 1, values.length, width);
   range.setNumberFormat('@');
   range.setValues(values);
