@@ -485,7 +485,10 @@ export function getSyncProgress(svc: Services) {
   const raw = svc.config.get(PROGRESS_KEY);
   if (!raw) return { running: false };
   try {
-    return { running: true, ...(JSON.parse(raw) as object) };
+    const note = JSON.parse(raw) as { at?: number };
+    // A note older than one execution can last was left by a part that was killed: nothing runs now.
+    if (typeof note.at === 'number' && svc.clock.nowMs() - note.at > 6 * 60_000) return { running: false };
+    return { running: true, ...note };
   } catch {
     return { running: true }; // a torn progress note; the running part rewrites it within seconds
   }

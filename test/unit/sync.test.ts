@@ -1,5 +1,6 @@
 import { runSync } from '../../src/core/sync';
 import { heartbeat } from '../../src/core/triggers';
+import { getSyncProgress } from '../../src/core/api';
 import { loadSettings } from '../../src/core/config';
 import { school } from './fixture';
 import { TestWorld } from '../fakes/memory';
@@ -141,4 +142,14 @@ test('a failed scheduled sync emails the admins with the error, counts and a lin
   expect(w.mail[0].to).toEqual(['admin@school.example']);
   expect(w.mail[0].body).toContain('This account cannot access the Google Workspace Directory');
   expect(w.mail[0].body).toContain('https://docs.google.com/spreadsheets/d/test');
+});
+
+test('progress notes: shown while a part runs, ignored once older than an execution can last', () => {
+  const w = school();
+  w.budget.ms = 2;
+  w.budget.stepMs = 1;
+  expect(runSync(w.svc, manual).state).toBe('in-progress');
+  expect(getSyncProgress(w.svc)).toMatchObject({ running: true, phase: 'read' });
+  w.clock.now += 7 * 60_000;
+  expect(getSyncProgress(w.svc)).toEqual({ running: false });
 });
