@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LATENCY, SimRuntime } from '../emulator/runtime';
-import { generateDomain, rollover } from '../emulator/domain';
+import { directoryLowerBound, generateDomain, rollover } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
 import type { Account, DirectorySnapshot } from '../src/core/model';
 import type { PlanData } from './planWork';
@@ -50,19 +50,8 @@ function yearEnd(dir: FakeDirectoryState): void {
 }
 
 /** ceil(U/500) users.list pages + one orgunits.list + Σ ceil(members/200) over every group reachable from a rule, each once. */
-function directoryLowerBound(dir: FakeDirectoryState): number {
-  const queue = RULES.flatMap((r) => (r.type === 'group' ? [r.groupEmail!.toLowerCase()] : []));
-  const seen = new Set<string>();
-  let members = 0;
-  while (queue.length) {
-    const email = queue.shift()!;
-    if (seen.has(email)) continue;
-    seen.add(email);
-    const g = dir.findGroup(email);
-    members += Math.max(1, Math.ceil((g?.members.length ?? 0) / 200));
-    for (const m of g?.members ?? []) if (m.type === 'GROUP') queue.push(dir.groupById(m.id)!.email.toLowerCase());
-  }
-  return Math.max(1, Math.ceil(dir.allUsers().length / 500)) + 1 + members;
+function directoryCallBound(dir: FakeDirectoryState): number {
+  return directoryLowerBound(dir, RULES.flatMap((r) => (r.type === 'group' ? [r.groupEmail!] : []))).total;
 }
 
 // ---- running syncs in the simulated runtime ----------------------------------------------
@@ -265,7 +254,7 @@ function runSize(users: number): SizeResult {
   const setupMs = Date.now() - setup;
   const log = (what: string, m: Measured) => console.log(`  ${users} ${what}: ${m.state}, ${m.executions} executions, ${(m.simMs / 1000).toFixed(1)} s simulated, ${m.directoryCalls} directory calls, ${m.rosterWrites} roster writes, ${m.wallMs} ms wall`);
 
-  const boundFirst = directoryLowerBound(dirA);
+  const boundFirst = directoryCallBound(dirA);
   const first = multi.sync();
   log('first sync', first);
   const workFirst = single.sync().simMs;
@@ -282,7 +271,7 @@ function runSize(users: number): SizeResult {
   next(single);
   yearEnd(dirA);
   yearEnd(dirB);
-  const boundRollover = directoryLowerBound(dirA);
+  const boundRollover = directoryCallBound(dirA);
   const data: PlanData = { rules: RULES, snapshot: snapshotOf(dirA), accounts: rosterBefore, now: new Date(multi.rt.nowMs()).toISOString() };
   const rolloverSync = multi.sync();
   log('rollover sync', rolloverSync);

@@ -286,3 +286,24 @@ export const renameGroup = (state: FakeDirectoryState, email: string, newEmail: 
   state.renameGroup(email, newEmail, newName);
 export const deleteGroup = (state: FakeDirectoryState, email: string) => state.deleteGroup(email);
 export const deleteUser = (state: FakeDirectoryState, email: string) => state.deleteUser(email);
+
+/**
+ * The fewest directory calls a full sync can make: ceil(users / 500) users.list pages, one
+ * orgunits.list, and ceil(members / 200) members.list pages (at least one) for every group
+ * reachable from the rules' groups, each counted once however often it is nested.
+ */
+export function directoryLowerBound(dir: FakeDirectoryState, ruleGroupEmails: string[]): { users: number; members: number; orgunits: number; total: number } {
+  const users = Math.max(1, Math.ceil(dir.allUsers().length / 500));
+  const queue = ruleGroupEmails.map((e) => e.toLowerCase());
+  const seen = new Set<string>();
+  let members = 0;
+  while (queue.length) {
+    const email = queue.shift()!;
+    if (seen.has(email)) continue;
+    seen.add(email);
+    const g = dir.findGroup(email);
+    members += Math.max(1, Math.ceil((g?.members.length ?? 0) / 200));
+    for (const m of g?.members ?? []) if (m.type === 'GROUP') queue.push(dir.groupById(m.id)!.email.toLowerCase());
+  }
+  return { users, members, orgunits: 1, total: users + members + 1 };
+}

@@ -6,7 +6,7 @@
 // written each account once.
 import fc from 'fast-check';
 import { later, world, World } from './harness';
-import { generateDomain, rollover } from '../../emulator/domain';
+import { directoryLowerBound, generateDomain, rollover } from '../../emulator/domain';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
 
@@ -51,19 +51,7 @@ function yearEnd(dir: FakeDirectoryState): void {
 
 /** Fewest directory calls a sync can make: users.list pages of 500, one orgunits.list, each reachable group once in pages of 200. */
 function lowerBound(dir: FakeDirectoryState): { users: number; members: number; orgunits: number; total: number } {
-  const users = Math.max(1, Math.ceil(dir.allUsers().length / 500));
-  const queue = RULES.flatMap((r) => (r.type === 'group' ? [r.groupEmail!.toLowerCase()] : []));
-  const seen = new Set<string>();
-  let members = 0;
-  while (queue.length) {
-    const email = queue.shift()!;
-    if (seen.has(email)) continue;
-    seen.add(email);
-    const g = dir.findGroup(email);
-    members += Math.max(1, Math.ceil((g?.members.length ?? 0) / 200));
-    for (const m of g?.members ?? []) if (m.type === 'GROUP') queue.push(dir.groupById(m.id)!.email.toLowerCase());
-  }
-  return { users, members, orgunits: 1, total: users + members + 1 };
+  return directoryLowerBound(dir, RULES.flatMap((r) => (r.type === 'group' ? [r.groupEmail!] : [])));
 }
 
 // ---- observing and cutting a sync ---------------------------------------------------------
