@@ -1,7 +1,7 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, countChanges, emptyCounts } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
 import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, loadSettings, readNumber } from './config';
@@ -409,4 +409,3 @@ function notify(svc: Services, job: Job, outcome: SyncOutcome, text: string, fix
   }
 }
 
-export { countChanges };
