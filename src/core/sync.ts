@@ -96,8 +96,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       // A sync cut off while saving its progress: record it, and carry on from the beginning.
       const m = msg('staleCheckpoint', { reason: 'its saved progress could not be read' });
       appendHistory(svc, { trigger: request.trigger, startedAt: partStart, outcome: 'discarded', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
-      svc.state.removePrefix(JOB_KEY);
-      clearSnapshot(svc.state);
+      forgetJob(svc);
     }
     if (job) {
       const stale = staleReason(job, settings, partStart);
@@ -315,6 +314,11 @@ function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: str
   job.busyMs += svc.clock.nowMs() - partStart;
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
   markScheduledRun(svc, job);
+  forgetJob(svc);
+}
+
+/** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
+function forgetJob(svc: Services): void {
   // The job first: an execution cut off here must not leave a job whose snapshot is already gone.
   svc.state.removePrefix(JOB_KEY);
   clearSnapshot(svc.state);
@@ -356,9 +360,7 @@ function appendHistory(
 function discard(svc: Services, job: Job, reason: string): void {
   const m = msg('staleCheckpoint', { reason });
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs }, m);
-  svc.state.removePrefix(JOB_KEY);
-  clearSnapshot(svc.state);
-  svc.config.remove(PROGRESS_KEY);
+  forgetJob(svc);
 }
 
 function busy(svc: Services): SyncResult {
