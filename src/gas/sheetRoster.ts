@@ -12,21 +12,12 @@ export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permis
 type Column = (typeof ROSTER_COLUMNS)[number];
 
 export function accountToRow(a: Account): string[] {
-  return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(toCell);
+  return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(asText);
 }
 
-/**
- * asText, and a value that itself starts with a quote gets one more, so that a name such as
- * '=x (quote included) reads back as written instead of as =x (a change on every sync).
- */
-function toCell(value: string): string {
-  return value.startsWith("'") ? `'${value}` : asText(value);
-}
-
-/** The value toCell wrote. Names are kept exactly (a directory name is compared as is); other cells are trimmed. */
+/** The value asText wrote. Names are kept exactly (a directory name is compared as is); other cells are trimmed. */
 function fromRosterCell(value: unknown, exact: boolean): string {
   const s = String(value ?? '');
-  if (s.startsWith("''")) return s.slice(1);
   return exact && !s.startsWith("'") ? s : fromCell(value);
 }
 

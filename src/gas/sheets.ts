@@ -3,16 +3,17 @@
 /**
  * A value written as text: cells are formatted as plain text ('@') so ids keep
  * all 21 digits, and a leading = + - @ gets Sheets' quote prefix so a name can
- * never become a formula.
+ * never become a formula. A value that itself starts with a quote gets one more,
+ * so that '=x (quote included) reads back as written, not as =x.
  */
 export function asText(value: string): string {
-  return /^[=+\-@]/.test(value) ? `'${value}` : value;
+  return /^['=+\-@]/.test(value) ? `'${value}` : value;
 }
 
 /** The value as written: drops the quote prefix asText added, whether or not Sheets kept it. */
 export function fromCell(value: unknown): string {
   const s = String(value ?? '').trim();
-  return s.startsWith("'") && /^[=+\-@]/.test(s.slice(1)) ? s.slice(1) : s;
+  return s.startsWith("'") && /^['=+\-@]/.test(s.slice(1)) ? s.slice(1) : s;
 }
 
 export function ensureSheet(ss: GoogleAppsScript.Spreadsheet.Spreadsheet, name: string, header: string[], hidden = false): GoogleAppsScript.Spreadsheet.Sheet {
