@@ -3,7 +3,7 @@
 // never Dates). src/main.ts only wires these to Apps Script globals.
 import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan } from './model';
 import { Services } from './ports';
-import { KEYS, loadSettings, storeSettings } from './config';
+import { KEYS, loadSettings, readNumber, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
@@ -14,7 +14,6 @@ import { PROGRESS_KEY, describePhase, loadJob, readRoster, runSync, SyncResult }
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
-import { readNumber } from './config';
 import { ScimTokenView, clearScimToken as clearStoredScimToken, scimTokenView, storeScimToken } from './scimConfig';
 
 const PREVIEW_PER_KIND = 200;
