@@ -127,7 +127,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       return advance(svc, settings, job, partStart);
     }
   } catch (error) {
-    return failJob(svc, job, error, partStart);
+    return failJob(svc, job, error, partStart, request.trigger);
   } finally {
     svc.lock.release();
   }
@@ -286,7 +286,8 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
-  if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job, outcome, text, fix);
+  if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
+  else svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
   return result('done', { id: 'unexpected', text, fix }, job);
 }
@@ -294,19 +295,36 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
 function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
   const fix = msg('thresholdBlocked', { count: 0, limit: 0, threshold: '' }).fix;
   end(svc, job, 'halted', { text: message, fix }, partStart);
-  notify(svc, job, 'halted', message, fix);
+  notify(svc, job.trigger, 'halted', { text: message, fix }, job.applied);
   return result('halted', { id: 'thresholdBlocked', text: message, fix }, job, { destructive });
 }
 
-function failJob(svc: Services, job: Job | null, error: unknown, partStart: number): SyncResult {
+function failJob(svc: Services, job: Job | null, error: unknown, partStart: number, trigger: SyncTrigger): SyncResult {
   const m = toMessage(error);
   if (job) {
     end(svc, job, 'failed', m, partStart);
-    notify(svc, job, 'failed', m.text, m.fix);
+    notify(svc, job.trigger, 'failed', m, job.applied);
+  } else if (trigger === 'scheduled' && m.id === 'corruptSettings') {
+    return scheduledRunUnstartable(svc, error);
   } else if (!(error instanceof UserError && (m.id === 'noRules' || m.id === 'corruptSettings'))) {
-    appendHistory(svc, { trigger: 'manual', startedAt: partStart, outcome: 'failed', counts: emptyCounts(), parts: 1, busyMs: svc.clock.nowMs() - partStart }, m);
+    appendHistory(svc, { trigger, startedAt: partStart, outcome: 'failed', counts: emptyCounts(), parts: 1, busyMs: svc.clock.nowMs() - partStart }, m);
+    notify(svc, trigger, 'failed', m, emptyCounts());
   }
   return result('failed', m, job);
+}
+
+/**
+ * A scheduled run that cannot even start (its settings cannot be read): History and the admins
+ * hear of it once, and again once a day while it lasts, not at every hourly heartbeat.
+ */
+export function scheduledRunUnstartable(svc: Services, error: unknown): SyncResult {
+  const m = toMessage(error);
+  if (noticeIsNew(svc, `unstartable\n${m.text}`)) {
+    const now = svc.clock.nowMs();
+    appendHistory(svc, { trigger: 'scheduled', startedAt: now, outcome: 'failed', counts: emptyCounts(), parts: 1, busyMs: 0 }, m);
+    sendNotice(svc, 'failed', m, emptyCounts());
+  }
+  return result('failed', m, null);
 }
 
 /** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
@@ -391,23 +409,45 @@ export function summarize(counts: Record<ChangeKind, number>): string {
 
 const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
 
-function notify(svc: Services, job: Job, outcome: SyncOutcome, text: string, fix: string): void {
-  if (job.trigger !== 'scheduled') return;
-  let settings: Settings;
+/** The last problem the admins were emailed about, so an hourly schedule does not repeat it hourly. */
+const NOTICE_KEY = 'lastNotice';
+const NOTICE_REPEAT_MS = 24 * 60 * 60 * 1000;
+
+/** Emails the admins about a scheduled sync that failed, was halted or finished with errors. */
+function notify(svc: Services, trigger: SyncTrigger, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
+  if (trigger !== 'scheduled') return;
+  if (noticeIsNew(svc, `${outcome}\n${m.text}`)) sendNotice(svc, outcome, m, counts);
+}
+
+/** True when this problem was not reported in the last day; records it as reported now. */
+function noticeIsNew(svc: Services, signature: string): boolean {
+  const now = svc.clock.nowMs();
+  let last: { signature?: string; at?: number } = {};
+  try {
+    last = JSON.parse(svc.config.get(NOTICE_KEY) ?? '{}') ?? {};
+  } catch {
+    // An unreadable record only means the problem is reported again.
+  }
+  if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
+  svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now }));
+  return true;
+}
+
+function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
+  let settings: Settings | null = null;
   try {
     settings = loadSettings(svc.config);
   } catch {
-    return;
+    // Unreadable settings: the installer still hears of it.
   }
-  if (!settings.notifyOnFailure) return;
-  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...settings.admins].filter(Boolean))];
+  if (settings && !settings.notifyOnFailure) return;
+  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
   if (!to.length) return;
   const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
-  const body = [text, fix && `How to fix: ${fix}`, `Counts: ${summarize(job.applied)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
+  const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
   try {
     svc.notifier.send(to, subject, body);
   } catch {
     // A mail quota error must not hide the sync's own outcome, which History already holds.
   }
 }
-

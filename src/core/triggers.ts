@@ -3,7 +3,8 @@ import { Services } from './ports';
 import { KEYS, loadSettings, readNumber } from './config';
 import { isDue } from './schedule';
 import { msg } from './messages';
-import { SyncResult, loadJob, runSync } from './sync';
+import { SyncResult, loadJob, runSync, scheduledRunUnstartable } from './sync';
+import { Settings } from './settings';
 
 export const SCHEDULE_HANDLER = 'runScheduledSync';
 
@@ -26,7 +27,12 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
     return { state: 'idle', message: msg('notSyncAccount', { owner }).text };
   }
   if (loadJob(svc.state)) return runSync(svc, { trigger: 'scheduled', mode: 'continue' });
-  const settings = loadSettings(svc.config);
+  let settings: Settings;
+  try {
+    settings = loadSettings(svc.config);
+  } catch (error) {
+    return scheduledRunUnstartable(svc, error);
+  }
   const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local);
   if (!due.due) return { state: 'idle', message: due.why };
   return runSync(svc, { trigger: 'scheduled', mode: 'start' });

@@ -7,7 +7,11 @@ import { DEMO_DOMAIN } from '../../emulator/domain';
 
 export type { Emulator };
 
-export const SCREENSHOTS = join(__dirname, '..', '..', 'docs', 'screenshots');
+/**
+ * Where the browser tests save their screenshots: the README's docs/screenshots when asked
+ * (`npm run screenshots`), else a scratch folder, so a test run leaves the work tree as it was.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(__dirname, '..', '..', 'docs', 'screenshots') : join(__dirname, '..', '..', '.cache', 'screenshots');
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 

@@ -716,6 +716,12 @@ rec.test('corrupt', 'corrupt properties and sync state (invalid JSON, a lost chu
   expect(runs.length).toBeGreaterThanOrEqual(2);
   expect(runs.every((r) => r.ok && (r.result as Json).state === 'failed')).toBe(true);
   expect(w.roster()).toEqual([]);
+  // History and the installer hear of it once, not at every hourly heartbeat.
+  const unstartable = w.history().filter((h) => h.Trigger === 'scheduled');
+  expect(unstartable).toHaveLength(1);
+  expect(unstartable[0]).toMatchObject({ Outcome: 'failed', Fix: corrupt.fix });
+  expect(w.rt.outbox.map((m) => [m.to, m.subject])).toEqual([[`admin@${DEMO_DOMAIN}`, 'Roster Sync: scheduled sync failed']]);
+  expect(w.rt.outbox[0].body).toContain('not valid JSON');
   // Saved again from the sidebar: repaired.
   w.save({ rules: DEMO_RULES });
   expect(w.call('syncNow', {}).state).toBe('done');
@@ -782,6 +788,19 @@ rec.test('notify', 'a scheduled sync that fails or is halted by the threshold em
       expect(mail.body).toContain('Counts: No changes.');
       expect(mail.body).toContain(w.rt.spreadsheet().url());
       rec.count('emails');
+      // The same failure an hour later is in History again, but not mailed again until a day has passed.
+      beat(w);
+      expect(w.history().filter((h) => h.Outcome === 'failed')).toHaveLength(2);
+      expect(w.rt.outbox).toHaveLength(1);
+      w.rt.advanceHours(24);
+      expect(w.rt.outbox).toHaveLength(2);
+      // Once a scheduled sync succeeds, the next failure is news again.
+      w.rt.revokeDirectoryAccess(false);
+      beat(w);
+      expect(newest(w)).toMatchObject({ Outcome: 'success' });
+      w.rt.revokeDirectoryAccess(true);
+      beat(w);
+      expect(w.rt.outbox).toHaveLength(3);
     } else expect(w.rt.outbox).toHaveLength(0);
 
     // Halted: a rollover would deactivate more than 5 % of the accounts.
