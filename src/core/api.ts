@@ -1,7 +1,7 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan } from './model';
+import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
 import { Services } from './ports';
 import { KEYS, loadSettings, readNumber, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
@@ -10,7 +10,7 @@ import * as input from './input';
 import { readAll } from './snapshot';
 import { describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, describePhase, loadJob, readRoster, runSync, SyncResult } from './sync';
+import { PROGRESS_KEY, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -359,23 +359,26 @@ export function updateAccounts(svc: Services, raw: unknown) {
   const grant = input.list(a.grant, 'grant', 50, permission);
   const revoke = input.list(a.revoke, 'revoke', 50, permission);
   const exclude = input.bool(a.exclude, 'exclude');
-  const byId = new Map(readRoster(svc).map((acc) => [acc.id, acc]));
-  const changes: Change[] = [];
-  for (const id of ids) {
-    const before = byId.get(id);
-    if (!before) throw new UserError(msg('accountNotFound', { id }));
-    const after: Account = { ...before };
-    if (status) after.status = status;
-    after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
-    if (JSON.stringify(after) === JSON.stringify(before)) continue;
-    changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
-  }
-  if (changes.length) svc.roster.apply(changes);
-  if (exclude) {
-    const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-    storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
-  }
-  return { updated: changes.length };
+  // Read, change and write under the sync lock: a sync part writing the same rows would undo the edit.
+  return underSyncLock(svc, () => {
+    const byId = new Map(readRoster(svc).map((acc) => [acc.id, acc]));
+    const changes: Change[] = [];
+    for (const id of ids) {
+      const before = byId.get(id);
+      if (!before) throw new UserError(msg('accountNotFound', { id }));
+      const after: Account = { ...before };
+      if (status) after.status = status;
+      after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
+      if (JSON.stringify(after) === JSON.stringify(before)) continue;
+      changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+    }
+    if (changes.length) svc.roster.apply(changes);
+    if (exclude) {
+      const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
+      storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+    }
+    return { updated: changes.length };
+  });
 }
 
 function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
@@ -390,8 +393,6 @@ export function addAccount(svc: Services, raw: unknown): Account {
   const name = input.text(a.name, 'name', 200, { min: 1 });
   const email = input.email(a.email, 'email');
   const role = input.oneOf(a.role, 'role', settings.roles);
-  const accounts = readRoster(svc);
-  if (accounts.some((acc) => acc.email.toLowerCase() === email)) throw new UserError(msg('duplicateEmail'));
   const roles = [role, ...(settings.impliedRoles[role] ?? [])];
   const account: Account = {
     id: `manual-${svc.clock.nowMs().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`,
@@ -406,8 +407,11 @@ export function addAccount(svc: Services, raw: unknown): Account {
     syncedStatus: '',
     outOfScopeSince: '',
   };
-  svc.roster.apply([{ kind: 'create', accountId: account.id, email, name, reasons: ['added by an admin in Roster Sync'], before: null, after: account }]);
-  return account;
+  return underSyncLock(svc, () => {
+    if (readRoster(svc).some((acc) => acc.email.toLowerCase() === email)) throw new UserError(msg('duplicateEmail'));
+    svc.roster.apply([{ kind: 'create', accountId: account.id, email, name, reasons: ['added by an admin in Roster Sync'], before: null, after: account }]);
+    return account;
+  });
 }
 
 // ---------- one user: explain and sync ----------
@@ -463,14 +467,18 @@ export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
   const settings = loadSettings(svc.config);
   const email = input.email(input.args(raw).email, 'email');
-  if (!svc.lock.tryLock(3000)) throw new UserError(msg('alreadyRunning', { startedAt: 'just now', part: 1 }));
-  try {
+  return underSyncLock(svc, () => {
+    const startedAt = svc.clock.nowMs();
     const { plan } = planForUser(svc, settings, email);
     const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
+    if (plan.changes.length) {
+      const applied = new Set(result.applied);
+      const counts = emptyCounts();
+      for (const c of plan.changes) if (applied.has(c.accountId)) counts[c.kind]++;
+      recordUserSync(svc, email, startedAt, counts, result.failed);
+    }
     return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
-  } finally {
-    svc.lock.release();
-  }
+  });
 }
 
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {

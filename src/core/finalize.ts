@@ -6,6 +6,7 @@ import { Message, msg, toMessage } from './messages';
 import { DirectoryError } from './googleErrors';
 import { Settings, describeRule } from './settings';
 import { SCHEDULE_HANDLER } from './triggers';
+import { lastFullSyncEntry } from './sync';
 import { ScimProbe, checkScimDestination } from './scimConfig';
 
 function isProbe(roster: unknown): roster is ScimProbe {
@@ -150,7 +151,7 @@ const CHECKS: Check[] = [
           return failWith(toMessage(error));
         }
       }
-      const last = svc.history.list(1)[0];
+      const last = lastFullSyncEntry(svc);
       if (!last) return pass('Settings are valid; no sync has run yet.');
       if (last.outcome === 'success') return pass(`Settings are valid; the last sync (${last.finishedAt}) succeeded.`);
       return { status: last.outcome === 'failed' ? 'fail' : 'warning', found: `The last sync (${last.finishedAt}) ended ${last.outcome}: ${last.message}`, fix: last.fix };

@@ -382,9 +382,39 @@ function discard(svc: Services, job: Job, reason: string): void {
 }
 
 function busy(svc: Services): SyncResult {
+  return result('busy', busyMessage(svc), loadJob(svc.state));
+}
+
+function busyMessage(svc: Services): Message {
   const job = loadJob(svc.state);
-  const m = msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
-  return result('busy', m, job);
+  return msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
+}
+
+/**
+ * Runs an edit of the roster under the sync lock, so it never interleaves with a sync part
+ * writing the same rows (which would undo the edit). Between parts the lock is free, and the
+ * next part plans against the roster as edited.
+ */
+export function underSyncLock<T>(svc: Services, edit: () => T): T {
+  if (!svc.lock.tryLock(LOCK_WAIT_MS)) throw new UserError(busyMessage(svc));
+  try {
+    return edit();
+  } finally {
+    svc.lock.release();
+  }
+}
+
+/** History of a "Sync this user": its own trigger, so it never counts as the last full sync. */
+export function recordUserSync(svc: Services, email: string, startedAt: number, counts: Record<ChangeKind, number>, failed: { message: string }[]): void {
+  const outcome: SyncOutcome = failed.length ? 'partial' : 'success';
+  const text = `Synced one user (${email}): ${summarize(counts)}.${failed.length ? ` Not written: ${failed[0].message}` : ''}`;
+  const fix = failed.length ? msg('syncFailed', { detail: '' }).fix : '';
+  appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
+}
+
+/** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
+export function lastFullSyncEntry(svc: Services): HistoryEntry | undefined {
+  return svc.history.list(20).find((e) => e.trigger !== 'user');
 }
 
 function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {
@@ -397,7 +427,7 @@ function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncRe
 }
 
 function lastOutcome(svc: Services): SyncResult {
-  const last = svc.history.list(1)[0];
+  const last = lastFullSyncEntry(svc);
   const state: SyncState = !last ? 'done' : last.outcome === 'failed' ? 'failed' : last.outcome === 'halted' ? 'halted' : 'done';
   return { ...result(state, { id: 'unexpected', text: last ? last.message : 'No sync has run yet.', fix: last ? last.fix : '' }, null), applied: last ? last.counts : emptyCounts() };
 }

@@ -111,6 +111,30 @@ test('explain a user: the rules that matched, the roles, and what the next sync 
   expect(applied.applied).toBe(1);
   expect(w.roster.byEmail('fay@school.example')!.orgUnitPath).toBe('/Staff/Teachers');
   expect(api.explainUser(w.svc, { email: 'fay@school.example' }).changes).toEqual([]);
+  // History records it as a single-user sync, which never counts as the last full sync.
+  const [entry, full] = w.history.list(2);
+  expect(entry).toMatchObject({ trigger: 'user', outcome: 'success', message: 'Synced one user (fay@school.example): 1 updated.' });
+  expect(full.trigger).toBe('manual');
+  expect(api.syncUser(w.svc, { email: 'fay@school.example' }).applied).toBe(0);
+  expect(w.history.list(5).filter((h) => h.trigger === 'user')).toHaveLength(1);
+});
+
+test('account edits wait for a sync part that holds the lock, and change nothing when it does not end', () => {
+  const w = school();
+  api.syncNow(w.svc, {});
+  const ana = w.roster.byEmail('ana@school.example')!;
+  w.lock.heldElsewhere = true;
+  const busy = [
+    () => api.updateAccounts(w.svc, { ids: [ana.id], status: 'disabled' }),
+    () => api.addAccount(w.svc, { name: 'Visiting Coach', email: 'coach@other.example', role: 'teacher' }),
+    () => api.syncUser(w.svc, { email: 'ana@school.example' }),
+  ];
+  for (const edit of busy) expect(edit).toThrow('A sync is already running');
+  expect(w.roster.byEmail('ana@school.example')!.status).toBe('active');
+  expect(w.roster.byEmail('coach@other.example')).toBeUndefined();
+  w.lock.heldElsewhere = false;
+  expect(api.updateAccounts(w.svc, { ids: [ana.id], status: 'disabled' })).toEqual({ updated: 1 });
+  expect(w.lock.held).toBe(false);
 });
 
 test('preview is the plan, not applied, with per-rule match counts', () => {
