@@ -11,6 +11,7 @@ import { SheetRoster } from './sheetRoster';
 import { SheetHistory } from './sheetHistory';
 import { SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
+import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
 
 /**
@@ -24,6 +25,8 @@ declare const ROSTER_SYNC_BUDGET_MS: number | undefined;
 
 /** Stop well before Apps Script's 6-minute limit, leaving time to checkpoint. */
 export const EXECUTION_BUDGET_MS = 270_000;
+/** Apps Script ends every execution by then (plus a margin for clock skew): a killed sync's lease expires. */
+const EXECUTION_SURELY_ENDED_MS = 6 * 60_000 + 15_000;
 
 export function settingsScope(): 'script' | 'document' {
   return typeof ROSTER_SYNC_SETTINGS_SCOPE === 'string' && ROSTER_SYNC_SETTINGS_SCOPE === 'document' ? 'document' : 'script';
@@ -72,6 +75,22 @@ function documentConfig(domain: string, state: SheetBlobStore) {
   return new MirroredConfig(props ? new PropertyStore(props, `rs:${domain}:`) : null, state);
 }
 
+/**
+ * One lock for every execution that may write this roster, in either build: a lease per
+ * spreadsheet in script properties (a time-driven run has no document lock), guarded by the
+ * script lock for milliseconds only, so syncs of different rosters or domains never wait on each other.
+ */
+function syncLock(ssId: string, startedMs: number): LeaseLock {
+  return new LeaseLock({
+    mutex: new GasLock(LockService.getScriptLock()),
+    store: new PropertyStore(PropertiesService.getScriptProperties(), 'rs:lease:'),
+    key: ssId,
+    clock: gasClock,
+    holder: `${startedMs.toString(36)}.${Math.random().toString(36).slice(2, 10)}`,
+    expiresAtMs: startedMs + EXECUTION_SURELY_ENDED_MS,
+  });
+}
+
 export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, startedMs: number): Services {
   const scope = settingsScope();
   const domain = domainOf(gasSession.effectiveUserEmail());
@@ -88,10 +107,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     config,
     secrets,
     state,
-    // One lock for every execution that may sync. A time-driven run has no document, hence no
-    // document lock, so the document build takes the script lock too (syncs of different
-    // spreadsheets then wait for each other, up to the lock timeout, rather than ever overlap).
-    lock: new GasLock(LockService.getScriptLock()),
+    lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,
     session: gasSession,

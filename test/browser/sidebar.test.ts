@@ -3,6 +3,7 @@
 // fresh demo district) and asserts what changed on the server, not just what the page shows.
 import { Browser } from 'playwright-core';
 import { DEMO_SCIM_TOKEN, EVERYONE, Emulator, HOSTILE_NAME, MARKUP_USER, SMALL_EXECUTIONS, Sidebar, configure, directoryOutage, launchBrowser, openSidebar, openTab, otherAdmin, rpc, rpcTraffic, runAs, screenshot, screenshotOf, scimUsers, startEmulator, storedScimToken, textOf } from './helpers';
+import { holdSyncLease } from '../e2e/harness';
 
 jest.setTimeout(60_000);
 
@@ -454,8 +455,8 @@ describe('once linked', () => {
     expect((await rpc(emu!, 'getState')).settings.rules).toEqual([]);
   });
 
-  test('Sync now while another execution holds the script lock says a sync is already running', async () => {
-    const release = emu!.runtime.holdLock('script');
+  test('Sync now while another execution holds the roster\'s sync lease says a sync is already running', async () => {
+    const release = holdSyncLease(emu!.runtime);
     try {
       const { page } = await open();
       await page.getByRole('button', { name: 'Sync now' }).click();

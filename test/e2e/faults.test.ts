@@ -4,7 +4,7 @@
 // concurrent syncs, a protected or deleted roster, corrupt or hand-edited state.
 // Each test records what it tried into .cache/reliability/faults.json (see
 // scripts/reliability.ts, which renders docs/reliability.md from it).
-import { later, world as harnessWorld, World } from './harness';
+import { afterKilled, holdSyncLease, later, world as harnessWorld, World } from './harness';
 import { DEMO_DOMAIN, generateDomain, rollover } from '../../emulator/domain';
 import { DEMO_RULES } from '../../emulator/serve';
 import { GoogleErrors } from '../../emulator/runtime';
@@ -74,6 +74,15 @@ function beat(w: World): ReturnType<World['rt']['advanceHours']> {
     if (runs.length) return runs;
   }
   throw new Error('the heartbeat did not fire in 3 hours');
+}
+
+/** Lets hours pass until a heartbeat runs a sync (the schedule's slot may not be due at the first one). */
+function scheduledRun(w: World): Json {
+  for (let i = 0; i < 3; i++) {
+    const ran = beat(w).map((r) => r.result as Json).find((r) => r.state !== 'idle');
+    if (ran) return ran;
+  }
+  throw new Error('no heartbeat ran a sync in 9 hours');
 }
 
 const newest = (w: World) => {
@@ -395,9 +404,10 @@ function runToEnd(w: World, cut?: { part: number; ms: number }): CutRun {
     } catch (error) {
       expect(String(error)).toContain('Exceeded maximum execution time');
       parts.push({ ms: w.rt.nowMs() - start, state: 'cut' });
-      // Google releases a killed execution's locks.
+      // Google releases a killed execution's locks; its sync lease expires after the time limit.
       rec.count('stuckLocks', w.rt.locks.held.size);
       expect(w.rt.locks.held.size).toBe(0);
+      afterKilled(w.rt, start);
       last = null;
       continue;
     }
@@ -523,14 +533,16 @@ rec.test('concurrency', 'two syncs at once (trigger and Sync now, two admins): o
   const roster = sheetDump(w, 'Roster');
   const historyRows = w.history().length;
 
-  // Its next part is running (holding the lock) when the other admin presses Sync now, and when the heartbeat fires.
-  const release = w.rt.holdLock('script');
+  // Its next part is running (holding the roster's sync lease) when the other admin presses Sync now,
+  // edits an account, or when the heartbeat fires.
+  const release = holdSyncLease(w.rt);
   const busy = w.call('syncNow', {}, second);
   expect(busy.state).toBe('busy');
   expect(busy.message).toMatch(catalog('alreadyRunning'));
   expect(busy.message).toContain('part 1');
   expect(w.call('continueSync', undefined, second).state).toBe('busy');
   expect(w.envelope('syncUser', { email: `admin@${DEMO_DOMAIN}` })).toMatchObject({ ok: false, error: { text: expect.stringMatching(catalog('alreadyRunning')) } });
+  expect(w.envelope('addAccount', { name: 'Visiting Coach', email: 'coach@visitors.example', role: 'teacher' }, second)).toMatchObject({ ok: false, error: { text: expect.stringMatching(catalog('alreadyRunning')) } });
   const [beat] = w.rt.fireTriggers();
   expect(beat.ok).toBe(true);
   expect((beat.result as Json).state).toBe('busy');
@@ -550,15 +562,44 @@ rec.test('concurrency', 'two syncs at once (trigger and Sync now, two admins): o
 
 rec.test(
   'concurrency',
-  'document scope: Sync now while a scheduled part holds the lock says a sync is already running',
+  'document scope: Sync now while a scheduled part holds the roster\'s sync lease says a sync is already running',
   () => {
     const w = harnessWorld({ scriptPath: rec.documentBundle });
-    const release = w.rt.holdLock('script'); // the scheduled part running now
+    const release = holdSyncLease(w.rt); // the scheduled part running now
     const r = w.call('syncNow', {});
     release();
     expect(r.state).toBe('busy');
   },
 );
+
+rec.test('concurrency', 'the sync lease: a killed part blocks its roster until Google has surely ended it, and never another roster', () => {
+  const w = world({ globals: { ROSTER_SYNC_BUDGET_MS: 600 } });
+  // A part killed (before its lease could be released) leaves the lease behind.
+  setLimit(w, 300);
+  const start = w.rt.nowMs();
+  expect(() => w.envelope('syncNow', {})).toThrow('Exceeded maximum execution time');
+  setLimit(w, 360_000);
+  expect(w.rt.locks.held.size).toBe(0);
+  const busy = w.call('syncNow', {});
+  expect(busy.state).toBe('busy');
+  // Another roster of the same script syncs meanwhile: its lease is its own.
+  const other = w.rt.spreadsheets.create('Another roster', w.rt.defaultUser).id;
+  const inOther = (fn: string, arg?: unknown) => {
+    const r = w.rt.runFromBrowser(fn, arg === undefined ? [] : [arg], { docId: other }) as Json;
+    if (!r.ok) throw new Error(r.error.text);
+    return r.data;
+  };
+  inOther('useMyAccountForSync', {});
+  inOther('saveSettings', { ...inOther('getState').settings, rules: w.settings().rules });
+  let r = inOther('syncNow', {});
+  while (r.state === 'in-progress') r = inOther('continueSync');
+  expect(r.state).toBe('done');
+  // Six minutes after the killed part started, Google has ended it: Sync now goes on.
+  w.rt.setClock(start + 6 * 60_000 + 16_000);
+  expect(runToEnd(w).result.state).toBe('done');
+  expect(compareRoster(w, w.roster())).toMatchObject({ duplicated: 0 });
+  rec.count('faultScenarios', 2);
+});
 
 // ---------- destination failures ----------
 
@@ -789,17 +830,17 @@ rec.test('notify', 'a scheduled sync that fails or is halted by the threshold em
       expect(mail.body).toContain(w.rt.spreadsheet().url());
       rec.count('emails');
       // The same failure an hour later is in History again, but not mailed again until a day has passed.
-      beat(w);
+      expect(scheduledRun(w).state).toBe('failed');
       expect(w.history().filter((h) => h.Outcome === 'failed')).toHaveLength(2);
       expect(w.rt.outbox).toHaveLength(1);
       w.rt.advanceHours(24);
       expect(w.rt.outbox).toHaveLength(2);
       // Once a scheduled sync succeeds, the next failure is news again.
       w.rt.revokeDirectoryAccess(false);
-      beat(w);
+      expect(scheduledRun(w).state).toBe('done');
       expect(newest(w)).toMatchObject({ Outcome: 'success' });
       w.rt.revokeDirectoryAccess(true);
-      beat(w);
+      expect(scheduledRun(w).state).toBe('failed');
       expect(w.rt.outbox).toHaveLength(3);
     } else expect(w.rt.outbox).toHaveLength(0);
 

@@ -65,6 +65,25 @@ export function world(options: Partial<SimRuntimeOptions> & { directory?: FakeDi
 }
 
 /** Lets the cooldown pass between manual syncs. */
+/**
+ * Tests kill executions early (a lowered time limit, a failing call); Google kills one only at its
+ * 6-minute limit. Moves the clock to when that execution would surely have ended, as a person who
+ * presses Sync now again would find it: its sync lease has expired (6 min + 15 s after it started).
+ */
+export function afterKilled(rt: { nowMs(): number; setClock(ms: number): void }, startedMs: number): void {
+  rt.setClock(Math.max(rt.nowMs(), startedMs + 6 * 60_000 + 16_000));
+}
+
+/**
+ * Another execution is part-way through a sync part of this roster (the simulation runs one execution
+ * at a time): it holds the roster's sync lease in script properties. Returns the release function.
+ */
+export function holdSyncLease(rt: SimRuntime, opts: { ssId?: string; forMs?: number } = {}): () => void {
+  const key = `rs:lease:${opts.ssId ?? rt.activeSpreadsheetId}`;
+  rt.properties.script.map.set(key, JSON.stringify({ holder: 'another-execution', expiresAtMs: rt.nowMs() + (opts.forMs ?? 5 * 60_000) }));
+  return () => rt.properties.script.map.delete(key);
+}
+
 export function later(w: World, minutes = 16): void {
   w.rt.setClock(w.rt.nowMs() + minutes * 60_000);
 }

@@ -5,7 +5,7 @@
 // with exactly the roster an uninterrupted sync makes, having read each directory page once and
 // written each account once.
 import fc from 'fast-check';
-import { later, world, World } from './harness';
+import { afterKilled, later, world, World } from './harness';
 import { directoryLowerBound, generateDomain, rollover } from '../../emulator/domain';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
@@ -150,8 +150,9 @@ function syncToEnd(s: Scale, cuts: Map<number, 'pause' | 'kill'> = new Map(), ma
       } catch (error) {
         expect(String((error as Error).message)).toContain(EXCEEDED);
         kills++;
-        // Apps Script releases an execution's locks however it ends.
+        // Apps Script releases an execution's locks however it ends; its sync lease expires after the time limit.
         expect(w.rt.locks.held.size).toBe(0);
+        afterKilled(w.rt, t.partStart);
         fn = 'syncNow';
         continue;
       }
