@@ -200,9 +200,23 @@ export function saveSettings(svc: Services, raw: unknown): StateView {
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
+  if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
   storeSettings(svc.config, settings);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
+}
+
+/** True when these settings set the schedule for the first time or change when it runs (not its blackouts). */
+function scheduleChanged(svc: Services, next: Settings): boolean {
+  if (svc.config.get(KEYS.settings) === null) return true;
+  let before: Settings;
+  try {
+    before = loadSettings(svc.config);
+  } catch {
+    return true;
+  }
+  const when = (s: Settings) => [s.schedule.mode, s.schedule.hour, s.schedule.timeZone].join('|');
+  return when(before) !== when(next);
 }
 
 // ---------- preview and sync ----------

@@ -9,6 +9,8 @@ export const KEYS = {
   syncAccount: 'syncAccount',
   lastScheduledRun: 'lastScheduledRun',
   lastFullSync: 'lastFullSync',
+  /** When the schedule (mode, hour, time zone) was last set: a daily sync is due from the first slot after it. */
+  scheduleSince: 'scheduleSince',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */

@@ -29,7 +29,13 @@ export function lastSlotMs(schedule: Schedule, nowMs: number, local: LocalTimeFn
   return top - 24 * HOUR_MS;
 }
 
-export function isDue(schedule: Schedule, nowMs: number, lastRunMs: number | null, local: LocalTimeFn): Due {
+/**
+ * Whether the heartbeat at nowMs should start a scheduled sync. `lastRunMs`: the last scheduled sync
+ * that saved progress or ended; `scheduleSinceMs`: when the schedule was last set or changed. A daily
+ * sync is due from the first slot after both, and stays due until one is recorded, so a first run
+ * that was killed (or a heartbeat that did not fire) is caught up at the next heartbeat.
+ */
+export function isDue(schedule: Schedule, nowMs: number, lastRunMs: number | null, local: LocalTimeFn, scheduleSinceMs: number | null = null): Due {
   if (schedule.mode === 'off') return { due: false, why: 'scheduled syncs are off' };
   const blackout = inBlackout(schedule, local(nowMs, schedule.timeZone).date);
   if (blackout) return { due: false, why: `paused by the blackout ${blackout.start} to ${blackout.end}` };
@@ -39,7 +45,9 @@ export function isDue(schedule: Schedule, nowMs: number, lastRunMs: number | nul
     return { due, why: due ? 'hourly sync' : 'ran less than an hour ago' };
   }
   const slot = lastSlotMs(schedule, nowMs, local);
-  const due = lastRunMs === null ? nowMs - slot < HOUR_MS : lastRunMs < slot;
+  const since = Math.max(lastRunMs ?? -Infinity, scheduleSinceMs ?? -Infinity);
+  // Never run and no record of when the schedule was set: only the slot's own hour counts.
+  const due = since === -Infinity ? nowMs - slot < HOUR_MS : since < slot;
   return { due, why: due ? `daily sync at ${schedule.hour}:00 ${schedule.timeZone}` : 'not yet time for the daily sync' };
 }
 

@@ -33,7 +33,7 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
   } catch (error) {
     return scheduledRunUnstartable(svc, error);
   }
-  const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local);
+  const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local, readNumber(svc.config, KEYS.scheduleSince));
   if (!due.due) return { state: 'idle', message: due.why };
   return runSync(svc, { trigger: 'scheduled', mode: 'start' });
 }

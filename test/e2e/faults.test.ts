@@ -521,6 +521,26 @@ rec.test('cut-off', 'a scheduled sync cut off by the limit is picked up by a lat
   }
 });
 
+rec.test('cut-off', 'the first daily sync, killed before it saved anything, runs again at the next heartbeat, not a day later', () => {
+  const w = world();
+  // 10:00 in New York now; the daily slot is 11:00.
+  w.save({ schedule: { mode: 'daily', hour: 11, timeZone: 'America/New_York', blackouts: [] } });
+  setLimit(w, 300);
+  let killedAt = 0;
+  for (let h = 0; h < 4 && !killedAt; h++) {
+    const runs = w.rt.advanceHours(1);
+    if (runs.some((r) => !r.ok && /Exceeded maximum execution time/.test(r.error ?? ''))) killedAt = w.rt.nowMs();
+  }
+  setLimit(w, 360_000);
+  expect(killedAt).toBeGreaterThan(0);
+  expect(w.history()).toEqual([]);
+  w.rt.advanceHours(2);
+  expect(w.history().map((h) => [h.Trigger, h.Outcome])).toEqual([['scheduled', 'success']]);
+  expect(Date.parse(w.history()[0].Started) - killedAt).toBeLessThan(2 * 3_600_000);
+  rec.count('cutPoints');
+  rec.count('faultScenarios');
+});
+
 // ---------- two syncs at once ----------
 
 rec.test('concurrency', 'two syncs at once (trigger and Sync now, two admins): one runs, the other says a sync is already running', () => {

@@ -21,6 +21,23 @@ test('a fresh install waits for the first 23:00 slot instead of syncing at once'
   expect(isDue(daily, at('2026-07-02T03:05:00Z'), null, intlLocal).due).toBe(true);
 });
 
+test('a daily sync stays due until one is recorded: a killed first run or a missed heartbeat is caught up', () => {
+  const savedAt = at('2026-07-01T15:00:00Z'); // 11:00 in New York
+  expect(isDue(daily, at('2026-07-01T20:00:00Z'), null, intlLocal, savedAt).due).toBe(false);
+  expect(isDue(daily, at('2026-07-02T03:20:00Z'), null, intlLocal, savedAt).due).toBe(true);
+  // The 23:20 run was killed before it saved anything: the 00:20 heartbeat runs it again.
+  expect(isDue(daily, at('2026-07-02T04:20:00Z'), null, intlLocal, savedAt).due).toBe(true);
+  expect(isDue(daily, at('2026-07-02T04:20:00Z'), at('2026-07-02T04:20:00Z'), intlLocal, savedAt).due).toBe(false);
+});
+
+test('changing the hour does not run a sync at once for a slot that passed before the change', () => {
+  const lastRun = at('2026-07-01T03:20:00Z'); // 23:20 the day before
+  const hourChangedAt = at('2026-07-01T14:00:00Z'); // 10:00, hour set to 6:00
+  const six: Schedule = { ...daily, hour: 6 };
+  expect(isDue(six, at('2026-07-01T14:20:00Z'), lastRun, intlLocal, hourChangedAt).due).toBe(false);
+  expect(isDue(six, at('2026-07-02T10:20:00Z'), lastRun, intlLocal, hourChangedAt).due).toBe(true);
+});
+
 test('hourly runs once per heartbeat even when the trigger minute drifts', () => {
   const hourly: Schedule = { ...daily, mode: 'hourly' };
   expect(isDue(hourly, at('2026-07-01T10:59:00Z'), at('2026-07-01T10:02:00Z'), intlLocal).due).toBe(true);
