@@ -318,6 +318,12 @@ describe('once linked', () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     await page.waitForFunction(() => document.activeElement?.id === 'explainEmail');
+    // History records it as a single-user sync; it is not the last full sync.
+    expect(await page.locator('#syncFacts').textContent()).toContain('Last syncNever');
+    await openTab(page, 'History');
+    const entry = await textOf(page.locator('#histList li').first(), 'Single user');
+    expect(entry).toContain('1 created');
+    expect((await rpc(emu!, 'getState')).history[0]).toMatchObject({ trigger: 'user', message: `Synced one user (${target.email}): 1 created.` });
   });
 
   test('a sync beyond the deletion threshold halts, and "Apply anyway" applies it once', async () => {
