@@ -3,7 +3,8 @@
 // `GoogleJsonResponseException`s carrying Google's error body in `details`.
 // It keeps Google's quirks that client code must handle: empty lists omit the
 // array, `fields` without nextPageToken drops the token, int64 counts are
-// strings, maxResults is silently capped, unknown page tokens are 400s.
+// strings, maxResults is silently capped, unknown page tokens are 400s,
+// and a listing paged for over 60 minutes ends in a 503 backendError.
 import { Exec } from './exec';
 import { DirGroup, DirMembership, DirOrgUnit, DirUser, FakeDirectoryState } from './directoryState';
 
@@ -262,16 +263,22 @@ function maxResults(raw: unknown, def: number, cap: number): number {
   return Math.min(n, cap);
 }
 
+/** Google ends a listing paged for longer than this with a 503 backendError (Directory API troubleshooting guide). */
+export const LISTING_LIMIT_MS = 60 * 60_000;
+
 function page<T>(state: FakeDirectoryState, key: string, items: T[], size: number, token: unknown): { items: T[]; next?: string } {
   let offset = 0;
+  let sinceMs = state.nowMs;
   if (token !== undefined && token !== null && token !== '') {
-    const o = state.resolvePageToken(String(token), key);
-    if (o === null) throw invalid();
-    offset = o;
+    const t = state.resolvePageToken(String(token), key);
+    if (t === null) throw invalid();
+    if (state.nowMs - t.sinceMs > LISTING_LIMIT_MS) throw new Fail(503, 'backendError', 'Service unavailable. Please try again');
+    offset = t.offset;
+    sinceMs = t.sinceMs;
   }
   const slice = items.slice(offset, offset + size);
   const end = offset + slice.length;
-  return end < items.length ? { items: slice, next: state.issuePageToken(key, end) } : { items: slice };
+  return end < items.length ? { items: slice, next: state.issuePageToken(key, end, sinceMs) } : { items: slice };
 }
 
 /** Builds a list response the Google way: empty arrays and absent tokens are omitted. */
@@ -300,6 +307,7 @@ export function makeAdminDirectory(exec: Exec, state: FakeDirectoryState, switch
     const Resource = resource[0].toUpperCase() + resource.slice(1);
     exec.call(`AdminDirectory.${Resource}.${method}`, args);
     exec.requireAuth(`AdminDirectory.${Resource}.${method}`, SCOPES[resource], 'FULL');
+    state.nowMs = exec.nowMs();
     const apiName = `${resource}.${method}`;
     try {
       gate(publicView);

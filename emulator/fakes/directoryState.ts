@@ -99,7 +99,9 @@ export class FakeDirectoryState {
   private readonly groups = new Map<string, DirGroup>();
   private readonly addresses = new Map<string, Address>();
   private readonly rng: () => number;
-  private readonly tokens = new Map<string, { key: string; offset: number }>();
+  private readonly tokens = new Map<string, { key: string; offset: number; sinceMs: number }>();
+  /** Simulated time of the call being served (set by the AdminDirectory fake before each call). */
+  nowMs = 0;
   private tokenSerial = 0;
   private userCache: { version: number; list: DirUser[] } | null = null;
 
@@ -448,7 +450,8 @@ export class FakeDirectoryState {
   // ---- page tokens ------------------------------------------------------------
 
   /** An opaque token remembering where a listing stopped; bound to that listing's parameters. */
-  issuePageToken(key: string, offset: number): string {
+  /** `sinceMs`: when the listing this token continues began (its first page). */
+  issuePageToken(key: string, offset: number, sinceMs = this.nowMs): string {
     const serial = ++this.tokenSerial;
     let token = '';
     let x = (serial * 2654435761 + offset * 40503) >>> 0;
@@ -457,14 +460,14 @@ export class FakeDirectoryState {
       token += x.toString(36);
     }
     token = 'Q' + token.slice(0, 39);
-    this.tokens.set(token, { key, offset });
+    this.tokens.set(token, { key, offset, sinceMs });
     return token;
   }
 
   /** The offset a token stands for, or null when it is unknown, stale or from another listing. */
-  resolvePageToken(token: string, key: string): number | null {
+  resolvePageToken(token: string, key: string): { offset: number; sinceMs: number } | null {
     const t = this.tokens.get(token);
-    return t && t.key === key ? t.offset : null;
+    return t && t.key === key ? { offset: t.offset, sinceMs: t.sinceMs } : null;
   }
 
   /** Invalidates every outstanding page token (Google's tokens do expire). */

@@ -65,6 +65,10 @@ export const CATALOG = {
     text: 'Google Workspace Directory did not answer ({detail}); nothing was changed.',
     fix: 'This is usually temporary. The next scheduled sync tries again; you can also press Sync now later.',
   },
+  listingTooSlow: {
+    text: 'The directory could not be read within one hour: Google ends a listing of users or group members after 60 minutes, and this sync resumes an hour apart (after {users} users read); nothing was changed.',
+    fix: 'Press Sync now in the sidebar and keep it open until the sync finishes: it runs the parts one after another, so the listing is read in minutes.',
+  },
   directoryError: {
     text: 'Google Workspace Directory refused a request ({detail}); nothing was changed.',
     fix: 'Run Finalize sync to see which permission or setting is missing.',

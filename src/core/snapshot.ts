@@ -3,6 +3,7 @@
 import { DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
 import { BlobStore, DirectoryPort } from './ports';
 import { Settings } from './settings';
+import { UserError, msg } from './messages';
 
 export interface ReadProgress {
   phase: 'orgunits' | 'groups' | 'users' | 'complete';
@@ -16,9 +17,24 @@ export interface ReadProgress {
   groupPages: number;
   missingGroups: string[];
   directoryCalls: number;
+  /** When the users listing part-way began (its first page). */
+  usersSince?: number;
+  /** When the members listing of the group part-way began, and its first snapshot page. */
+  membersSince?: number;
+  groupFirstPage?: number;
+  /** Listings begun again because their page token had grown too old. */
+  restarts?: number;
 }
 
 const SNAP = 'snap.';
+/**
+ * Google fails a listing paged for longer than 60 minutes (503 backendError), so a part that
+ * would continue an older one (a scheduled sync resumes an hour later) reads it again from its
+ * first page. A margin below the limit covers the clock and the time the part itself takes.
+ */
+export const LISTING_MAX_AGE_MS = 50 * 60_000;
+/** Restarts allowed per sync before it says the directory is too large to read between heartbeats. */
+const MAX_RESTARTS = 3;
 
 export function startRead(settings: Settings): ReadProgress {
   const groups = [...new Set(settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])))];
@@ -47,7 +63,8 @@ function unpack(p: PackedUser): DirectoryUser {
 }
 
 /** Makes one directory call and stores what it returned; returns false once the read is complete. */
-export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobStore): boolean {
+export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobStore, nowMs: number): boolean {
+  restartStaleListing(p, nowMs);
   switch (p.phase) {
     case 'orgunits': {
       const ous = directory.listOrgUnits();
@@ -58,6 +75,10 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
     }
     case 'groups': {
       const email = p.groupQueue[0];
+      if (!p.membersToken) {
+        p.membersSince = nowMs;
+        p.groupFirstPage = p.groupPages;
+      }
       const page = directory.listMembersPage(email, p.membersToken);
       p.directoryCalls++;
       if (!page) {
@@ -83,6 +104,7 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
       return true;
     }
     case 'users': {
+      if (!p.usersToken) p.usersSince = nowMs;
       const page = directory.listUsersPage(p.usersToken);
       p.directoryCalls++;
       store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map(pack)));
@@ -96,11 +118,32 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
   }
 }
 
+/** Begins the listing part-way again from its first page when its page token is too old to use. */
+function restartStaleListing(p: ReadProgress, nowMs: number): void {
+  const stale = (since: number | undefined) => since !== undefined && nowMs - since > LISTING_MAX_AGE_MS;
+  if (p.phase === 'users' && p.usersToken && stale(p.usersSince)) {
+    countRestart(p);
+    p.usersToken = null;
+    p.userPages = 0;
+    p.usersRead = 0;
+  } else if (p.phase === 'groups' && p.membersToken && stale(p.membersSince) && p.groupFirstPage !== undefined) {
+    countRestart(p);
+    p.membersToken = null;
+    p.groupPages = p.groupFirstPage;
+  }
+}
+
+function countRestart(p: ReadProgress): void {
+  p.restarts = (p.restarts ?? 0) + 1;
+  if (p.restarts > MAX_RESTARTS) throw new UserError(msg('listingTooSlow', { users: p.usersRead }));
+}
+
 /** Reads the whole directory in one go (Preview, or when the caller needs no checkpoints). */
 export function readAll(settings: Settings, directory: DirectoryPort): { snapshot: DirectorySnapshot; calls: number } {
   const store = new MemoryBlobStore();
   const progress = startRead(settings);
-  while (readStep(progress, directory, store));
+  // One execution: no listing outlives its page tokens.
+  while (readStep(progress, directory, store, 0));
   return { snapshot: loadSnapshot(progress, store), calls: progress.directoryCalls };
 }
 

@@ -174,7 +174,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       publishProgress(svc, job);
     }
     if (job.phase === 'read') {
-      if (!readStep(job.read, svc.directory, svc.state)) job.phase = 'plan';
+      if (!readStep(job.read, svc.directory, svc.state, svc.clock.nowMs())) job.phase = 'plan';
       lastStepMs = svc.clock.nowMs() - stepStart;
       continue;
     }

@@ -249,6 +249,34 @@ rec.test('directory', 'a non-transient error mid-read (400 bad page token, 403 f
   }
 });
 
+rec.test('directory', 'a scheduled sync resumed an hour later reads its users listing again rather than use a page token Google has ended (listings over 60 minutes); one that cannot be read between heartbeats fails with how to fix it', () => {
+  const hourly = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
+  const slowParts = (budgetMs: number) => {
+    const w = world({ directory: generateDomain({ users: 1600, domain: DEMO_DOMAIN, seed: 11 }), rules: STAFF_RULES, globals: { ROSTER_SYNC_BUDGET_MS: budgetMs } });
+    w.save({ schedule: hourly });
+    w.rt.resetCounters();
+    for (let i = 0; i < 10 && !w.history().length; i++) w.rt.advanceHours(1);
+    return w;
+  };
+  // Parts of 1.3 s read two or three pages of four, an hour apart.
+  let w = slowParts(1300);
+  expect(w.history().map((h) => [h.Outcome, h.Parts])).toEqual([['success', expect.stringMatching(/^[3-9]$/)]]);
+  expect(w.rt.calls['AdminDirectory.Users.list']).toBeGreaterThan(4); // read again from the first page
+  const reference = world({ directory: generateDomain({ users: 1600, domain: DEMO_DOMAIN, seed: 11 }), rules: STAFF_RULES });
+  reference.call('syncNow', {});
+  expect(compareRoster(w, reference.roster())).toEqual({ lost: 0, duplicated: 0, extra: 0, differing: 0 });
+  rec.count('faultScenarios');
+
+  // Parts of 0.7 s read one page an hour: the listing never ends within the hour, and the sync says so.
+  w = slowParts(700);
+  const [failed] = w.history();
+  expect(failed).toMatchObject({ Trigger: 'scheduled', Outcome: 'failed', Fix: CATALOG.listingTooSlow.fix });
+  expect(failed.Message).toMatch(catalog('listingTooSlow'));
+  expect(w.roster()).toEqual([]);
+  expect(w.rt.outbox.map((m) => m.subject)).toEqual(['Roster Sync: scheduled sync failed']);
+  rec.count('faultScenarios');
+});
+
 // ---------- a mapped OU or group deleted or renamed ----------
 
 interface BrokenCase {

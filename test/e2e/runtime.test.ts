@@ -71,6 +71,8 @@ function nap(ms) { var t0 = Date.now(); Utilities.sleep(ms); return Date.now() -
 function withDate() { return { when: new Date(0), n: 1 }; }
 function plain() { return { a: [1, 'x', null], b: { c: true } }; }
 function secret_() { return 'private'; }
+function usersPage(token) { var r = AdminDirectory.Users.list({ customer: 'my_customer', maxResults: 100, pageToken: token || undefined }); return r.nextPageToken || null; }
+function usersPageError(token) { try { usersPage(token); return null; } catch (e) { return e.message; } }
 function logs() { console.log('hello %s', 'console'); Logger.log('value: %s', 42); console.error('bad'); return true; }
 function fmt(ms, tz, pattern) { return Utilities.formatDate(new Date(ms), tz, pattern); }
 function cachePut(k, v, s) { CacheService.getScriptCache().put(k, v, s); return true; }
@@ -96,6 +98,18 @@ describe('AdminDirectory fake', () => {
     expect(truncated.pages).toBe(1);
     expect(truncated.ids).toHaveLength(100);
     expect(rt.calls['AdminDirectory.Users.list']).toBe(all.pages + 1);
+  });
+
+  test('a listing paged for over 60 minutes ends with a 503 backendError, as the Directory API troubleshooting guide says', () => {
+    const rt = sim(PROBES);
+    const first = rt.run('usersPage', [null]) as string;
+    rt.setClock(rt.nowMs() + 30 * 60_000);
+    const second = rt.run('usersPage', [first]) as string;
+    expect(second).toMatch(/^Q/);
+    rt.setClock(rt.nowMs() + 31 * 60_000);
+    expect(rt.run('usersPageError', [second])).toMatch(/Service unavailable. Please try again/);
+    // A new listing starts its own hour.
+    expect(rt.run('usersPage', [null])).toMatch(/^Q/);
   });
 
   test('fields selects nested subfields; default page is 100, maxResults is capped at 500', () => {
