@@ -544,10 +544,20 @@ test('Sync now runs part after part (a new call each) and shows the progress unt
     await route.continue();
   });
   await page.getByRole('button', { name: 'Sync now' }).click();
-  // The box says "Starting…" until the first part or progress poll reports a phase.
-  const progress = await textOf(page.locator('#syncOut'), /Sync in progress \(part \d+\)(Reading the directory|Planning|Applying changes)/, 30_000);
-  expect(progress).toMatch(/Reading the directory: \d+ users? read|Planning the changes|Applying changes: \d+ of \d+/);
-  expect(await page.getByRole('button', { name: 'Sync now' }).isDisabled()).toBe(true);
+  // The box says "Starting…" until the first part or progress poll reports a phase. Read the box and
+  // the button in one go: the sync may well have finished by the time a second look is taken.
+  const seen = await page.waitForFunction(
+    () => {
+      const text = document.getElementById('syncOut')?.textContent ?? '';
+      const disabled = (document.getElementById('syncBtn') as HTMLButtonElement).disabled;
+      return /Sync in progress \(part \d+\)(Reading the directory|Planning|Applying changes)/.test(text) ? { text, disabled } : null;
+    },
+    undefined,
+    { timeout: 30_000 },
+  );
+  const progress = (await seen.jsonValue()) as { text: string; disabled: boolean };
+  expect(progress.text).toMatch(/Reading the directory: \d+ users? read|Planning the changes|Applying changes: \d+ of \d+/);
+  expect(progress.disabled).toBe(true);
   await textOf(page.locator('#syncOut'), 'Sync finished', 60_000);
   expect(calls.filter((c) => c === 'syncNow')).toHaveLength(1);
   expect(calls.filter((c) => c === 'continueSync').length).toBeGreaterThan(0);
