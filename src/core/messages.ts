@@ -105,6 +105,14 @@ export const CATALOG = {
     text: 'The roster sheet "{sheet}" is missing the column(s) {columns}.',
     fix: 'Restore the header row (undo the change, or copy it from the README) and sync again; nothing was written.',
   },
+  rosterColumnsMoved: {
+    text: 'The columns of the roster sheet "{sheet}" were moved; they must stay in the order {columns}.',
+    fix: 'Move the columns back (or undo the change) and sync again; nothing was written.',
+  },
+  rosterDeleted: {
+    text: 'The roster sheet "{sheet}" was deleted after syncs had written it. A new empty sheet would recreate every account and lose every local decision (disabled, deleted and manual accounts), so nothing was written.',
+    fix: 'Undo the deletion or restore the sheet from File → Version history. To start a new roster on purpose, add an empty sheet named "{sheet}".',
+  },
   rosterRowInvalid: {
     text: 'Row {row} of "{sheet}" cannot be read: {problem}.',
     fix: 'Correct the row by hand (or delete it); the row is left as it is until then.',

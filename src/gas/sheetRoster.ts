@@ -44,7 +44,7 @@ export class SheetRoster implements RosterPort {
     // Deleted by a person after syncs wrote it: recreating it empty would recreate every account and
     // forget every local decision (disabled, deleted, manual accounts), so say so instead.
     if (this.syncedBefore()) {
-      throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: `${ROSTER_COLUMNS.join(', ')}: the whole sheet was deleted (undo it, restore it from File → Version history, or add an empty sheet named "${ROSTER_SHEET}" to start a new roster)` }));
+      throw new UserError(msg('rosterDeleted', { sheet: ROSTER_SHEET }));
     }
     return ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
   }
@@ -86,11 +86,11 @@ export class SheetRoster implements RosterPort {
       if (i < 0) missing.push(name);
       else col.set(name, i);
     }
-    if (missing.length || header.length < ROSTER_COLUMNS.length) {
-      throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: missing.join(', ') || '(order changed)' }));
+    if (missing.length) {
+      throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: missing.join(', ') }));
     }
     if (header.some((h, i) => h !== ROSTER_COLUMNS[i] && i < ROSTER_COLUMNS.length)) {
-      throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: `in the order ${ROSTER_COLUMNS.join(', ')}` }));
+      throw new UserError(msg('rosterColumnsMoved', { sheet: ROSTER_SHEET, columns: ROSTER_COLUMNS.join(', ') }));
     }
     const accounts: Account[] = [];
     const byId = new Map<string, Account>();

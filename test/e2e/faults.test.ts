@@ -689,8 +689,7 @@ rec.test('destination', 'a roster sheet deleted by a user: a clear error (no sil
   later(w);
   const result = w.call('syncNow', {});
   expect(result.state).toBe('failed');
-  expect(result.message).toMatch(catalog('rosterColumnsChanged'));
-  expect(result.message).toContain('the whole sheet was deleted');
+  expect(result).toMatchObject({ message: CATALOG.rosterDeleted.text.replace('{sheet}', 'Roster'), fix: CATALOG.rosterDeleted.fix.replace('{sheet}', 'Roster') });
   expect(ss.sheets.some((s) => s.name === 'Roster')).toBe(false); // not recreated empty
   expect(w.envelope('getAccounts', {})).toMatchObject({ ok: false, error: { text: result.message } });
   expect(w.call('runFinalizeChecks').checks.find((k: Json) => k.id === 'destination')).toMatchObject({ status: 'fail', found: result.message });
@@ -751,6 +750,13 @@ rec.test('corrupt', 'a hand-edited roster (deleted column, invalid status, a 21-
   for (const r of sheet.rows) if (r) r.splice(col, 1);
   expectReported(w, /The roster sheet "Roster" is missing the column\(s\) Permissions\./, CATALOG.rosterColumnsChanged.fix);
   saved.forEach((r, i) => (sheet.rows[i] = r));
+
+  // Two columns swapped (header and values moved together): reading them by position would mix them up.
+  const [name, email] = [header.indexOf('Name'), header.indexOf('Email')];
+  const swap = () => sheet.rows.forEach((r) => r && ([r[name], r[email]] = [r[email], r[name]]));
+  swap();
+  expectReported(w, /^The columns of the roster sheet "Roster" were moved; they must stay in the order ID, Email, Name, /, CATALOG.rosterColumnsMoved.fix);
+  swap();
 
   // A row with a status typed by hand that is not a status.
   const status = header.indexOf('Status');
