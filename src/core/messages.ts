@@ -82,7 +82,7 @@ export const CATALOG = {
     fix: 'Edit the rule to point at the group\'s new email, or remove the rule. Until then, users it matched are kept, not deactivated.',
   },
   ruleHeld: {
-    text: 'Not deactivated while a rule is broken: {problems}',
+    text: 'Held (no deactivation, deletion or role removal) while a rule is broken: {problems}',
     fix: 'Fix the broken rule; the account is reviewed again on the next sync.',
   },
   thresholdBlocked: {
