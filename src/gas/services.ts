@@ -49,10 +49,6 @@ export function rosterSpreadsheet(triggerUid?: string): GoogleAppsScript.Spreads
   }
 }
 
-function domainOf(email: string): string {
-  return email.split('@')[1] || 'unknown-domain';
-}
-
 /**
  * The roster destination the settings choose. Unreadable settings fall back to the
  * sheet, which no sync touches until they are repaired (runSync refuses them first).
@@ -70,9 +66,9 @@ function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, conf
   return problem ? new ScimNotReady(problem) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state });
 }
 
-function documentConfig(domain: string, state: SheetBlobStore) {
+function documentConfig(state: SheetBlobStore) {
   const props = PropertiesService.getDocumentProperties();
-  return new MirroredConfig(props ? new PropertyStore(props, `rs:${domain}:`) : null, state);
+  return new MirroredConfig(props ? new PropertyStore(props, 'rs:') : null, state);
 }
 
 /**
@@ -93,12 +89,13 @@ function syncLock(ssId: string, startedMs: number): LeaseLock {
 
 export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, startedMs: number): Services {
   const scope = settingsScope();
-  const domain = domainOf(gasSession.effectiveUserEmail());
   const ssId = spreadsheet.getId();
   const state = new SheetBlobStore(spreadsheet);
   const budget = budgetMs();
-  // Namespaced by Workspace domain and roster, so one installation never reads another's settings.
-  const config = scope === 'document' ? documentConfig(domain, state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${domain}:${ssId}:`);
+  // Namespaced by roster spreadsheet: every user who opens it (whatever their email domain, e.g. a
+  // customer's secondary domain) meets the same configuration, and who may change it is decided by
+  // that configuration (installer and listed admins), never by a namespace of one's own.
+  const config = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
   const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
   return {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),

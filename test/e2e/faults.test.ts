@@ -797,7 +797,7 @@ rec.test('corrupt', 'a hand-edited valid status (disabled, typed in another case
 
 rec.test('corrupt', 'corrupt properties and sync state (invalid JSON, a lost chunk, a damaged checkpoint) are reported or recovered, never a crash loop', () => {
   const props = (w: World) => w.rt.properties.script.map;
-  const key = (w: World, suffix: string) => `rs:${DEMO_DOMAIN}:${w.rt.activeSpreadsheetId}:${suffix}`;
+  const key = (w: World, suffix: string) => `rs:${w.rt.activeSpreadsheetId}:${suffix}`;
 
   // Settings that are not JSON: reported in the sidebar and by the sync; scheduled runs end cleanly.
   let w = world();
