@@ -57,6 +57,8 @@ test('first open: a Workspace admin links Roster Sync with their own account', a
   const state = await rpc(emu!, 'getState');
   expect(state).toMatchObject({ canConfigure: true, installer: state.user, syncAccount: state.user, trigger: { installed: true } });
   await textOf(page.locator('#syncFacts'), `Installed (runs as ${state.user})`);
+  // The default schedule, shown in its own time zone whatever the browser's (this one runs in UTC).
+  await textOf(page.locator('#syncFacts'), /Next run[^]*11:00\sPM \(America\/New_York\)/);
   // Only the unlinked first-open screen asks getSetupStatus (can this user read the directory?).
   expect((await rpcTraffic(ui)).filter((c) => c.fn === 'getSetupStatus')).toHaveLength(1);
 });
