@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DEFAULT_LATENCY, SimRuntime } from '../emulator/runtime';
-import { directoryLowerBound, generateDomain, rollover } from '../emulator/domain';
+import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
 import type { Account, DirectorySnapshot } from '../src/core/model';
 import type { PlanData } from './planWork';
@@ -25,13 +25,7 @@ const EXECUTION_LIMIT_MS = 360_000;
 const EXECUTION_BUDGET_MS = Number(/EXECUTION_BUDGET_MS = ([\d_]+)/.exec(fs.readFileSync(path.join(ROOT, 'src/gas/services.ts'), 'utf8'))![1].replace(/_/g, ''));
 const HOUR = 3_600_000;
 
-const RULES = [
-  { id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' },
-  { id: 'teachers', type: 'ou', orgUnitPath: '/Staff/Teachers', includeSubOrgUnits: true, role: 'teacher' },
-  { id: 'nest', type: 'group', groupEmail: `nest-1@${DOMAIN}`, role: 'admin' },
-  { id: 'coaches', type: 'group', groupEmail: `group-1@${DOMAIN}`, role: 'teacher' },
-  { id: 'mentors', type: 'group', groupEmail: `group-2@${DOMAIN}`, role: 'teacher' },
-];
+const RULES = scaleRules(DOMAIN);
 
 /** Students in grades across schools, staff, groups, a chain of nested groups (nest-3 also inside group-1 and group-2), 2 % suspended. */
 function domain(users: number): FakeDirectoryState {

@@ -288,6 +288,20 @@ export const deleteGroup = (state: FakeDirectoryState, email: string) => state.d
 export const deleteUser = (state: FakeDirectoryState, email: string) => state.deleteUser(email);
 
 /**
+ * The rules the benchmark and the scale tests sync a generated domain with: two OU rules and three
+ * group rules, one of them the head of the nested chain generateDomain builds.
+ */
+export function scaleRules(domain: string): { id: string; type: 'ou' | 'group'; orgUnitPath?: string; includeSubOrgUnits?: boolean; groupEmail?: string; role: string }[] {
+  return [
+    { id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' },
+    { id: 'teachers', type: 'ou', orgUnitPath: '/Staff/Teachers', includeSubOrgUnits: true, role: 'teacher' },
+    { id: 'nest', type: 'group', groupEmail: `nest-1@${domain}`, role: 'admin' },
+    { id: 'coaches', type: 'group', groupEmail: `group-1@${domain}`, role: 'teacher' },
+    { id: 'mentors', type: 'group', groupEmail: `group-2@${domain}`, role: 'teacher' },
+  ];
+}
+
+/**
  * The fewest directory calls a full sync can make: ceil(users / 500) users.list pages, one
  * orgunits.list, and ceil(members / 200) members.list pages (at least one) for every group
  * reachable from the rules' groups, each counted once however often it is nested.

@@ -6,7 +6,7 @@
 // written each account once.
 import fc from 'fast-check';
 import { afterKilled, later, world, World } from './harness';
-import { directoryLowerBound, generateDomain, rollover } from '../../emulator/domain';
+import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../../emulator/domain';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
 
@@ -17,14 +17,8 @@ const EXCEEDED = 'Exceeded maximum execution time';
 const STATE_SHEET = 'Roster Sync state';
 const STEP_METHODS = ['AdminDirectory.Orgunits.list', 'AdminDirectory.Members.list', 'AdminDirectory.Users.list'];
 
-const RULES = [
-  { id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' },
-  { id: 'teachers', type: 'ou', orgUnitPath: '/Staff/Teachers', includeSubOrgUnits: true, role: 'teacher' },
-  { id: 'nest', type: 'group', groupEmail: `nest-1@${DOMAIN}`, role: 'admin' },
-  { id: 'coaches', type: 'group', groupEmail: `group-1@${DOMAIN}`, role: 'teacher' },
-  { id: 'mentors', type: 'group', groupEmail: `group-2@${DOMAIN}`, role: 'teacher' },
-  { id: 'everyone-big', type: 'group', groupEmail: `big@${DOMAIN}`, role: 'student' },
-];
+/** The benchmark's rules plus a group of more than one members.list page. */
+const RULES = [...scaleRules(DOMAIN), { id: 'everyone-big', type: 'group', groupEmail: `big@${DOMAIN}`, role: 'student' }];
 
 /**
  * A generated domain plus what makes reading it interesting: nest-3 is nested in three places
