@@ -414,7 +414,7 @@ export function recordUserSync(svc: Services, email: string, startedAt: number, 
 
 /** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
 export function lastFullSyncEntry(svc: Services): HistoryEntry | undefined {
-  return svc.history.list(20).find((e) => e.trigger !== 'user');
+  return svc.history.list(100).find((e) => e.trigger !== 'user');
 }
 
 function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {
