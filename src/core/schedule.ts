@@ -45,6 +45,9 @@ export function isDue(schedule: Schedule, nowMs: number, lastRunMs: number | nul
     return { due, why: due ? 'hourly sync' : 'ran less than an hour ago' };
   }
   const slot = lastSlotMs(schedule, nowMs, local);
+  // A slot that fell in a blackout is skipped, not caught up the morning after the blackout ends.
+  const skipped = inBlackout(schedule, local(slot, schedule.timeZone).date);
+  if (skipped) return { due: false, why: `the last daily slot fell in the blackout ${skipped.start} to ${skipped.end}` };
   const since = Math.max(lastRunMs ?? -Infinity, scheduleSinceMs ?? -Infinity);
   // Never run and no record of when the schedule was set: only the slot's own hour counts.
   const due = since === -Infinity ? nowMs - slot < HOUR_MS : since < slot;

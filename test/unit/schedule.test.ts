@@ -38,6 +38,14 @@ test('changing the hour does not run a sync at once for a slot that passed befor
   expect(isDue(six, at('2026-07-02T10:20:00Z'), lastRun, intlLocal, hourChangedAt).due).toBe(true);
 });
 
+test('after a blackout the first daily sync runs at its slot, not at the first heartbeat after midnight', () => {
+  const s: Schedule = { ...daily, blackouts: [{ start: '2026-07-01', end: '2026-07-03' }] };
+  const lastRun = at('2026-06-30T03:20:00Z'); // 23:20 on June 29
+  expect(isDue(s, at('2026-07-04T04:20:00Z'), lastRun, intlLocal).due).toBe(false); // 00:20 on July 4
+  expect(isDue(s, at('2026-07-04T15:20:00Z'), lastRun, intlLocal).due).toBe(false); // 11:20 on July 4
+  expect(isDue(s, at('2026-07-05T03:20:00Z'), lastRun, intlLocal).due).toBe(true); // 23:20 on July 4
+});
+
 test('hourly runs once per heartbeat even when the trigger minute drifts', () => {
   const hourly: Schedule = { ...daily, mode: 'hourly' };
   expect(isDue(hourly, at('2026-07-01T10:59:00Z'), at('2026-07-01T10:02:00Z'), intlLocal).due).toBe(true);
