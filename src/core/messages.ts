@@ -63,7 +63,7 @@ export const CATALOG = {
   },
   directoryUnavailable: {
     text: 'Google Workspace Directory did not answer ({detail}); nothing was changed.',
-    fix: 'This is usually temporary. The next scheduled sync tries again; you can also press Sync now later.',
+    fix: 'This is usually temporary. A scheduled sync tries again at the next hourly run; you can also press Sync now later.',
   },
   listingTooSlow: {
     text: 'The directory could not be read within one hour: Google ends a listing of users or group members after 60 minutes, and this sync resumes an hour apart (after {users} users read); nothing was changed.',

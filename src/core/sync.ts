@@ -37,6 +37,8 @@ export interface Job {
   heldSample?: string[];
   ruleProblems: string[];
   busyMs: number;
+  /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
+  previousScheduledRun?: number | null;
 }
 
 export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
@@ -113,6 +115,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
       job = newJob(request.trigger, settings, partStart);
+      job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
     job.part++;
@@ -122,7 +125,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = newJob(job.trigger, settings, svc.clock.nowMs());
+      job = { ...newJob(job.trigger, settings, svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -327,11 +330,15 @@ export function scheduledRunUnstartable(svc: Services, error: unknown): SyncResu
   return result('failed', m, null);
 }
 
+/** Failures that usually pass within the hour: a scheduled sync they end is tried again at the next heartbeat. */
+const PASSING_FAILURES: ReadonlySet<string> = new Set(['directoryUnavailable', 'scimUnavailable', 'scimUnreachable']);
+
 /** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
-function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string }, partStart: number): void {
+function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string; id?: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
-  markScheduledRun(svc, job);
+  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
+  else markScheduledRun(svc, job);
   forgetJob(svc);
 }
 
@@ -350,6 +357,13 @@ function forgetJob(svc: Services): void {
  */
 function markScheduledRun(svc: Services, job: Job): void {
   if (job.trigger === 'scheduled') svc.config.set(KEYS.lastScheduledRun, String(job.startedAt));
+}
+
+/** The slot this scheduled sync served counts as not run, so the next heartbeat tries it again. */
+function unmarkScheduledRun(svc: Services, job: Job): void {
+  if (job.trigger !== 'scheduled' || job.previousScheduledRun === undefined) return;
+  if (job.previousScheduledRun === null) svc.config.remove(KEYS.lastScheduledRun);
+  else svc.config.set(KEYS.lastScheduledRun, String(job.previousScheduledRun));
 }
 
 function appendHistory(

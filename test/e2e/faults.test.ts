@@ -249,6 +249,25 @@ rec.test('directory', 'a non-transient error mid-read (400 bad page token, 403 f
   }
 });
 
+rec.test('directory', 'a daily sync that fails because the directory is down is tried again at the next heartbeat, not a day later', () => {
+  const w = world();
+  // 10:00 in New York now; the daily slot is 11:00.
+  w.save({ schedule: { mode: 'daily', hour: 11, timeZone: 'America/New_York', blackouts: [] } });
+  const remove = w.rt.inject('AdminDirectory.Users.list', (n) => GoogleErrors.unavailable(`users.list #${n}`));
+  for (let h = 0; h < 4 && !w.history().length; h++) w.rt.advanceHours(1);
+  remove();
+  const [failed] = w.history();
+  expect(failed).toMatchObject({ Trigger: 'scheduled', Outcome: 'failed', Fix: CATALOG.directoryUnavailable.fix });
+  w.rt.advanceHours(2);
+  const rows = w.history();
+  expect(rows.map((h) => h.Outcome)).toEqual(['failed', 'success']);
+  expect(Date.parse(rows[1].Started) - Date.parse(failed.Started)).toBeLessThan(2 * 3_600_000);
+  // Once it has run, the next one waits for tomorrow's slot.
+  w.rt.advanceHours(6);
+  expect(w.history()).toHaveLength(2);
+  rec.count('faultScenarios');
+});
+
 rec.test('directory', 'a scheduled sync resumed an hour later reads its users listing again rather than use a page token Google has ended (listings over 60 minutes); one that cannot be read between heartbeats fails with how to fix it', () => {
   const hourly = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
   const slowParts = (budgetMs: number) => {
