@@ -59,6 +59,12 @@ interface Measured {
   longestPartMs: number;
   directoryCalls: number;
   rosterWrites: number;
+  /** Contiguous blocks of changed rows, and those blocks merged across short gaps (see changedBlocks). */
+  rosterBlocks: number;
+  rosterSpans: number;
+  /** Unchanged rows inside spans, written back as they were. */
+  rosterGapRows: number;
+  /** The fewest writes: one per span, and at least one per batch of APPLY_BATCH changes. */
   rosterWriteBound: number;
   stateWrites: number;
   applied: Record<string, number>;
@@ -123,7 +129,7 @@ class Bench {
       longestPartMs: Math.max(...parts.map((e) => e.endMs - e.startMs)),
       directoryCalls: Object.entries(this.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.')).reduce((n, [, v]) => n + v, 0),
       rosterWrites: this.writes('Roster') - rosterWrites,
-      rosterWriteBound: changedBlocks(before, after),
+      ...changedBlocks(before, after, r.applied),
       stateWrites: this.writes('Roster Sync state') - stateWrites,
       applied: r.applied,
       wallMs: Date.now() - wall,
@@ -131,23 +137,35 @@ class Bench {
   }
 }
 
+/** Changes per destination call (src/core/sync.ts). */
+const APPLY_BATCH = 500;
+/** The add-on's own span gap, read from its source (src/gas/sheetRoster.ts is Apps Script code). */
+const MAX_GAP_ROWS = Number(/MAX_GAP_ROWS = (\d+)/.exec(fs.readFileSync(path.join(ROOT, 'src/gas/sheetRoster.ts'), 'utf8'))![1]);
+
 /**
- * The fewest destination writes: one per contiguous block of rows that changed, counted on the
- * sheet before and after (rows keep their place unless deleted; appended rows make one block).
+ * Rows that changed, counted on the sheet before and after (rows keep their place unless deleted;
+ * appended rows make one block): contiguous blocks of changed rows, the spans those blocks make when
+ * gaps of up to MAX_GAP_ROWS unchanged rows are bridged, and the unchanged rows inside the spans.
  */
-function changedBlocks(before: string[][], after: string[][]): number {
+function changedBlocks(before: string[][], after: string[][], applied: Record<string, number>): { rosterBlocks: number; rosterSpans: number; rosterGapRows: number; rosterWriteBound: number } {
   const afterById = new Map(after.map((r) => [r[0], r.join('\u0001')]));
+  const changed = before.map((row) => afterById.get(row[0]) !== row.join('\u0001'));
   let blocks = 0;
-  let inBlock = false;
-  for (const row of before) {
-    const now = afterById.get(row[0]);
-    const changed = now !== row.join('\u0001');
-    if (changed && !inBlock) blocks++;
-    inBlock = changed;
-  }
+  let spans = 0;
+  let gapRows = 0;
+  let lastChanged = -Infinity;
+  changed.forEach((c, i) => {
+    if (!c) return;
+    if (i !== lastChanged + 1) blocks++;
+    const gap = i - lastChanged - 1;
+    if (gap > MAX_GAP_ROWS) spans++;
+    else gapRows += gap;
+    lastChanged = i;
+  });
   const old = new Set(before.map((r) => r[0]));
-  if (after.some((r) => !old.has(r[0]))) blocks++;
-  return blocks;
+  const appended = after.some((r) => !old.has(r[0])) ? 1 : 0;
+  const batches = Math.ceil(Object.values(applied).reduce((a, b) => a + b, 0) / APPLY_BATCH);
+  return { rosterBlocks: blocks + appended, rosterSpans: spans + appended, rosterGapRows: gapRows, rosterWriteBound: Math.max(spans + appended, batches) };
 }
 
 // ---- the planner in plain Node ---------------------------------------------------------------
@@ -350,13 +368,18 @@ ${used.map((k) => `| \`${k}\` | ${lat[k]} |`).join('\n')}
 
 ## Destination writes (Roster sheet: setValues + deleteRows)
 
-The bound is one write per contiguous block of changed rows (rows compared before and after the sync; appended
-rows form one block). A sync writes at most ${500} changes per destination call so that each batch is a checkpoint
-(\`APPLY_BATCH\`), which is why the first sync makes one append per 500 new accounts instead of a single one.
+Rows are compared before and after each sync (appended rows form one block). A **block** is a run of
+contiguous changed rows; one write per block is the fewest a sync can make without writing unchanged rows.
+Changed rows at most ${MAX_GAP_ROWS} rows apart are written together as one **span** (\`MAX_GAP_ROWS\`): the
+unchanged rows between them are read back first and written as they were (a row a person edited meanwhile makes
+the span fall back to one write per block). A sync writes at most ${APPLY_BATCH} changes per destination call so
+that each batch is a checkpoint (\`APPLY_BATCH\`). The bound is therefore one write per span, and at least one
+per batch: max(spans, ceil(changes / ${APPLY_BATCH})); the first sync's appends make one write per batch, and it
+also writes the header row of the new sheet.
 
-| users | first sync: writes / blocks | rollover sync: writes / blocks | ratio | no-change sync: writes (goal 0) | state sheet writes (first / no-change / rollover) |
-|---:|---:|---:|---:|---:|---:|
-${rows((r) => [`${r.first.rosterWrites} / ${r.first.rosterWriteBound}`, `${r.rolloverSync.rosterWrites} / ${r.rolloverSync.rosterWriteBound}`, fmt(r.rolloverSync.rosterWrites / Math.max(1, r.rolloverSync.rosterWriteBound)), String(r.noChange.rosterWrites), `${r.first.stateWrites} / ${r.noChange.stateWrites} / ${r.rolloverSync.stateWrites}`])}
+| users | first sync: writes / bound | rollover sync: writes / bound | ratio | rollover: blocks / spans | rollover: unchanged rows written back | no-change sync: writes (goal 0) | state sheet writes (first / no-change / rollover) |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows((r) => [`${r.first.rosterWrites} / ${r.first.rosterWriteBound}`, `${r.rolloverSync.rosterWrites} / ${r.rolloverSync.rosterWriteBound}`, fmt(r.rolloverSync.rosterWrites / Math.max(1, r.rolloverSync.rosterWriteBound)), `${r.rolloverSync.rosterBlocks} / ${r.rolloverSync.rosterSpans}`, String(r.rolloverSync.rosterGapRows), String(r.noChange.rosterWrites), `${r.first.stateWrites} / ${r.noChange.stateWrites} / ${r.rolloverSync.stateWrites}`])}
 
 Changes applied: ${results.map((r) => `${r.users.toLocaleString('en-US')}: first ${r.first.applied.create} created; rollover ${r.rolloverSync.applied.update} updated, ${r.rolloverSync.applied.deactivate} deactivated`).join('; ')}.
 

@@ -1,5 +1,6 @@
 // The embedded default destination: the roster as a sheet of accounts. Reads
-// once per execution; writes one setValues per contiguous block of changed rows.
+// once per execution; writes one setValues per span of changed rows (blocks of
+// changed rows with short runs of unchanged rows between them, checked first).
 import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../core/model';
 import { ApplyResult, RosterPort, RosterReadProblem } from '../core/ports';
 import { UserError, msg } from '../core/messages';
@@ -28,6 +29,8 @@ interface RosterCache {
   accounts: Account[] | null;
   lastRow: number;
   problems: RosterReadProblem[];
+  /** Row number → account id, for the unchanged rows inside a span (built on demand). */
+  idAt?: Map<number, string> | null;
 }
 
 const list = (cell: string) => cell.split(',').map((s) => s.trim()).filter(Boolean);
@@ -135,9 +138,7 @@ export class SheetRoster implements RosterPort {
       else appended.push(accountToRow(change.after));
     }
     try {
-      for (const run of runs([...rows.keys()])) {
-        writeBlock(sheet, run.start, run.values.map((r) => rows.get(r)!), ROSTER_COLUMNS.length, false);
-      }
+      for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
       if (appended.length) writeBlock(sheet, state.lastRow + 1, appended, ROSTER_COLUMNS.length);
       removeRows(sheet, deletions);
     } catch (error) {
@@ -152,6 +153,64 @@ export class SheetRoster implements RosterPort {
 }
 
 /**
+ * Changed rows separated by at most this many unchanged rows are written in one setValues: a
+ * rollover changes most rows, and one write per block of changed rows would be thousands of calls.
+ */
+export const MAX_GAP_ROWS = 20;
+
+type Run = { start: number; values: number[] };
+
+/** Runs of changed rows grouped into spans whose gaps are at most MAX_GAP_ROWS rows. */
+function spans(all: Run[]): Run[][] {
+  const out: Run[][] = [];
+  for (const run of all) {
+    const span = out[out.length - 1];
+    const last = span?.[span.length - 1];
+    if (last && run.start - (last.start + last.values.length) <= MAX_GAP_ROWS) span.push(run);
+    else out.push([run]);
+  }
+  return out;
+}
+
+/**
+ * Writes one span. Its unchanged rows are written back as they are, so they are read first and must
+ * still hold what this execution read: a row a person edited meanwhile is never overwritten; the span
+ * is then written run by run instead.
+ */
+function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache, span: Run[], rows: Map<number, string[]>): void {
+  const width = ROSTER_COLUMNS.length;
+  if (span.length > 1) {
+    const start = span[0].start;
+    const last = span[span.length - 1];
+    const height = last.start + last.values.length - start;
+    const fresh = sheet.getRange(start, 1, height, width).getValues();
+    const idAt = rowIndex(cache);
+    const values: string[][] = [];
+    for (let i = 0; i < height && values.length === i; i++) {
+      const changed = rows.get(start + i);
+      const account = changed ? null : cache.byId.get(idAt.get(start + i) ?? '');
+      if (changed) values.push(changed);
+      else if (account && sameCells(fresh[i], accountToRow(account))) values.push(accountToRow(account));
+    }
+    if (values.length === height) return writeBlock(sheet, start, values, width, false);
+  }
+  for (const run of span) writeBlock(sheet, run.start, run.values.map((r) => rows.get(r)!), width, false);
+}
+
+/** Whether a row read from the sheet holds the cells a write of `expected` would leave there. */
+function sameCells(actual: unknown[], expected: string[]): boolean {
+  return expected.every((cell, c) => fromRosterCell(actual[c], c === NAME_COLUMN) === fromRosterCell(cell, c === NAME_COLUMN));
+}
+
+const NAME_COLUMN = ROSTER_COLUMNS.indexOf('Name');
+
+/** Row number → account id, built once and kept until rows move. */
+function rowIndex(cache: RosterCache): Map<number, string> {
+  if (!cache.idAt) cache.idAt = new Map([...cache.rowOf].map(([id, row]) => [row, id]));
+  return cache.idAt;
+}
+
+/**
  * Brings the cache in line with `changes` as apply() wrote them: updates in place,
  * appends after the last row, then the deleted rows gone and the rows below moved up.
  */
@@ -159,6 +218,8 @@ function afterWrite(cache: RosterCache, changes: Change[], deletions: number[]):
   const { byId, rowOf } = cache;
   for (const change of changes) {
     const row = rowOf.get(change.accountId);
+    // Rows keep their place when updated in place; anything else invalidates the row → id index.
+    if (row === undefined || change.after?.id !== change.accountId) cache.idAt = null;
     byId.delete(change.accountId);
     rowOf.delete(change.accountId);
     // An adopted manual account changes id: the same row under the Google id.
@@ -184,6 +245,7 @@ function afterWrite(cache: RosterCache, changes: Change[], deletions: number[]):
     cache.lastRow -= gone.length;
   }
   cache.accounts = null;
+  if (deletions.length) cache.idAt = null;
   return cache;
 }
 

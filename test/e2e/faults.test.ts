@@ -795,6 +795,36 @@ rec.test('corrupt', 'a hand-edited roster (deleted column, invalid status, a 21-
   expect(repaired).toMatchObject({ state: 'done', message: 'No changes.' });
 });
 
+rec.test('corrupt', 'changed rows a few rows apart are written in one setValues with the rows between as they were, unless a person edited one of those meanwhile', () => {
+  for (const editMeanwhile of [false, true]) {
+    const w = world();
+    w.call('syncNow', {});
+    later(w);
+    const sheet = rosterSheet(w);
+    const header = (sheet.rows[0] ?? []).map(String);
+    const cell = (row: number, name: string) => String(sheet.rows[row - 1]![header.indexOf(name)]);
+    // Renamed in Google: the users on rows 10 and 12, and on rows 100 and 102 (two spans, one unchanged row in each).
+    for (const row of [10, 12, 100, 102]) w.rt.directory.renameUser(cell(row, 'Email'), 'Renamed', `Row${row}`);
+    const between = [11, 101].map((row) => JSON.stringify(sheet.rows[row - 1]));
+    const writes = w.writes('Roster');
+    // A person disables the account on row 101 by hand while the sync writes the first span.
+    const remove = editMeanwhile ? w.rt.inject('Range.setNumberFormat', () => ((sheet.rows[100]![header.indexOf('Status')] = 'disabled'), undefined)) : () => undefined;
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done', applied: { update: 4 } });
+    remove();
+    for (const row of [10, 12, 100, 102]) expect(cell(row, 'Name')).toBe(`Renamed Row${row}`);
+    expect(JSON.stringify(sheet.rows[10])).toBe(between[0]);
+    if (editMeanwhile) {
+      // Its span is written run by run instead: the edit stays.
+      expect(cell(101, 'Status')).toBe('disabled');
+      expect(w.writes('Roster') - writes).toBe(3);
+    } else {
+      expect(JSON.stringify(sheet.rows[100])).toBe(between[1]);
+      expect(w.writes('Roster') - writes).toBe(2);
+    }
+    rec.count('faultScenarios');
+  }
+});
+
 rec.test('corrupt', 'a hand-edited valid status (disabled, typed in another case) is respected by the sync', () => {
   const w = world();
   w.call('syncNow', {});

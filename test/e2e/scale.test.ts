@@ -5,7 +5,7 @@
 // with exactly the roster an uninterrupted sync makes, having read each directory page once and
 // written each account once.
 import fc from 'fast-check';
-import { afterKilled, later, world, World } from './harness';
+import { afterKilled, holdSyncLease, later, world, World } from './harness';
 import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../../emulator/domain';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
@@ -52,8 +52,13 @@ function lowerBound(dir: FakeDirectoryState): { users: number; members: number; 
 
 /** What one sync did, seen from outside the script. */
 interface Tracker {
-  /** Roster rows written per account id (the ID cell of every row a setValues wrote). */
+  /**
+   * Roster rows changed per account id: every row a setValues wrote whose cells it changed (a span
+   * write also writes back unchanged rows between changed ones; those leave the row as it was).
+   */
   idWrites: Map<string, number>;
+  /** The roster row being written now: its id and whether any cell of it changed. */
+  row: { sheet: SheetData; r: number; writes: number; id: string; changed: boolean } | null;
   /** Steps so far: directory calls and roster rows written. */
   step: number;
   /** Cut before the sync goes past these steps: 'pause' ends the budget, 'kill' the execution. */
@@ -65,15 +70,29 @@ interface Tracker {
 
 let tracking: Tracker | null = null;
 
-// Every cell write of every fake sheet goes through SheetData.set: count roster rows by account id.
+// Every cell write of every fake sheet goes through SheetData.set, row by row within a setValues:
+// count the roster rows each write changed, by account id, and step once per row written.
 const originalSet = SheetData.prototype.set;
 SheetData.prototype.set = function (this: SheetData, r: number, c: number, v: Parameters<typeof originalSet>[2]) {
+  const t = tracking;
+  if (!t || this.name !== 'Roster' || r === 0) return originalSet.call(this, r, c, v);
+  const changed = this.get(r, c) !== v;
   originalSet.call(this, r, c, v);
-  if (tracking && this.name === 'Roster' && c === 0 && r > 0) {
-    tracking.idWrites.set(String(v), (tracking.idWrites.get(String(v)) ?? 0) + 1);
-    stepped(tracking);
+  if (!t.row || t.row.sheet !== this || t.row.r !== r || t.row.writes !== this.writes) {
+    endRow(t);
+    t.row = { sheet: this, r, writes: this.writes, id: '', changed: false };
+  }
+  t.row.changed ||= changed;
+  if (c === 0) {
+    t.row.id = String(v);
+    stepped(t);
   }
 };
+
+function endRow(t: Tracker): void {
+  if (t.row?.changed) t.idWrites.set(t.row.id, (t.idWrites.get(t.row.id) ?? 0) + 1);
+  t.row = null;
+}
 
 function stepped(t: Tracker): void {
   t.step++;
@@ -95,7 +114,7 @@ function scaleWorld(users: number, budgetMs: number, seed = 11): Scale {
   // The runtime reads `globals` at every execution, so a test can change the budget between parts.
   const w = world({ directory: dir, rules: RULES, globals, wallTimeoutMs: 120_000 });
   w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
-  const t: Tracker = { idWrites: new Map(), step: 0, cuts: new Map(), partStart: 0, budget: budgetMs, w };
+  const t: Tracker = { idWrites: new Map(), row: null, step: 0, cuts: new Map(), partStart: 0, budget: budgetMs, w };
   for (const m of STEP_METHODS) w.rt.inject(m, () => (tracking === t ? stepped(t) : undefined, undefined));
   trackers.set(w, t);
   return { w, dir, globals };
@@ -123,7 +142,7 @@ interface SyncRun {
 function syncToEnd(s: Scale, cuts: Map<number, 'pause' | 'kill'> = new Map(), maxExecutions = 400): SyncRun {
   const { w } = s;
   const t = trackers.get(w)!;
-  Object.assign(t, { idWrites: new Map(), step: 0, cuts, budget: s.globals.ROSTER_SYNC_BUDGET_MS });
+  Object.assign(t, { idWrites: new Map(), row: null, step: 0, cuts, budget: s.globals.ROSTER_SYNC_BUDGET_MS });
   w.rt.resetCounters();
   const rosterBefore = w.writes('Roster');
   const startedAt = new Set<number>();
@@ -159,6 +178,7 @@ function syncToEnd(s: Scale, cuts: Map<number, 'pause' | 'kill'> = new Map(), ma
     tracking = null;
   }
   const partMs = w.rt.history.slice(firstExecution).filter((e) => e.fn === 'syncNow' || e.fn === 'continueSync').map((e) => e.endMs - e.startMs);
+  endRow(t);
   return { result, executions, kills, calls: { ...w.rt.calls }, idWrites: t.idWrites, rosterWrites: w.writes('Roster') - rosterBefore, partMs, startedAt };
 }
 
@@ -378,15 +398,15 @@ describe('random cuts (3,000 users)', () => {
 });
 
 test('each part checkpoints before its budget runs out: no part outlasts the budget by more than saving the checkpoint', () => {
-  const budget = 12_000;
+  const budget = 3_000;
   const s = scaleWorld(3_000, budget, 5);
   syncToEnd(s);
   yearEnd(s.dir);
   later(s.w);
   const run = syncToEnd(s);
   expect(run.result.state).toBe('done');
-  // An apply batch of the year-end takes several seconds here: a part that only noticed the budget
-  // was spent after starting another batch would run that much over.
+  // Each step (a directory page, planning, an apply batch) takes a good share of this budget: a part
+  // that only noticed the budget was spent after starting another step would run that much over.
   const over = run.partMs.slice(0, -1).map((ms) => ms - budget);
   expect(run.partMs.length).toBeGreaterThanOrEqual(3);
   expect(Math.max(...over)).toBeLessThanOrEqual(1_500);
@@ -459,7 +479,7 @@ describe('hard cuts at chosen points (3,000 users)', () => {
     const done = <T extends { ok: boolean; result?: unknown }>(runs: T[]) => runs.filter((r) => r.ok && (r.result as Json)?.state === 'done');
     expect(done(s.w.rt.advanceHours(4))).toHaveLength(1); // yesterday's sync
     const t = trackers.get(s.w)!;
-    Object.assign(t, { idWrites: new Map(), step: 0, cuts: new Map([[2, 'kill']]) });
+    Object.assign(t, { idWrites: new Map(), row: null, step: 0, cuts: new Map([[2, 'kill']]) });
     // The heartbeat runs at a random minute: the part's start is just before its first directory call.
     s.w.rt.inject('AdminDirectory.Orgunits.list', () => ((t.partStart = s.w.rt.nowMs() - 300), undefined));
     tracking = t;
@@ -502,7 +522,7 @@ describe('a sync part-way (3,000 users)', () => {
     const s = partWay();
     const running = s.w.call('getState').running;
     expect(running).toMatchObject({ part: 1, phase: 'read' });
-    const release = s.w.rt.holdLock('script');
+    const release = holdSyncLease(s.w.rt); // another execution is running its next part
     expect(s.w.call('syncNow', {})).toMatchObject({ state: 'busy', message: expect.stringContaining('A sync is already running') });
     release();
     s.w.rt.resetCounters();
