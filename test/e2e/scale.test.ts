@@ -222,8 +222,8 @@ function expectIdle(w: World): void {
   expect(stateRows(w)).toEqual([]);
 }
 
-/** Accounts whose roster row was written more than once in one sync. */
-function writtenTwice(run: SyncRun): string[] {
+/** Accounts whose roster row was changed more than once in one sync (a change applied twice). */
+function changedTwice(run: SyncRun): string[] {
   return [...run.idWrites].filter(([, n]) => n !== 1).map(([id]) => id);
 }
 
@@ -253,7 +253,7 @@ function reference(users: number, seed = 11): Reference {
   return { first: { run: run1, roster: roster1, bound: bound1 }, second: { run: run2, roster: normalRoster(s.w), bound: bound2 } };
 }
 
-/** Checks a sync cut only softly: same roster, the directory read exactly once, each account written once. */
+/** Checks a sync cut only softly: same roster, the directory read exactly once, each account's row changed once. */
 function expectLikeReference(s: Scale, run: SyncRun, ref: Reference['first']): void {
   expect(run.result.state).toBe('done');
   expect(run.kills).toBe(0);
@@ -264,7 +264,7 @@ function expectLikeReference(s: Scale, run: SyncRun, ref: Reference['first']): v
     'AdminDirectory.Users.list': ref.bound.users,
   });
   expect(run.idWrites).toEqual(ref.run.idWrites);
-  expect(writtenTwice(run)).toEqual([]);
+  expect(changedTwice(run)).toEqual([]);
   expect(run.result.applied).toEqual(ref.run.result.applied);
   expect(run.startedAt.size).toBeLessThanOrEqual(1); // one job from the first part to the last
   const last = s.w.history().at(-1);
@@ -307,7 +307,7 @@ describe('20,000 users with a small execution budget', () => {
     expect(ref.first.roster.length).toBeGreaterThan(15_000);
   });
 
-  test('first sync and year-end sync cut at every phase boundary end with the uninterrupted roster, each page read once, each account written once', () => {
+  test('first sync and year-end sync cut at every phase boundary end with the uninterrupted roster, each page read once, each account row changed once', () => {
     const s = scaleWorld(USERS, 5_000);
     const args: Json[] = [];
     for (const m of STEP_METHODS) s.w.rt.inject(m, (_n, a) => (args.push({ m, a }), undefined));
@@ -357,7 +357,7 @@ describe('random cuts (3,000 users)', () => {
 
   const cutsArb = fc.array(fc.record({ at: fc.integer({ min: 1, max: 2_500 }), kill: fc.boolean() }), { minLength: 1, maxLength: 6 });
 
-  test('soft cuts at random points: the same roster, the directory read once, every account written once', () => {
+  test('soft cuts at random points: the same roster, the directory read once, every account row changed once', () => {
     fc.assert(
       fc.property(fc.constantFrom(2_000, 7_000, 60_000), cutsArb, cutsArb, (budget, cuts1, cuts2) => {
         const s = scaleWorld(USERS, budget, 5);
@@ -371,7 +371,7 @@ describe('random cuts (3,000 users)', () => {
     );
   });
 
-  test('hard cuts (killed at the 6-minute limit) at random points: no stuck lock, no account duplicated, lost or written twice', () => {
+  test('hard cuts (killed at the 6-minute limit) at random points: no stuck lock, no account duplicated, lost or changed twice', () => {
     fc.assert(
       fc.property(fc.constantFrom(2_000, 7_000, 60_000), cutsArb, cutsArb, (budget, cuts1, cuts2) => {
         const s = scaleWorld(USERS, budget, 5);
@@ -381,7 +381,7 @@ describe('random cuts (3,000 users)', () => {
           // Timestamps tell which part wrote a row, and a sync restarted from scratch plans at a later time.
           expect(normalRoster(s.w, false)).toEqual(untimed(r.roster));
           expect([...run.idWrites.keys()].sort()).toEqual([...r.run.idWrites.keys()].sort());
-          expect(writtenTwice(run)).toEqual([]);
+          expect(changedTwice(run)).toEqual([]);
           expect(run.calls['AdminDirectory.Users.list']).toBeGreaterThanOrEqual(r.bound.users);
           if (!run.kills) expect(directoryCalls(run.calls)['AdminDirectory.Users.list']).toBe(r.bound.users);
           expectEachAccountOnce(s.w);
@@ -431,7 +431,7 @@ describe('hard cuts at chosen points (3,000 users)', () => {
     expectIdle(s.w);
   });
 
-  test('killed while applying, after a checkpoint: the next part resumes the same sync and writes each account once', () => {
+  test('killed while applying, after a checkpoint: the next part resumes the same sync and changes each account row once', () => {
     const s = scaleWorld(USERS, 3_000, 5);
     const rows = ref.first.run.idWrites.size;
     const run = syncToEnd(s, new Map([[ref.first.bound.total + Math.floor(rows / 2), 'kill']]));
@@ -440,7 +440,7 @@ describe('hard cuts at chosen points (3,000 users)', () => {
     expect(directoryCalls(run.calls)['AdminDirectory.Orgunits.list']).toBe(1);
     // Rows written by the killed part may carry an earlier "Last synced": its plan time was not saved yet.
     expect(normalRoster(s.w, false)).toEqual(untimed(ref.first.roster));
-    expect(writtenTwice(run)).toEqual([]);
+    expect(changedTwice(run)).toEqual([]);
     expect(run.idWrites.size).toBe(rows);
     expectEachAccountOnce(s.w);
     expectIdle(s.w);
@@ -466,7 +466,7 @@ describe('hard cuts at chosen points (3,000 users)', () => {
       expect(run.kills).toBe(1);
       expect(run.result.state).toBe('done');
       expect(normalRoster(s.w, false)).toEqual(untimed(ref.first.roster));
-      expect(writtenTwice(run)).toEqual([]);
+      expect(changedTwice(run)).toEqual([]);
       expectEachAccountOnce(s.w);
       expectIdle(s.w);
     }
