@@ -188,9 +188,10 @@ function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache
     const values: string[][] = [];
     for (let i = 0; i < height && values.length === i; i++) {
       const changed = rows.get(start + i);
-      const account = changed ? null : cache.byId.get(idAt.get(start + i) ?? '');
+      const account = changed ? undefined : cache.byId.get(idAt.get(start + i) ?? '');
+      const unchanged = account && accountToRow(account);
       if (changed) values.push(changed);
-      else if (account && sameCells(fresh[i], accountToRow(account))) values.push(accountToRow(account));
+      else if (unchanged && sameCells(fresh[i], unchanged)) values.push(unchanged);
     }
     if (values.length === height) return writeBlock(sheet, start, values, width, false);
   }
