@@ -14,6 +14,7 @@ import { DEFAULT_LATENCY, SimRuntime } from '../emulator/runtime';
 import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
 import type { Account, DirectorySnapshot } from '../src/core/model';
+import { APPLY_BATCH } from '../src/core/sync';
 import type { PlanData } from './planWork';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -137,8 +138,6 @@ class Bench {
   }
 }
 
-/** Changes per destination call (src/core/sync.ts). */
-const APPLY_BATCH = 500;
 /** The add-on's own span gap, read from its source (src/gas/sheetRoster.ts is Apps Script code). */
 const MAX_GAP_ROWS = Number(/MAX_GAP_ROWS = (\d+)/.exec(fs.readFileSync(path.join(ROOT, 'src/gas/sheetRoster.ts'), 'utf8'))![1]);
 

@@ -449,8 +449,10 @@ export class FakeDirectoryState {
 
   // ---- page tokens ------------------------------------------------------------
 
-  /** An opaque token remembering where a listing stopped; bound to that listing's parameters. */
-  /** `sinceMs`: when the listing this token continues began (its first page). */
+  /**
+   * An opaque token remembering where a listing stopped; bound to that listing's parameters.
+   * `sinceMs`: when the listing this token continues began (its first page).
+   */
   issuePageToken(key: string, offset: number, sinceMs = this.nowMs): string {
     const serial = ++this.tokenSerial;
     let token = '';

@@ -10,7 +10,7 @@ import * as input from './input';
 import { readAll } from './snapshot';
 import { describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -485,12 +485,7 @@ export function syncUser(svc: Services, raw: unknown) {
     const startedAt = svc.clock.nowMs();
     const { plan } = planForUser(svc, settings, email);
     const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) {
-      const applied = new Set(result.applied);
-      const counts = emptyCounts();
-      for (const c of plan.changes) if (applied.has(c.accountId)) counts[c.kind]++;
-      recordUserSync(svc, email, startedAt, counts, result.failed);
-    }
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, result.applied, emptyCounts()), result.failed);
     return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
   });
 }

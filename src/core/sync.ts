@@ -232,12 +232,18 @@ export function readRoster(svc: Services): Account[] {
 
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const result = svc.roster.apply(batch);
-  const applied = new Set(result.applied);
-  for (const change of batch) if (applied.has(change.accountId)) job.applied[change.kind]++;
+  countApplied(batch, result.applied, job.applied);
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
   }
+}
+
+/** Adds the changes the destination accepted to `counts`, per change kind. */
+export function countApplied(changes: Change[], appliedIds: string[], counts: Record<ChangeKind, number>): Record<ChangeKind, number> {
+  const applied = new Set(appliedIds);
+  for (const change of changes) if (applied.has(change.accountId)) counts[change.kind]++;
+  return counts;
 }
 
 function publishProgress(svc: Services, job: Job): void {
@@ -290,7 +296,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
-  else svc.config.remove(NOTICE_KEY);
+  else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
   return result('done', { id: 'unexpected', text, fix }, job);
 }
@@ -396,11 +402,11 @@ function discard(svc: Services, job: Job, reason: string): void {
 }
 
 function busy(svc: Services): SyncResult {
-  return result('busy', busyMessage(svc), loadJob(svc.state));
+  const job = loadJob(svc.state);
+  return result('busy', busyMessage(job), job);
 }
 
-function busyMessage(svc: Services): Message {
-  const job = loadJob(svc.state);
+function busyMessage(job: Job | null): Message {
   return msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
 }
 
@@ -410,7 +416,7 @@ function busyMessage(svc: Services): Message {
  * next part plans against the roster as edited.
  */
 export function underSyncLock<T>(svc: Services, edit: () => T): T {
-  if (!svc.lock.tryLock(LOCK_WAIT_MS)) throw new UserError(busyMessage(svc));
+  if (!svc.lock.tryLock(LOCK_WAIT_MS)) throw new UserError(busyMessage(loadJob(svc.state)));
   try {
     return edit();
   } finally {
