@@ -205,11 +205,15 @@ export interface Message {
   id: MessageId;
   text: string;
   fix: string;
+  /** The setting or input the message is about (its path, e.g. `schedule.timeZone`), so a form can point at it. */
+  field?: string;
 }
 
 export function msg(id: MessageId, params: Record<string, string | number> = {}): Message {
   const fill = (s: string) => s.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : `{${k}}`));
-  return { id, text: fill(CATALOG[id].text), fix: fill(CATALOG[id].fix) };
+  const message: Message = { id, text: fill(CATALOG[id].text), fix: fill(CATALOG[id].fix) };
+  if (typeof params.field === 'string') message.field = params.field;
+  return message;
 }
 
 /** An error a user can cause or fix: shown as-is (text + fix), never as a stack trace. */
