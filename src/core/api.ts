@@ -3,7 +3,8 @@
 // never Dates). src/main.ts only wires these to Apps Script globals.
 import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
 import { Services } from './ports';
-import { KEYS, loadSettings, readNumber, storeSettings } from './config';
+import { KEYS, assertStoredSettingsNotNewer, loadSettings, readNumber, storeSettings } from './config';
+import { migrateSettings } from './migrations';
 import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
@@ -196,7 +197,9 @@ export function clearScimToken(svc: Services): ScimTokenView {
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
-  const settings = validateSettings(raw);
+  assertStoredSettingsNotNewer(svc.config);
+  // A sidebar page opened before an update may still send the previous version's document.
+  const settings = validateSettings(migrateSettings(raw));
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }

@@ -3,8 +3,9 @@
 import { DEFAULT_ROLES, Role } from './model';
 import { UserError, msg } from './messages';
 import { ScimSettings, scimFingerprint, validateScimSettings } from './scimConfig';
+import { SETTINGS_SCHEMA_VERSION } from './migrations';
 
-export const SETTINGS_SCHEMA_VERSION = 1;
+export { SETTINGS_SCHEMA_VERSION };
 
 export interface OuRule {
   id: string;
@@ -51,6 +52,8 @@ export interface Settings {
   exclude: string[];
   /** 'suspend': mark the account suspended; 'deprovision': treat like leaving scope. */
   suspendedUsers: 'suspend' | 'deprovision';
+  /** The same choice for archived users (settings version 2; version 1 applied suspendedUsers to them). */
+  archivedUsers: 'suspend' | 'deprovision';
   permissionNames: string[];
   /** Emails (besides the installer) allowed to configure Roster Sync. */
   admins: string[];
@@ -73,6 +76,7 @@ export function defaultSettings(): Settings {
     threshold: { kind: 'percent', value: 10 },
     exclude: [],
     suspendedUsers: 'suspend',
+    archivedUsers: 'suspend',
     permissionNames: ['hall-pass', 'reports'],
     admins: [],
     cooldownMinutes: 15,
@@ -178,7 +182,10 @@ function validateSchedule(raw: unknown): Schedule {
   return { mode, hour, timeZone: s.timeZone as string, blackouts };
 }
 
-/** Validates a whole settings document; throws a UserError naming the first bad field. */
+/**
+ * Validates a whole settings document of the current schema version (older ones go through
+ * migrateSettings first); throws a UserError naming the first bad field.
+ */
 export function validateSettings(raw: unknown): Settings {
   const s = obj(raw, 'settings');
   const d = defaultSettings();
@@ -213,6 +220,9 @@ export function validateSettings(raw: unknown): Settings {
   const destination = oneOf(s.destination ?? d.destination, 'destination', ['sheet', 'scim'] as const);
   const scim = s.scim === undefined || s.scim === null ? null : validateScimSettings(s.scim, roles, 'scim');
   if (destination === 'scim' && !scim) fail('scim', 'must be filled in when the destination is SCIM');
+  const suspendedUsers = oneOf(s.suspendedUsers ?? d.suspendedUsers, 'suspendedUsers', ['suspend', 'deprovision'] as const);
+  // Without the field, archived users follow the suspended-users policy, as they always did.
+  const archivedUsers = oneOf(s.archivedUsers ?? suspendedUsers, 'archivedUsers', ['suspend', 'deprovision'] as const);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   return {
@@ -224,7 +234,8 @@ export function validateSettings(raw: unknown): Settings {
     graceDays: int(s.graceDays ?? d.graceDays, 'graceDays', 0, 3650),
     threshold: { kind: thresholdKind, value: thresholdValue },
     exclude: [...new Set(list(s.exclude ?? [], 'exclude').map((e, i) => email(e, `exclude[${i}]`)))],
-    suspendedUsers: oneOf(s.suspendedUsers ?? d.suspendedUsers, 'suspendedUsers', ['suspend', 'deprovision'] as const),
+    suspendedUsers,
+    archivedUsers,
     permissionNames,
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
@@ -236,7 +247,7 @@ export function validateSettings(raw: unknown): Settings {
 
 /** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
 export function planFingerprint(s: Settings): string {
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, s.destination === 'scim' && s.scim ? scimFingerprint(s.scim) : '']);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.archivedUsers, s.destination, s.destination === 'scim' && s.scim ? scimFingerprint(s.scim) : '']);
 }
 
 export function describeRule(rule: Rule): string {

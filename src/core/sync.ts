@@ -4,7 +4,7 @@
 import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
 import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, loadSettings, readNumber } from './config';
+import { KEYS, UNREADABLE_SETTINGS, loadSettings, readNumber } from './config';
 import { Message, UserError, msg, toMessage } from './messages';
 import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
@@ -313,9 +313,9 @@ function failJob(svc: Services, job: Job | null, error: unknown, partStart: numb
   if (job) {
     end(svc, job, 'failed', m, partStart);
     notify(svc, job.trigger, 'failed', m, job.applied);
-  } else if (trigger === 'scheduled' && m.id === 'corruptSettings') {
+  } else if (trigger === 'scheduled' && UNREADABLE_SETTINGS.has(m.id)) {
     return scheduledRunUnstartable(svc, error);
-  } else if (!(error instanceof UserError && (m.id === 'noRules' || m.id === 'corruptSettings'))) {
+  } else if (!(error instanceof UserError && (m.id === 'noRules' || UNREADABLE_SETTINGS.has(m.id)))) {
     appendHistory(svc, { trigger, startedAt: partStart, outcome: 'failed', counts: emptyCounts(), parts: 1, busyMs: svc.clock.nowMs() - partStart }, m);
     notify(svc, trigger, 'failed', m, emptyCounts());
   }
