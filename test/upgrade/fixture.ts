@@ -1,9 +1,9 @@
 // Loads a fixture exported from a released version (scripts/exportUpgradeFixture.ts) into the
 // simulated runtime with TODAY's built bundle: the same properties, sheets, trigger and directory an
 // installed roster had when Google published the new version over it.
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { SimRuntime } from '../../emulator/runtime';
+import { SimRuntime, UrlFetchImpl } from '../../emulator/runtime';
 import { FakeDirectoryState } from '../../emulator/fakes/directoryState';
 import { DateCell, FormulaCell, Stored } from '../../emulator/fakes/sheetData';
 import type { TriggerRecord } from '../../emulator/fakes/script';
@@ -34,25 +34,36 @@ export interface SheetExport {
 }
 
 export interface Fixture {
+  /** "<version>/<destination>", e.g. v0.1.0/sheet. */
   name: string;
   meta: FixtureMeta;
   directory: Json;
   properties: { script: Record<string, string>; document: Record<string, string>; user: Record<string, Record<string, string>> };
   sheets: SheetExport[];
   triggers: Json[];
+  /** SCIM fixtures: the app's store (users and groups) and the address it had at export. */
+  app?: { baseUrl: string; users: Json[]; groups: Json[] };
 }
 
-/** Every exported release, oldest first (folders named v<version>). */
-export function fixtureNames(): string[] {
-  return readdirSync(FIXTURES, { withFileTypes: true })
+/** What the exporter wrote instead of the SCIM token. */
+export const TOKEN_PLACEHOLDER = '<the SCIM token>';
+
+const folders = (dir: string) =>
+  readdirSync(dir, { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => d.name)
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+
+/** Every exported release and destination, oldest release first: "v0.1.0/sheet", "v0.1.0/scim", … */
+export function fixtureNames(): string[] {
+  return folders(FIXTURES).flatMap((version) => folders(path.join(FIXTURES, version)).map((destination) => `${version}/${destination}`));
 }
 
 export function readFixture(name: string): Fixture {
-  const json = (file: string) => JSON.parse(readFileSync(path.join(FIXTURES, name, file), 'utf8'));
-  return { name, meta: json('meta.json'), directory: json('directory.json'), properties: json('properties.json'), sheets: json('sheets.json'), triggers: json('triggers.json') };
+  const file = (f: string) => path.join(FIXTURES, name, f);
+  const json = (f: string) => JSON.parse(readFileSync(file(f), 'utf8'));
+  const app = existsSync(file('app.json')) ? json('app.json') : undefined;
+  return { name, meta: json('meta.json'), directory: json('directory.json'), properties: json('properties.json'), sheets: json('sheets.json'), triggers: json('triggers.json'), app };
 }
 
 function directoryOf(d: Json): FakeDirectoryState {
@@ -73,12 +84,19 @@ function cellOf(v: Json): Stored {
   return v;
 }
 
+export interface LoadOptions {
+  /** SCIM fixtures: HTTP for UrlFetchApp (see forwardTo) and the token the app takes. */
+  urlFetch?: UrlFetchImpl;
+  scimToken?: string;
+}
+
 /**
- * A runtime holding the fixture, its clock where the export left it. Settings are keyed by the
- * spreadsheet id: should the emulator ever number spreadsheets differently, the fixture's id is
- * replaced by this runtime's (the same spreadsheet, as far as the script can tell).
+ * A runtime holding the fixture, its clock where the export left it. Only what was not exported is
+ * put in: the SCIM token (in place of its placeholder), and the spreadsheet id that keys the settings,
+ * should the emulator ever number spreadsheets differently (the same spreadsheet, as far as the
+ * script can tell).
  */
-export function loadFixture(fixture: Fixture): SimRuntime {
+export function loadFixture(fixture: Fixture, options: LoadOptions = {}): SimRuntime {
   const { meta } = fixture;
   const rt = new SimRuntime({
     scriptPath: path.join(DIST, 'Code.js'),
@@ -88,9 +106,12 @@ export function loadFixture(fixture: Fixture): SimRuntime {
     timeZone: meta.timeZone,
     defaultUser: meta.syncAccount,
     spreadsheetName: meta.spreadsheet.name,
+    urlFetch: options.urlFetch,
   });
   const ssId = rt.activeSpreadsheetId;
-  const local = (s: string) => s.split(meta.spreadsheet.id).join(ssId);
+  const replacements: [string, string][] = [[meta.spreadsheet.id, ssId]];
+  if (options.scimToken) replacements.push([TOKEN_PLACEHOLDER, options.scimToken]);
+  const local = (s: string) => replacements.reduce((text, [from, to]) => text.split(from).join(to), s);
   for (const [k, v] of Object.entries(fixture.properties.script)) rt.properties.script.map.set(local(k), local(v));
   for (const [k, v] of Object.entries(fixture.properties.document)) rt.properties.document(ssId).map.set(local(k), local(v));
   for (const [user, props] of Object.entries(fixture.properties.user)) {
@@ -118,4 +139,19 @@ export function storedValues(rt: SimRuntime, sheetName: string): Json[][] {
   const rows = sheet.lastRow();
   const cols = sheet.lastCol();
   return Array.from({ length: rows }, (_, r) => Array.from({ length: cols }, (_, c) => sheet.get(r, c)));
+}
+
+/**
+ * HTTP that reaches the app at `to` for requests the script sends to `from`: the SCIM app of a
+ * fixture listened on a loopback port of the machine that exported it, and the script (its settings,
+ * its ledger keyed by the base URL) must keep talking to "the same" address.
+ */
+export function forwardTo(http: UrlFetchImpl, from: string, to: string): UrlFetchImpl {
+  const origin = (url: string) => new URL(url).origin;
+  const [fromOrigin, toOrigin] = [origin(from), origin(to)];
+  const moved = (url: string) => (url.startsWith(fromOrigin) ? toOrigin + url.slice(fromOrigin.length) : url);
+  return {
+    fetch: (url, params, exec) => http.fetch(moved(url), params, exec),
+    fetchAll: http.fetchAll && ((requests, exec) => http.fetchAll!(requests.map((r) => ({ ...r, url: moved(r.url) })), exec)),
+  };
 }

@@ -1,16 +1,21 @@
 // A new version is published over every installed roster at once. For the fixture of each released
-// version (test/upgrade/fixtures/v*, exported by scripts/exportUpgradeFixture.ts), today's built bundle
-// must read what that version saved and carry on: no error, no account lost or duplicated, nothing
-// to change, nothing written. And a rollback (settings a newer version saved) is refused, nothing changed.
+// version and destination (test/upgrade/fixtures/v*/*, exported by scripts/exportUpgradeFixture.ts),
+// today's built bundle must read what that version saved and carry on: no error, no account lost or
+// duplicated, nothing to change, nothing written. A rollback (settings a newer version saved) is
+// refused, nothing changed.
 import { CATALOG } from '../../src/core/messages';
 import { SETTINGS_SCHEMA_VERSION } from '../../src/core/migrations';
 import { ROSTER_COLUMNS } from '../../src/gas/sheetRoster';
 import { SimRuntime } from '../../emulator/runtime';
-import { Fixture, fixtureNames, loadFixture, readFixture, storedValues } from './fixture';
+import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
+import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { Fixture, fixtureNames, forwardTo, loadFixture, readFixture, storedValues } from './fixture';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const MINUTE = 60_000;
+const TOKEN = 'upgrade-test-token-0123456789abcdef';
+const noChanges = { create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 };
 
 function envelope(rt: SimRuntime, fn: string, arg?: unknown): Json {
   return rt.runFromBrowser(fn, arg === undefined ? [] : [arg]);
@@ -24,75 +29,103 @@ function call(rt: SimRuntime, fn: string, arg?: unknown): Json {
 
 const settingsKey = (rt: SimRuntime) => `rs:${rt.activeSpreadsheetId}:settings`;
 const storedSettings = (rt: SimRuntime) => rt.properties.script.map.get(settingsKey(rt));
-const rosterWrites = (rt: SimRuntime) => rt.sheetData(rt.activeSpreadsheetId, 'Roster').writes;
-const noChanges = { create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 };
+const sheetWrites = (rt: SimRuntime, name: string) => (rt.spreadsheet().sheet(name) ? rt.sheetData(rt.activeSpreadsheetId, name).writes : 0);
 
-/** Account ids on the roster, in row order (the ID column is ours and first in every version). */
-function rosterIds(values: Json[][]): string[] {
-  return values.slice(1).map((row) => String(row[0])).filter(Boolean);
+/** Every account the sidebar lists, by id. */
+function accountIds(rt: SimRuntime): string[] {
+  const ids: string[] = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = call(rt, 'getAccounts', { limit: 500, offset });
+    ids.push(...page.rows.map((a: Json) => a.id));
+    if (offset + 500 >= page.total) return ids;
+  }
 }
 
 const fixtures = fixtureNames();
+let server: ScimTestServer | null = null;
 
-test('there is a fixture for the first release at least', () => {
-  expect(fixtures).toContain('v0.1.0');
+afterAll(async () => {
+  await server?.stop();
+  await closeHttpWorker();
+});
+
+/** The fixture loaded with today's bundle, an hour after the export (past the cooldown, inside every grace period). */
+async function installed(fixture: Fixture): Promise<SimRuntime> {
+  let rt: SimRuntime;
+  if (fixture.app) {
+    server ??= await startScimServer({ token: TOKEN });
+    await server.clear();
+    await server.set({ token: TOKEN });
+    await server.restore(fixture.app);
+    await server.clearLog();
+    rt = loadFixture(fixture, { urlFetch: forwardTo(new SyncHttp(), fixture.app.baseUrl, server.baseUrl), scimToken: TOKEN });
+  } else {
+    rt = loadFixture(fixture);
+  }
+  rt.setClock(fixture.meta.clockMs + 60 * MINUTE);
+  return rt;
+}
+
+/** What the destination holds: the Roster sheet's cells, or the SCIM app's users and groups. */
+async function destination(fixture: Fixture, rt: SimRuntime): Promise<Json> {
+  if (!fixture.app) return storedValues(rt, 'Roster');
+  const { users, groups } = await server!.state();
+  return { users, groups };
+}
+
+/** Writes the destination received since the fixture was loaded. */
+async function destinationWrites(fixture: Fixture, rt: SimRuntime): Promise<unknown[]> {
+  if (!fixture.app) return Array.from({ length: sheetWrites(rt, 'Roster') }, () => 'a write to the Roster sheet');
+  return (await server!.state()).log.filter((r) => r.method !== 'GET');
+}
+
+test('there are fixtures of the first release, both destinations', () => {
+  expect(fixtures).toEqual(expect.arrayContaining(['v0.1.0/sheet', 'v0.1.0/scim']));
 });
 
 describe.each(fixtures)('upgrading from %s', (name) => {
-  let fixture: Fixture;
-  let rt: SimRuntime;
-  let before: Json[][];
+  const fixture = readFixture(name);
 
-  beforeEach(() => {
-    fixture = readFixture(name);
-    rt = loadFixture(fixture);
-    // An hour after the export: past the cooldown, well inside every grace period.
-    rt.setClock(fixture.meta.clockMs + 60 * MINUTE);
-    before = storedValues(rt, 'Roster');
-  });
-
-  test('the saved settings are read without error, upgraded to the current version, and not written back', () => {
+  test('the saved settings are read without error, upgraded to the current version, and not written back', async () => {
+    const rt = await installed(fixture);
     const stored = storedSettings(rt);
     const state = call(rt, 'getState');
     expect(state.settingsError).toBeUndefined();
     expect(state.canConfigure).toBe(true);
     expect(state.settings.schemaVersion).toBe(SETTINGS_SCHEMA_VERSION);
     expect(state.settings.rules).toEqual(JSON.parse(stored!).rules);
+    expect(state.settings.destination).toBe(fixture.meta.destination);
     expect(state.trigger).toMatchObject({ installed: true, count: 1 });
     expect(storedSettings(rt)).toBe(stored);
   });
 
-  test('Preview plans no change, and Finalize finds the settings valid', () => {
+  test('Preview plans no change, and Finalize finds the settings and the destination in order', async () => {
+    const rt = await installed(fixture);
     const plan = call(rt, 'previewSync');
     expect(plan.counts).toEqual(noChanges);
     expect(plan.changes).toEqual([]);
     expect(plan.held).toEqual([]);
     expect(plan.ruleProblems).toEqual([]);
-    const settingsCheck = call(rt, 'runFinalizeChecks').checks.find((c: Json) => c.id === 'settings');
-    expect(settingsCheck.status).toBe('pass');
+    const checks = call(rt, 'runFinalizeChecks').checks;
+    expect(checks.find((c: Json) => c.id === 'settings')).toMatchObject({ status: 'pass' });
+    expect(checks.find((c: Json) => c.id === 'destination')).toMatchObject({ status: 'pass' });
   });
 
-  test('a sync ends done with nothing applied and writes nothing to the roster; every account is still there once', () => {
-    const result = call(rt, 'syncNow', {});
-    expect(result).toMatchObject({ state: 'done', applied: noChanges });
-    expect(rosterWrites(rt)).toBe(0);
-    const after = storedValues(rt, 'Roster');
-    expect(after).toEqual(before);
-    const ids = rosterIds(after);
-    expect(new Set(ids).size).toBe(ids.length);
-    expect(ids).toEqual(rosterIds(before));
+  test('a sync ends done with nothing applied and writes nothing; every account is still there, once', async () => {
+    const rt = await installed(fixture);
+    const before = await destination(fixture, rt);
+    const accounts = accountIds(rt);
+    expect(call(rt, 'syncNow', {})).toMatchObject({ state: 'done', applied: noChanges });
+    expect(await destinationWrites(fixture, rt)).toEqual([]);
+    expect(await destination(fixture, rt)).toEqual(before);
+    const after = accountIds(rt);
+    expect(new Set(after).size).toBe(after.length);
+    expect(after).toEqual(accounts);
     expect(rt.history.filter((e) => !e.ok)).toEqual([]);
   });
 
-  test('the roster keeps its header (our columns first, then any a person added) and the notes under it', () => {
-    call(rt, 'syncNow', {});
-    const header = storedValues(rt, 'Roster')[0];
-    expect(header.slice(0, ROSTER_COLUMNS.length)).toEqual([...ROSTER_COLUMNS]);
-    expect(header).toEqual(before[0].length > ROSTER_COLUMNS.length ? [...ROSTER_COLUMNS, ...before[0].slice(ROSTER_COLUMNS.length)] : [...ROSTER_COLUMNS]);
-    expect(storedValues(rt, 'Roster').map((row) => row.slice(ROSTER_COLUMNS.length))).toEqual(before.map((row) => row.slice(ROSTER_COLUMNS.length)));
-  });
-
-  test('the next save writes the upgraded document, and the plan is still empty', () => {
+  test('the next save writes the upgraded document, and the plan is still empty', async () => {
+    const rt = await installed(fixture);
     const state = call(rt, 'getState');
     call(rt, 'saveSettings', state.settings);
     const saved = JSON.parse(storedSettings(rt)!);
@@ -101,32 +134,42 @@ describe.each(fixtures)('upgrading from %s', (name) => {
     expect(call(rt, 'previewSync').counts).toEqual(noChanges);
   });
 
-  test('the installed heartbeat runs the next scheduled sync with the new version: success, nothing to change', () => {
+  test('the installed heartbeat runs the next scheduled sync with the new version: success, nothing written', async () => {
+    const rt = await installed(fixture);
     const historyBefore = storedValues(rt, 'Sync history').length;
     const runs = rt.advance(30 * 60 * MINUTE);
     expect(runs.length).toBeGreaterThan(0);
     expect(runs.filter((r) => !r.ok)).toEqual([]);
-    const history = storedValues(rt, 'Sync history');
-    const scheduled = history.slice(historyBefore).filter((row) => row[2] === 'scheduled');
+    const scheduled = storedValues(rt, 'Sync history').slice(historyBefore).filter((row) => row[2] === 'scheduled');
     expect(scheduled.length).toBeGreaterThan(0);
     for (const row of scheduled) expect(row.slice(3, 9).map(String)).toEqual(['success', '0', '0', '0', '0', '0']);
-    expect(rosterWrites(rt)).toBe(0);
+    expect(await destinationWrites(fixture, rt)).toEqual([]);
   });
+
+  if (fixture.meta.destination === 'sheet') {
+    test('the roster keeps its header (ours first, then the columns a person added) and what the person wrote', async () => {
+      const rt = await installed(fixture);
+      const before = storedValues(rt, 'Roster');
+      call(rt, 'syncNow', {});
+      const after = storedValues(rt, 'Roster');
+      expect(after[0].slice(0, ROSTER_COLUMNS.length)).toEqual([...ROSTER_COLUMNS]);
+      expect(after.map((row) => row.slice(ROSTER_COLUMNS.length))).toEqual(before.map((row) => row.slice(ROSTER_COLUMNS.length)));
+    });
+  }
 });
 
 describe('a rollback: settings saved by a newer version than this one', () => {
-  const fixture = readFixture(fixtures[fixtures.length - 1]);
-  const newer = SETTINGS_SCHEMA_VERSION + 1;
+  const fixture = readFixture(fixtures.filter((f) => f.endsWith('/sheet')).pop()!);
+  const tooNew = `The saved settings were written by a newer version of Roster Sync (settings version ${SETTINGS_SCHEMA_VERSION + 1}; this version reads versions up to ${SETTINGS_SCHEMA_VERSION}).`;
   let rt: SimRuntime;
   let stored: string;
   let script: Record<string, string>;
   let roster: Json[][];
 
-  beforeEach(() => {
-    rt = loadFixture(fixture);
-    rt.setClock(fixture.meta.clockMs + 60 * MINUTE);
+  beforeEach(async () => {
+    rt = await installed(fixture);
     const current = call(rt, 'getState').settings;
-    stored = JSON.stringify({ ...current, schemaVersion: newer, aFieldOfTheNewerVersion: { kept: true } });
+    stored = JSON.stringify({ ...current, schemaVersion: SETTINGS_SCHEMA_VERSION + 1, aFieldOfTheNewerVersion: { kept: true } });
     rt.properties.script.map.set(settingsKey(rt), stored);
     script = rt.scriptProperties();
     roster = storedValues(rt, 'Roster');
@@ -135,10 +178,8 @@ describe('a rollback: settings saved by a newer version than this one', () => {
   afterEach(() => {
     expect(storedSettings(rt)).toBe(stored);
     expect(storedValues(rt, 'Roster')).toEqual(roster);
-    expect(rosterWrites(rt)).toBe(0);
+    expect(sheetWrites(rt, 'Roster')).toBe(0);
   });
-
-  const tooNew = `The saved settings were written by a newer version of Roster Sync (settings version ${SETTINGS_SCHEMA_VERSION + 1}; this version reads versions up to ${SETTINGS_SCHEMA_VERSION}).`;
 
   test('the sidebar says so, with the fix', () => {
     const state = call(rt, 'getState');
