@@ -2,7 +2,7 @@
 // every read, so a hand-edited or corrupt property is reported, never trusted.
 import { DEFAULT_ROLES, Role } from './model';
 import { UserError, msg } from './messages';
-import { ScimSettings, scimFingerprint, validateScimSettings } from './scimConfig';
+import { DestinationCatalog, DestinationSettings } from './destination';
 
 export const SETTINGS_SCHEMA_VERSION = 1;
 
@@ -37,7 +37,10 @@ export interface Threshold {
   value: number;
 }
 
-export interface Settings {
+/** The destination chosen by default: a sheet of the spreadsheet the add-on runs in. */
+export const EMBEDDED_DESTINATION = 'sheet';
+
+export interface Settings extends Partial<DestinationSettings> {
   schemaVersion: number;
   rules: Rule[];
   /** Roles known to the destination; admin also grants teacher. */
@@ -56,10 +59,12 @@ export interface Settings {
   admins: string[];
   cooldownMinutes: number;
   notifyOnFailure: boolean;
-  /** Where the roster lives: a sheet of this spreadsheet, or an app reached through SCIM 2.0. */
-  destination: 'sheet' | 'scim';
-  /** SCIM settings (the token is a secret kept apart, in the sync account's user properties). */
-  scim: ScimSettings | null;
+  /**
+   * Where the roster lives: the id of a destination (a sheet of this spreadsheet, an app through
+   * SCIM 2.0, …). A destination with settings of its own keeps them under its id; its secrets are
+   * kept apart, in the sync account's user properties.
+   */
+  destination: string;
 }
 
 export function defaultSettings(): Settings {
@@ -77,8 +82,7 @@ export function defaultSettings(): Settings {
     admins: [],
     cooldownMinutes: 15,
     notifyOnFailure: true,
-    destination: 'sheet',
-    scim: null,
+    destination: EMBEDDED_DESTINATION,
   };
 }
 
@@ -179,7 +183,7 @@ function validateSchedule(raw: unknown): Schedule {
 }
 
 /** Validates a whole settings document; throws a UserError naming the first bad field. */
-export function validateSettings(raw: unknown): Settings {
+export function validateSettings(raw: unknown, destinations: DestinationCatalog): Settings {
   const s = obj(raw, 'settings');
   const d = defaultSettings();
   const version = s.schemaVersion ?? SETTINGS_SCHEMA_VERSION;
@@ -210,9 +214,8 @@ export function validateSettings(raw: unknown): Settings {
     if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/.test(p)) fail(`permissionNames[${i}]`, 'must be a short name (letters, digits, space, - _ .)');
     return p;
   });
-  const destination = oneOf(s.destination ?? d.destination, 'destination', ['sheet', 'scim'] as const);
-  const scim = s.scim === undefined || s.scim === null ? null : validateScimSettings(s.scim, roles, 'scim');
-  if (destination === 'scim' && !scim) fail('scim', 'must be filled in when the destination is SCIM');
+  const destination = oneOf(s.destination ?? d.destination, 'destination', destinations.ids);
+  const destinationSettings = validateDestinationSettings(s, destination, roles, destinations);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   return {
@@ -230,13 +233,33 @@ export function validateSettings(raw: unknown): Settings {
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
     destination,
-    scim,
+    ...destinationSettings,
   };
 }
 
+/** Each destination's sub-document, validated by that destination; the chosen one must be filled in. */
+function validateDestinationSettings(s: Record<string, unknown>, chosen: string, roles: Role[], destinations: DestinationCatalog): Partial<DestinationSettings> {
+  const out: Record<string, unknown> = {};
+  for (const id of destinations.ids) {
+    const destination = destinations.get(id)!;
+    if (!destination.settings) continue;
+    const raw = s[id];
+    out[id] = raw === undefined || raw === null ? null : destination.settings.validate(raw, { roles, field: id });
+    if (id === chosen && out[id] === null) fail(id, `must be filled in when the destination is ${destination.label}`);
+  }
+  return out as Partial<DestinationSettings>;
+}
+
+/** The chosen destination's own sub-document (null when it has none or it is not filled in). */
+export function destinationSettingsOf(s: Settings): unknown {
+  return (s as unknown as Record<string, unknown>)[s.destination] ?? null;
+}
+
 /** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
-export function planFingerprint(s: Settings): string {
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, s.destination === 'scim' && s.scim ? scimFingerprint(s.scim) : '']);
+export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
+  const spec = destinations.get(s.destination)?.settings;
+  const own = destinationSettingsOf(s);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '']);
 }
 
 export function describeRule(rule: Rule): string {

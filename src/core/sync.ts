@@ -4,7 +4,7 @@
 import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
 import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, loadSettings, readNumber } from './config';
+import { KEYS, readNumber, readSettings } from './config';
 import { Message, UserError, msg, toMessage } from './messages';
 import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
@@ -91,7 +91,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
-    const settings = loadSettings(svc.config);
+    const settings = readSettings(svc);
     const saved = readJob(svc.state);
     job = saved.job;
     if (saved.damaged) {
@@ -101,7 +101,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       forgetJob(svc);
     }
     if (job) {
-      const stale = staleReason(job, settings, partStart);
+      const stale = staleReason(job, planFingerprint(settings, svc.destinations), partStart);
       if (stale) {
         discard(svc, job, stale);
         job = null;
@@ -114,7 +114,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, partStart);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart);
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
@@ -125,7 +125,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -136,13 +136,13 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
     startedAt: now,
     part: 0,
-    fingerprint: planFingerprint(settings),
+    fingerprint,
     phase: 'read',
     read: startRead(settings),
     plannedAt: '',
@@ -156,9 +156,9 @@ function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
   };
 }
 
-function staleReason(job: Job, settings: Settings, now: number): string | null {
+function staleReason(job: Job, fingerprint: string, now: number): string | null {
   if (now - job.startedAt > STALE_JOB_MS) return 'it was started more than a day ago';
-  if (job.fingerprint !== planFingerprint(settings)) return 'the mappings or policy changed since it started';
+  if (job.fingerprint !== fingerprint) return 'the mappings or policy changed since it started';
   return null;
 }
 
@@ -486,7 +486,7 @@ function noticeIsNew(svc: Services, signature: string): boolean {
 function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
   let settings: Settings | null = null;
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch {
     // Unreadable settings: the installer still hears of it.
   }

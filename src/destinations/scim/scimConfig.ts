@@ -2,9 +2,9 @@
 // src/core/settings.ts), its messages, and the pure helpers the Apps Script
 // adapter (src/gas/scim) builds requests with: attribute mapping, PATCH
 // operations, chunking, Bulk sizing, Retry-After, ServiceProviderConfig parsing.
-import { Account, AccountStatus, Role } from './model';
-import { KeyValueStore } from './ports';
-import { CATALOG, Message, UserError, msg } from './messages';
+import { Account, AccountStatus, Role } from '../../core/model';
+import { KeyValueStore } from '../../core/ports';
+import { CATALOG, Message, UserError, msg } from '../../core/messages';
 
 // ---------- settings ----------
 
