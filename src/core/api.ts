@@ -1,14 +1,14 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan, emptyCounts } from './model';
 import { Services } from './ports';
 import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
-import { readAll } from './snapshot';
-import { describeMatch, judge, makePlan } from './plan';
+import { readAll, readUserSnapshot } from './snapshot';
+import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
 import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
@@ -398,7 +398,7 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (status) after.status = status;
       after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
-      changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+      changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
     if (changes.length) svc.roster.apply(changes);
     if (exclude) {
@@ -407,11 +407,6 @@ export function updateAccounts(svc: Services, raw: unknown) {
     }
     return { updated: changes.length };
   });
-}
-
-function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
-  if (before === after) return 'update';
-  return after === 'active' ? 'reactivate' : 'deactivate';
 }
 
 export function addAccount(svc: Services, raw: unknown): Account {
@@ -444,21 +439,8 @@ export function addAccount(svc: Services, raw: unknown): Account {
 
 // ---------- one user: explain and sync ----------
 
-/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
-function snapshotForUser(svc: Services, settings: Settings, email: string): DirectorySnapshot {
-  const user = svc.directory.getUser(email);
-  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: svc.directory.listOrgUnits(), groups: [], missingGroups: [] };
-  for (const rule of settings.rules) {
-    if (rule.type !== 'group') continue;
-    const member = user ? svc.directory.hasMember(rule.groupEmail, user.email) : false;
-    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
-    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
-  }
-  return snapshot;
-}
-
 function planForUser(svc: Services, settings: Settings, email: string) {
-  const snapshot = snapshotForUser(svc, settings, email);
+  const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));

@@ -1,5 +1,5 @@
 // Builds the core's Services from Apps Script's globals, once per execution.
-import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
+import { RosterPort, Services } from '../core/ports';
 import { readSettings } from '../core/config';
 import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
