@@ -1,7 +1,7 @@
 // Settings: the one JSON document an admin edits. Validated on every save and
 // every read, so a hand-edited or corrupt property is reported, never trusted.
 import { DEFAULT_ROLES, Role } from './model';
-import { UserError, msg } from './messages';
+import { Checks, checks } from './validate';
 import { DestinationCatalog, DestinationSettings } from './destination';
 
 export const SETTINGS_SCHEMA_VERSION = 1;
@@ -86,15 +86,12 @@ export function defaultSettings(): Settings {
   };
 }
 
-const EMAIL = /^[^\s@<>"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const OU_PATH = /^\/(?:[^/\u0000-\u001f]{1,255}(?:\/[^/\u0000-\u001f]{1,255})*)?$/;
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_LIST = 5000;
 
-export function isEmail(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 254 && EMAIL.test(value);
-}
+export { isEmail } from './validate';
 
 export function isOrgUnitPath(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 2048 && OU_PATH.test(value);
@@ -110,37 +107,11 @@ export function isTimeZone(value: unknown): value is string {
   }
 }
 
-function fail(field: string, problem: string): never {
-  throw new UserError(msg('invalidSetting', { field, problem }));
-}
-
-function obj(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function list(value: unknown, field: string, max = MAX_LIST): unknown[] {
-  if (!Array.isArray(value)) fail(field, 'must be a list');
-  if (value.length > max) fail(field, `has more than ${max} entries`);
-  return value;
-}
-
-function int(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(field, `must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
-  if (typeof value !== 'string' || !options.includes(value as T)) fail(field, `must be one of ${options.join(', ')}`);
-  return value as T;
-}
-
-function email(value: unknown, field: string): string {
-  if (!isEmail(value)) fail(field, 'must be an email address such as name@school.edu');
-  return value.toLowerCase();
-}
+const check: Checks = checks('invalidSetting');
+// Annotated so a call that cannot return narrows types (TypeScript needs the explicit type).
+const fail: Checks['fail'] = check.fail;
+const { object: obj, int, oneOf, email } = check;
+const list = (value: unknown, field: string, max = MAX_LIST) => check.list(value, field, max);
 
 function role(value: unknown, field: string, roles: Role[]): Role {
   if (typeof value !== 'string' || !roles.includes(value)) fail(field, `must be one of the roles ${roles.join(', ')}`);
