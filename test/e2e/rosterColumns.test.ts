@@ -1,7 +1,7 @@
 // Columns a person adds to the roster sheet, at the right of ours, belong to that person: every sync
 // keeps them as they are and reads nothing from them. (Roster column versions: rosterColumns.ts.)
 import { later, world, World } from './harness';
-import { ROSTER_COLUMNS } from '../../src/gas/sheetRoster';
+import { ROSTER_COLUMNS } from '../../src/destinations/sheet/sheetRoster';
 import type { SheetData } from '../../emulator/fakes/sheetData';
 
 const n = ROSTER_COLUMNS.length;

@@ -7,6 +7,7 @@ import { defaultSettings, validateSettings } from '../../src/core/settings';
 import { makePlan } from '../../src/core/plan';
 import { readAll } from '../../src/core/snapshot';
 import { MemoryKV } from '../fakes/memory';
+import { DESTINATIONS } from '../../src/destinations';
 import { RULES, school } from './fixture';
 
 /** A settings document as version 1 (Roster Sync 0.1.0) saved it: every field explicit, no archivedUsers. */
@@ -48,7 +49,7 @@ test('the chain brings a document of every earlier version up to the current one
   for (let version = 1; version <= SETTINGS_SCHEMA_VERSION; version++) {
     const migrated = migrateSettings({ ...v1Document(), schemaVersion: version }) as Record<string, unknown>;
     expect(migrated.schemaVersion).toBe(SETTINGS_SCHEMA_VERSION);
-    expect(validateSettings(migrated).schemaVersion).toBe(SETTINGS_SCHEMA_VERSION);
+    expect(validateSettings(migrated, DESTINATIONS).schemaVersion).toBe(SETTINGS_SCHEMA_VERSION);
   }
 });
 
@@ -57,12 +58,12 @@ test('a current document, or one without a version (written by hand), passes thr
   expect(migrateSettings(current)).toBe(current);
   const unversioned = { rules: [] };
   expect(migrateSettings(unversioned)).toBe(unversioned);
-  expect(validateSettings(unversioned).archivedUsers).toBe('suspend');
+  expect(validateSettings(unversioned, DESTINATIONS).archivedUsers).toBe('suspend');
 });
 
 test('without archivedUsers, a current document applies its suspended-users policy to archived users', () => {
-  expect(validateSettings({ suspendedUsers: 'deprovision' }).archivedUsers).toBe('deprovision');
-  expect(validateSettings({ suspendedUsers: 'deprovision', archivedUsers: 'suspend' }).archivedUsers).toBe('suspend');
+  expect(validateSettings({ suspendedUsers: 'deprovision' }, DESTINATIONS).archivedUsers).toBe('deprovision');
+  expect(validateSettings({ suspendedUsers: 'deprovision', archivedUsers: 'suspend' }, DESTINATIONS).archivedUsers).toBe('suspend');
 });
 
 test('a document from a newer version is refused with the catalog message, not upgraded or trimmed', () => {
@@ -76,7 +77,7 @@ test('loadSettings upgrades a stored v1 document on read and writes nothing back
   const config = new MemoryKV();
   const stored = JSON.stringify(v1Document({ suspendedUsers: 'deprovision', graceDays: 12 }));
   config.set(KEYS.settings, stored);
-  expect(loadSettings(config)).toMatchObject({ schemaVersion: SETTINGS_SCHEMA_VERSION, graceDays: 12, suspendedUsers: 'deprovision', archivedUsers: 'deprovision' });
+  expect(loadSettings(config, DESTINATIONS)).toMatchObject({ schemaVersion: SETTINGS_SCHEMA_VERSION, graceDays: 12, suspendedUsers: 'deprovision', archivedUsers: 'deprovision' });
   expect(config.get(KEYS.settings)).toBe(stored);
 });
 
@@ -84,13 +85,13 @@ test('loadSettings refuses a newer stored document as settingsTooNew, not as cor
   const config = new MemoryKV();
   const stored = JSON.stringify({ ...defaultSettings(), schemaVersion: 7 });
   config.set(KEYS.settings, stored);
-  expect(refusal(() => loadSettings(config)).detail.id).toBe('settingsTooNew');
+  expect(refusal(() => loadSettings(config, DESTINATIONS)).detail.id).toBe('settingsTooNew');
   expect(config.get(KEYS.settings)).toBe(stored);
 });
 
 describe('the archived-users policy decides the plan', () => {
   function changeFor(w: ReturnType<typeof school>, email: string) {
-    const settings = loadSettings(w.config);
+    const settings = loadSettings(w.config, DESTINATIONS);
     const { snapshot } = readAll(settings, w.directory);
     const plan = makePlan({ settings, snapshot, accounts: w.roster.readAll().accounts, now: new Date(w.clock.now).toISOString() });
     w.roster.apply(plan.changes);

@@ -1,6 +1,6 @@
 // The roster's versioned columns: where ours are in a sheet, which an earlier version's roster lacks
 // (appended at the right of everything the sheet holds), and what is damage rather than an old version.
-import { ROSTER_COLUMNS, ROSTER_COLUMN_VERSIONS, RosterLayout, columnRuns, rosterLayout } from '../../src/gas/rosterColumns';
+import { ROSTER_COLUMNS, ROSTER_COLUMN_VERSIONS, RosterLayout, columnRuns, rosterLayout } from '../../src/destinations/sheet/rosterColumns';
 
 const V1 = [...ROSTER_COLUMN_VERSIONS[0]];
 /** Versions as a future release might have them: the test's own, so the upgrade path is exercised today. */

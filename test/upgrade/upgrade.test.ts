@@ -5,7 +5,7 @@
 // refused, nothing changed.
 import { CATALOG } from '../../src/core/messages';
 import { SETTINGS_SCHEMA_VERSION } from '../../src/core/migrations';
-import { ROSTER_COLUMNS } from '../../src/gas/sheetRoster';
+import { ROSTER_COLUMNS } from '../../src/destinations/sheet/sheetRoster';
 import { SimRuntime } from '../../emulator/runtime';
 import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
 import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
