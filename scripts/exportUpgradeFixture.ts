@@ -39,8 +39,8 @@ const TOKEN_PLACEHOLDER = '<the SCIM token>';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-function runtime(urlFetch?: SyncHttp): SimRuntime {
-  return new SimRuntime({ scriptPath: path.join(root, 'dist/Code.js'), htmlDir: path.join(root, 'dist'), directory: demoDistrict(), clockStartMs: START_MS, urlFetch });
+function runtime(urlFetch?: SyncHttp, globals?: Record<string, unknown>): SimRuntime {
+  return new SimRuntime({ scriptPath: path.join(root, 'dist/Code.js'), htmlDir: path.join(root, 'dist'), directory: demoDistrict(), clockStartMs: START_MS, urlFetch, globals });
 }
 
 function caller(rt: SimRuntime) {
@@ -105,12 +105,12 @@ function pretty(value: unknown, indent = ''): string {
   return Array.isArray(value) ? `[\n${parts.join(',\n')}\n${indent}]` : `{\n${parts.join(',\n')}\n${indent}}`;
 }
 
-function exportRuntime(rt: SimRuntime, folder: string, destination: string, extra: Record<string, unknown> = {}): void {
+function exportRuntime(rt: SimRuntime, folder: string, destination: string, scenario: 'idle' | 'mid-sync', extra: Record<string, unknown> = {}): void {
   const commit = execSync('git rev-parse HEAD', { cwd: root }).toString().trim();
   const version = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')).version;
   const ss = rt.spreadsheet();
   const syncAccount = rt.defaultUser;
-  const meta = { version, commit, producedBy: 'scripts/exportUpgradeFixture.ts', destination, clockMs: rt.nowMs(), timeZone: rt.timeZone, spreadsheet: { id: ss.id, name: ss.name, owner: ss.owner }, syncAccount };
+  const meta = { version, commit, producedBy: 'scripts/exportUpgradeFixture.ts', destination, scenario, clockMs: rt.nowMs(), timeZone: rt.timeZone, spreadsheet: { id: ss.id, name: ss.name, owner: ss.owner }, syncAccount };
 
   const dir = rt.directory;
   const directory = {
@@ -156,7 +156,17 @@ async function main(): Promise<void> {
   const notes = roster.lastCol();
   roster.set(0, notes, 'Notes');
   roster.set(1, notes, 'checked by the office');
-  exportRuntime(sheetRt, 'sheet', 'sheet');
+  exportRuntime(sheetRt, 'sheet', 'sheet', 'idle');
+
+  // A sync part-way when the update lands: each execution may run 1.2 s, so the sync after a wave of
+  // renames stops after its first part, its job and snapshot saved in the state sheet.
+  const midRt = runtime(undefined, { ROSTER_SYNC_BUDGET_MS: 1200 });
+  installAndSync(midRt, {});
+  const renamed = midRt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended).slice(0, 120);
+  for (const u of renamed) midRt.directory.renameUser(u.primaryEmail, u.name.givenName, `${u.name.familyName}-Renamed`);
+  const part = caller(midRt)('syncNow', {});
+  if (part.state !== 'in-progress') throw new Error(`the sync was to stop part-way, not end ${part.state}`);
+  exportRuntime(midRt, 'sheet-mid-sync', 'sheet', 'mid-sync', { 'part.json': part });
 
   // A SCIM app holding roles as groups (the emulator's SCIM 2.0 server on 127.0.0.1).
   const server = await startScimServer({ token: SCIM_TOKEN });
@@ -165,7 +175,7 @@ async function main(): Promise<void> {
     const scim = { baseUrl: server.baseUrl, roleMapping: 'groups', roleGroups: { student: 'Students', teacher: 'Teachers', admin: 'Administrators' } };
     installAndSync(scimRt, { destination: 'scim', scim }, () => caller(scimRt)('saveScimToken', { token: SCIM_TOKEN }));
     const app = await server.state();
-    exportRuntime(scimRt, 'scim', 'scim', { 'app.json': { baseUrl: server.baseUrl, users: app.users, groups: app.groups } });
+    exportRuntime(scimRt, 'scim', 'scim', 'idle', { 'app.json': { baseUrl: server.baseUrl, users: app.users, groups: app.groups } });
   } finally {
     await server.stop();
     await closeHttpWorker();

@@ -237,11 +237,20 @@ export function destinationSettingsOf(s: Settings): unknown {
   return (s as unknown as Record<string, unknown>)[s.destination] ?? null;
 }
 
+/**
+ * The suspended- and archived-users policies, as one value when they agree: that is how version 1
+ * (one policy for both) wrote it, so a sync part-way when the update lands keeps its fingerprint and
+ * carries on. A migration must leave the fingerprint of the document it upgrades as it was.
+ */
+function leaversPolicy(s: Settings): string | string[] {
+  return s.archivedUsers === s.suspendedUsers ? s.suspendedUsers : [s.suspendedUsers, s.archivedUsers];
+}
+
 /** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
 export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
   const spec = destinations.get(s.destination)?.settings;
   const own = destinationSettingsOf(s);
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.archivedUsers, s.destination, spec && own ? spec.fingerprint(own) : '']);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, leaversPolicy(s), s.destination, spec && own ? spec.fingerprint(own) : '']);
 }
 
 export function describeRule(rule: Rule): string {

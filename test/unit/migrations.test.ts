@@ -3,7 +3,7 @@
 import { KEYS, loadSettings } from '../../src/core/config';
 import { SETTINGS_SCHEMA_VERSION, migrateSettings } from '../../src/core/migrations';
 import { UserError } from '../../src/core/messages';
-import { defaultSettings, validateSettings } from '../../src/core/settings';
+import { defaultSettings, planFingerprint, validateSettings } from '../../src/core/settings';
 import { makePlan } from '../../src/core/plan';
 import { readAll } from '../../src/core/snapshot';
 import { MemoryKV } from '../fakes/memory';
@@ -116,5 +116,22 @@ describe('the archived-users policy decides the plan', () => {
     w.directory.user('cy@school.example').suspended = true;
     expect(changeFor(w, 'dee@school.example')).toEqual([{ kind: 'deactivate', reasons: ['archived in Google'], status: 'suspended' }]);
     expect(w.roster.byEmail('cy@school.example')!.status).toBe('disabled');
+  });
+});
+
+describe('the plan fingerprint across the upgrade (a sync part-way when it lands carries on)', () => {
+  test('a migrated v1 document keeps the fingerprint version 1 computed', () => {
+    for (const policy of ['suspend', 'deprovision'] as const) {
+      const v1 = v1Document({ suspendedUsers: policy, graceDays: 12 });
+      // Version 1's formula, for the Roster sheet destination.
+      const v1Fingerprint = JSON.stringify([v1.rules, v1.roles, v1.impliedRoles, v1.graceDays, v1.exclude, v1.suspendedUsers, v1.destination, '']);
+      expect(planFingerprint(validateSettings(migrateSettings(v1), DESTINATIONS), DESTINATIONS)).toBe(v1Fingerprint);
+    }
+  });
+
+  test('an archived-users policy of its own changes the fingerprint', () => {
+    const same = validateSettings({ suspendedUsers: 'suspend', archivedUsers: 'suspend' }, DESTINATIONS);
+    const own = validateSettings({ suspendedUsers: 'suspend', archivedUsers: 'deprovision' }, DESTINATIONS);
+    expect(planFingerprint(own, DESTINATIONS)).not.toBe(planFingerprint(same, DESTINATIONS));
   });
 });

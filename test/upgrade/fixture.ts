@@ -21,6 +21,8 @@ export interface FixtureMeta {
   spreadsheet: { id: string; name: string; owner: string };
   syncAccount: string;
   destination: string;
+  /** 'idle': exported between syncs; 'mid-sync': a sync part-way, its job and snapshot in the state sheet. */
+  scenario: 'idle' | 'mid-sync';
 }
 
 export interface SheetExport {

@@ -79,11 +79,15 @@ async function destinationWrites(fixture: Fixture, rt: SimRuntime): Promise<unkn
   return (await server!.state()).log.filter((r) => r.method !== 'GET');
 }
 
-test('there are fixtures of the first release, both destinations', () => {
-  expect(fixtures).toEqual(expect.arrayContaining(['v0.1.0/sheet', 'v0.1.0/scim']));
+const idle = fixtures.filter((name) => readFixture(name).meta.scenario !== 'mid-sync');
+const midSync = fixtures.filter((name) => readFixture(name).meta.scenario === 'mid-sync');
+
+test('there are fixtures of the first release: both destinations, and a sync part-way', () => {
+  expect(idle).toEqual(expect.arrayContaining(['v0.1.0/sheet', 'v0.1.0/scim']));
+  expect(midSync).toEqual(expect.arrayContaining(['v0.1.0/sheet-mid-sync']));
 });
 
-describe.each(fixtures)('upgrading from %s', (name) => {
+describe.each(idle)('upgrading from %s', (name) => {
   const fixture = readFixture(name);
 
   test('the saved settings are read without error, upgraded to the current version, and not written back', async () => {
@@ -158,8 +162,32 @@ describe.each(fixtures)('upgrading from %s', (name) => {
   }
 });
 
+describe.each(midSync)('upgrading from %s: a sync part-way when the update lands', (name) => {
+  const fixture = readFixture(name);
+
+  test('the new version carries the saved job on to the end: nothing discarded, each change applied once, no account lost or duplicated', async () => {
+    const rt = await installed(fixture);
+    const accounts = accountIds(rt);
+    const historyBefore = storedValues(rt, 'Sync history').length;
+    expect(call(rt, 'getState').running).toMatchObject({ part: 1 });
+    let result = call(rt, 'continueSync');
+    while (result.state === 'in-progress') result = call(rt, 'continueSync');
+    expect(result.state).toBe('done');
+    const history = storedValues(rt, 'Sync history').slice(historyBefore);
+    expect(history.map((row) => row[3])).toEqual(['success']);
+    // Counts of the whole sync, begun by the earlier version (part 1) and finished by this one.
+    expect(Number(history[0][10])).toBeGreaterThan(1);
+    expect(result.applied).toEqual({ ...noChanges, update: result.planned.update });
+    expect(result.applied.update).toBeGreaterThan(0);
+    const after = accountIds(rt);
+    expect(new Set(after).size).toBe(after.length);
+    expect([...after].sort()).toEqual([...accounts].sort()); // renamed, so listed in another order
+    expect(call(rt, 'previewSync').counts).toEqual(noChanges);
+  });
+});
+
 describe('a rollback: settings saved by a newer version than this one', () => {
-  const fixture = readFixture(fixtures.filter((f) => f.endsWith('/sheet')).pop()!);
+  const fixture = readFixture(idle.filter((f) => f.endsWith('/sheet')).pop()!);
   const tooNew = `The saved settings were written by a newer version of Roster Sync (settings version ${SETTINGS_SCHEMA_VERSION + 1}; this version reads versions up to ${SETTINGS_SCHEMA_VERSION}).`;
   let rt: SimRuntime;
   let stored: string;
