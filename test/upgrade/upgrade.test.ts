@@ -138,6 +138,16 @@ describe.each(idle)('upgrading from %s', (name) => {
     expect(call(rt, 'previewSync').counts).toEqual(noChanges);
   });
 
+  test('a sidebar page opened before the update saves the earlier version\'s document: accepted, upgraded, nothing to change', async () => {
+    const rt = await installed(fixture);
+    const earlier = JSON.parse(storedSettings(rt)!);
+    call(rt, 'saveSettings', earlier);
+    const saved = JSON.parse(storedSettings(rt)!);
+    expect(saved).toEqual(call(rt, 'getState').settings);
+    expect(saved.schemaVersion).toBe(SETTINGS_SCHEMA_VERSION);
+    expect(call(rt, 'previewSync').counts).toEqual(noChanges);
+  });
+
   test('the installed heartbeat runs the next scheduled sync with the new version: success, nothing written', async () => {
     const rt = await installed(fixture);
     const historyBefore = storedValues(rt, 'Sync history').length;
