@@ -86,6 +86,18 @@ function installAndSync(rt: SimRuntime, destination: Json, afterLink: () => void
   syncToTheEnd();
 }
 
+/**
+ * Each execution's time budget in the mid-sync scenarios (simulated time): the Sheet sync stops with the
+ * directory read and the plan not made yet; the SCIM one with its batch applied but the sync not ended.
+ */
+const MID_SYNC_BUDGET_MS = { sheet: 1200, scim: 2000 };
+
+/** 120 students renamed in the directory: a sync with 120 updates to make. */
+function renameStudents(rt: SimRuntime): void {
+  const students = rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended).slice(0, 120);
+  for (const u of students) rt.directory.renameUser(u.primaryEmail, u.name.givenName, `${u.name.familyName}-Renamed`);
+}
+
 /** A stored cell as JSON: text, numbers and booleans as they are; dates and formulas tagged. */
 function cell(v: unknown): Json {
   if (v === undefined || v === null) return '';
@@ -158,12 +170,11 @@ async function main(): Promise<void> {
   roster.set(1, notes, 'checked by the office');
   exportRuntime(sheetRt, 'sheet', 'sheet', 'idle');
 
-  // A sync part-way when the update lands: each execution may run 1.2 s, so the sync after a wave of
+  // A sync part-way when the update lands: with a small budget per execution, the sync after a wave of
   // renames stops after its first part, its job and snapshot saved in the state sheet.
-  const midRt = runtime(undefined, { ROSTER_SYNC_BUDGET_MS: 1200 });
+  const midRt = runtime(undefined, { ROSTER_SYNC_BUDGET_MS: MID_SYNC_BUDGET_MS.sheet });
   installAndSync(midRt, {});
-  const renamed = midRt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended).slice(0, 120);
-  for (const u of renamed) midRt.directory.renameUser(u.primaryEmail, u.name.givenName, `${u.name.familyName}-Renamed`);
+  renameStudents(midRt);
   const part = caller(midRt)('syncNow', {});
   if (part.state !== 'in-progress') throw new Error(`the sync was to stop part-way, not end ${part.state}`);
   exportRuntime(midRt, 'sheet-mid-sync', 'sheet', 'mid-sync', { 'part.json': part });
@@ -176,6 +187,17 @@ async function main(): Promise<void> {
     installAndSync(scimRt, { destination: 'scim', scim }, () => caller(scimRt)('saveScimToken', { token: SCIM_TOKEN }));
     const app = await server.state();
     exportRuntime(scimRt, 'scim', 'scim', 'idle', { 'app.json': { baseUrl: server.baseUrl, users: app.users, groups: app.groups } });
+
+    // The same app, with a sync part-way when the update lands (as sheet-mid-sync above).
+    await server.clear();
+    await server.set({ token: SCIM_TOKEN });
+    const midScimRt = runtime(new SyncHttp(), { ROSTER_SYNC_BUDGET_MS: MID_SYNC_BUDGET_MS.scim });
+    installAndSync(midScimRt, { destination: 'scim', scim }, () => caller(midScimRt)('saveScimToken', { token: SCIM_TOKEN }));
+    renameStudents(midScimRt);
+    const scimPart = caller(midScimRt)('syncNow', {});
+    if (scimPart.state !== 'in-progress') throw new Error(`the sync was to stop part-way, not end ${scimPart.state}`);
+    const midApp = await server.state();
+    exportRuntime(midScimRt, 'scim-mid-sync', 'scim', 'mid-sync', { 'part.json': scimPart, 'app.json': { baseUrl: server.baseUrl, users: midApp.users, groups: midApp.groups } });
   } finally {
     await server.stop();
     await closeHttpWorker();

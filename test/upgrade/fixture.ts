@@ -45,6 +45,8 @@ export interface Fixture {
   triggers: Json[];
   /** SCIM fixtures: the app's store (users and groups) and the address it had at export. */
   app?: { baseUrl: string; users: Json[]; groups: Json[] };
+  /** Mid-sync fixtures: what the part the export stopped after answered (phase, planned and applied counts). */
+  part?: Json;
 }
 
 /** What the exporter wrote instead of the SCIM token. */
@@ -64,8 +66,8 @@ export function fixtureNames(): string[] {
 export function readFixture(name: string): Fixture {
   const file = (f: string) => path.join(FIXTURES, name, f);
   const json = (f: string) => JSON.parse(readFileSync(file(f), 'utf8'));
-  const app = existsSync(file('app.json')) ? json('app.json') : undefined;
-  return { name, meta: json('meta.json'), directory: json('directory.json'), properties: json('properties.json'), sheets: json('sheets.json'), triggers: json('triggers.json'), app };
+  const optional = (f: string) => (existsSync(file(f)) ? json(f) : undefined);
+  return { name, meta: json('meta.json'), directory: json('directory.json'), properties: json('properties.json'), sheets: json('sheets.json'), triggers: json('triggers.json'), app: optional('app.json'), part: optional('part.json') };
 }
 
 function directoryOf(d: Json): FakeDirectoryState {

@@ -82,9 +82,9 @@ async function destinationWrites(fixture: Fixture, rt: SimRuntime): Promise<unkn
 const idle = fixtures.filter((name) => readFixture(name).meta.scenario !== 'mid-sync');
 const midSync = fixtures.filter((name) => readFixture(name).meta.scenario === 'mid-sync');
 
-test('there are fixtures of the first release: both destinations, and a sync part-way', () => {
+test('there are fixtures of the first release: both destinations, idle and with a sync part-way', () => {
   expect(idle).toEqual(expect.arrayContaining(['v0.1.0/sheet', 'v0.1.0/scim']));
-  expect(midSync).toEqual(expect.arrayContaining(['v0.1.0/sheet-mid-sync']));
+  expect(midSync).toEqual(expect.arrayContaining(['v0.1.0/sheet-mid-sync', 'v0.1.0/scim-mid-sync']));
 });
 
 describe.each(idle)('upgrading from %s', (name) => {
@@ -179,10 +179,14 @@ describe.each(midSync)('upgrading from %s: a sync part-way when the update lands
     const rt = await installed(fixture);
     const accounts = accountIds(rt);
     const historyBefore = storedValues(rt, 'Sync history').length;
-    expect(call(rt, 'getState').running).toMatchObject({ part: 1 });
+    expect(call(rt, 'getState').running).toMatchObject({ part: 1, phase: fixture.part.phase });
     let result = call(rt, 'continueSync');
     while (result.state === 'in-progress') result = call(rt, 'continueSync');
     expect(result.state).toBe('done');
+    // Changes the earlier version already applied are not sent again.
+    const planned = Object.values(fixture.part.planned as Record<string, number>).reduce((a, b) => a + b, 0);
+    const everythingApplied = fixture.part.phase === 'apply' && planned > 0 && JSON.stringify(fixture.part.applied) === JSON.stringify(fixture.part.planned);
+    if (everythingApplied) expect(await destinationWrites(fixture, rt)).toEqual([]);
     const history = storedValues(rt, 'Sync history').slice(historyBefore);
     expect(history.map((row) => row[3])).toEqual(['success']);
     // Counts of the whole sync, begun by the earlier version (part 1) and finished by this one.
@@ -193,6 +197,17 @@ describe.each(midSync)('upgrading from %s: a sync part-way when the update lands
     expect(new Set(after).size).toBe(after.length);
     expect([...after].sort()).toEqual([...accounts].sort()); // renamed, so listed in another order
     expect(call(rt, 'previewSync').counts).toEqual(noChanges);
+  });
+
+  test('the part-way sync is the one that began: its part 1 stands, and the sync after it writes nothing', async () => {
+    const rt = await installed(fixture);
+    let result = call(rt, 'continueSync');
+    while (result.state === 'in-progress') result = call(rt, 'continueSync');
+    expect(result.part).toBeGreaterThan(1);
+    rt.setClock(rt.nowMs() + 20 * MINUTE);
+    const writesBefore = (await destinationWrites(fixture, rt)).length;
+    expect(call(rt, 'syncNow', {})).toMatchObject({ state: 'done', applied: noChanges });
+    expect((await destinationWrites(fixture, rt)).length).toBe(writesBefore);
   });
 });
 
