@@ -48,30 +48,27 @@ export type LayoutProblem = { problem: 'missing' | 'moved'; columns: string[] };
  */
 export function rosterLayout(header: string[], usedWidth: number, versions: readonly (readonly string[])[] = ROSTER_COLUMN_VERSIONS): RosterLayout | LayoutProblem {
   const names = versions.flat();
-  const found = names.map((name) => header.indexOf(name));
-  const present = (name: string) => header.includes(name);
-  // The header shows version `reach` (its newest column of ours); every column up to that version
-  // must be there. Columns of later versions are simply not added yet.
-  let reach = 1;
-  versions.forEach((columns, v) => {
-    if (columns.some(present)) reach = Math.max(reach, v + 1);
-  });
-  const required = versions.slice(0, reach).flat();
-  const missing = required.filter((name) => !present(name));
+  const required = columnsUpToNewestShown(header, versions);
+  const missing = required.filter((name) => !header.includes(name));
   if (missing.length) return { problem: 'missing', columns: missing };
-  const known = required.length;
-  const first = versions[0];
-  const firstInPlace = first.every((name, i) => header[i] === name);
-  const inOrder = found.slice(0, known).every((i, k) => k === 0 || i > found[k - 1]);
+  const found = required.map((name) => header.indexOf(name));
+  const firstInPlace = versions[0].every((name, i) => header[i] === name);
+  const inOrder = found.every((col, k) => k === 0 || col > found[k - 1]);
   if (!firstInPlace || !inOrder) return { problem: 'moved', columns: names };
-  const at = [...found];
-  let next = Math.max(usedWidth, header.length);
-  const added: string[] = [];
-  for (let k = known; k < names.length; k++) {
-    at[k] = next++;
-    added.push(names[k]);
-  }
+  // The columns of later versions go after everything the sheet holds.
+  const start = Math.max(usedWidth, header.length);
+  const added = names.slice(required.length);
+  const at = [...found, ...added.map((_, i) => start + i)];
   return { at, added, runs: columnRuns(at), width: Math.max(...at) + 1 };
+}
+
+/**
+ * Our columns up to the newest version the header shows a column of (the first version at least):
+ * all of them must be there; the columns of later versions are simply not added yet.
+ */
+function columnsUpToNewestShown(header: string[], versions: readonly (readonly string[])[]): string[] {
+  const newest = versions.reduce((last, columns, v) => (columns.some((name) => header.includes(name)) ? v : last), 0);
+  return versions.slice(0, newest + 1).flat();
 }
 
 /** Our columns in sheet order, cut where a column that is not ours lies between two of them. */
