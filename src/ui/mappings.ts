@@ -198,11 +198,16 @@ function loadOuChildren(parent: string, container: HTMLElement): Promise<void> {
   );
 }
 
+/** Numbers in names compare as numbers: Grade 9 before Grade 10. */
+const natural = new Intl.Collator(undefined, { numeric: true, sensitivity: 'base' });
+const byNaturalName = (a: OrgUnitView, b: OrgUnitView) => natural.compare(a.name, b.name) || natural.compare(a.path, b.path);
+const byNaturalPath = (a: OrgUnitView, b: OrgUnitView) => natural.compare(a.path, b.path);
+
 function renderOuList(units: OrgUnitView[], container: HTMLElement): void {
   const top = container.id === 'ouTree';
   const ul = h('ul');
   if (top) ul.appendChild(ouNode({ path: '/', name: 'Everyone (/)', hasChildren: false }));
-  units.forEach((u) => ul.appendChild(ouNode(u)));
+  [...units].sort(byNaturalName).forEach((u) => ul.appendChild(ouNode(u)));
   if (!units.length && !top) ul.appendChild(h('li', { class: 'small' }, 'No sub-OUs.'));
   container.replaceChildren(ul);
 }
@@ -246,7 +251,7 @@ function setUpOuSearch(): void {
       call('listOrgUnits', { query: q }).then((r) => {
         if (seq !== draft.seq) return;
         tree.replaceChildren(r.units.length
-          ? h('ul', null, r.units.map((u) => h('li', null, h('button', { type: 'button', class: 'pick', 'data-path': u.path, 'aria-pressed': String(u.path === draft.ou), onclick: () => chooseOu(u.path) }, u.path))))
+          ? h('ul', null, [...r.units].sort(byNaturalPath).map((u) => h('li', null, h('button', { type: 'button', class: 'pick', 'data-path': u.path, 'aria-pressed': String(u.path === draft.ou), onclick: () => chooseOu(u.path) }, u.path))))
           : h('p', { class: 'small' }, 'No OU path contains “' + q + '”.'));
       }, (e) => sayError($('ruleFormMsg'), e));
     }, 300);

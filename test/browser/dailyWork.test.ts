@@ -1,0 +1,54 @@
+// An admin's daily work in the sidebar, in a real browser (Debian's Chromium) against the local
+// emulator: what the page shows and what changed on the server.
+import { Browser } from 'playwright-core';
+import { Emulator, Sidebar, launchBrowser, openSidebar, openTab, rpc, textOf, startEmulator } from './helpers';
+
+jest.setTimeout(60_000);
+
+let browser: Browser;
+let emu: Emulator | undefined;
+let ui: Sidebar | undefined;
+
+beforeAll(async () => {
+  browser = await launchBrowser();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+beforeEach(async () => {
+  emu = await startEmulator();
+});
+afterEach(async () => {
+  if (ui) {
+    expect(ui.errors).toEqual([]);
+    expect(ui.dialogs).toEqual([]);
+    await ui.page.close();
+    ui = undefined;
+  }
+  await emu?.close();
+  emu = undefined;
+});
+
+async function open(): Promise<Sidebar> {
+  ui = await openSidebar(browser, emu!);
+  return ui;
+}
+
+test('the OU tree and the OU search sort numbers naturally: Grade 9 before Grade 10', async () => {
+  const { page } = await open();
+  await openTab(page, 'Mappings');
+  const school = '/Students/Lincoln High';
+  // The server's own order is by characters (Grade 10, 11, 12, 9); the tree shows people's order.
+  const served = (await rpc(emu!, 'listOrgUnits', { parent: school })).units.map((u: { name: string }) => u.name);
+  expect(served).toEqual(['Grade 10', 'Grade 11', 'Grade 12', 'Grade 9']);
+  await page.getByRole('button', { name: 'Show sub-OUs of /Students' }).click();
+  await page.getByRole('button', { name: `Show sub-OUs of ${school}` }).click();
+  const grades = page.locator(`#ouTree [data-path^="${school}/"]`);
+  await grades.first().waitFor();
+  expect(await grades.allTextContents()).toEqual(['Grade 9', 'Grade 10', 'Grade 11', 'Grade 12']);
+
+  await page.getByLabel('Find an organizational unit').fill('Lincoln High/Grade');
+  const found = page.locator('#ouTree .pick');
+  await textOf(found.first(), 'Grade 9');
+  expect(await found.allTextContents()).toEqual(['Grade 9', 'Grade 10', 'Grade 11', 'Grade 12'].map((g) => `${school}/${g}`));
+});
