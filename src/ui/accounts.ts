@@ -245,6 +245,8 @@ function setUpAddAccount(): void {
   const hint = () => ($('addImplied').textContent = impliedText(role.value));
   button('addBtn').addEventListener('click', (e) => {
     addForm.reset();
+    // Opened from a role's tab, the new account is most likely of that role.
+    if (currentSettings().roles.includes(view.tab)) role.value = view.tab;
     $('addMsg').replaceChildren();
     clearInvalid(addForm);
     hint();

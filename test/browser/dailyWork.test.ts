@@ -52,3 +52,36 @@ test('the OU tree and the OU search sort numbers naturally: Grade 9 before Grade
   await textOf(found.first(), 'Grade 9');
   expect(await found.allTextContents()).toEqual(['Grade 9', 'Grade 10', 'Grade 11', 'Grade 12'].map((g) => `${school}/${g}`));
 });
+
+test('+ Add account starts with the role of the tab it is opened from', async () => {
+  const { page } = await open();
+  await openTab(page, 'Accounts');
+  const addButton = page.getByRole('button', { name: '+ Add account' });
+  const dialog = page.getByRole('dialog', { name: 'Add account' });
+  const role = dialog.getByLabel('Role');
+
+  await page.getByRole('tab', { name: /^Teachers/ }).click();
+  await addButton.click();
+  await dialog.waitFor();
+  expect(await role.inputValue()).toBe('teacher');
+  await dialog.getByLabel('Name').fill('Substitute Teacher');
+  await dialog.getByLabel('Email').fill('sub@visitors.example');
+  await dialog.getByRole('button', { name: 'Add account' }).click();
+  await textOf(page.locator('#accMsg'), 'Added Substitute Teacher (sub@visitors.example) as teacher');
+  const added = await rpc(emu!, 'getAccounts', { query: 'sub@visitors.example' });
+  expect(added.rows).toEqual([expect.objectContaining({ roles: ['teacher'], source: 'manual' })]);
+
+  // The admin tab: admin, with what it implies.
+  await page.getByRole('tab', { name: /^Admins/ }).click();
+  await addButton.click();
+  expect(await role.inputValue()).toBe('admin');
+  await textOf(page.locator('#addImplied'), 'admin also grants teacher');
+  await page.keyboard.press('Escape');
+  await dialog.waitFor({ state: 'hidden' });
+
+  // All roles at once: no role to guess, the first one.
+  await page.getByRole('tab', { name: /^All/ }).click();
+  await addButton.click();
+  expect(await role.inputValue()).toBe('student');
+  await page.keyboard.press('Escape');
+});
