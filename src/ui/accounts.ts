@@ -4,6 +4,7 @@ import { Requests, call, errorOf } from './client';
 import { $, button, dialog, fillSelect, form, h, input, oneOf, select } from './dom';
 import { STATUS_LABEL, cap, plural } from './format';
 import { explain } from './explain';
+import { labelsOf, withFieldLabel } from './fieldLabels';
 import { impliedText, roleLabel } from './mappings';
 import { badge, clearInvalid, markInvalid, say, sayError } from './notices';
 import { loadState } from './session';
@@ -25,8 +26,9 @@ const view = {
   selected: new Map<string, Account>(),
 };
 
-/** The add-account form's fields, by the input name the server's errors use. */
+/** The add-account form's fields and their labels, by the input name the server's errors use. */
 const ADD_FIELDS: Record<keyof Requests['addAccount'], string> = { name: 'addName', email: 'addEmail', role: 'addRole' };
+const ADD_LABELS = labelsOf({ name: 'Name', email: 'Email', role: 'Role' } satisfies Record<keyof Requests['addAccount'], string>);
 
 export function setUpAccounts(): void {
   fillSelect(select('accStatus'), [['any', 'Any'], ...ACCOUNT_STATUSES.map((s): [string, string] => [s, STATUS_LABEL[s]])]);
@@ -262,9 +264,10 @@ function setUpAddAccount(): void {
         say($('accMsg'), 'ok', 'Added ' + acc.name + ' (' + acc.email + ') as ' + acc.roles.join(', ') + '.', '');
         void loadAccounts();
       }, (err) => {
-        sayError($('addMsg'), err);
+        const error = withFieldLabel(errorOf(err), ADD_LABELS);
+        sayError($('addMsg'), error);
         // The server names the field it refused: point at it.
-        const field = errorOf(err).field;
+        const field = error.field;
         const id = field && Object.prototype.hasOwnProperty.call(ADD_FIELDS, field) ? ADD_FIELDS[field as keyof typeof ADD_FIELDS] : null;
         if (id) markInvalid($(id), 'addMsg');
       }),

@@ -1,5 +1,6 @@
 // Explain a user (rules, roles and where they come from, the next change) and Sync this user.
-import { Data, call } from './client';
+import { Data, call, errorOf } from './client';
+import { labelsOf, withFieldLabel } from './fieldLabels';
 import { $, button, dialog, form, h, input } from './dom';
 import { STATUS_LABEL, plural } from './format';
 import { badge, msgBox, say, sayError } from './notices';
@@ -41,7 +42,7 @@ export function explain(email: string, opener: HTMLElement): Promise<void> {
     },
     (e) => {
       $('explainBody').replaceChildren();
-      sayError($('explainMsg'), e);
+      sayError($('explainMsg'), withFieldLabel(errorOf(e), labelsOf({ email: 'User email' })));
     },
   );
 }

@@ -3,7 +3,8 @@
 import type { DirectoryGroup } from '../core/model';
 import type { OrgUnitView } from '../core/api';
 import type { Rule } from '../core/settings';
-import { call } from './client';
+import { call, errorOf } from './client';
+import { settingLabels, withFieldLabel } from './fieldLabels';
 import { $, all, button, fillSelect, form, h, input, select } from './dom';
 import { plural } from './format';
 import { say, sayError } from './notices';
@@ -94,14 +95,15 @@ function ruleCard(rule: Rule): HTMLLIElement {
 }
 
 function saveRules(rules: Rule[], box: HTMLElement, okText: string): Promise<boolean> {
-  return call('saveSettings', { ...currentSettings(), rules }).then(
+  const next = { ...currentSettings(), rules };
+  return call('saveSettings', next).then(
     (st) => {
       applyState(st);
       say(box, 'ok', okText, '');
       return true;
     },
     (e) => {
-      sayError(box, e);
+      sayError(box, withFieldLabel(errorOf(e), settingLabels(next)));
       return false;
     },
   );

@@ -3,6 +3,7 @@
 import { defaultScimSettings, ScimAttributeMap, ScimSettings } from '../core/scimConfig';
 import { ServerError, SettingsDraft, call, errorOf } from './client';
 import { $, all, button, checkedValue, fillSelect, form, h, input, oneOf, select, textarea } from './dom';
+import { labelsOf, settingLabels, withFieldLabel } from './fieldLabels';
 import { lines } from './format';
 import { clearInvalid, fieldError, say, sayError } from './notices';
 import { applyState } from './session';
@@ -32,6 +33,8 @@ const ATTRIBUTES: { [A in keyof ScimAttributeMap]: Choices<ScimAttributeMap[A]> 
   active: { id: 'dActive', options: { active: 'Follows the account status', none: 'Not sent (no active flag)' } },
 };
 const ATTRIBUTE_NAMES = Object.keys(ATTRIBUTES) as (keyof ScimAttributeMap)[];
+
+const TOKEN_LABELS = labelsOf({ token: 'Bearer token' });
 
 const MAP_HINT: Record<ScimSettings['roleMapping'], string> = {
   roles: 'Each user’s roles attribute lists their roles (roles: [{value: "teacher"}]); roles the app set itself are left alone.',
@@ -217,14 +220,16 @@ function controlOf(field: string | undefined): HTMLElement | null {
 function save(): void {
   const box = $('settingsMsg');
   clearInvalid(form('settingsForm'));
+  const draft = readSettings();
   void busy(button('saveSettings'), () =>
-    call('saveSettings', readSettings()).then((st) => {
+    call('saveSettings', draft).then((st) => {
       store.dirty = false;
       applyState(st);
       say(box, 'ok', 'Settings saved.' + (st.trigger?.installed ? ' The schedule trigger is installed.' : ''), '');
     }, (err) => {
-      sayError(box, err);
-      markField(errorOf(err));
+      const error = withFieldLabel(errorOf(err), settingLabels(draft));
+      sayError(box, error);
+      markField(error);
     }),
   );
 }
@@ -319,6 +324,6 @@ function saveToken(): void {
       renderToken();
       renderFacts();
       say(box, 'ok', 'Token saved. Roster Sync will not show it again.', '');
-    }, (e) => sayError(box, e)),
+    }, (e) => sayError(box, withFieldLabel(errorOf(e), TOKEN_LABELS))),
   );
 }

@@ -1,5 +1,6 @@
 // The first-open screens: link Roster Sync with my account, or ask a Workspace admin to.
-import { Data, call } from './client';
+import { Data, call, errorOf } from './client';
+import { labelsOf, withFieldLabel } from './fieldLabels';
 import { $, h } from './dom';
 import { msgBox, sayError } from './notices';
 import type { State } from './store';
@@ -44,7 +45,7 @@ function askAnAdmin(): HTMLFormElement {
           msgBox('ok', 'Your request to ' + m.to + ' is ready. Send it by email, or copy it into a chat.', ''),
           h('label', { for: 'askBody' }, 'Message'), text,
           /^mailto:/i.test(m.mailto) ? h('p', null, h('a', { href: m.mailto }, 'Open it in your email app')) : '');
-      }, (err) => sayError(result, err)),
+      }, (err) => sayError(result, withFieldLabel(errorOf(err), labelsOf({ adminEmail: 'Workspace admin’s email' })))),
     );
   });
   return ask;

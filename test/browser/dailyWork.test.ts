@@ -85,3 +85,47 @@ test('+ Add account starts with the role of the tab it is opened from', async ()
   expect(await role.inputValue()).toBe('student');
   await page.keyboard.press('Escape');
 });
+
+test('errors name the field as the form labels it, never by its settings path', async () => {
+  const { page } = await open();
+  await openTab(page, 'Settings');
+  const message = page.locator('#settingsMsg');
+  const save = page.getByRole('button', { name: 'Save settings' });
+
+  await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+  await save.click();
+  await textOf(message, 'Time zone must be a time zone name such as America/New_York.');
+  expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('.ferr').textContent()).toContain('Time zone must be a time zone name');
+  expect(await page.locator('#p-settings').textContent()).not.toContain('schedule.timeZone');
+  await page.getByLabel('Time zone').fill('America/Chicago');
+
+  // A list entry is named by its list and the value typed.
+  await page.getByLabel('Exclude (one email per line)').fill('guest@springfield.example\nnot-an-email');
+  await save.click();
+  await textOf(message, 'Exclude “not-an-email” must be an email address such as name@school.edu.');
+  expect(await page.locator('#pExclude').getAttribute('aria-invalid')).toBe('true');
+  expect(await page.locator('#p-settings').textContent()).not.toContain('exclude[1]');
+  await page.getByLabel('Exclude (one email per line)').fill('');
+
+  // A blackout row as its fields are labelled.
+  await page.getByRole('button', { name: 'Add blackout' }).click();
+  await page.getByLabel('Blackout 1 first day').fill('2026-12-20');
+  await page.getByLabel('Blackout 1 last day').fill('2026-12-01');
+  await save.click();
+  await textOf(message, 'Blackout 1 ends before it starts.');
+  expect(await page.locator('#p-settings').textContent()).not.toContain('schedule.blackouts');
+  expect((await rpc(emu!, 'getState')).settings.schedule.timeZone).toBe('America/New_York');
+
+  // The add-account form: "Email", as labelled.
+  await openTab(page, 'Accounts');
+  await page.getByRole('button', { name: '+ Add account' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Add account' });
+  await dialog.getByLabel('Name').fill('Visiting Coach');
+  await dialog.getByLabel('Email').fill('coach-at-nowhere');
+  await dialog.getByRole('button', { name: 'Add account' }).click();
+  const error = await textOf(page.locator('#addMsg'), 'Email must be an email address such as name@school.edu.');
+  expect(error).toMatch(/^\W*Error: Email must/);
+  expect(await page.locator('#addEmail').getAttribute('aria-invalid')).toBe('true');
+  await page.keyboard.press('Escape');
+});
