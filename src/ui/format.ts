@@ -2,6 +2,7 @@
 // change kind, status or outcome fails the type check until it has a label here.
 import { CHANGE_KINDS, AccountStatus, ChangeKind, SyncOutcome, SyncTrigger } from '../core/model';
 import type { CheckStatus } from '../core/finalize';
+import { store } from './store';
 
 export const KIND_LABEL: Record<ChangeKind, string> = { create: 'Create', update: 'Update', deactivate: 'Deactivate', reactivate: 'Reactivate', delete: 'Delete' };
 const KIND_PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
@@ -32,20 +33,28 @@ export function lines(text: string): string[] {
 
 const DATE_OPTIONS: Intl.DateTimeFormatOptions = { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit' };
 
-/** An ISO time for people: in `timeZone` (named after it) when given, else in the reader's local time. */
-export function fmtDate(iso: string | null | undefined, timeZone?: string): string {
+/**
+ * The zone every time is shown in: the schedule's, so History, Last sync and Next run read alike
+ * whatever the browser's zone (before settings are read, the browser's own).
+ */
+function displayZone(): string {
+  return store.settings?.schedule.timeZone || Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
+/** An ISO time for people, in the display zone and named after it: "Sep 1, 2026, 10:00 AM (America/New_York)". */
+export function fmtDate(iso: string | null | undefined): string {
   if (!iso) return '—';
   const d = new Date(iso);
   if (isNaN(d.getTime())) return String(iso);
-  if (!timeZone) return d.toLocaleString(undefined, DATE_OPTIONS);
+  const zone = displayZone();
   try {
-    return d.toLocaleString(undefined, { ...DATE_OPTIONS, timeZone }) + ' (' + timeZone + ')';
+    return d.toLocaleString(undefined, { ...DATE_OPTIONS, timeZone: zone }) + ' (' + zone + ')';
   } catch {
-    return d.toLocaleString(undefined, DATE_OPTIONS);
+    return d.toLocaleString(undefined, { ...DATE_OPTIONS, timeZone: 'UTC' }) + ' (UTC)';
   }
 }
 
-/** Server messages carry ISO times; show them in the reader's local time. */
+/** Server messages carry ISO times; show them as every other time, in the display zone. */
 export function localize(text: string | null | undefined): string {
   return String(text || '').replace(/\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?Z\b/g, (iso) => fmtDate(iso));
 }

@@ -31,8 +31,8 @@ export function renderFacts(): void {
   // "Sync this user" entries are not full syncs: the last full one is the first of another trigger.
   const last = (st.history ?? []).find((e) => e.trigger !== 'user');
   const lastSync: [string, Child] = ['Last sync', last ? [outcomeBadge(last.outcome), ' ' + fmtDate(last.finishedAt)] : 'Never'];
-  // In the schedule's own time zone, as the admin chose it (the browser may be elsewhere).
-  const nextRun: [string, string] = ['Next run', schedule.mode === 'off' ? 'Scheduled syncs are off' : st.nextRun ? fmtDate(st.nextRun, schedule.timeZone) : '—'];
+  // Every time is in the schedule's own time zone, as the admin chose it (the browser may be elsewhere).
+  const nextRun: [string, string] = ['Next run', schedule.mode === 'off' ? 'Scheduled syncs are off' : st.nextRun ? fmtDate(st.nextRun) : '—'];
   const trigger: [string, string] = ['Trigger', st.trigger?.installed ? 'Installed' + (st.trigger.owner ? ' (runs as ' + st.trigger.owner + ')' : '') : 'Not installed — save Settings to install it'];
   const rows: [string, Child][] = [lastSync, nextRun, trigger];
   if (st.cooldownUntil) rows.push(['Cooldown', 'Next manual sync after ' + fmtDate(st.cooldownUntil)]);

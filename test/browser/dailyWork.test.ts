@@ -1,7 +1,7 @@
 // An admin's daily work in the sidebar, in a real browser (Debian's Chromium) against the local
 // emulator: what the page shows and what changed on the server.
 import { Browser } from 'playwright-core';
-import { Emulator, Sidebar, launchBrowser, openSidebar, openTab, rpc, textOf, startEmulator } from './helpers';
+import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, startEmulator, textOf } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -128,4 +128,44 @@ test('errors name the field as the form labels it, never by its settings path', 
   expect(error).toMatch(/^\W*Error: Email must/);
   expect(await page.locator('#addEmail').getAttribute('aria-invalid')).toBe('true');
   await page.keyboard.press('Escape');
+});
+
+/** A time as the sidebar shows it in `zone`, spaces normalized (ICU puts a narrow space before AM/PM). */
+function shownAt(iso: string, zone: string): string {
+  const text = new Date(iso).toLocaleString('en-US', { year: 'numeric', month: 'short', day: 'numeric', hour: 'numeric', minute: '2-digit', timeZone: zone });
+  return spaced(`${text} (${zone})`);
+}
+const spaced = (s: string | null) => (s ?? '').replace(/\s+/g, ' ');
+
+test('every time the sidebar shows is in the schedule\'s time zone and names it (History and Last sync included)', async () => {
+  const zone = 'Asia/Tokyo'; // the browser runs in UTC: a time shown in the browser's zone would differ by 9 hours
+  await configure(emu!, { schedule: { mode: 'daily', hour: 6, timeZone: zone, blackouts: [] } });
+  const { page } = await open();
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
+  const state = await rpc(emu!, 'getState');
+  const last = state.history[0];
+  await textOf(page.locator('#syncFacts'), 'Cooldown');
+  const facts = spaced(await page.locator('#syncFacts').textContent());
+  expect(facts).toContain(`Last sync✓ Success ${shownAt(last.finishedAt, zone)}`);
+  expect(facts).toContain(`Next run${shownAt(state.nextRun, zone)}`);
+  expect(facts).toContain(`Next manual sync after ${shownAt(state.cooldownUntil, zone)}`);
+
+  // A server message with a time in it (the cooldown refusal).
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const refusal = spaced(await textOf(page.locator('#syncOut'), 'minutes ago'));
+  expect(refusal).toContain(`the next one is allowed at ${shownAt(state.cooldownUntil, zone)}`);
+
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const previewLine = page.locator('#previewOut p.small').first();
+  await textOf(previewLine, `(${zone})`);
+
+  await openTab(page, 'History');
+  expect(spaced(await page.locator('#histList li').first().textContent())).toContain(shownAt(last.startedAt, zone));
+
+  // Nowhere a time without its zone.
+  const body = spaced(await page.locator('body').textContent());
+  const times = [...body.matchAll(/\d{1,2}:\d{2} [AP]M(?! \(Asia\/Tokyo\))/g)].map((m) => body.slice(Math.max(0, m.index! - 30), m.index! + 30));
+  expect(times).toEqual([]);
+  expect(body.match(/\d{1,2}:\d{2} [AP]M \(Asia\/Tokyo\)/g)!.length).toBeGreaterThanOrEqual(5);
 });
