@@ -13,7 +13,7 @@ import { busy, openDialog, tablist } from './widgets';
 
 const PAGE = 50;
 
-/** The list as the admin filtered it, and the accounts they selected (kept across pages). */
+/** The list as the admin filtered it, and the accounts they selected in it (kept across its pages, never across lists). */
 const view = {
   tab: 'all',
   status: 'any' as AccountStatus | 'any',
@@ -42,8 +42,7 @@ export function setUpAccounts(): void {
   });
   tablist($('roleTabs'), (t) => {
     view.tab = t.dataset.tab ?? 'all';
-    view.offset = 0;
-    void loadAccounts();
+    showNewList();
   });
   setUpFilters();
   setUpBulk();
@@ -133,9 +132,31 @@ function pageBoxes(): HTMLInputElement[] {
   return Array.from($('accList').querySelectorAll<HTMLInputElement>('input[type=checkbox]'));
 }
 
+/**
+ * Another role tab, status or search is another list: its selection starts empty, so a bulk change
+ * never reaches accounts the admin can no longer see.
+ */
+function showNewList(): void {
+  view.offset = 0;
+  view.selected.clear();
+  updateBulk();
+  void loadAccounts();
+}
+
+/** "Ann Lee, Bob Stone, Cy Diaz and 4 more": the accounts a bulk change is about. */
+function namesOf(accounts: Account[], shown = 3): string {
+  const names = accounts.map((a) => a.name || a.email);
+  if (names.length <= shown) return names.length > 1 ? names.slice(0, -1).join(', ') + ' and ' + names[names.length - 1] : names.join('');
+  return names.slice(0, shown).join(', ') + ' and ' + (names.length - shown) + ' more';
+}
+
 function updateBulk(): void {
   const n = view.selected.size;
   $('bulkLabel').textContent = '(' + n + ' selected)';
+  const onPage = new Set(view.rows.map((a) => a.id));
+  const elsewhere = Array.from(view.selected.keys()).filter((id) => !onPage.has(id)).length;
+  $('selNote').hidden = !n;
+  $('selElsewhere').textContent = elsewhere ? elsewhere + ' of them on other pages · ' : '';
   button('bulkStatusBtn').disabled = !n;
   button('grantBtn').disabled = button('revokeBtn').disabled = !n || !select('bulkPerm').value;
   const boxes = pageBoxes();
@@ -150,15 +171,21 @@ function setUpFilters(): void {
   input('accQuery').addEventListener('input', () => {
     clearTimeout(searchTimer);
     searchTimer = setTimeout(() => {
-      view.query = input('accQuery').value.trim();
-      view.offset = 0;
-      void loadAccounts();
+      const query = input('accQuery').value.trim();
+      if (query === view.query) return;
+      view.query = query;
+      showNewList();
     }, 300);
   });
   select('accStatus').addEventListener('change', () => {
     view.status = oneOf(select('accStatus').value, ['any', ...ACCOUNT_STATUSES] as const, 'any');
-    view.offset = 0;
-    void loadAccounts();
+    showNewList();
+  });
+  button('clearSel').addEventListener('click', () => {
+    view.selected.clear();
+    pageBoxes().forEach((b) => (b.checked = false));
+    updateBulk();
+    input('selAll').focus();
   });
   button('prevPage').addEventListener('click', () => {
     view.offset = Math.max(0, view.offset - PAGE);
@@ -173,11 +200,13 @@ function setUpFilters(): void {
 type BulkEdit = Omit<Requests['updateAccounts'], 'ids'>;
 
 function bulk(edit: BulkEdit, btn: HTMLButtonElement, done: string): void {
-  const ids = Array.from(view.selected.keys());
+  const chosen = Array.from(view.selected.values());
+  const ids = chosen.map((a) => a.id);
   if (!ids.length) return;
   void busy(btn, () =>
     call('updateAccounts', { ...edit, ids }).then((r) => {
-      say($('accMsg'), 'ok', done + ': ' + plural(r.updated, 'account') + '.', '');
+      const which = r.updated === ids.length ? ' (' + namesOf(chosen) + ').' : ' of the ' + ids.length + ' selected (' + namesOf(chosen) + '); the others needed no change.';
+      say($('accMsg'), 'ok', done + ': ' + plural(r.updated, 'account') + which, '');
       view.selected.clear();
       if (edit.exclude) void loadState();
       return loadAccounts();
@@ -227,6 +256,7 @@ function confirmDelete(opener: HTMLButtonElement): void {
   const chosen = Array.from(view.selected.values());
   const synced = chosen.filter((a) => a.source === 'synced').length;
   $('delTitle').textContent = 'Delete ' + plural(chosen.length, 'account') + '?';
+  $('delWho').textContent = namesOf(chosen) + '.';
   $('delText').textContent = synced
     ? plural(synced, 'selected account') + (synced === 1 ? ' is' : ' are') + ' synced from Google and will come back on the next sync unless the user is excluded. “Delete and exclude” also adds ' + (synced === 1 ? 'it' : 'them') + ' to the exclude list.'
     : 'The selected manual accounts will be marked deleted.';

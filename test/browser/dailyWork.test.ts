@@ -169,3 +169,71 @@ test('every time the sidebar shows is in the schedule\'s time zone and names it 
   expect(times).toEqual([]);
   expect(body.match(/\d{1,2}:\d{2} [AP]M \(Asia\/Tokyo\)/g)!.length).toBeGreaterThanOrEqual(5);
 });
+
+test('a bulk selection never acts out of sight: another list starts empty, other pages are counted, confirmations name the accounts', async () => {
+  await configure(emu!, { cooldownMinutes: 0 });
+  let result = await rpc(emu!, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(emu!, 'continueSync');
+  expect(result.state).toBe('done');
+  const { page } = await open();
+  await openTab(page, 'Accounts');
+  const rows = page.locator('#accList li.acc');
+  await rows.first().waitFor();
+  const label = page.locator('#bulkLabel');
+  const note = page.locator('#selNote');
+  const nameOf = async (i: number) => (await rows.nth(i).locator('.name').textContent())!;
+
+  // Selected on page 1, then page 2 shows how many are out of sight, with a way to clear them.
+  await rows.nth(0).getByRole('checkbox').check();
+  await rows.nth(1).getByRole('checkbox').check();
+  expect(await note.isVisible()).toBe(true);
+  expect(await page.locator('#selElsewhere').textContent()).toBe('');
+  await page.getByRole('button', { name: 'Next ›' }).click();
+  await textOf(page.locator('#pageInfo'), '51–');
+  await textOf(note, '2 of them on other pages');
+  await rows.nth(0).getByRole('checkbox').check();
+  await textOf(label, '(3 selected)');
+  await textOf(note, '2 of them on other pages');
+  await page.getByRole('button', { name: 'Clear selection' }).click();
+  await textOf(label, '(0 selected)');
+  expect(await rows.nth(0).getByRole('checkbox').isChecked()).toBe(false);
+  expect(await note.isHidden()).toBe(true);
+  await page.getByRole('button', { name: '‹ Previous' }).click();
+  await textOf(page.locator('#pageInfo'), '1–50');
+  expect(await rows.nth(0).getByRole('checkbox').isChecked()).toBe(false);
+
+  // Another role tab is another list: what was selected in All is not carried into it.
+  await rows.nth(0).getByRole('checkbox').check();
+  await textOf(label, '(1 selected)');
+  await page.getByRole('tab', { name: /^Teachers/ }).click();
+  await textOf(label, '(0 selected)');
+  expect(await page.getByRole('button', { name: 'Set', exact: true }).isDisabled()).toBe(true);
+  await page.getByRole('tab', { name: /^All/ }).click();
+  await rows.first().waitFor();
+  expect(await rows.nth(0).getByRole('checkbox').isChecked()).toBe(false);
+  // A status filter too.
+  await rows.nth(0).getByRole('checkbox').check();
+  await page.locator('#accStatus').selectOption('active');
+  await textOf(label, '(0 selected)');
+  await page.locator('#accStatus').selectOption('any');
+  await textOf(page.locator('#pageInfo'), '1–50');
+
+  // The delete confirmation names the first accounts and how many more.
+  const names = [await nameOf(0), await nameOf(1), await nameOf(2), await nameOf(3)];
+  for (let i = 0; i < 4; i++) await rows.nth(i).getByRole('checkbox').check();
+  await page.locator('#bulkStatus').selectOption('deleted');
+  await page.getByRole('button', { name: 'Set', exact: true }).click();
+  const confirm = page.getByRole('dialog', { name: 'Delete 4 accounts?' });
+  await textOf(confirm, 'and 1 more');
+  expect(await page.locator('#delWho').textContent()).toBe(`${names[0]}, ${names[1]}, ${names[2]} and 1 more.`);
+  await confirm.getByRole('button', { name: 'Cancel' }).click();
+  await confirm.waitFor({ state: 'hidden' });
+
+  // So does the message of what was done.
+  await page.locator('#bulkStatus').selectOption('disabled');
+  await page.getByRole('button', { name: 'Set', exact: true }).click();
+  const done = await textOf(page.locator('#accMsg'), 'Set to Disabled: 4 accounts');
+  expect(done).toContain(`Set to Disabled: 4 accounts (${names[0]}, ${names[1]}, ${names[2]} and 1 more).`);
+  const disabled = (await rpc(emu!, 'getAccounts', { status: 'disabled', limit: 500 })).rows.map((a: { name: string }) => a.name).sort();
+  expect(disabled).toEqual([...names].sort());
+});
