@@ -50,8 +50,10 @@ export interface Requests {
   askAdminMessage: { adminEmail: string };
   saveScimToken: { token: string };
 }
-/** Fails the type check when Requests names a function the server does not have. */
-type OnlyServerFunctions<K extends ApiName> = K;
+/** The server functions that take an argument. */
+type TakingArgument = { [K in ApiName]: Parameters<Api[K]> extends [] ? never : K }[ApiName];
+/** Fails the type check when Requests names a function the server does not have, or one that takes no argument. */
+type OnlyServerFunctions<K extends TakingArgument> = K;
 export type RequestName = OnlyServerFunctions<keyof Requests>;
 
 type ArgumentOf<K extends ApiName> = K extends RequestName ? [request: Requests[K]] : [];
