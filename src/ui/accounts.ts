@@ -41,7 +41,13 @@ export function setUpAccounts(): void {
     if (store.loaded.accounts) void loadAccounts();
   });
   tablist($('roleTabs'), (t) => {
-    view.tab = t.dataset.tab ?? 'all';
+    const tab = t.dataset.tab ?? 'all';
+    if (tab === view.tab) {
+      // The same list again: back to its first page, selection kept.
+      view.offset = 0;
+      return void loadAccounts();
+    }
+    view.tab = tab;
     showNewList();
   });
   setUpFilters();

@@ -22,6 +22,7 @@ afterEach(async () => {
   if (ui) {
     expect(ui.errors).toEqual([]);
     expect(ui.dialogs).toEqual([]);
+    expect(ui.maxInFlight).toBeLessThanOrEqual(10);
     await ui.page.close();
     ui = undefined;
   }
