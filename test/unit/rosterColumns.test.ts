@@ -1,5 +1,6 @@
 // The roster's versioned columns: where ours are in a sheet, which an earlier version's roster lacks
 // (appended at the right of everything the sheet holds), and what is damage rather than an old version.
+import fc from 'fast-check';
 import { ROSTER_COLUMNS, ROSTER_COLUMN_VERSIONS, RosterLayout, columnRuns, rosterLayout } from '../../src/destinations/sheet/rosterColumns';
 
 const V1 = [...ROSTER_COLUMN_VERSIONS[0]];
@@ -72,4 +73,38 @@ test('a moved column of ours is damage: the first version in place, later ones i
 
 test('runs of columns follow the sheet, not the list', () => {
   expect(columnRuns([0, 1, 5, 2, 6])).toEqual([{ start: 0, columns: [0, 1, 3] }, { start: 5, columns: [2, 4] }]);
+});
+
+describe('whatever a person added where, and whichever earlier version the roster has', () => {
+  // A roster of an earlier or the current version (our columns in version order) with a person's
+  // columns slipped in anywhere after the first version's block.
+  const roster = fc
+    .record({
+      version: fc.integer({ min: 1, max: VERSIONS.length }),
+      personal: fc.array(fc.record({ after: fc.nat({ max: 6 }), name: fc.constantFrom('Notes', 'Checked', '', 'Room', 'Grade 2') }), { maxLength: 5 }),
+      trailingValues: fc.nat({ max: 3 }),
+    })
+    .map(({ version, personal, trailingValues }) => {
+      const ours = VERSIONS.slice(0, version).flat();
+      const header = [...ours];
+      for (const p of personal) header.splice(Math.min(n + p.after, header.length), 0, p.name);
+      return { version, header, usedWidth: header.length + trailingValues };
+    });
+
+  test('our columns get distinct places, never a cell of the header that is not ours, and the runs cover exactly them', () => {
+    fc.assert(
+      fc.property(roster, ({ version, header, usedWidth }) => {
+        const l = layout(header, usedWidth);
+        const names = VERSIONS.flat();
+        expect(new Set(l.at).size).toBe(names.length);
+        l.at.forEach((col, k) => {
+          if (col < header.length) expect(header[col]).toBe(names[k]);
+          else expect(col).toBeGreaterThanOrEqual(usedWidth);
+        });
+        expect(l.added).toEqual(VERSIONS.slice(version).flat());
+        expect(l.runs.flatMap((r) => r.columns).sort((a, b) => a - b)).toEqual(names.map((_, k) => k));
+        for (const run of l.runs) run.columns.forEach((k, i) => expect(l.at[k]).toBe(run.start + i));
+      }),
+    );
+  });
 });
