@@ -22,6 +22,16 @@ export interface Exec {
    * execution is out of time, then applies injected faults.
    */
   call(method: string, args: unknown[], cells?: number): void;
+  /** Counts a call without charging time (a request served inside a fetchAll round the caller charges). */
+  count(method: string): void;
+  /** The fault injected for this call, if any (counted as one call of `method`). */
+  fault(method: string, args: unknown[]): Error | undefined;
+  /** The latency the model gives a method, ms. */
+  latency(method: string): number;
+  /** Records cells written to a spreadsheet; the next read of it pays the flush. */
+  wroteCells(spreadsheetId: string, cells: number): void;
+  /** Called before a read of a spreadsheet: charges the flush of the writes buffered since the last read. */
+  reading(spreadsheetId: string): void;
   /** Lets simulated time pass inside the execution (sleeps, lock waits); enforces the time limit. */
   wait(ms: number): void;
   /** Simulated time now. */
