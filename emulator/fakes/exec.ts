@@ -32,6 +32,10 @@ export interface Exec {
   wroteCells(spreadsheetId: string, cells: number): void;
   /** Called before a read of a spreadsheet: charges the flush of the writes buffered since the last read. */
   reading(spreadsheetId: string): void;
+  /** Runs work the simulator does in Google's place; its CPU is not charged as the script's. */
+  untimed<T>(work: () => T): T;
+  /** SpreadsheetApp.flush(): commits the buffered writes of every spreadsheet. */
+  flushAll(): void;
   /** Lets simulated time pass inside the execution (sleeps, lock waits); enforces the time limit. */
   wait(ms: number): void;
   /** Simulated time now. */

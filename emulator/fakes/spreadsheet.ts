@@ -69,8 +69,7 @@ export function makeSpreadsheetApp(exec: Exec, deps: SpreadsheetDeps): unknown {
     },
     flush: () => {
       c('flush');
-      const active = exec.activeDocId;
-      if (active) exec.reading(active);
+      exec.flushAll();
     },
     getUi: () => {
       c('getUi');
@@ -268,7 +267,7 @@ function wrapSheet(exec: Exec, ss: SpreadsheetData, sheet: SheetData): unknown {
     insertColumnAfter: (after: number) => (c('insertColumnAfter', [after]), insertCols(exec, ss, sheet, Number(after), 1), self),
     insertColumnsBefore: (before: number, n: number) => (c('insertColumnsBefore', [before, n]), insertCols(exec, ss, sheet, Number(before) - 1, Number(n)), self),
     deleteRow: (r: number) => (c('deleteRow', [r]), deleteRows(exec, ss, sheet, Number(r), 1), self),
-    deleteRows: (r: number, n: number) => (c('deleteRows', [r, n]), sheet.writes++, exec.wroteCells(ss.id, Number(n) * sheet.maxCols), deleteRows(exec, ss, sheet, Number(r), Number(n)), undefined),
+    deleteRows: (r: number, n: number) => (c('deleteRows', [r, n]), sheet.writes++, exec.wroteCells(ss.id, Number(n) * sheet.maxCols), exec.untimed(() => deleteRows(exec, ss, sheet, Number(r), Number(n))), undefined),
     deleteColumn: (col: number) => (c('deleteColumn', [col]), deleteCols(exec, ss, sheet, Number(col), 1), self),
     deleteColumns: (col: number, n: number) => (c('deleteColumns', [col, n]), deleteCols(exec, ss, sheet, Number(col), Number(n)), undefined),
     appendRow: (values: unknown[]) => {
@@ -429,7 +428,7 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
     for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) writeCell(exec, ss, sheet, r0 + r, c0 + k, v);
   };
   const self: Record<string, unknown> = {
-    getValues: () => (exec.reading(ss.id), c('getValues', [], true), grid(nr, nc, (r, k) => readValue(exec, sheet.get(r0 + r, c0 + k)))),
+    getValues: () => (exec.reading(ss.id), c('getValues', [], true), exec.untimed(() => grid(nr, nc, (r, k) => readValue(exec, sheet.get(r0 + r, c0 + k))))),
     getValue: () => (exec.reading(ss.id), c('getValue'), readValue(exec, sheet.get(r0, c0))),
     getDisplayValues: () =>
       (exec.reading(ss.id), c('getDisplayValues', [], true), grid(nr, nc, (r, k) => display(sheet.get(r0 + r, c0 + k), sheet.fmt(r0 + r, c0 + k), ss.timeZone))),
@@ -442,7 +441,7 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
       editable();
       sheet.writes++;
       exec.wroteCells(ss.id, cells);
-      rows.forEach((row, r) => row.forEach((v, k) => writeCell(exec, ss, sheet, r0 + r, c0 + k, v)));
+      exec.untimed(() => rows.forEach((row, r) => row.forEach((v, k) => writeCell(exec, ss, sheet, r0 + r, c0 + k, v))));
       return self;
     },
     setValue: (v: unknown) => (c('setValue', [], true), editable(), sheet.writes++, exec.wroteCells(ss.id, cells), fill(v), self),
@@ -457,7 +456,9 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
     setNumberFormat: (f: string) => {
       c('setNumberFormat', [f], true);
       exec.wroteCells(ss.id, cells);
-      for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) sheet.setFmt(r0 + r, c0 + k, String(f));
+      exec.untimed(() => {
+        for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) sheet.setFmt(r0 + r, c0 + k, String(f));
+      });
       return self;
     },
     setNumberFormats: (fs: unknown) => {
