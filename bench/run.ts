@@ -43,6 +43,7 @@ const MODELS: Record<string, LatencyModel> = {
   calibrated: CALIBRATED_LATENCY,
   'calibrated×0.5': scaledLatency(CALIBRATED_LATENCY, 0.5),
   'calibrated×2': scaledLatency(CALIBRATED_LATENCY, 2),
+  'calibrated+slowREST': { ...CALIBRATED_LATENCY, restAtServiceLatency: true },
   old: DEFAULT_LATENCY,
 };
 
@@ -178,6 +179,7 @@ class Bench {
     const parts = Number(col('Parts'));
     const after = this.rosterRows();
     const changed = changedRows(before, after);
+    if (process.env.BENCH_DEBUG) console.log(label, JSON.stringify(this.rt.calls), execs.map((e) => `${((e.endMs - e.startMs) / 1000).toFixed(1)}s cpu ${(e.cpuMs / 1000).toFixed(2)}s`).join(' | '));
     const directoryCalls = Object.entries(this.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.')).reduce((n, [, v]) => n + v, 0);
     return {
       id: label,
@@ -284,12 +286,12 @@ function goals(results: CaseResult[]): { ok: boolean; text: string }[] {
 function main(): void {
   if (!fs.existsSync(path.join(DIST, 'Code.js'))) throw new Error('dist/Code.js is missing: run `npm run build` first (npm run bench does)');
   const started = Date.now();
-  const models = (process.env.BENCH_MODELS ?? 'calibrated,calibrated×0.5,calibrated×2,old').split(',');
+  const models = (process.env.BENCH_MODELS ?? 'calibrated,calibrated×0.5,calibrated×2,calibrated+slowREST,old').split(',');
   const results: CaseResult[] = [];
   for (const model of models) {
     console.log(`model ${model}`);
     results.push(...nestedCases(model));
-    if (model === 'calibrated' || model === 'old') results.push(flatCase(300_000, model));
+    if ((model === 'calibrated' || model === 'old') && !process.env.BENCH_NO_300K) results.push(flatCase(300_000, model));
   }
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
   fs.writeFileSync(path.join(__dirname, 'results.md'), render(results, Date.now() - started));

@@ -57,6 +57,12 @@ export interface LatencyModel {
    */
   flushMs?: number;
   flushPerCellMs?: number;
+  /**
+   * A Directory REST request through UrlFetchApp costs UrlFetchApp's own latency (per request, per
+   * round for fetchAll); true: plus the advanced-service latency of the same method (the slowest
+   * request of a round), the pessimistic reading.
+   */
+  restAtServiceLatency?: boolean;
 }
 
 export const DEFAULT_LATENCY: LatencyModel = {
@@ -136,6 +142,7 @@ export function scaledLatency(model: LatencyModel, factor: number): LatencyModel
     cpuFactor: (model.cpuFactor ?? 0) * factor,
     flushMs: (model.flushMs ?? 0) * factor,
     flushPerCellMs: (model.flushPerCellMs ?? 0) * factor,
+    restAtServiceLatency: model.restAtServiceLatency,
   };
 }
 
@@ -272,6 +279,10 @@ class Execution implements Exec {
 
   latency(method: string): number {
     return this.rt.latencyOf(method);
+  }
+
+  restLatency(method: string): number {
+    return this.rt.latency.restAtServiceLatency ? this.rt.latencyOf(method) : 0;
   }
 
   fault(method: string, args: unknown[]): Error | undefined {

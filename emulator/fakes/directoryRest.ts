@@ -6,8 +6,9 @@
 //   status}}), and UrlFetchApp throws on it unless muteHttpExceptions is set;
 // - a missing or wrong token is a 401 UNAUTHENTICATED;
 // - every request is counted under the advanced-service name (AdminDirectory.Users.list, …) and
-//   open to the same injected faults; a fetchAll round costs its slowest request (the requests of
-//   a round run in parallel, UrlFetchApp reference: "fetchAll … makes multiple requests").
+//   open to the same injected faults; a round costs UrlFetchApp's latency (the requests of a
+//   fetchAll round run in parallel, UrlFetchApp reference: "fetchAll … makes multiple requests"),
+//   plus, in the pessimistic model, its slowest request at the advanced service's latency.
 import { Exec } from './exec';
 import { AdminDirectoryFake, DirectorySwitches, GoogleApiError, makeAdminDirectory } from './directory';
 import { FakeDirectoryState } from './directoryState';
@@ -39,7 +40,7 @@ export function serveDirectoryRest(exec: Exec, state: FakeDirectoryState, switch
   let latencyMs = 0;
   const charge = (method: string, args: unknown[]) => {
     exec.count(method);
-    latencyMs = Math.max(latencyMs, exec.latency(method));
+    latencyMs = Math.max(latencyMs, exec.restLatency(method));
     const fault = exec.fault(method, args);
     if (fault) throw fault;
   };

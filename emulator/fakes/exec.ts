@@ -26,6 +26,8 @@ export interface Exec {
   count(method: string): void;
   /** The fault injected for this call, if any (counted as one call of `method`). */
   fault(method: string, args: unknown[]): Error | undefined;
+  /** What a Directory REST request of this method adds to its UrlFetchApp round, ms. */
+  restLatency(method: string): number;
   /** The latency the model gives a method, ms. */
   latency(method: string): number;
   /** Records cells written to a spreadsheet; the next read of it pays the flush. */
