@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { afterKilled, holdSyncLease, later, world, World } from './harness';
 import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../../emulator/domain';
+import { CALIBRATED_LATENCY } from '../../emulator/runtime';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
 
@@ -607,3 +608,101 @@ test('a 100,000-user snapshot round-trips through the hidden state sheet in 45,0
   expectEachAccountOnce(s.w);
   expectIdle(s.w);
 });
+
+// ---- the calibrated model: parallel reads, parts an hour apart, confirmation before deactivating ----
+
+describe('calibrated latency model (emulator/runtime.ts CALIBRATED_LATENCY), heartbeats exactly 60 minutes apart', () => {
+  const USERS = 20_000;
+
+  function calibratedWorld(budgetMs: number): { w: World; dir: FakeDirectoryState } {
+    const dir = domain(USERS, 11);
+    const w = world({ directory: dir, rules: RULES, globals: { ROSTER_SYNC_BUDGET_MS: budgetMs }, latency: CALIBRATED_LATENCY, exactHourlyTriggers: true, wallTimeoutMs: 120_000 });
+    w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { mode: 'hourly', hour: 0, timeZone: 'UTC', blackouts: [] } });
+    return { w, dir };
+  }
+
+  /** Heartbeats until the scheduled sync ends in History. */
+  function scheduledToEnd(w: World): { parts: number; calls: Record<string, number>; stateWrites: number; beats: TriggerRunLike[] } {
+    w.rt.resetCounters();
+    const stateBefore = w.writes(STATE_SHEET);
+    const beats: TriggerRunLike[] = [];
+    for (let i = 0; i < 24 && !w.history().length; i++) beats.push(...w.rt.advanceHours(1));
+    const last = w.history().at(-1)!;
+    return { parts: Number(last.Parts), calls: { ...w.rt.calls }, stateWrites: w.writes(STATE_SHEET) - stateBefore, beats };
+  }
+
+  test('a scheduled first sync spread over parts an hour apart reads the directory in parallel rounds, checkpoints through the state sheet, and ends with the roster of a sync in one part', () => {
+    const one = calibratedWorld(10 * 60_000);
+    const ref = scheduledToEnd(one.w);
+    expect(ref).toMatchObject({ parts: 1, stateWrites: 0 });
+    const parts = calibratedWorld(4_000);
+    const run = scheduledToEnd(parts.w);
+    expect(parts.w.history()).toEqual([expect.objectContaining({ Trigger: 'scheduled', Outcome: 'success' })]);
+    expect(run.parts).toBeGreaterThanOrEqual(3);
+    expect(run.stateWrites).toBeGreaterThan(0); // the snapshot went through the hidden sheet
+    // Consecutive parts ran an hour apart.
+    const ran = run.beats.filter((b) => b.ok && (b.result as Json)?.part);
+    for (let i = 1; i < ran.length; i++) expect(ran[i].atMs - ran[i - 1].atMs).toBe(3_600_000);
+    // Read in parallel rounds (UrlFetchApp.fetchAll against the Directory REST API). A listing still
+    // open when a part stopped is an hour old at the next part, past Google's limit: it is read again
+    // from its first page (never with an expired token, which the fake directory answers with a 503).
+    expect(run.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+    expect(ref.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+    const bound = lowerBound(parts.dir);
+    expect(ref.calls['AdminDirectory.Members.list']).toBe(bound.members);
+    expect(run.calls['AdminDirectory.Members.list']).toBeGreaterThanOrEqual(bound.members);
+    expect(run.calls['AdminDirectory.Users.list']).toBeGreaterThanOrEqual(ref.calls['AdminDirectory.Users.list']);
+    expect(run.calls['AdminDirectory.Users.list']).toBeLessThanOrEqual(ref.calls['AdminDirectory.Users.list'] + 39);
+    expect(normalRoster(parts.w)).toEqual(normalRoster(one.w));
+    expectEachAccountOnce(parts.w);
+    expectIdle(parts.w);
+  });
+});
+
+describe('confirmation before deactivating: users renamed, shifted by paging and deleted while a multi-part parallel read runs', () => {
+  test('only the user who is really gone is deactivated; the others are looked up (users.get) and kept', () => {
+    const dir = generateDomain({ users: 10_000, nestedDepth: 3, suspendedRate: 0, seed: 21, domain: DOMAIN, emailStyle: 'family.given' });
+    const globals = { ROSTER_SYNC_BUDGET_MS: 600_000 };
+    const w = world({ directory: dir, rules: scaleRules(DOMAIN), globals, wallTimeoutMs: 120_000 });
+    w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+    const rosterBefore = new Map(w.roster().map((r) => [r.ID, r]));
+    // As if an earlier sync had counted a large domain: this one reads it in parallel rounds.
+    w.rt.properties.script.map.set(`rs:${w.rt.activeSpreadsheetId}:directoryUsers`, '100000');
+    // One step per part: the orgunits, then one round of pages per part.
+    globals.ROSTER_SYNC_BUDGET_MS = 1;
+    w.rt.resetCounters();
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'in-progress', phase: 'read' });
+    expect(w.call('continueSync')).toMatchObject({ state: 'in-progress', phase: 'read' });
+    expect(w.rt.calls['UrlFetchApp.fetchAll']).toBe(1); // the first page of every listing has been read
+
+    // Partition m (emails beginning with m) has three pages; its first has been read.
+    const inM = dir.allUsers().filter((u) => u.primaryEmail.startsWith('m'));
+    expect(inM.length).toBeGreaterThan(1_000);
+    const inScope = (u: { orgUnitPath: string }) => /^\/(Students|Staff\/Teachers)\//.test(u.orgUnitPath);
+    const shifted = inM[500]; // first of page 2: deleting a user of page 1 moves it onto page 1, already read
+    const renamed = inM.slice(600, 900).find(inScope)!; // on page 2, renamed into partition b (read, one page)
+    const gone = inM.slice(600, 900).filter(inScope).at(-1)!; // on page 2, deleted before it is read
+    for (const u of [shifted, renamed, gone]) expect(rosterBefore.get(u.id)).toMatchObject({ Status: 'active' });
+    dir.deleteUser(inM[10].primaryEmail);
+    dir.renameEmail(renamed.primaryEmail, `b${renamed.primaryEmail}`, false);
+    dir.deleteUser(gone.primaryEmail);
+
+    let r: Json;
+    do r = w.call('continueSync');
+    while (r.state === 'in-progress');
+    expect(r.state).toBe('done');
+    const after = new Map(w.roster().map((row) => [row.ID, row]));
+    expect(after.get(shifted.id)).toMatchObject({ Status: 'active', Email: shifted.primaryEmail });
+    expect(after.get(renamed.id)).toMatchObject({ Status: 'active', Email: renamed.primaryEmail });
+    expect(after.get(gone.id)).toMatchObject({ Status: 'disabled' });
+    // The three not seen were looked up by id: two found (kept), one gone.
+    expect(w.rt.calls['AdminDirectory.Users.get']).toBe(3);
+    const deactivated = [...after.values()].filter((row) => row.Status !== 'active' && rosterBefore.get(row.ID)?.Status === 'active');
+    // The user deleted after their page was read was seen this sync: only the one never seen, and gone, is deactivated.
+    expect(deactivated.map((row) => row.ID)).toEqual([gone.id]);
+    expectEachAccountOnce(w);
+  });
+});
+
+type TriggerRunLike = { ok: boolean; atMs: number; result?: unknown };
