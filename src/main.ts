@@ -103,8 +103,8 @@ export function askAdminMessage(request?: unknown) {
   return serve((svc) => api.askAdminMessage(svc, request));
 }
 export function saveScimToken(request?: unknown) {
-  return serve((svc) => api.saveScimToken(svc, request));
+  return serve((svc) => api.saveDestinationSecret(svc, 'scim', request));
 }
 export function clearScimToken() {
-  return serve((svc) => api.clearScimToken(svc));
+  return serve((svc) => api.clearDestinationSecret(svc, 'scim'));
 }

@@ -1,20 +1,20 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan, emptyCounts } from './model';
 import { Services } from './ports';
-import { KEYS, loadSettings, readNumber, storeSettings } from './config';
+import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
-import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
+import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
-import { readAll } from './snapshot';
-import { describeMatch, judge, makePlan } from './plan';
+import { readAll, readUserSnapshot } from './snapshot';
+import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
 import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
-import { ScimTokenView, clearScimToken as clearStoredScimToken, scimTokenView, storeScimToken } from './scimConfig';
+import { Destination, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -29,7 +29,7 @@ export function assertCanConfigure(svc: Services): string {
   if (email === installer) return email;
   let admins: string[] = [];
   try {
-    admins = loadSettings(svc.config).admins;
+    admins = readSettings(svc).admins;
   } catch {
     // Unreadable settings: only the installer may repair them.
   }
@@ -124,8 +124,8 @@ export interface StateView {
   cooldownUntil?: string | null;
   rosterUrl?: string;
   destination?: string;
-  /** Whether a SCIM token is saved for this user, masked; never the token itself. */
-  scimToken?: ScimTokenView;
+  /** For each destination with a secret (e.g. `scim`, its bearer token): whether this user saved one, masked; never the secret itself. */
+  secrets?: Record<string, SecretView>;
 }
 
 export function getState(svc: Services): StateView {
@@ -139,7 +139,7 @@ export function getState(svc: Services): StateView {
   let settings: Settings | undefined;
   let settingsError: StateView['settingsError'];
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch (error) {
     const m = toMessage(error);
     settingsError = { text: m.text, fix: m.fix };
@@ -164,44 +164,58 @@ export function getState(svc: Services): StateView {
     nextRun: next === null ? null : new Date(next).toISOString(),
     cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
     rosterUrl: svc.rosterUrl(),
-    destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
-    scimToken: scimTokenView(svc.secrets),
+    destination: destinationLabel(svc, settings),
+    secrets: secretViews(svc),
   };
 }
 
 /** From the settings just read, so it is right even in the same call that changed them. */
-function destinationLabel(settings: Settings | undefined, tokenSaved: boolean): string {
-  if (settings?.destination !== 'scim') return 'Roster';
-  if (!settings.scim || !tokenSaved) return 'SCIM app (not set up)';
-  return `SCIM app at ${settings.scim.baseUrl.replace(/^https?:\/\//, '').split('/')[0]}`;
+function destinationLabel(svc: Services, settings: Settings | undefined): string {
+  const destination = settings && svc.destinations.get(settings.destination);
+  return destination ? destination.describe(destinationSettingsOf(settings), svc.secrets) : 'Roster';
 }
 
-// ---------- SCIM token ----------
+function secretViews(svc: Services): Record<string, SecretView> {
+  const views: Record<string, SecretView> = {};
+  for (const id of svc.destinations.ids) {
+    const secret = svc.destinations.get(id)!.secret;
+    if (secret) views[id] = secret.view(svc.secrets);
+  }
+  return views;
+}
+
+// ---------- destination secrets ----------
+
+function secretOf(svc: Services, destinationId: string): NonNullable<Destination['secret']> {
+  const secret = svc.destinations.get(destinationId)?.secret;
+  if (!secret) throw new UserError(msg('invalidInput', { field: 'destination', problem: `has no secret to save (${destinationId})` }));
+  return secret;
+}
 
 /**
- * Saves the SCIM bearer token in the caller's user properties. Only the sync account may:
- * scheduled syncs run as that account and read the token from its user properties.
+ * Saves a destination's secret (the SCIM bearer token) in the caller's user properties. Only the sync
+ * account may: scheduled syncs run as that account and read the secret from its user properties.
  */
-export function saveScimToken(svc: Services, raw: unknown): ScimTokenView {
+export function saveDestinationSecret(svc: Services, destinationId: string, raw: unknown): SecretView {
   const email = assertCanConfigure(svc);
   const owner = svc.config.get(KEYS.syncAccount);
   if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
-  return storeScimToken(svc.secrets, input.args(raw).token);
+  return secretOf(svc, destinationId).save(svc.secrets, input.args(raw).token);
 }
 
-export function clearScimToken(svc: Services): ScimTokenView {
+export function clearDestinationSecret(svc: Services, destinationId: string): SecretView {
   assertCanConfigure(svc);
-  return clearStoredScimToken(svc.secrets);
+  return secretOf(svc, destinationId).clear(svc.secrets);
 }
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
-  const settings = validateSettings(raw);
+  const settings = validateSettings(raw, svc.destinations);
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
-  storeSettings(svc.config, settings);
+  storeSettings(svc, settings);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
 }
@@ -211,7 +225,7 @@ function scheduleChanged(svc: Services, next: Settings): boolean {
   if (svc.config.get(KEYS.settings) === null) return true;
   let before: Settings;
   try {
-    before = loadSettings(svc.config);
+    before = readSettings(svc);
   } catch {
     return true;
   }
@@ -284,7 +298,7 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
 /** The plan of the next sync, not applied (a dry run). */
 export function previewSync(svc: Services): PlanView {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   const { snapshot } = readAll(settings, svc.directory);
   const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
@@ -364,7 +378,7 @@ export function getAccounts(svc: Services, raw: unknown) {
 
 export function updateAccounts(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const ids = input.list(a.ids, 'ids', 5000, input.accountId);
   if (!ids.length) throw new UserError(msg('invalidInput', { field: 'ids', problem: 'must name at least one account' }));
@@ -384,25 +398,20 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (status) after.status = status;
       after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
-      changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+      changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
     if (changes.length) svc.roster.apply(changes);
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-      storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
     }
     return { updated: changes.length };
   });
 }
 
-function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
-  if (before === after) return 'update';
-  return after === 'active' ? 'reactivate' : 'deactivate';
-}
-
 export function addAccount(svc: Services, raw: unknown): Account {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const name = input.text(a.name, 'name', 200, { min: 1 });
   const email = input.email(a.email, 'email');
@@ -430,21 +439,8 @@ export function addAccount(svc: Services, raw: unknown): Account {
 
 // ---------- one user: explain and sync ----------
 
-/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
-function snapshotForUser(svc: Services, settings: Settings, email: string): DirectorySnapshot {
-  const user = svc.directory.getUser(email);
-  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: svc.directory.listOrgUnits(), groups: [], missingGroups: [] };
-  for (const rule of settings.rules) {
-    if (rule.type !== 'group') continue;
-    const member = user ? svc.directory.hasMember(rule.groupEmail, user.email) : false;
-    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
-    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
-  }
-  return snapshot;
-}
-
 function planForUser(svc: Services, settings: Settings, email: string) {
-  const snapshot = snapshotForUser(svc, settings, email);
+  const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
@@ -454,7 +450,7 @@ function planForUser(svc: Services, settings: Settings, email: string) {
 
 export function explainUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   const { snapshot, user, accounts, plan } = planForUser(svc, settings, email);
   const index = new RuleIndex(settings, snapshot);
@@ -479,7 +475,7 @@ export function explainUser(svc: Services, raw: unknown) {
 /** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
 export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();

@@ -133,6 +133,22 @@ export const CATALOG = {
     text: 'The sync failed: {detail}',
     fix: 'Run Finalize sync to check the setup. Nothing was marked as synced that was not written; the next sync retries.',
   },
+  syncInProgress: {
+    text: 'Sync in progress (part {part}): {phase}.',
+    fix: '',
+  },
+  syncDone: {
+    text: '{summary}.{notes}',
+    fix: '',
+  },
+  noSyncYet: {
+    text: 'No sync has run yet.',
+    fix: '',
+  },
+  lastSyncOutcome: {
+    text: '{message}',
+    fix: '{fix}',
+  },
   staleCheckpoint: {
     text: 'A sync that stopped part-way ({reason}) was discarded; the next sync starts from the beginning.',
     fix: '',
