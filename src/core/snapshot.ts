@@ -39,6 +39,8 @@ export interface Listing {
   target: string;
   token: string | null;
   pages: number;
+  /** Users (or members) its current generation has read. */
+  items?: number;
   generation: number;
   done: boolean;
   missing?: boolean;
@@ -153,7 +155,10 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
  */
 function readRound(p: ReadProgress, directory: DirectoryPort, store: BlobStore, nowMs: number): void {
   const listings = p.listings!;
-  for (const l of listings) if (!l.done && l.token && l.since !== undefined && nowMs - l.since > LISTING_MAX_AGE_MS) restartListing(p, l);
+  // Listings a part left open are too old by the next heartbeat: they begin again (counted as one restart of the read).
+  const stale = listings.filter((l) => !l.done && l.token && l.since !== undefined && nowMs - l.since > LISTING_MAX_AGE_MS);
+  if (stale.length) countRestart(p);
+  for (const l of stale) restartListing(p, l);
   const open = listings.filter((l) => !l.done).sort((a, b) => Number(a.token === null) - Number(b.token === null)).slice(0, ROUND_REQUESTS);
   const requests: ListingRequest[] = open.map((l) =>
     l.kind === 'users' ? { kind: 'users', query: `email:${l.target}*`, pageToken: l.token } : { kind: 'members', groupEmail: l.target, pageToken: l.token },
@@ -177,6 +182,7 @@ function savePage(p: ReadProgress, l: Listing, index: number, page: ListingPage,
     const users = (page as Page<DirectoryUser>).items;
     store.set(key, JSON.stringify(users.map(pack)));
     p.usersRead += users.length;
+    l.items = (l.items ?? 0) + users.length;
   } else {
     const members: GroupMembers = { email: l.target, userIds: (page as Page<MemberRef>).items.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: [] };
     store.set(key, JSON.stringify(members));
@@ -187,7 +193,8 @@ function savePage(p: ReadProgress, l: Listing, index: number, page: ListingPage,
 }
 
 function restartListing(p: ReadProgress, l: Listing): void {
-  countRestart(p);
+  if (l.kind === 'users') p.usersRead -= l.items ?? 0;
+  l.items = 0;
   l.token = null;
   l.pages = 0;
   l.generation++;
