@@ -1,4 +1,4 @@
-// Reading the directory into a snapshot, one call per step, with the progress
+// Reading the directory into a snapshot, one call (or one round of parallel calls) per step, with the progress
 // kept in the job so a sync cut off by the execution limit resumes where it stopped.
 import { DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
 import { BlobStore, DirectoryPort, ListingPage, ListingRequest, MemberRef, Page } from './ports';
@@ -222,9 +222,9 @@ function countRestart(p: ReadProgress): void {
 }
 
 /** Reads the whole directory in one go (Preview, or when the caller needs no checkpoints). */
-export function readAll(settings: Settings, directory: DirectoryPort): { snapshot: DirectorySnapshot; calls: number } {
+export function readAll(settings: Settings, directory: DirectoryPort, parallel = false): { snapshot: DirectorySnapshot; calls: number } {
   const store = new MemoryBlobStore();
-  const progress = startRead(settings);
+  const progress = startRead(settings, parallel);
   // One execution: no listing outlives its page tokens.
   while (readStep(progress, directory, store, 0));
   return { snapshot: loadSnapshot(progress, store), calls: progress.directoryCalls };

@@ -148,7 +148,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
  * a scheduled sync of a domain never read before (its parts are an hour apart, so its listings must
  * each end inside one part; Sync now runs its parts back to back and can read one call at a time).
  */
-function readInParallel(svc: Services, trigger: SyncTrigger): boolean {
+export function readInParallel(svc: Services, trigger: SyncTrigger | 'preview'): boolean {
   if (!svc.directory.fetchPages) return false;
   const known = readNumber(svc.config, KEYS.directoryUsers);
   return known === null ? trigger === 'scheduled' : known >= PARALLEL_MIN_USERS;
@@ -245,21 +245,25 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
  * with the snapshot, so every part plans from the same ones.
  */
 function confirmUnseen(svc: Services, snapshot: DirectorySnapshot, accounts: Account[]): void {
-  const getUsers = svc.directory.getUsersById?.bind(svc.directory);
-  if (!getUsers) return;
+  if (!svc.directory.getUsersById) return;
   let confirmed = readConfirmed(svc.state);
   if (!confirmed) {
-    const seen = new Set(snapshot.users.map((u) => u.id));
-    const unseen = new Set<string>();
-    for (const a of accounts) if (a.source === 'synced' && a.status !== 'deleted' && !seen.has(a.id)) unseen.add(a.id);
-    for (const g of snapshot.groups) for (const id of g.userIds) if (!seen.has(id)) unseen.add(id);
-    const ids = [...unseen];
-    const found = ids.length ? getUsers(ids) : [];
-    confirmed = found.filter((u): u is DirectoryUser => u !== null);
+    confirmed = lookUpUnseen(svc.directory, snapshot, accounts);
     svc.state.set(CONFIRMED_KEY, JSON.stringify(confirmed));
   }
   const have = new Set(snapshot.users.map((u) => u.id));
   for (const u of confirmed) if (!have.has(u.id)) snapshot.users.push(u);
+}
+
+/** The users, as Google has them now, of synced accounts and group members the listing did not show (none when gone). */
+export function lookUpUnseen(directory: Services['directory'], snapshot: DirectorySnapshot, accounts: Account[]): DirectoryUser[] {
+  if (!directory.getUsersById) return [];
+  const seen = new Set(snapshot.users.map((u) => u.id));
+  const unseen = new Set<string>();
+  for (const a of accounts) if (a.source === 'synced' && a.status !== 'deleted' && !seen.has(a.id)) unseen.add(a.id);
+  for (const g of snapshot.groups) for (const id of g.userIds) if (!seen.has(id)) unseen.add(id);
+  const ids = [...unseen];
+  return (ids.length ? directory.getUsersById(ids) : []).filter((u): u is DirectoryUser => u !== null);
 }
 
 function readConfirmed(state: BlobStore): DirectoryUser[] | null {

@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { afterKilled, holdSyncLease, later, world, World } from './harness';
 import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../../emulator/domain';
 import { CALIBRATED_LATENCY } from '../../emulator/runtime';
+import { oauthToken } from '../../emulator/fakes/script';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
 
@@ -636,6 +637,8 @@ describe('calibrated latency model (emulator/runtime.ts CALIBRATED_LATENCY), hea
     const ref = scheduledToEnd(one.w);
     expect(ref).toMatchObject({ parts: 1, stateWrites: 0 });
     const parts = calibratedWorld(4_000);
+    const urls: string[] = [];
+    parts.w.rt.inject('UrlFetchApp.fetchAll', (_n, args) => (urls.push(...(args[0] as string[])), undefined));
     const run = scheduledToEnd(parts.w);
     expect(parts.w.history()).toEqual([expect.objectContaining({ Trigger: 'scheduled', Outcome: 'success' })]);
     expect(run.parts).toBeGreaterThanOrEqual(3);
@@ -656,6 +659,20 @@ describe('calibrated latency model (emulator/runtime.ts CALIBRATED_LATENCY), hea
     expect(normalRoster(parts.w)).toEqual(normalRoster(one.w));
     expectEachAccountOnce(parts.w);
     expectIdle(parts.w);
+    // The script's OAuth token went only into requests to the Directory API: every fetchAll URL is
+    // admin.googleapis.com, and the token is in no sheet, property or log.
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.every((u) => u.startsWith('https://admin.googleapis.com/admin/directory/v1/'))).toBe(true);
+    const token = oauthToken(parts.w.rt.defaultUser);
+    const everything = JSON.stringify([
+      parts.w.rt.spreadsheet().sheets.map((sh) => parts.w.rt.sheetValues(sh.name)),
+      parts.w.rt.scriptProperties(),
+      parts.w.rt.userProperties(parts.w.rt.defaultUser),
+      parts.w.rt.documentProperties(),
+      parts.w.rt.logText(),
+    ]);
+    expect(everything).not.toContain(token);
+    expect(everything).not.toContain('ya29.');
   });
 });
 
