@@ -6,12 +6,16 @@
 // Every bound is computed here from the generated directory and the sheets, independently of the
 // add-on's code: directory calls = ceil(users / 500) + Σ over mapped groups ceil(derived members /
 // 200) + 1 (orgunits.list); roster writes = parts + ceil(changed rows / 10,000).
+import { spawnSync } from 'node:child_process';
+import { buildSync } from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CALIBRATED_LATENCY, DEFAULT_LATENCY, LatencyModel, SimRuntime, scaledLatency } from '../emulator/runtime';
 import { addClassGroups, generateDomain, rollover, scaleRules } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
+import type { Account, DirectorySnapshot } from '../src/core/model';
+import type { PlanData } from './planWork';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -206,11 +210,97 @@ function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
+
+// ---- the planner in plain Node (bench/planner.json) ------------------------------------------------
+
+/** The rollover's data as the planner gets it: the directory after the year end, the roster before it. */
+function planData(d: District, rosterRows: string[][], now: number): PlanData {
+  const groups = [];
+  const queue = [...d.mappedGroups];
+  const seen = new Set<string>();
+  while (queue.length) {
+    const email = queue.shift()!;
+    if (seen.has(email)) continue;
+    seen.add(email);
+    const g = d.dir.findGroup(email)!;
+    const nested = g.members.filter((m) => m.type === 'GROUP').map((m) => d.dir.groupById(m.id)!.email.toLowerCase());
+    groups.push({ email, userIds: g.members.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: nested });
+    queue.push(...nested);
+  }
+  const snapshot: DirectorySnapshot = {
+    users: d.dir.allUsers().map((u) => ({ id: u.id, email: u.primaryEmail, name: u.name.fullName, orgUnitPath: u.orgUnitPath, suspended: u.suspended, archived: u.archived })),
+    orgUnits: d.dir.allOrgUnits().map((o) => ({ orgUnitPath: o.orgUnitPath, name: o.name, parentOrgUnitPath: o.parentOrgUnitPath })),
+    groups,
+    missingGroups: [],
+  };
+  const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
+  const accounts: Account[] = rosterRows.map((r) => ({
+    id: r[0], email: r[1], name: r[2], roles: list(r[3]), status: r[4] as Account['status'], permissions: list(r[5]), source: r[6] as Account['source'],
+    orgUnitPath: r[7], lastSynced: r[8], syncedStatus: r[9] as Account['syncedStatus'], outOfScopeSince: r[10],
+  }));
+  return { rules: d.rules, snapshot, accounts, now: new Date(now).toISOString() };
+}
+
+interface PlanStats {
+  bestMs: number;
+  medianMs: number;
+  /** Peak heap above the heap holding the input, during one run. */
+  peakMb: number;
+  changes: number;
+}
+
+/** bench/planWork.ts bundled by esbuild as the add-on is, so Node runs the planner's code as shipped. */
+function planWork(): string {
+  const out = path.join(os.tmpdir(), `roster-sync-planwork-${process.pid}.cjs`);
+  if (fs.existsSync(out)) return out;
+  buildSync({ entryPoints: [path.join(__dirname, 'planWork.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: out, logLevel: 'warning' });
+  process.on('exit', () => fs.rmSync(out, { force: true }));
+  return out;
+}
+
+function child(which: 'plan' | 'bare', mode: 'time' | 'memory', file: string): { json: Json; out: string } {
+  const flags = mode === 'memory' ? ['--max-semi-space-size=1'] : [];
+  const r = spawnSync(process.execPath, ['--expose-gc', ...flags, planWork(), which, mode, file], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
+  if (r.status !== 0) throw new Error(`planWork ${which} ${mode} failed: ${r.stderr}`);
+  const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
+  if (!line) throw new Error(`planWork ${which} ${mode} printed no result: ${r.stdout.slice(0, 500)}`);
+  return { json: JSON.parse(line), out: r.stdout };
+}
+
+/** Times (best of 7) and weighs (peak heap of one run) one implementation, each in a fresh Node process. */
+function measurePlan(file: string, which: 'plan' | 'bare'): PlanStats {
+  const time = child(which, 'time', file).json;
+  const memory = child(which, 'memory', file);
+  const before = [...memory.out.matchAll(/: (?:Scavenge|Mark-Compact|Mark-sweep|Minor Mark-Compact|Minor Mark-Sweep)\S*(?: \([^)]*\))? ([\d.]+) \(/g)].map((m) => Number(m[1]));
+  const peak = Math.max(memory.json.endMb, ...before) - memory.json.baseMb;
+  return { bestMs: time.bestMs, medianMs: time.medianMs, peakMb: peak, changes: time.changes };
+}
+
+interface PlannerResult {
+  users: number;
+  plan: PlanStats;
+  bare: PlanStats;
+}
+
+function measurePlanner(data: PlanData): PlannerResult {
+  const file = path.join(os.tmpdir(), `roster-sync-bench-${process.pid}.json`);
+  fs.writeFileSync(file, JSON.stringify(data));
+  try {
+    const result = { users: data.snapshot.users.length, plan: measurePlan(file, 'plan'), bare: measurePlan(file, 'bare') };
+    console.log(`  planner: ${result.plan.bestMs.toFixed(0)} ms (bare diff ${result.bare.bestMs.toFixed(0)} ms), peak ${result.plan.peakMb.toFixed(1)} MB (bare ${result.bare.peakMb.toFixed(1)} MB)`);
+    return result;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
+}
+
 // ---- the cases ----------------------------------------------------------------------------------
 
 function log(r: CaseResult, wallMs: number): void {
   console.log(`  ${r.id}: ${r.ok ? 'ok' : 'NOT ok'}, ${r.parts} parts, ${r.simulatedSeconds} s simulated, directory ${r.directoryCalls}/${r.directoryBound}, roster writes ${r.rosterWrites}/${r.rosterWriteBound}, state writes ${r.stateWrites}, ${r.cpuSecondsNode} s CPU, ${(wallMs / 1000).toFixed(1)} s wall`);
 }
+
+let planner: PlannerResult | null = null;
 
 /** First, no-change and rollover syncs of the 100,000-user district with 3,000 nested class groups. */
 function nestedCases(model: string): CaseResult[] {
@@ -225,7 +315,9 @@ function nestedCases(model: string): CaseResult[] {
   };
   run('first');
   run('nochange');
+  const rosterBefore = (b.rt.sheetValues('Roster').slice(1) as unknown[][]).map((r) => r.map(String));
   yearEnd(d.dir);
+  if (model === 'calibrated' && !planner) planner = measurePlanner(planData(d, rosterBefore, b.rt.nowMs()));
   run('rollover');
   return out;
 }
@@ -257,11 +349,27 @@ the generated directory and the sheets, not from the add-on's code: directory ca
 |---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|
 ${results.map(row).join('\n')}
 
-## Goals (calibrated model)
+${planner ? plannerSection(planner) : ''}## Goals (calibrated model)
 
 ${goals(results)
   .map((g) => `- ${g.ok ? '✓' : '✗'} ${g.text}`)
   .join('\n')}
+`;
+}
+
+function plannerSection(p: PlannerResult): string {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  return `## Planning in plain Node (bench/planner.json)
+
+\`makePlan\` (rules with sub-OUs and nested groups, a reason for every change, lifecycle, threshold) on the
+100,000-user rollover, against a bare Map-based diff of the same data (\`bareDiff\` in \`bench/planWork.ts\`), each
+in fresh Node processes: time is the best of 7 runs (the median in brackets), peak memory the most heap in use
+during one run above the heap holding the input.
+
+| users | changes (plan / bare) | plan | bare diff | time ratio (goal ≤ 3) | peak heap (plan / bare) | peak ratio (goal ≤ 3) |
+|---:|---:|---:|---:|---:|---:|---:|
+| ${p.users.toLocaleString('en-US')} | ${p.plan.changes} / ${p.bare.changes} | ${f(p.plan.bestMs)} ms (${f(p.plan.medianMs)}) | ${f(p.bare.bestMs)} ms (${f(p.bare.medianMs)}) | ${f(p.plan.bestMs / p.bare.bestMs, 2)} | ${f(p.plan.peakMb)} / ${f(p.bare.peakMb)} MB | ${f(p.plan.peakMb / p.bare.peakMb, 2)} |
+
 `;
 }
 
@@ -294,6 +402,7 @@ function main(): void {
     if ((model === 'calibrated' || model === 'old') && !process.env.BENCH_NO_300K) results.push(flatCase(300_000, model));
   }
   fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  if (planner) fs.writeFileSync(path.join(__dirname, 'planner.json'), JSON.stringify(planner, null, 2) + '\n');
   fs.writeFileSync(path.join(__dirname, 'results.md'), render(results, Date.now() - started));
   console.log(`wrote bench/results.json and bench/results.md in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
