@@ -16,7 +16,14 @@ export interface MemberRef {
 
 /** One page of a listing, asked for in a round of parallel requests. */
 export type ListingRequest =
-  | { kind: 'users'; /** users.list query, e.g. email:a* */ query: string; pageToken: string | null }
+  | {
+      kind: 'users';
+      /** users.list query, e.g. email:a*; null for the whole domain. */
+      query: string | null;
+      /** Sorted by primary email (orderBy=email), descending when asked. */
+      sort?: 'ascending' | 'descending';
+      pageToken: string | null;
+    }
   | { kind: 'members'; groupEmail: string; pageToken: string | null };
 
 /** What a ListingRequest returned: users or members (derived), or null for a group that does not exist. */

@@ -30,12 +30,14 @@ export interface ReadProgress {
 }
 
 /**
- * One listing of a parallel read: the users whose email starts with `target` (a partition), or the
- * members of the mapped group `target`. Its pages are saved as snap.users.<i>_<generation>_<n> (or
+ * One listing of a parallel read: the users whose email starts with the letter `target` (a
+ * partition); the users sorted by email before the first letter partition (`kind` 'before': digits,
+ * dashes, apostrophes, underscores) or after the last one ('after': accented letters and whatever
+ * else sorts after z); or the members of the mapped group `target`. Its pages are saved as snap.users.<i>_<generation>_<n> (or
  * snap.groups.…); a listing begun again gets a new generation, so pages of the old one are ignored.
  */
 export interface Listing {
-  kind: 'users' | 'members';
+  kind: 'users' | 'before' | 'after' | 'members';
   target: string;
   token: string | null;
   pages: number;
@@ -50,13 +52,16 @@ export interface Listing {
 
 const SNAP = 'snap.';
 /**
- * The partitions of a parallel users listing: one per first character a username can begin with
- * (letters, digits, dashes, underscores, apostrophes: Google's username guidelines). Every user is
- * in one (aliases may put a user in two; the snapshot keeps one). A user whose every address
- * begins with another character (an accented letter) is not listed: confirmUnseen still finds
- * them before an account is deactivated, and group rules fetch the members no partition listed.
+ * The partitions of a parallel users listing: one `email:<letter>*` listing per letter, and two
+ * listings of the whole domain sorted by email (orderBy=email), one ascending that stops at the first
+ * email beginning with a letter, one descending that stops at the last: together every user, in
+ * 28 listings (aliases may put a user in two; the snapshot keeps one). Should Google's order not
+ * put every other character before a or after z, confirmUnseen still looks up a synced user not
+ * listed before the account is deactivated, and group rules fetch the members no listing showed.
  */
-export const EMAIL_PARTITIONS = [...'abcdefghijklmnopqrstuvwxyz0123456789', '_', '-', "'"];
+export const EMAIL_PARTITIONS = [...'abcdefghijklmnopqrstuvwxyz'];
+const FIRST_LETTER = 'a';
+const LAST_LETTER = 'z';
 /** Requests per parallel round: the Directory API allows 2,400 queries a minute per user (limits page); a round takes about 2 s. */
 export const ROUND_REQUESTS = 60;
 /** Domains this large (as the last sync counted them) are read in parallel, when the runtime can. */
@@ -73,7 +78,8 @@ const MAX_RESTARTS = 3;
 export function startRead(settings: Settings, parallel = false): ReadProgress {
   const groups = [...new Set(settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])))];
   const listing = (kind: Listing['kind'], target: string): Listing => ({ kind, target, token: null, pages: 0, generation: 0, done: false });
-  const listings = parallel ? [...groups.map((g) => listing('members', g)), ...EMAIL_PARTITIONS.map((c) => listing('users', c))] : undefined;
+  const users = [listing('before', ''), ...EMAIL_PARTITIONS.map((c) => listing('users', c)), listing('after', '')];
+  const listings = parallel ? [...groups.map((g) => listing('members', g)), ...users] : undefined;
   return {
     listings,
     phase: 'orgunits',
@@ -160,9 +166,11 @@ function readRound(p: ReadProgress, directory: DirectoryPort, store: BlobStore, 
   if (stale.length) countRestart(p);
   for (const l of stale) restartListing(p, l);
   const open = listings.filter((l) => !l.done).sort((a, b) => Number(a.token === null) - Number(b.token === null)).slice(0, ROUND_REQUESTS);
-  const requests: ListingRequest[] = open.map((l) =>
-    l.kind === 'users' ? { kind: 'users', query: `email:${l.target}*`, pageToken: l.token } : { kind: 'members', groupEmail: l.target, pageToken: l.token },
-  );
+  const requests: ListingRequest[] = open.map((l): ListingRequest => {
+    if (l.kind === 'members') return { kind: 'members', groupEmail: l.target, pageToken: l.token };
+    if (l.kind === 'users') return { kind: 'users', query: `email:${l.target}*`, pageToken: l.token };
+    return { kind: 'users', query: null, sort: l.kind === 'before' ? 'ascending' : 'descending', pageToken: l.token };
+  });
   const pages = directory.fetchPages!(requests);
   p.directoryCalls += requests.length;
   open.forEach((l, i) => savePage(p, l, listings.indexOf(l), pages[i], store, nowMs));
@@ -171,29 +179,34 @@ function readRound(p: ReadProgress, directory: DirectoryPort, store: BlobStore, 
 
 function savePage(p: ReadProgress, l: Listing, index: number, page: ListingPage, store: BlobStore, nowMs: number): void {
   if (!l.token) l.since = nowMs;
-  const key = `${SNAP}${l.kind === 'users' ? 'users' : 'groups'}.${index}_${l.generation}_${l.pages}`;
+  const key = `${SNAP}${l.kind === 'members' ? 'groups' : 'users'}.${index}_${l.generation}_${l.pages}`;
   if (!page) {
     l.missing = true;
     l.done = true;
     p.missingGroups.push(l.target);
     return;
   }
-  if (l.kind === 'users') {
-    const users = (page as Page<DirectoryUser>).items;
+  let next = page.nextPageToken;
+  if (l.kind === 'members') {
+    const members: GroupMembers = { email: l.target, userIds: (page as Page<MemberRef>).items.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: [] };
+    store.set(key, JSON.stringify(members));
+  } else {
+    const listed = (page as Page<DirectoryUser>).items;
+    // A sorted listing keeps the users outside the letters, and ends where the letters begin.
+    const outside = (u: DirectoryUser) => (l.kind === 'before' ? u.email[0] < FIRST_LETTER : u.email[0] > LAST_LETTER);
+    const users = l.kind === 'users' ? listed : listed.filter(outside);
+    if (l.kind !== 'users' && users.length < listed.length) next = null;
     store.set(key, JSON.stringify(users.map(pack)));
     p.usersRead += users.length;
     l.items = (l.items ?? 0) + users.length;
-  } else {
-    const members: GroupMembers = { email: l.target, userIds: (page as Page<MemberRef>).items.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: [] };
-    store.set(key, JSON.stringify(members));
   }
   l.pages++;
-  l.token = page.nextPageToken;
+  l.token = next;
   if (!l.token) l.done = true;
 }
 
 function restartListing(p: ReadProgress, l: Listing): void {
-  if (l.kind === 'users') p.usersRead -= l.items ?? 0;
+  if (l.kind !== 'members') p.usersRead -= l.items ?? 0;
   l.items = 0;
   l.token = null;
   l.pages = 0;
@@ -274,9 +287,10 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
   return { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
 }
 
-function pageKeys(listings: Listing[], kind: Listing['kind']): string[] {
+function pageKeys(listings: Listing[], kind: 'users' | 'members'): string[] {
   const family = kind === 'users' ? 'users' : 'groups';
-  return listings.flatMap((l, i) => (l.kind !== kind || l.missing ? [] : Array.from({ length: l.pages }, (_, n) => `${SNAP}${family}.${i}_${l.generation}_${n}`)));
+  const mine = (l: Listing) => (kind === 'members' ? l.kind === 'members' : l.kind !== 'members');
+  return listings.flatMap((l, i) => (!mine(l) || l.missing ? [] : Array.from({ length: l.pages }, (_, n) => `${SNAP}${family}.${i}_${l.generation}_${n}`)));
 }
 
 export function clearSnapshot(store: BlobStore): void {

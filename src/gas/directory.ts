@@ -94,7 +94,7 @@ export class GasDirectory implements DirectoryPort {
   fetchPages(requests: ListingRequest[]): ListingPage[] {
     const urls = requests.map((r) =>
       r.kind === 'users'
-        ? `${REST}/users?${query({ customer: CUSTOMER, maxResults: 500, query: r.query, pageToken: r.pageToken, fields: USER_FIELDS })}`
+        ? `${REST}/users?${query({ customer: CUSTOMER, maxResults: 500, query: r.query, orderBy: r.sort && 'email', sortOrder: r.sort && r.sort.toUpperCase(), pageToken: r.pageToken, fields: USER_FIELDS })}`
         : `${REST}/groups/${encodeURIComponent(r.groupEmail)}/members?${query({ maxResults: 200, includeDerivedMembership: true, pageToken: r.pageToken, fields: MEMBER_FIELDS })}`,
     );
     return this.rest(urls).map((a, i) => {

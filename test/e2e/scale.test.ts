@@ -722,4 +722,22 @@ describe('confirmation before deactivating: users renamed, shifted by paging and
   });
 });
 
+test('a parallel read lists every user: letters by partition, digits, symbols and accented first letters by the sorted listings before a and after z', () => {
+  const dir = generateDomain({ users: 3_000, nestedDepth: 3, suspendedRate: 0, seed: 5, domain: DOMAIN, emailStyle: 'family.given' });
+  const odd = ['7.smith', '_bot', "'quote", '-dash', 'élodie.martin', 'zoë.brontë', 'ünal.kaya'].map((local) => dir.addUser({ email: `${local}@${DOMAIN}`, givenName: 'Odd', familyName: local, orgUnitPath: '/Students/School 1/Grade 9' }));
+  const w = world({ directory: dir, rules: scaleRules(DOMAIN), wallTimeoutMs: 120_000 });
+  w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+  // As if an earlier sync had counted a large domain: this one reads it in parallel rounds.
+  w.rt.properties.script.map.set(`rs:${w.rt.activeSpreadsheetId}:directoryUsers`, '100000');
+  w.rt.resetCounters();
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+  expect(w.rt.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+  expect(w.rt.calls['AdminDirectory.Users.get']).toBeUndefined(); // listed, not looked up
+  const ids = new Set(w.roster().map((r) => r.ID));
+  expect(odd.filter((u) => !ids.has(u.id)).map((u) => u.primaryEmail)).toEqual([]);
+  const inScope = dir.allUsers().filter((u) => /^\/(Students|Staff\/Teachers)\//.test(u.orgUnitPath));
+  expect(inScope.filter((u) => !ids.has(u.id))).toEqual([]);
+  expectEachAccountOnce(w);
+});
+
 type TriggerRunLike = { ok: boolean; atMs: number; result?: unknown };
