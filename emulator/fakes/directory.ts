@@ -453,6 +453,11 @@ function listUsers(state: FakeDirectoryState, opts: Record<string, unknown>, che
   return listResponse('admin#directory#users', 'users', items, p.next, opts);
 }
 
+/**
+ * orderBy (email, givenName, familyName) and sortOrder as users.list documents them; the reference does
+ * not say how it compares, so this fake compares by character code (digits and symbols before a, accented
+ * letters after z), lowercase.
+ */
 function sortUsers(users: DirUser[], orderBy: unknown, sortOrder: unknown): DirUser[] {
   if (!orderBy) return users;
   const get: Record<string, (u: DirUser) => string> = {
