@@ -297,7 +297,7 @@ function measurePlanner(data: PlanData): PlannerResult {
 // ---- the cases ----------------------------------------------------------------------------------
 
 function log(r: CaseResult, wallMs: number): void {
-  console.log(`  ${r.id}: ${r.ok ? 'ok' : 'NOT ok'}, ${r.parts} parts, ${r.simulatedSeconds} s simulated, directory ${r.directoryCalls}/${r.directoryBound}, roster writes ${r.rosterWrites}/${r.rosterWriteBound}, state writes ${r.stateWrites}, ${r.cpuSecondsNode} s CPU, ${(wallMs / 1000).toFixed(1)} s wall`);
+  console.log(`  ${r.id}: ${r.ok ? 'ok' : 'NOT ok'}, ${parts(r.parts)}, ${r.simulatedSeconds} s simulated, directory ${r.directoryCalls}/${r.directoryBound}, roster writes ${r.rosterWrites}/${r.rosterWriteBound}, state writes ${r.stateWrites}, ${r.cpuSecondsNode} s CPU, ${(wallMs / 1000).toFixed(1)} s wall`);
 }
 
 let planner: PlannerResult | null = null;
@@ -373,6 +373,8 @@ during one run above the heap holding the input.
 `;
 }
 
+const parts = (n: number | undefined) => `${n} part${n === 1 ? '' : 's'}`;
+
 function goals(results: CaseResult[]): { ok: boolean; text: string }[] {
   const cal = (id: string) => results.find((r) => r.id === id);
   const first = cal('100k-classes-first-calibrated');
@@ -380,10 +382,10 @@ function goals(results: CaseResult[]): { ok: boolean; text: string }[] {
   const none = cal('100k-classes-nochange-calibrated');
   const big = cal('300k-first-calibrated');
   const out = [
-    { ok: !!first && first.ok && first.parts <= 2, text: `100k users, 3,000 nested class groups, first sync: ok in ≤ 2 parts (${first?.parts} parts)` },
-    { ok: !!roll && roll.ok && roll.parts === 1, text: `same, rollover: 1 part (${roll?.parts})` },
-    { ok: !!none && none.ok && none.parts === 1 && none.simulatedSeconds <= 60, text: `same, no change: 1 part, ≤ 60 simulated seconds (${none?.parts} part, ${none?.simulatedSeconds} s)` },
-    { ok: !!big && big.ok, text: `300k users, first sync: ok (${big?.ok ? 'ok' : 'not ok'}, ${big?.parts} parts)` },
+    { ok: !!first && first.ok && first.parts <= 2, text: `100k users, 3,000 nested class groups, first sync: ok in ≤ 2 parts (${parts(first?.parts)})` },
+    { ok: !!roll && roll.ok && roll.parts === 1, text: `same, rollover: 1 part (${parts(roll?.parts)})` },
+    { ok: !!none && none.ok && none.parts === 1 && none.simulatedSeconds <= 60, text: `same, no change: 1 part, ≤ 60 simulated seconds (${parts(none?.parts)}, ${none?.simulatedSeconds} s)` },
+    { ok: !!big && big.ok, text: `300k users, first sync: ok (${big?.ok ? 'ok' : 'not ok'}, ${parts(big?.parts)})` },
   ];
   const calibrated = results.filter((r) => r.model === 'calibrated');
   out.push({ ok: calibrated.every((r) => r.directoryCalls / r.directoryBound <= 1.05), text: `every case: directory calls / bound ≤ 1.05 (worst ${Math.max(...calibrated.map((r) => r.directoryCalls / r.directoryBound)).toFixed(3)})` });
