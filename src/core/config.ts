@@ -13,6 +13,8 @@ export const KEYS = {
   lastFullSync: 'lastFullSync',
   /** When the schedule (mode, hour, time zone) was last set: a daily sync is due from the first slot after it. */
   scheduleSince: 'scheduleSince',
+  /** How many users the last complete sync read from the directory: large domains are read in parallel. */
+  directoryUsers: 'directoryUsers',
 } as const;
 
 /** Why settings cannot be read: until they can, nothing syncs and only the installer may repair them. */

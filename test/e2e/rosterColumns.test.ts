@@ -10,6 +10,11 @@ function sheet(w: World): SheetData {
   return w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster');
 }
 
+/** Columns a person adds at the right of the roster (Insert → Column right): a new roster sheet has only ours. */
+function addColumns(s: SheetData, count: number): void {
+  s.maxCols = Math.max(s.maxCols, n + count);
+}
+
 /** Row (0-based) → [id, notes, checked] for every row of the sheet. */
 function personCells(s: SheetData): [string, unknown, unknown][] {
   return Array.from({ length: s.lastRow() }, (_, r) => [String(s.get(r, 0)), s.get(r, n), s.get(r, n + 1)]);
@@ -21,6 +26,7 @@ test("a person's columns keep their cells, row by row, through creates, updates,
   later(w);
   const s = sheet(w);
   // A labelled column and, beside it, values under an empty header cell; a total under the roster.
+  addColumns(s, 2);
   s.set(0, n, 'Notes');
   for (let r = 1; r < s.lastRow(); r++) {
     s.set(r, n, `note for ${s.get(r, 0)}`);
@@ -55,6 +61,7 @@ test('a row holding only what a person wrote beside the roster is no account: no
   w.call('syncNow', {});
   later(w);
   const s = sheet(w);
+  addColumns(s, 1);
   const row = s.lastRow() + 2;
   s.set(0, n, 'Notes');
   s.set(row, n, '=COUNTA(A2:A400)');
