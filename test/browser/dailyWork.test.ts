@@ -1,7 +1,7 @@
 // An admin's daily work in the sidebar, in a real browser (Debian's Chromium) against the local
 // emulator: what the page shows and what changed on the server.
 import { Browser } from 'playwright-core';
-import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, startEmulator, textOf } from './helpers';
+import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, rpcTraffic, startEmulator, textOf } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -237,4 +237,52 @@ test('a bulk selection never acts out of sight: another list starts empty, other
   expect(done).toContain(`Set to Disabled: 4 accounts (${names[0]}, ${names[1]}, ${names[2]} and 1 more).`);
   const disabled = (await rpc(emu!, 'getAccounts', { status: 'disabled', limit: 500 })).rows.map((a: { name: string }) => a.name).sort();
   expect(disabled).toEqual([...names].sort());
+});
+
+async function syncAll(): Promise<any> {
+  let result = await rpc(emu!, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(emu!, 'continueSync');
+  expect(result.state).toBe('done');
+  return result;
+}
+
+test('each History entry opens its sync report: what changed and why, who started it, searchable; a run that changed nothing says so without asking the server', async () => {
+  await configure(emu!, { cooldownMinutes: 0 });
+  const first = await syncAll();
+  await syncAll(); // nothing left to change
+  const state = await rpc(emu!, 'getState');
+  const [quiet, full] = state.history;
+  const report = await rpc(emu!, 'getSyncReport', { startedAt: full.startedAt });
+  const someone = report.changes[7];
+  const { page } = await open();
+  await openTab(page, 'History');
+  const dlg = page.getByRole('dialog', { name: /^Sync of / });
+
+  // The run that changed nothing: the entry's counts say so, no server call is made.
+  await page.locator('#histList li').nth(0).getByRole('button', { name: /^Report of the sync of/ }).click();
+  await textOf(dlg, 'This sync changed nothing: every account was already up to date.');
+  expect(await dlg.getByLabel('Search the report').isVisible()).toBe(false);
+  expect((await rpcTraffic(ui!)).filter((c) => c.fn === 'getSyncReport')).toEqual([]);
+  await page.keyboard.press('Escape');
+  expect(quiet.counts).toEqual({ create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 });
+
+  // The first run: every account it created, with its reason and who started it.
+  await page.locator('#histList li').nth(1).getByRole('button', { name: /^Report of the sync of/ }).click();
+  const created = dlg.getByRole('region', { name: 'Created' });
+  await textOf(created, `Created (${first.applied.create})`);
+  expect(await dlg.locator('#reportWho').textContent()).toContain(`Started by ${state.user}`);
+  expect(await created.locator('.changes > li').count()).toBe(Math.min(200, first.applied.create));
+  if (first.applied.create > 200) expect(await created.textContent()).toContain(`${first.applied.create - 200} more not listed.`);
+  const shown = created.locator('.changes > li').filter({ hasText: someone.email });
+  expect(await shown.locator('.reasons').textContent()).toContain(someone.reasons[0].slice(1, 30));
+
+  // Search by email: only that account remains.
+  await dlg.getByLabel('Search the report').fill(someone.email.toUpperCase());
+  await textOf(dlg, `1 change of ${report.changes.length} listed match`);
+  expect(await created.locator('.changes > li .email').allTextContents()).toEqual([someone.email]);
+  expect(await dlg.textContent()).not.toContain('more not listed');
+  const searched = (await rpcTraffic(ui!)).filter((c) => c.fn === 'getSyncReport').map((c) => JSON.parse(c.request).args[0]);
+  expect(searched[searched.length - 1]).toEqual({ startedAt: full.startedAt, query: someone.email.toUpperCase() });
+  await dlg.getByRole('button', { name: 'Close' }).click();
+  await dlg.waitFor({ state: 'hidden' });
 });
