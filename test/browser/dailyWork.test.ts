@@ -286,3 +286,69 @@ test('each History entry opens its sync report: what changed and why, who starte
   await dlg.getByRole('button', { name: 'Close' }).click();
   await dlg.waitFor({ state: 'hidden' });
 });
+
+test('an account opens its panel: roles with the rule that gave each, OU, last synced, grace period; Save applies status and permissions; Explain and Sync this user are there; it fits 300 px', async () => {
+  await configure(emu!, { cooldownMinutes: 0, graceDays: 14 });
+  await syncAll();
+  const students = emu!.runtime.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived);
+  const [leaver, kept] = [students[0], students[1]];
+  const leaverOu = leaver.orgUnitPath;
+  emu!.runtime.directory.moveUser(leaver.primaryEmail, '/');
+  expect((await rpc(emu!, 'explainUser', { email: leaver.primaryEmail })).inScope).toBe(false);
+  await syncAll();
+  const [gone] = (await rpc(emu!, 'getAccounts', { query: leaver.primaryEmail })).rows;
+  expect(gone.outOfScopeSince).not.toBe('');
+
+  const { page } = await open();
+  await openTab(page, 'Accounts');
+  const panel = page.getByRole('dialog');
+  const search = page.getByLabel('Search name or email');
+
+  // A deactivated account: the OU its user is in now, and when it will be deleted.
+  await search.fill(leaver.primaryEmail);
+  await page.locator('#accList li.acc').filter({ hasText: leaver.primaryEmail }).first().waitFor();
+  await page.locator('#accList li.acc').first().getByRole('button', { name: /^Open / }).click();
+  await textOf(panel, 'unless back in scope');
+  const zone = (await rpc(emu!, 'getState')).settings.schedule.timeZone;
+  const deleteOn = new Date(Date.parse(gone.outOfScopeSince) + 14 * 86_400_000).toISOString();
+  expect(spaced(await panel.locator('#apGraceText').textContent())).toBe(
+    `Deactivated on ${shownAt(gone.outOfScopeSince, zone)} · deleted on ${shownAt(deleteOn, zone)} unless back in scope (14 days of grace).`);
+  await textOf(panel.locator('#apFacts'), ' now (synced from ');
+  expect(await panel.locator('#apFacts').textContent()).toContain(`/ now (synced from ${leaverOu})`);
+  expect(spaced(await panel.locator('#apFacts').textContent())).toContain(`Last synced${shownAt(gone.lastSynced, zone)}`);
+  expect(await page.evaluate(() => { const d = document.getElementById('accDlg')!; return d.scrollWidth <= d.clientWidth && d.getBoundingClientRect().right <= 300; })).toBe(true);
+  await panel.getByRole('button', { name: 'Close' }).click();
+  await panel.waitFor({ state: 'hidden' });
+
+  // An account in scope: each role with the rule that gave it; a click on the name does not tick the box.
+  const explained = await rpc(emu!, 'explainUser', { email: kept.primaryEmail });
+  await search.fill(kept.primaryEmail);
+  const row = page.locator('#accList li.acc').filter({ hasText: kept.primaryEmail.toLowerCase() });
+  await row.waitFor();
+  await row.getByRole('button', { name: /^Open / }).click();
+  await textOf(panel.locator('#apRoleList'), explained.roles[0].from[0]);
+  for (const r of explained.roles) expect(await panel.locator('#apRoleList').textContent()).toContain(`${r.role}: ${r.from.join('; ')}`);
+  expect(await panel.locator('#apGrace').textContent()).toBe('');
+  expect(await row.getByRole('checkbox').isChecked()).toBe(false);
+  expect(await panel.locator('#apFacts').textContent()).toContain(kept.orgUnitPath);
+
+  await panel.getByLabel('Status').selectOption('disabled');
+  await panel.getByLabel('hall-pass').check();
+  await panel.getByRole('button', { name: 'Save' }).click();
+  await textOf(panel.locator('#apMsg'), 'Saved');
+  const [saved] = (await rpc(emu!, 'getAccounts', { query: kept.primaryEmail })).rows;
+  expect(saved).toMatchObject({ status: 'disabled', permissions: ['hall-pass'] });
+  const edits = (await rpcTraffic(ui!)).filter((c) => c.fn === 'updateAccounts').map((c) => JSON.parse(c.request).args[0]);
+  expect(edits).toEqual([{ ids: [saved.id], status: 'disabled', grant: ['hall-pass'], revoke: [] }]);
+  await textOf(row, 'Disabled');
+
+  // Sync this user from the panel: a locally disabled account stays disabled.
+  await panel.getByRole('button', { name: 'Sync this user' }).click();
+  await textOf(panel.locator('#apMsg'), `for ${kept.primaryEmail.toLowerCase()}`);
+  expect((await rpc(emu!, 'getAccounts', { query: kept.primaryEmail })).rows[0].status).toBe('disabled');
+
+  // Explain opens over the panel.
+  await panel.getByRole('button', { name: 'Explain' }).click();
+  await textOf(page.locator('#explainBody'), 'Matched rules');
+  expect(await page.locator('#explainTitle').textContent()).toBe(`Explain ${kept.primaryEmail.toLowerCase()}`);
+});
