@@ -503,6 +503,16 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
   return { checks: runChecks(svc) };
 }
 
+/** Finalize's one-click fix for a missing heartbeat: the sync account installs its trigger again. */
+export function reinstallTrigger(svc: Services): ReturnType<typeof getState> {
+  assertCanConfigure(svc);
+  const owner = svc.config.get(KEYS.syncAccount);
+  const me = svc.session.activeUserEmail();
+  if (!owner || owner !== me) throw new UserError(msg('triggerNotYours', { owner: owner || 'the sync account' }));
+  ensureTrigger(svc);
+  return getState(svc);
+}
+
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
 export function getSyncProgress(svc: Services): { running: false } | ({ running: true } & Partial<ProgressNote>) {
   assertCanConfigure(svc);

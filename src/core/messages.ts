@@ -159,7 +159,11 @@ export const CATALOG = {
   },
   triggerMissing: {
     text: 'The schedule trigger is not installed.',
-    fix: 'Open the sidebar and save the schedule (or run Finalize sync) to install it.',
+    fix: 'Press “Reinstall the trigger” (or save the schedule under Settings) as the sync account to install it.',
+  },
+  triggerNotYours: {
+    text: 'Only the sync account (<owner>) can install the schedule trigger: a trigger belongs to the account that installs it, and scheduled syncs run as <owner>.',
+    fix: 'Sign in as <owner> and run Finalize sync again, or make this account the sync account with “Change sync account?”.',
   },
   unknownUser: {
     text: 'No Google user with the email {email} was found.',

@@ -141,21 +141,40 @@ export function applyAnyway(destructive: number): HTMLButtonElement {
   return h('button', { type: 'button', class: 'btn small danger', onclick: () => runSync({ allowDestructive: destructive }) }, 'Apply anyway (' + plural(destructive, 'account') + ')');
 }
 
-function runFinalize(): void {
+function runFinalize(): Promise<void> {
   const out = $('finalOut');
   out.replaceChildren(h('p', { class: 'muted' }, 'Running the checks…'));
-  void busy(button('finalBtn'), () => call('runFinalizeChecks').then((r) => out.replaceChildren(...checkList(r)), (e) => sayError(out, e)));
+  return busy(button('finalBtn'), () =>
+    call('runFinalizeChecks').then((r) => {
+      out.replaceChildren(...checkList(r));
+      // The facts above (trigger, last sync) may have changed since the state was read: read it again.
+      return loadState();
+    }, (e) => sayError(out, e)));
 }
 
+type CheckView = Data<'runFinalizeChecks'>['checks'][number];
+
 function checkList(r: Data<'runFinalizeChecks'>): HTMLElement[] {
-  const failed = r.checks.filter((c) => c.status !== 'pass').length;
-  const summary = failed ? plural(failed, 'check') + (failed === 1 ? ' needs' : ' need') + ' attention.' : 'All ' + r.checks.length + ' checks passed.';
+  const attention = r.checks.filter((c) => c.status === 'fail' || c.status === 'warning').length;
+  const skipped = r.checks.filter((c) => c.status === 'notRun').length;
+  const summary = attention
+    ? plural(attention, 'check') + (attention === 1 ? ' needs' : ' need') + ' attention' + (skipped ? '; ' + skipped + ' not run until ' + (attention === 1 ? 'it passes' : 'they pass') : '') + '.'
+    : 'All ' + r.checks.length + ' checks passed.';
   return [
-    h('p', null, summary),
+    h('p', { id: 'finalSummary' }, summary),
     h('ul', { 'aria-label': 'Finalize checks' }, r.checks.map((c) =>
-      h('li', { class: 'card check' },
+      h('li', { class: 'card check', 'data-check': c.id },
         h('div', { class: 'head' }, h('span', { class: 'name' }, c.title), iconBadge(c.status, CHECK_LABEL[c.status] || c.status)),
-        c.found ? h('p', { class: 'small' }, 'Found: ' + localize(c.found)) : null,
-        c.fix ? h('p', { class: 'small' }, h('strong', null, 'Fix: '), localize(c.fix)) : null))),
+        c.found ? h('p', { class: 'small' }, (c.status === 'notRun' ? '' : 'Found: ') + localize(c.found)) : null,
+        c.fix ? h('p', { class: 'small' }, h('strong', null, 'Fix: '), localize(c.fix)) : null,
+        c.action ? actionButton(c) : null))),
   ];
+}
+
+/** A fix that is one action: the button does it, then the checks run again. */
+function actionButton(c: CheckView): HTMLButtonElement | null {
+  if (c.action !== 'reinstallTrigger') return null;
+  const btn = h('button', { type: 'button', class: 'btn small primary' }, 'Reinstall the trigger');
+  btn.addEventListener('click', () => void busy(btn, () => call('reinstallTrigger').then(() => runFinalize(), (e) => sayError($('finalOut'), e))));
+  return btn;
 }

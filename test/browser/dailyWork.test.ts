@@ -352,3 +352,39 @@ test('an account opens its panel: roles with the rule that gave each, OU, last s
   await textOf(page.locator('#explainBody'), 'Matched rules');
   expect(await page.locator('#explainTitle').textContent()).toBe(`Explain ${kept.primaryEmail.toLowerCase()}`);
 });
+
+test('Finalize groups failures by their root cause, offers a one-click fix for the trigger, and refreshes the status facts above it', async () => {
+  const { page } = await open();
+  const facts = page.locator('#syncFacts');
+  await textOf(facts, 'Installed');
+  const checks = page.locator('#finalOut li.check');
+  const check = (id: string) => page.locator(`#finalOut li.check[data-check="${id}"]`);
+
+  // API access disabled: said once, the checks that need it are "not run".
+  emu!.runtime.disableAdminApi(true);
+  await page.getByRole('button', { name: 'Finalize sync' }).click();
+  await checks.first().waitFor();
+  expect(await page.locator('#finalSummary').textContent()).toBe('1 check needs attention; 4 not run until it passes.');
+  expect(await check('apiAccess').locator('.badge').textContent()).toBe('✗ Fail');
+  for (const id of ['readUsers', 'readOrgUnits', 'readGroups', 'mappings']) {
+    expect(await check(id).locator('.badge').textContent()).toBe('– Not run');
+    expect(await check(id).textContent()).toContain('Not run: “Admin SDK API access is enabled” failed first.');
+    expect(await check(id).textContent()).not.toContain('Fix:');
+  }
+  expect(await page.locator('#finalOut').textContent()).toContain('API access has been disabled');
+  expect((await page.locator('#finalOut').textContent())!.split('API access has been disabled').length).toBe(2);
+  emu!.runtime.disableAdminApi(false);
+
+  // The trigger removed behind the sidebar's back: the facts said "Installed"; after Finalize they agree with it.
+  for (const t of [...emu!.runtime.triggers.list]) emu!.runtime.triggers.remove(t.uid);
+  expect(await facts.textContent()).toContain('Installed');
+  await page.getByRole('button', { name: 'Finalize sync' }).click();
+  await textOf(check('trigger'), 'The schedule trigger is not installed.');
+  await textOf(facts, 'Not installed');
+  expect(await facts.textContent()).not.toContain('Installed (');
+  await check('trigger').getByRole('button', { name: 'Reinstall the trigger' }).click();
+  await textOf(check('trigger'), '✓ Pass');
+  expect(emu!.runtime.triggers.list.map((t) => t.handler)).toEqual(['runScheduledSync']);
+  await textOf(facts, 'Installed (runs as');
+  expect(await page.locator('#finalSummary').textContent()).toBe('All 9 checks passed.');
+});
