@@ -126,7 +126,8 @@ function showResult(res: SyncResult): void {
     case 'halted':
       return say(out, 'warn', res.message, res.fix, applyAnyway(res.destructive ?? 0));
     case 'busy':
-      return say(out, 'warn', res.id === 'alreadyRunning' ? res.message : 'A sync is already running. ' + res.message, res.fix);
+      // The server names what holds the roster (a sync part, an account edit, a part Google killed).
+      return say(out, 'warn', res.message, res.fix);
     case 'refused':
       return say(out, 'warn', res.message, res.fix);
     case 'in-progress':

@@ -388,3 +388,23 @@ test('Finalize groups failures by their root cause, offers a one-click fix for t
   await textOf(facts, 'Installed (runs as');
   expect(await page.locator('#finalSummary').textContent()).toBe('All 9 checks passed.');
 });
+
+test('a suspended user with no account: Explain says "suspended in Google, so not synced" (not a green "in scope"), Preview counts such users apart', async () => {
+  const plan = await rpc(emu!, 'previewSync');
+  expect(plan.suspendedUnsynced).toBeGreaterThan(0);
+  const suspended = emu!.runtime.directory.allUsers().find((u) => u.suspended && !u.archived && u.orgUnitPath.startsWith('/Students/'))!;
+  const { page } = await open();
+  await page.getByLabel('User email').fill(suspended.primaryEmail);
+  await page.getByRole('button', { name: 'Explain', exact: true }).click();
+  const body = page.locator('#explainBody');
+  await textOf(body, 'so not synced');
+  const verdict = body.locator('.msg').first();
+  expect(await verdict.getAttribute('class')).toContain('warn');
+  expect(await verdict.textContent()).toMatch(/Suspended in Google, so not synced: the rules would give student \(.+\), but no account is created for a suspended user\./);
+  expect(await body.textContent()).not.toContain('In scope');
+  await page.keyboard.press('Escape');
+
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const line = await textOf(page.locator('#previewOut p.small').first(), 'in scope');
+  expect(line).toContain(`${plan.inScopeUsers} of ${plan.directoryUsers} directory users in scope · ${plan.suspendedUnsynced} more matched but suspended or archived in Google, so not synced`);
+});

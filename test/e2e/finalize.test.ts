@@ -3,7 +3,7 @@ import { world, World } from './harness';
 import { CATALOG } from '../../src/core/messages';
 import { DEMO_DOMAIN } from '../../emulator/domain';
 
-type Check = { id: string; title: string; status: string; found: string; fix: string };
+type Check = { id: string; title: string; status: string; found: string; fix: string; action?: string };
 
 function checks(w: World, ctx: { authMode?: 'LIMITED' } = {}): Record<string, Check> {
   const r = w.rt.runFromBrowser('runFinalizeChecks', [], ctx) as { ok: boolean; data: { checks: Check[] } };
