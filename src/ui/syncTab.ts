@@ -1,6 +1,7 @@
 // The Sync tab: last and next run, Sync now (part after part, with progress), Finalize sync.
 import type { SyncResult } from '../core/sync';
-import { Data, call } from './client';
+import { Data, call, errorOf } from './client';
+import { labelsOf, withFieldLabel } from './fieldLabels';
 import { $, Child, button, h } from './dom';
 import { CHECK_LABEL, countsText, fmtDate, localize, plural, sum } from './format';
 import { facts, iconBadge, msgBox, outcomeBadge, say, sayError } from './notices';
@@ -9,6 +10,8 @@ import { currentSettings, currentState, emit, on, store } from './store';
 import { busy } from './widgets';
 
 const POLL_MS = 2000;
+/** A run longer than this shows its progress bar. */
+const PROGRESS_AFTER_MS = 1000;
 /** Sync now gives up calling continueSync after this many parts (the hourly run carries on). */
 const MAX_PARTS = 500;
 
@@ -63,7 +66,8 @@ function progressBox(p: Progress): HTMLDivElement {
   if (p.phase === 'read') what = 'Reading the directory: ' + plural(p.usersRead || 0, 'user') + ' read.';
   else if (p.phase === 'apply') what = 'Applying changes: ' + applied + ' of ' + planned + '.';
   else what = p.phase === 'plan' ? 'Planning the changes.' : 'Starting…';
-  const bar = p.phase === 'apply' && planned ? h('progress', { max: planned, value: applied, 'aria-label': 'Changes applied' }) : null;
+  // A bar for every phase: counted while applying, moving (indeterminate) while reading and planning.
+  const bar = p.phase === 'apply' && planned ? h('progress', { max: planned, value: applied, 'aria-label': 'Changes applied' }) : h('progress', { 'aria-label': 'Sync in progress' });
   return msgBox('info', 'Sync in progress (part ' + (p.part || 1) + ')', '', [h('p', null, what), bar]);
 }
 
@@ -77,19 +81,30 @@ export function runSync(request: { allowDestructive?: number } | null): void {
   let part = 0;
   btn.disabled = true;
   btn.setAttribute('aria-busy', 'true');
-  out.replaceChildren(progressBox({ part: 1 }));
+  // A sync that ends within a second shows its result only; a longer one shows its progress from then on.
+  let latest: Progress = { part: 1 };
+  let showing = false;
+  const show = (p: Progress) => {
+    latest = p;
+    if (showing && store.syncing) out.replaceChildren(progressBox(p));
+  };
+  out.replaceChildren();
+  const reveal = setTimeout(() => {
+    showing = true;
+    show(latest);
+  }, PROGRESS_AFTER_MS);
   const timer = setInterval(() => {
     if (polling) return;
     polling = true;
     call('getSyncProgress')
       .then((p) => {
-        if (store.syncing && p.running) out.replaceChildren(progressBox(p));
+        if (p.running) show(p);
       }, () => undefined)
       .finally(() => (polling = false));
   }, POLL_MS);
   const step = (res: SyncResult): SyncResult | Promise<SyncResult> => {
     if (res.state === 'in-progress' && ++part < MAX_PARTS) {
-      out.replaceChildren(progressBox(res));
+      show(res);
       return call('continueSync').then(step);
     }
     return res;
@@ -108,6 +123,7 @@ export function runSync(request: { allowDestructive?: number } | null): void {
     )
     .finally(() => {
       clearInterval(timer);
+      clearTimeout(reveal);
       store.syncing = false;
       btn.disabled = false;
       btn.removeAttribute('aria-busy');
@@ -129,12 +145,41 @@ function showResult(res: SyncResult): void {
       // The server names what holds the roster (a sync part, an account edit, a part Google killed).
       return say(out, 'warn', res.message, res.fix);
     case 'refused':
-      return say(out, 'warn', res.message, res.fix);
+      // The cooldown: the message says when a full sync may run; one account can be synced now.
+      return say(out, 'warn', res.message, res.fix, res.id === 'cooldown' ? syncOneUserForm() : null);
     case 'in-progress':
       return say(out, 'warn', 'The sync is still in progress after ' + MAX_PARTS + ' parts: ' + res.message, 'It continues at the next hourly run.');
     case 'failed':
       return say(out, 'error', res.message, res.fix, sum(res.applied) ? counts : null);
   }
+}
+
+/** "Sync this user" right where a full sync was refused by the cooldown. */
+function syncOneUserForm(): HTMLFormElement {
+  const field = h('input', { id: 'cdEmail', type: 'email', autocomplete: 'off', placeholder: 'name@school.edu' });
+  const submit = h('button', { type: 'submit', class: 'btn small' }, 'Sync this user');
+  const result = h('div', { 'aria-live': 'polite' });
+  const f = h('form', { class: 'cdUser', novalidate: true },
+    h('div', { class: 'row' }, h('div', { class: 'grow' }, h('label', { for: 'cdEmail' }, 'Email of one user to sync now'), field), submit), result);
+  f.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const email = field.value.trim();
+    if (!email) {
+      field.setAttribute('aria-invalid', 'true');
+      return say(result, 'error', 'Type the email of the user to sync.', '');
+    }
+    field.removeAttribute('aria-invalid');
+    void busy(submit, () =>
+      call('syncUser', { email }).then((r) => {
+        const text = r.changes.length ? 'Applied ' + plural(r.applied, 'change') + ' for ' + email + '.' : 'Nothing to change for ' + email + '; the account is up to date.';
+        say(result, r.failed.length ? 'error' : 'ok', text, r.failed.map((x) => x.message).join(' '));
+        if (r.changes.length) {
+          void loadState();
+          emit('roster');
+        }
+      }, (err) => sayError(result, withFieldLabel(errorOf(err), labelsOf({ email: 'Email of one user to sync now' })))));
+  });
+  return f;
 }
 
 /** The one-time confirmation of a sync the threshold halted. */

@@ -408,3 +408,43 @@ test('a suspended user with no account: Explain says "suspended in Google, so no
   const line = await textOf(page.locator('#previewOut p.small').first(), 'in scope');
   expect(line).toContain(`${plan.inScopeUsers} of ${plan.directoryUsers} directory users in scope · ${plan.suspendedUnsynced} more matched but suspended or archived in Google, so not synced`);
 });
+
+test('a Sync now refused by the cooldown says when a full sync may run and offers Sync this user right there', async () => {
+  await configure(emu!, { cooldownMinutes: 60 });
+  await syncAll();
+  const mover = emu!.runtime.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)!;
+  emu!.runtime.directory.moveUser(mover.primaryEmail, '/Staff/Teachers');
+  const state = await rpc(emu!, 'getState');
+  const zone = state.settings.schedule.timeZone;
+  const { page } = await open();
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const out = page.locator('#syncOut');
+  const refusal = spaced(await textOf(out, 'minutes ago'));
+  expect(refusal).toContain(`the next one is allowed at ${shownAt(state.cooldownUntil, zone)}`);
+  await out.getByLabel('Email of one user to sync now').fill(mover.primaryEmail);
+  await out.getByRole('button', { name: 'Sync this user' }).click();
+  await textOf(out, `Applied 1 change for ${mover.primaryEmail}.`);
+  const [account] = (await rpc(emu!, 'getAccounts', { query: mover.primaryEmail })).rows;
+  expect(account.roles).toEqual(['teacher']);
+  expect((await rpc(emu!, 'getState')).history[0].trigger).toBe('user');
+});
+
+test('a sync that takes longer than a second shows a progress bar whatever its phase', async () => {
+  await configure(emu!, { cooldownMinutes: 0 });
+  const { page } = await open();
+  let answer: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (answer = resolve));
+  // The first part's answer is held back until the bar has been seen (a run of Reading the directory, not of applying).
+  await page.route('**/rpc/syncNow', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.getByRole('button', { name: 'Sync now' }).click();
+  const bar = page.locator('#syncOut progress');
+  await bar.waitFor({ state: 'attached', timeout: 10_000 });
+  expect(await page.locator('#syncOut').textContent()).toContain('Sync in progress');
+  expect(await page.locator('#syncBtn').isDisabled()).toBe(true);
+  answer();
+  await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
+  expect(await bar.count()).toBe(0);
+});
