@@ -249,6 +249,9 @@ export interface Message {
   field?: string;
 }
 
+/** The Admin API privileges of the least-privileged sync account, as the Admin console names them. */
+export const SYNC_ACCOUNT_PRIVILEGES = ['Organizational Units → Read', 'Users → Read', 'Groups → Read'] as const;
+
 export function msg(id: MessageId, params: Record<string, string | number> = {}): Message {
   const fill = (s: string) => s.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : `{${k}}`));
   const message: Message = { id, text: fill(CATALOG[id].text), fix: fill(CATALOG[id].fix) };

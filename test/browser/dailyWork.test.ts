@@ -1,6 +1,7 @@
 // An admin's daily work in the sidebar, in a real browser (Debian's Chromium) against the local
 // emulator: what the page shows and what changed on the server.
 import { Browser } from 'playwright-core';
+import { DEMO_DOMAIN } from '../../emulator/domain';
 import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, rpcTraffic, startEmulator, textOf } from './helpers';
 
 jest.setTimeout(60_000);
@@ -447,4 +448,35 @@ test('a sync that takes longer than a second shows a progress bar whatever its p
   answer();
   await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
   expect(await bar.count()).toBe(0);
+});
+
+test('first open: an admin is first recommended a dedicated read-only sync account with its exact privileges; someone who cannot read the directory gets the "ask an admin" form, not a red error', async () => {
+  await emu!.close();
+  emu = await startEmulator({ preconfigure: false });
+  ui = await openSidebar(browser, emu, '#setup');
+  const setup = ui.page.locator('#setupBody');
+  await textOf(setup, 'Recommended: a dedicated read-only sync account');
+  expect(await ui.page.locator('#syncPrivileges li').allTextContents()).toEqual(['Organizational Units → Read', 'Users → Read', 'Groups → Read']);
+  const text = (await setup.textContent())!;
+  expect(text.indexOf('Recommended: a dedicated read-only sync account')).toBeLessThan(text.indexOf('use my account for syncing'));
+  expect(text).toContain('Account → Admin roles → Create new role');
+  expect(await setup.getByRole('button', { name: 'I am a Workspace admin — use my account for syncing' }).isVisible()).toBe(true);
+  expect(ui.errors).toEqual([]);
+  await ui.page.close();
+
+  // Someone who cannot read the directory: the form to ask an admin, the reason only on request.
+  emu.runtime.revokeDirectoryAccess(true);
+  ui = await openSidebar(browser, emu, '#setup');
+  const page = ui.page;
+  await textOf(page.locator('#setupBody'), 'Ask an admin');
+  expect(await page.locator('#setupBody .msg.error, #setupBody [role=alert], #notice .msg').count()).toBe(0);
+  expect(await page.locator('#setupBody').textContent()).toContain('cannot read the Google Workspace directory, so a Workspace admin links Roster Sync');
+  expect(await page.getByRole('button', { name: /use my account/ }).count()).toBe(0);
+  const why = page.locator('#setupBody details');
+  expect(await why.locator('p').first().isVisible()).toBe(false);
+  await why.locator('summary').click();
+  expect(await why.textContent()).toContain('This account cannot access the Google Workspace Directory.');
+  await page.getByLabel('Workspace admin’s email').fill(`it@${DEMO_DOMAIN}`);
+  await page.getByRole('button', { name: 'Write the request' }).click();
+  await textOf(page.locator('#setupBody'), 'is ready');
 });
