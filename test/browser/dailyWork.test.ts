@@ -480,3 +480,14 @@ test('first open: an admin is first recommended a dedicated read-only sync accou
   await page.getByRole('button', { name: 'Write the request' }).click();
   await textOf(page.locator('#setupBody'), 'is ready');
 });
+
+test('Settings → Policy: the report email after scheduled syncs is off by default and saved when turned on', async () => {
+  const { page } = await open();
+  await openTab(page, 'Settings');
+  const box = page.getByLabel('Email a report after scheduled syncs');
+  expect(await box.isChecked()).toBe(false);
+  await box.check();
+  await page.getByRole('button', { name: 'Save settings' }).click();
+  await textOf(page.locator('#settingsMsg'), 'Saved');
+  expect((await rpc(emu!, 'getState')).settings.reportEmail).toBe(true);
+});
