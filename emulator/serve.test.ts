@@ -1,5 +1,5 @@
 // The demo server's start-up, as a person meets it.
-import { execFile } from 'child_process';
+import { execFile, spawn } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
 
@@ -16,4 +16,31 @@ test('a busy port gives one line with the fix, not a stack trace', async () => {
   });
   blocker.close();
   expect(run).toEqual({ code: 1, stderr: `Port ${port} is in use; start with PORT=${port + 1} npm start\n` });
+});
+
+test('npm start -- --fresh starts unlinked (the first-open screens), with two demo admins and the clock moving with real time', async () => {
+  const tsx = path.join(__dirname, '..', 'node_modules', '.bin', 'tsx');
+  const child = spawn(tsx, [path.join(__dirname, 'serve.ts'), '--fresh'], { env: { ...process.env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    const url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (chunk) => {
+        out += chunk;
+        const m = /not linked yet\) at (http:\/\/127\.0\.0\.1:\d+\/)/.exec(out);
+        if (m) resolve(m[1]);
+      });
+      child.once('exit', (code) => reject(new Error(`exited ${code}: ${out}`)));
+    });
+    const rpc = async (fn: string) => ((await (await fetch(`${url}rpc/${fn}`, { method: 'POST', body: '{"args":[]}', headers: { 'Content-Type': 'application/json' } })).json()) as any).result;
+    expect((await rpc('getSetupStatus')).data).toMatchObject({ linked: false, canReadDirectory: true });
+    const sheets = (await (await fetch(`${url}api/sheets`)).json()) as any;
+    expect(sheets).toMatchObject({ story: [], realTime: true });
+    expect(sheets.admins).toHaveLength(2);
+    const before = Date.parse(sheets.now);
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const later = (await (await fetch(`${url}api/sheets`)).json()) as any;
+    expect(Date.parse(later.now) - before).toBeGreaterThanOrEqual(1000);
+  } finally {
+    child.kill();
+  }
 });
