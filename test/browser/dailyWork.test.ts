@@ -2,7 +2,7 @@
 // emulator: what the page shows and what changed on the server.
 import { Browser } from 'playwright-core';
 import { DEMO_DOMAIN } from '../../emulator/domain';
-import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, rpcTraffic, startEmulator, textOf } from './helpers';
+import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, rpcTraffic, screenshot, startEmulator, textOf } from './helpers';
 
 jest.setTimeout(60_000);
 
@@ -276,6 +276,7 @@ test('each History entry opens its sync report: what changed and why, who starte
   if (first.applied.create > 200) expect(await created.textContent()).toContain(`${first.applied.create - 200} more not listed.`);
   const shown = created.locator('.changes > li').filter({ hasText: someone.email });
   expect(await shown.locator('.reasons').textContent()).toContain(someone.reasons[0].slice(1, 30));
+  await screenshot(page, 'report');
 
   // Search by email: only that account remains.
   await dlg.getByLabel('Search the report').fill(someone.email.toUpperCase());
@@ -332,6 +333,7 @@ test('an account opens its panel: roles with the rule that gave each, OU, last s
   expect(await panel.locator('#apGrace').textContent()).toBe('');
   expect(await row.getByRole('checkbox').isChecked()).toBe(false);
   expect(await panel.locator('#apFacts').textContent()).toContain(kept.orgUnitPath);
+  await screenshot(page, 'account');
 
   await panel.getByLabel('Status').selectOption('disabled');
   await panel.getByLabel('hall-pass').check();
