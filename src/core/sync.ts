@@ -326,8 +326,10 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
-  else if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
-  else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+  else {
+    if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+    if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
+  }
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
   return result('done', { id: 'syncDone', text, fix }, job);
 }
