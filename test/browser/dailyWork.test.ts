@@ -493,3 +493,23 @@ test('Settings → Policy: the report email after scheduled syncs is off by defa
   await textOf(page.locator('#settingsMsg'), 'Saved');
   expect((await rpc(emu!, 'getState')).settings.reportEmail).toBe(true);
 });
+
+test('a sync report lists what was held while a rule was broken, and how many more were not listed', async () => {
+  await configure(emu!, { cooldownMinutes: 0 });
+  await syncAll();
+  // The teachers' OU renamed in Google: its rule is broken, and every teacher it gave a role is held, not stripped.
+  emu!.runtime.directory.renameOu('/Staff/Teachers', 'Faculty');
+  await syncAll();
+  const entry = (await rpc(emu!, 'getState')).history[0];
+  const report = await rpc(emu!, 'getSyncReport', { startedAt: entry.startedAt });
+  expect(report.heldTotal).toBeGreaterThan(0);
+  const { page } = await open();
+  await openTab(page, 'History');
+  await page.locator('#histList li').nth(0).getByRole('button', { name: /^Report of the sync of/ }).click();
+  const held = page.getByRole('dialog').getByRole('region', { name: 'Held' });
+  await textOf(held, `Held (${report.heldTotal})`);
+  expect(await held.locator('.changes > li').count()).toBe(report.held.length);
+  expect(await held.locator('.changes > li').first().textContent()).toContain(report.held[0].email);
+  expect(await held.textContent()).toContain('no longer exists in Google Workspace');
+  if (report.heldTotal > report.held.length) expect(await held.textContent()).toContain(`${report.heldTotal - report.held.length} more not listed.`);
+});
