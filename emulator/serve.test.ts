@@ -2,6 +2,7 @@
 import { execFile, spawn } from 'child_process';
 import * as net from 'net';
 import * as path from 'path';
+import { startEmulator } from './serve';
 
 test('a busy port gives one line with the fix, not a stack trace', async () => {
   const blocker = net.createServer();
@@ -34,7 +35,7 @@ test('npm start -- --fresh starts unlinked (the first-open screens), with two de
     const rpc = async (fn: string) => ((await (await fetch(`${url}rpc/${fn}`, { method: 'POST', body: '{"args":[]}', headers: { 'Content-Type': 'application/json' } })).json()) as any).result;
     expect((await rpc('getSetupStatus')).data).toMatchObject({ linked: false, canReadDirectory: true });
     const sheets = (await (await fetch(`${url}api/sheets`)).json()) as any;
-    expect(sheets).toMatchObject({ story: [], realTime: true });
+    expect(sheets).toMatchObject({ story: [], realTime: true, cooldownZero: false });
     expect(sheets.admins).toHaveLength(2);
     const before = Date.parse(sheets.now);
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -42,5 +43,22 @@ test('npm start -- --fresh starts unlinked (the first-open screens), with two de
     expect(Date.parse(later.now) - before).toBeGreaterThanOrEqual(1000);
   } finally {
     child.kill();
+  }
+});
+
+test('npm start (the demo, preconfigured) sets the cooldown to 0 and says so, so a second Sync now is never trapped', async () => {
+  const emu = await startEmulator({ port: 0, realTime: true });
+  try {
+    const state = emu.runtime.runFromBrowser('getState', []) as { ok: boolean; data: { settings: { cooldownMinutes: number } } };
+    expect(state.data.settings.cooldownMinutes).toBe(0);
+    const sheets = (await (await fetch(`${emu.url}api/sheets`)).json()) as { realTime: boolean; cooldownZero: boolean; story: string[] };
+    expect(sheets).toMatchObject({ realTime: true, cooldownZero: true, story: ['link', 'map'] });
+    for (let i = 0; i < 2; i++) {
+      let r = emu.runtime.runFromBrowser('syncNow', [{}]) as { ok: boolean; data: { state: string } };
+      while (r.data.state === 'in-progress') r = emu.runtime.runFromBrowser('continueSync', []) as typeof r;
+      expect(r.data.state).toBe('done');
+    }
+  } finally {
+    await emu.close();
   }
 });

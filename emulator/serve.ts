@@ -244,7 +244,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
         const roster = scim ? scimTable(await scim.state()) : sheet(runtime, 'Roster');
         return send(res, 200, 'application/json', JSON.stringify({
           roster, destination: scim ? `SCIM app at ${scim.baseUrl}` : 'Sheet "Roster"', history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length,
-          changed: lastChanged(runtime, signedIn, changedCache), story: STORY_STEPS.filter((s) => done.has(s)), admins, signedIn, realTime: Boolean(options.realTime),
+          changed: lastChanged(runtime, signedIn, changedCache), story: STORY_STEPS.filter((s) => done.has(s)), admins, signedIn, realTime: Boolean(options.realTime), cooldownZero: Boolean(options.realTime) && options.preconfigure !== false,
         }));
       }
       if (req.method === 'POST' && url.pathname === '/api/demo/sign-in') {
