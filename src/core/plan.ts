@@ -67,6 +67,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
+  let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
@@ -84,6 +86,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
       push(reconcile(manual, verdict, settings, now));
     } else if (!existing && verdict.target === 'active') {
       push(create(verdict, settings, now));
+    } else if (!existing) {
+      suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
@@ -99,7 +103,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     counts,
     ruleProblems: index.problems,
     blockedByThreshold: thresholdCheck(counts, accounts, settings),
-    inScopeUsers,
+    inScopeUsers: inScopeUsers - suspendedUnsynced,
+    suspendedUnsynced,
     directoryUsers: snapshot.users.length,
   };
 }
