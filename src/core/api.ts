@@ -14,7 +14,7 @@ import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordU
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
-import { ScimTokenView, clearScimToken as clearStoredScimToken, scimTokenView, storeScimToken } from './scimConfig';
+import { ScimTokenView, baseUrlProblem, canonicalBaseUrl, clearScimToken as clearStoredScimToken, normalizeBaseUrl, scimTokenAddress, scimTokenView, storeScimToken, tokenElsewhere } from './scimConfig';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -126,6 +126,8 @@ export interface StateView {
   destination?: string;
   /** Whether a SCIM token is saved for this user, masked; never the token itself. */
   scimToken?: ScimTokenView;
+  /** The sync account's SCIM token was saved for another base URL than the saved one, so no sync sends it. */
+  scimTokenProblem?: { text: string; fix: string };
 }
 
 export function getState(svc: Services): StateView {
@@ -166,6 +168,7 @@ export function getState(svc: Services): StateView {
     rosterUrl: svc.rosterUrl(),
     destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
     scimToken: scimTokenView(svc.secrets),
+    scimTokenProblem: scimTokenProblem(svc, settings),
   };
 }
 
@@ -186,12 +189,43 @@ export function saveScimToken(svc: Services, raw: unknown): ScimTokenView {
   const email = assertCanConfigure(svc);
   const owner = svc.config.get(KEYS.syncAccount);
   if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
-  return storeScimToken(svc.secrets, input.args(raw).token);
+  const a = input.args(raw);
+  const baseUrl = tokenAddress(svc, a.baseUrl);
+  const view = storeScimToken(svc.secrets, a.token, baseUrl);
+  if (!owner || owner === email) svc.config.set(KEYS.scimTokenUrl, canonicalBaseUrl(baseUrl) ?? '');
+  return view;
+}
+
+/** The address a token is pasted for: the base URL in the form beside it, else the saved one ('' when there is none yet). */
+function tokenAddress(svc: Services, raw: unknown): string {
+  if (raw !== undefined && raw !== null && raw !== '') {
+    const problem = baseUrlProblem(raw);
+    if (problem) throw new UserError(msg('invalidInput', { field: 'baseUrl', problem }));
+    return normalizeBaseUrl(raw as string);
+  }
+  try {
+    return loadSettings(svc.config).scim?.baseUrl ?? '';
+  } catch {
+    return '';
+  }
 }
 
 export function clearScimToken(svc: Services): ScimTokenView {
-  assertCanConfigure(svc);
+  const email = assertCanConfigure(svc);
+  if (svc.config.get(KEYS.syncAccount) === email) svc.config.remove(KEYS.scimTokenUrl);
   return clearStoredScimToken(svc.secrets);
+}
+
+/** Said to every admin: the sync account's token was saved for another address than the base URL now saved. */
+function scimTokenProblem(svc: Services, settings: Settings | undefined): { text: string; fix: string } | undefined {
+  if (settings?.destination !== 'scim' || !settings.scim?.baseUrl) return undefined;
+  const syncAccount = svc.config.get(KEYS.syncAccount) ?? '';
+  const mine = syncAccount === svc.session.activeUserEmail() && scimTokenView(svc.secrets).saved;
+  const savedFor = mine ? scimTokenAddress(svc.secrets) : svc.config.get(KEYS.scimTokenUrl);
+  // A token saved by an earlier version is bound at its next use, to the address saved then.
+  if (savedFor === null || savedFor === canonicalBaseUrl(settings.scim.baseUrl)) return undefined;
+  const m = tokenElsewhere(savedFor, settings.scim.baseUrl, syncAccount || 'the sync account');
+  return { text: m.text, fix: m.fix };
 }
 
 export function saveSettings(svc: Services, raw: unknown): StateView {

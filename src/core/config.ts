@@ -11,6 +11,8 @@ export const KEYS = {
   lastFullSync: 'lastFullSync',
   /** When the schedule (mode, hour, time zone) was last set: a daily sync is due from the first slot after it. */
   scheduleSince: 'scheduleSince',
+  /** The base URL the sync account's SCIM token was saved for (not secret), so every admin's sidebar can say when it no longer matches. */
+  scimTokenUrl: 'scimTokenUrl',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */

@@ -153,6 +153,10 @@ export const CATALOG = {
     text: 'No SCIM token is saved for {user}.',
     fix: 'Sign in as the sync account ({user}) and paste the app\'s SCIM token under Settings → Destination; tokens are kept per person and never shown again.',
   },
+  scimTokenOtherUrl: {
+    text: 'The SCIM token of {user} was saved for {savedFor}, but the SCIM base URL is now {baseUrl}: the token is sent only to the address it was saved for, so nothing was sent.',
+    fix: 'If {baseUrl} is the app\'s right address, sign in as the sync account ({user}) and paste the app\'s token again under Settings → Destination; otherwise set the base URL back.',
+  },
   scimUnauthorized: {
     text: 'The SCIM token was refused by {host} (HTTP 401); nothing more was sent.',
     fix: 'Paste a new one: create a new SCIM token in the app\'s provisioning settings and paste it under Settings → Destination.',

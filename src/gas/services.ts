@@ -2,7 +2,7 @@
 import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
 import { KEYS, loadSettings } from '../core/config';
 import { Settings } from '../core/settings';
-import { readScimToken } from '../core/scimConfig';
+import { bindLegacyScimToken, readScimToken, scimTokenFor } from '../core/scimConfig';
 import { ScimNotReady, ScimRoster, scimSetupProblem } from './scim/scimRoster';
 import { UserError, msg } from '../core/messages';
 import { GasDirectory } from './directory';
@@ -61,9 +61,14 @@ function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, conf
     return new SheetRoster(spreadsheet);
   }
   if (settings.destination !== 'scim') return new SheetRoster(spreadsheet);
-  const token = readScimToken(secrets);
-  const problem = scimSetupProblem(settings.scim, token, config.get(KEYS.syncAccount) ?? '');
-  return problem ? new ScimNotReady(problem) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state });
+  const notSetUp = scimSetupProblem(settings.scim, readScimToken(secrets), config.get(KEYS.syncAccount) ?? '');
+  if (notSetUp) return new ScimNotReady(notSetUp);
+  const scim = settings.scim!;
+  bindLegacyScimToken(secrets, scim.baseUrl);
+  // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
+  const token = scimTokenFor(secrets, scim.baseUrl, config.get(KEYS.syncAccount) ?? '');
+  if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
+  return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state });
 }
 
 function documentConfig(state: SheetBlobStore) {

@@ -1,0 +1,111 @@
+// Trust guarantees of the SCIM destination, on the built bundle in the simulated
+// runtime against real SCIM servers on loopback: the token goes only to the address
+// it was saved for, text from the app is redacted of it, nobody is merged into
+// someone else's app account, odd listings never deprovision, and a lost ledger
+// never silently undoes local decisions.
+import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
+import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { World, later, world } from '../e2e/harness';
+import { CATALOG } from '../../src/core/messages';
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const TOKEN = 'trust-token-0123456789abcdef';
+const CO_ADMIN = 'margaret.hollis@springfield-schools.example';
+const HOURLY = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
+let app: ScimTestServer;
+let other: ScimTestServer;
+
+beforeAll(async () => {
+  [app, other] = await Promise.all([startScimServer({ token: TOKEN }), startScimServer()]);
+});
+afterAll(async () => {
+  await Promise.all([app?.stop(), other?.stop()]);
+  await closeHttpWorker();
+});
+
+/** A roster synced once to the app, with a co-admin listed under Admins. */
+async function syncedWorld(scim: Json = {}, extra: Json = {}): Promise<World> {
+  await app.clear();
+  await app.set({ token: TOKEN });
+  await other.clear();
+  const w = world({ urlFetch: new SyncHttp() });
+  w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', ...scim }, admins: [CO_ADMIN], cooldownMinutes: 0, ...extra });
+  w.call('saveScimToken', { token: TOKEN, baseUrl: app.baseUrl });
+  expect(w.call('syncNow', {}).state).toBe('done');
+  later(w);
+  return w;
+}
+
+/** Hours pass until an hourly heartbeat has run a sync; its result. */
+function scheduledRun(w: World): Json {
+  for (let i = 0; i < 4; i++) {
+    const ran = w.rt.advanceHours(1).map((r) => r.result as Json).find((r) => r && r.state !== 'idle');
+    if (ran) return JSON.parse(JSON.stringify(ran));
+  }
+  throw new Error('no heartbeat ran a sync in 4 hours');
+}
+
+const catalog = (id: keyof typeof CATALOG) => new RegExp(`^${CATALOG[id].text.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '.*')}$`);
+
+describe('the token is bound to the base URL it was saved for', () => {
+  test('a co-admin points the base URL at another server: the scheduled run sends it nothing, History, mail, getState and Finalize say so; the sync account pastes again and it works', async () => {
+    const w = await syncedWorld({}, { schedule: HOURLY });
+    const scim = w.settings().scim;
+    w.call('saveSettings', { ...w.settings(), scim: { ...scim, baseUrl: other.baseUrl } }, CO_ADMIN);
+    await other.clearLog();
+
+    const run = scheduledRun(w);
+    expect(run.state).toBe('failed');
+    expect(run.message).toMatch(catalog('scimTokenOtherUrl'));
+    expect((await other.state()).log).toEqual([]); // not one request, so neither the token nor a user record
+    const failed = w.history()[w.history().length - 1];
+    expect(failed).toMatchObject({ Trigger: 'scheduled', Outcome: 'failed' });
+    expect(failed.Message).toContain(other.baseUrl);
+    expect(w.rt.outbox.map((m) => m.body).join('\n')).toContain(`saved for ${app.baseUrl}`);
+
+    for (const user of [undefined, CO_ADMIN]) {
+      const state = w.call('getState', undefined, user);
+      expect(state.scimTokenProblem).toEqual({ text: expect.stringMatching(catalog('scimTokenOtherUrl')), fix: expect.stringContaining('paste the app\'s token again') });
+    }
+    const check = w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination');
+    expect(check).toMatchObject({ status: 'fail', found: expect.stringMatching(catalog('scimTokenOtherUrl')) });
+    expect(JSON.stringify([w.call('getState'), check, w.rt.logText(), w.rt.outbox])).not.toContain(TOKEN);
+
+    // The co-admin cannot re-bind it: the token can only be pasted by the sync account.
+    expect(w.envelope('saveScimToken', { token: TOKEN, baseUrl: other.baseUrl }, CO_ADMIN).ok).toBe(false);
+    // Set back, the token works again for the address it was saved for.
+    w.call('saveSettings', { ...w.settings(), scim });
+    expect(w.call('getState').scimTokenProblem).toBeUndefined();
+    later(w);
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+  });
+
+  test('any part of the address counts: another path, another port, another host', async () => {
+    const w = await syncedWorld();
+    const scim = w.settings().scim;
+    const port = new URL(app.baseUrl).port;
+    const variants = [app.baseUrl.replace('/scim/v2', '/scim/v2/evil'), app.baseUrl.replace(`:${port}`, `:${other.port}`), app.baseUrl.replace('127.0.0.1', 'localhost')];
+    for (const baseUrl of variants) {
+      w.save({ scim: { ...scim, baseUrl } });
+      await app.clearLog();
+      await other.clearLog();
+      later(w);
+      const r = w.call('syncNow', {});
+      expect(r).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('scimTokenOtherUrl')) });
+      expect([(await app.state()).log, (await other.state()).log]).toEqual([[], []]);
+    }
+    // A trailing slash is the same address.
+    w.save({ scim: { ...scim, baseUrl: `${app.baseUrl}/` } });
+    later(w);
+    expect(w.call('syncNow', {}).state).toBe('done');
+    // The sync account pastes the token again for a new address: it is used there.
+    w.save({ scim: { ...scim, baseUrl: other.baseUrl } });
+    w.call('saveScimToken', { token: TOKEN });
+    expect(w.call('getState').scimTokenProblem).toBeUndefined();
+    await other.clearLog();
+    later(w);
+    expect(w.call('syncNow', {}).state).toBe('done');
+    expect((await other.state()).users.length).toBeGreaterThan(300);
+  });
+});
