@@ -109,3 +109,42 @@ describe('the token is bound to the base URL it was saved for', () => {
     expect((await other.state()).users.length).toBeGreaterThan(300);
   });
 });
+
+describe('text from the SCIM app is redacted of the token', () => {
+  test('an app that quotes the Authorization header back in every error: the token reaches no History row, getState, sync result, log line, mail or Finalize', async () => {
+    await app.clear();
+    await app.set({ token: TOKEN });
+    const w = world({ urlFetch: new SyncHttp() });
+    const students = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students')).map((u) => u.primaryEmail.toLowerCase());
+    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, schedule: HOURLY, cooldownMinutes: 0 });
+    w.call('saveScimToken', { token: TOKEN });
+    // One user the app rejects (a 400 whose detail quotes the header), through Bulk and one by one.
+    await app.set({ echoAuthorization: true, rejectUserNames: students.slice(0, 1) });
+    const outputs: Json[] = [];
+    outputs.push(scheduledRun(w));
+    await app.set({ bulk: false, rejectUserNames: students.slice(0, 2) });
+    later(w);
+    outputs.push(w.call('syncNow', {}));
+    // "Sync this user" quotes the app's answer too.
+    outputs.push(w.call('syncUser', { email: students[0] }));
+    // Most requests refused: the early stop quotes the first failure.
+    const newcomers = Array.from({ length: 40 }, (_, i) => `newcomer${i}@springfield-schools.example`);
+    const ou = w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!.orgUnitPath;
+    for (const email of newcomers) w.rt.directory.addUser({ email, givenName: 'New', familyName: 'Comer', orgUnitPath: ou });
+    await app.set({ rejectUserNames: newcomers });
+    later(w);
+    const stopped = w.call('syncNow', {});
+    expect(stopped.message).toMatch(/^Stopped early/);
+    outputs.push(stopped);
+    outputs.push(w.call('getState'), w.call('runFinalizeChecks'), w.call('getAccounts', { limit: 500 }));
+
+    const state = await app.state();
+    expect(state.log.some((r) => r.status === 400)).toBe(true); // the app did answer with quoting errors
+    const history = w.history();
+    expect(history.map((h) => h.Outcome)).toContain('partial');
+    expect(history.map((h) => h.Message).join('\n')).toContain('[redacted]');
+    const places = { results: JSON.stringify(outputs), history: JSON.stringify(history), logs: w.rt.logText(), mail: JSON.stringify(w.rt.outbox), sheets: JSON.stringify([...w.rt.spreadsheet().sheets].map((s) => s.rows)), scriptProperties: JSON.stringify(w.rt.scriptProperties()) };
+    expect(w.rt.outbox.length).toBeGreaterThan(0);
+    for (const [where, text] of Object.entries(places)) expect({ where, leaks: text.includes(TOKEN) || /Bearer (?!\[redacted\])/.test(text) }).toEqual({ where, leaks: false });
+  });
+});

@@ -6,6 +6,7 @@
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
 import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from '../../core/scimConfig';
+import { redactor } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -119,8 +120,10 @@ export class ScimClient implements ScimProbe {
   private readonly attempts: number;
   private readonly maxRetryAfterMs: number;
   private readonly maxTotalSleepMs: number;
+  private readonly redact: (text: string) => string;
 
   constructor(private readonly options: ScimClientOptions) {
+    this.redact = redactor(options.token);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.host = hostOf(this.baseUrl);
     this.fetchAll = options.fetchAll ?? gasFetchAll;
@@ -147,12 +150,13 @@ export class ScimClient implements ScimProbe {
     return req;
   }
 
-  private static read(res: FetchResponse, now: number): ScimResponse {
+  /** Reads an answer; its text and headers redacted of the token before anything else sees them. */
+  private read(res: FetchResponse, now: number): ScimResponse {
     const status = res.getResponseCode();
-    const text = res.getContentText() ?? '';
+    const text = this.redact(res.getContentText() ?? '');
     const headers = (res.getHeaders() ?? {}) as Record<string, unknown>;
     const header = (name: string): string | null => {
-      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : String(v);
+      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return this.redact(Array.isArray(v) ? String(v[0]) : String(v));
       return null;
     };
     let body: any = null;
@@ -196,12 +200,12 @@ export class ScimClient implements ScimProbe {
             this.stats.writes += pending.filter((i) => requests[i].method !== 'GET').length;
             const responses = this.fetchAll(pending.map((i) => this.toFetch(requests[i])));
             const now = this.now();
-            pending.forEach((i, k) => (results[i] = ScimClient.read(responses[k], now)));
+            pending.forEach((i, k) => (results[i] = this.read(responses[k], now)));
           } catch (error) {
             // UrlFetchApp throws (even with muteHttpExceptions) when a host cannot be reached at all.
             networkFailures++;
             const text = error instanceof Error ? error.message : String(error);
-            throw new NetworkFailure(text.replace(/^Exception:\s*/, '').slice(0, 200));
+            throw new NetworkFailure(this.redact(text.replace(/^Exception:\s*/, '')).slice(0, 200));
           }
           // Never resend what was answered: only 429/5xx answers go again.
           pending = pending.filter((i) => isRetryableStatus(results[i]!.status));
