@@ -38,6 +38,8 @@ export interface Switches {
   maxMembersPerPatch: number;
   /** Quote the request's Authorization header back in every error detail and an X-Debug-Authorization header (as debug-mode apps and some proxies do). */
   echoAuthorization: boolean;
+  /** Leave totalResults out of every ListResponse (it is REQUIRED by RFC 7644 §3.4.2, but some apps omit it). */
+  omitTotalResults: boolean;
 }
 
 export const DEFAULT_SWITCHES: Switches = {
@@ -57,6 +59,7 @@ export const DEFAULT_SWITCHES: Switches = {
   omitGroupMembers: false,
   maxMembersPerPatch: 100,
   echoAuthorization: false,
+  omitTotalResults: false,
 };
 
 export interface LoggedRequest {
@@ -249,6 +252,29 @@ app.use((req, res, next) => {
       }
     }
     if (body && typeof body === 'object' && !Buffer.isBuffer(body)) return send(quote(body));
+    return send(body);
+  }) as typeof res.send;
+  next();
+});
+
+// An app that leaves totalResults out of its ListResponses.
+app.use((req, res, next) => {
+  if (!switches.omitTotalResults || req.method !== 'GET') return next();
+  const json = res.json.bind(res);
+  const send = res.send.bind(res);
+  const strip = (body: any) => {
+    if (body && typeof body === 'object' && Array.isArray(body.Resources)) delete body.totalResults;
+    return body;
+  };
+  res.json = ((body: any) => json(strip(body))) as typeof res.json;
+  res.send = ((body: any) => {
+    if (typeof body === 'string' && body.includes('"Resources"')) {
+      try {
+        return send(JSON.stringify(strip(JSON.parse(body))));
+      } catch {
+        // not JSON: sent as it is
+      }
+    }
     return send(body);
   }) as typeof res.send;
   next();

@@ -2,7 +2,7 @@
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
 import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
-import { Services } from './ports';
+import { ApplyResult, Services } from './ports';
 import { KEYS, loadSettings, readNumber, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
@@ -518,9 +518,13 @@ export function syncUser(svc: Services, raw: unknown) {
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();
     const { plan } = planForUser(svc, settings, email);
-    const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, result.applied, emptyCounts()), result.failed);
-    return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
+    const result: ApplyResult = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
+    // A deactivation the app cannot be told of is reported as not written, never as done.
+    const notSent = new Set(result.notSent ?? []);
+    const applied = result.applied.filter((id) => !notSent.has(id));
+    const failed = [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('scimDeactivationsNotSent', { count: 1, sample: c.email }).text }))];
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, applied, emptyCounts()), failed);
+    return { changes: plan.changes.map(viewChange), applied: applied.length, failed };
   });
 }
 

@@ -126,7 +126,12 @@ const CHECKS: Check[] = [
     title: 'The roster destination can be read and written',
     run: (svc, settings) => {
       // A SCIM app: one cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
-      if (settings?.destination === 'scim') return checkScimDestination(isProbe(svc.roster) ? svc.roster : null);
+      if (settings?.destination === 'scim') {
+        const reached = checkScimDestination(isProbe(svc.roster) ? svc.roster : null);
+        if (reached.status !== 'pass' || settings.scim?.attributes.active !== 'none') return reached;
+        const m = msg('scimNoActiveFlag');
+        return { status: 'warning', found: `${reached.found} ${m.text}`, fix: m.fix };
+      }
       try {
         svc.roster.checkWritable();
         const { accounts, problems } = svc.roster.readAll();

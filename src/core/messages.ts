@@ -193,6 +193,18 @@ export const CATALOG = {
     text: 'The SCIM app at {host} listed {got} of its {total} {what}: its paging (startIndex and count) does not work; nothing was changed.',
     fix: 'Try again later. If it keeps happening, the app\'s SCIM paging is broken: send this message to the app\'s support.',
   },
+  scimListUncounted: {
+    text: 'The SCIM app at {host} listed {got} {what} without saying how many it holds (no totalResults), and its pages repeat: the list may be incomplete, so nothing was changed.',
+    fix: 'Try again later. If it keeps happening, the app\'s SCIM paging is broken (startIndex is ignored): send this message to the app\'s support.',
+  },
+  scimNoActiveFlag: {
+    text: 'The SCIM mapping sends no active flag (Settings → Destination → active): a user who leaves, is suspended or is disabled keeps signing in to the app until the grace period ends and the account is deleted.',
+    fix: 'If the app has an active flag, choose to send it under Settings → Destination; otherwise remove such accounts\' access in the app by hand.',
+  },
+  scimDeactivationsNotSent: {
+    text: '{count} deactivations were not sent to the SCIM app, because the mapping sends no active flag: {sample} can still sign in to it.',
+    fix: 'If the app has an active flag, choose to send it under Settings → Destination; otherwise remove their access in the app by hand. Roster Sync deletes them when the grace period ends.',
+  },
   scimMostFailed: {
     text: 'Stopped early: {failed} of {sent} requests to the SCIM app at {host} failed (first: {first}).',
     fix: 'Run Finalize sync to check the SCIM base URL and token. Nothing was marked as synced that the app did not accept; the next sync retries.',

@@ -34,6 +34,11 @@ export interface ApplyResult {
   /** accountIds of the changes the destination accepted. */
   applied: string[];
   failed: { accountId: string; message: string }[];
+  /**
+   * Of `applied`: deactivations the destination cannot express (a SCIM app without an active
+   * flag). Recorded (the grace period runs), never counted as done, reported on their own.
+   */
+  notSent?: string[];
 }
 
 export interface RosterReadProblem {

@@ -148,3 +148,77 @@ describe('text from the SCIM app is redacted of the token', () => {
     for (const [where, text] of Object.entries(places)) expect({ where, leaks: text.includes(TOKEN) || /Bearer (?!\[redacted\])/.test(text) }).toEqual({ where, leaks: false });
   });
 });
+
+describe('the SCIM app lists or refuses oddly', () => {
+  test('a ListResponse without totalResults: every page is read, a leaver on the last page is deactivated, a sync with no change writes nothing', async () => {
+    await app.clear();
+    await app.set({ token: TOKEN, omitTotalResults: true });
+    const w = world({ urlFetch: new SyncHttp() });
+    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
+    w.call('saveScimToken', { token: TOKEN });
+    const first = w.call('syncNow', {});
+    expect(first.state).toBe('done');
+    const created = (await app.state()).users;
+    expect(created.length).toBeGreaterThan(300); // over three pages of 100
+    await app.clearLog();
+    later(w);
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+    const log = (await app.state()).log;
+    expect(log.filter((r) => r.method !== 'GET')).toEqual([]);
+    expect(log.filter((r) => r.path.includes('/Users?startIndex=')).length).toBeGreaterThan(3);
+
+    const last = created[created.length - 1];
+    w.rt.directory.deleteUser(last.userName);
+    later(w);
+    const r = w.call('syncNow', {});
+    expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ deactivate: 1 }) });
+    const after = (await app.state()).users;
+    expect(after.find((u) => u.id === last.id)).toMatchObject({ active: false });
+    expect(after.length).toBe(created.length);
+  });
+
+  test('without totalResults and with paging ignored, the list may be incomplete: nothing is changed and the sync says why', async () => {
+    await app.clear();
+    await app.set({ token: TOKEN });
+    const w = world({ urlFetch: new SyncHttp() });
+    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
+    w.call('saveScimToken', { token: TOKEN });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    await app.set({ omitTotalResults: true, ignorePaging: true });
+    w.rt.directory.deleteUser(w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!.primaryEmail);
+    await app.clearLog();
+    later(w);
+    const r = w.call('syncNow', {});
+    expect(r).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('scimListUncounted')) });
+    expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
+  });
+  test('active not sent: a leaver and a suspended user are not counted as deactivated, History says who can still sign in, Finalize warns', async () => {
+    await app.clear();
+    await app.set({ token: TOKEN });
+    const w = world({ urlFetch: new SyncHttp() });
+    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', attributes: { userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'none' } }, cooldownMinutes: 0 });
+    w.call('saveScimToken', { token: TOKEN });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const [leaver, suspended] = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
+    w.rt.directory.deleteUser(leaver.primaryEmail);
+    w.rt.directory.suspend(suspended.primaryEmail);
+    await app.clearLog();
+    later(w);
+    const r = w.call('syncNow', {});
+    expect(r.applied.deactivate).toBe(0);
+    const entry = w.history()[w.history().length - 1];
+    expect(entry.Outcome).toBe('partial');
+    expect(entry.Message).toContain(CATALOG.scimDeactivationsNotSent.text.replace('{count}', '2').split(':')[0]);
+    expect(entry.Message).toContain(leaver.primaryEmail.toLowerCase());
+    expect(entry.Message).not.toMatch(/\d+ deactivated/);
+    expect(entry.Fix).toBe(CATALOG.scimDeactivationsNotSent.fix);
+    // The app still has both, active: nothing could say otherwise.
+    const users = (await app.state()).users;
+    expect(users.filter((u) => [leaver.primaryEmail, suspended.primaryEmail].map((e) => e.toLowerCase()).includes(u.userName)).map((u) => u.active === false)).toEqual([false, false]);
+    const check = w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination');
+    expect(check).toMatchObject({ status: 'warning', found: expect.stringContaining(CATALOG.scimNoActiveFlag.text), fix: CATALOG.scimNoActiveFlag.fix });
+    // Recorded all the same: the next sync does not report them again.
+    later(w);
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+  });
+});

@@ -105,6 +105,8 @@ export interface ClientStats {
   sleptMs: number;
 }
 
+/** Pages read from a listing without totalResults before it is given up as endless. */
+const MAX_UNCOUNTED_PAGES = 5000;
 export const MIN_ANSWERS_FOR_EARLY_STOP = 10;
 export const EARLY_STOP_FAILURE_SHARE = 0.8;
 
@@ -305,7 +307,9 @@ export class ScimClient implements ScimProbe {
       return ((r.body.Resources ?? []) as any[]).length;
     };
     const got = add(first);
-    const total = Number(first.body.totalResults ?? got);
+    // totalResults is REQUIRED in a ListResponse (RFC 7644 §3.4.2), but some apps leave it out.
+    if (!Number.isFinite(Number(first.body.totalResults ?? NaN))) return this.listUntilEnd(collection, page, check, add, seen, pageSize, got);
+    const total = Number(first.body.totalResults);
     const per = Math.max(1, Math.min(pageSize, got || pageSize));
     const starts: number[] = [];
     for (let s = 1 + got; s <= total; s += per) starts.push(s);
@@ -327,6 +331,37 @@ export class ScimClient implements ScimProbe {
     // A plan made from a partial list would re-create the users it missed: never use one.
     if (seen.size < total) throw new UserError(msg('scimIncompleteList', { host: this.host, got: seen.size, total, what: collection === '/Users' ? 'users' : 'groups' }));
     return [...seen.values()];
+  }
+
+  /**
+   * A listing that does not say how many resources there are: read page after page, each as long
+   * as the first (the app's own page size when it caps count), until an empty or shorter page. A
+   * short first page may be the end or the app's cap, so the next page decides; a page that brings
+   * no new resource means paging does not work, and a list that may be incomplete is never used.
+   */
+  private listUntilEnd(
+    collection: '/Users' | '/Groups',
+    page: (startIndex: number, count: number) => ScimRequest,
+    check: (r: ScimResponse) => void,
+    add: (r: ScimResponse) => number,
+    seen: Map<string, any>,
+    pageSize: number,
+    firstCount: number,
+  ): any[] {
+    if (firstCount === 0) return [];
+    const per = Math.min(pageSize, firstCount);
+    let next = 1 + firstCount;
+    for (let pages = 1; pages < MAX_UNCOUNTED_PAGES; pages++) {
+      const [r] = this.send([page(next, per)]);
+      check(r);
+      const before = seen.size;
+      const count = add(r);
+      if (count === 0) return [...seen.values()];
+      if (seen.size === before) break; // the same resources again: startIndex is ignored
+      next += count;
+      if (count < per) return [...seen.values()];
+    }
+    throw new UserError(msg('scimListUncounted', { host: this.host, got: seen.size, what: collection === '/Users' ? 'users' : 'groups' }));
   }
 
   /** One lookup per filter (GET collection?filter=…), in parallel; null for a lookup that failed. */

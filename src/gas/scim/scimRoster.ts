@@ -304,12 +304,21 @@ export class ScimRoster implements RosterPort {
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
+    const notSent: string[] = [];
     for (const w of works) {
       const problem = w.failure ?? w.groupFailure ?? (w.accepted ? null : 'not written');
       if (problem) failed.push({ accountId: w.change.accountId, message: problem });
       else applied.push(w.change.accountId);
+      if (!problem && this.cannotExpress(w.change)) notSent.push(w.change.accountId);
     }
-    return { applied, failed };
+    return notSent.length ? { applied, failed, notSent } : { applied, failed };
+  }
+
+  /** Without an active flag the app cannot be told that someone may no longer sign in. */
+  private cannotExpress(change: Change): boolean {
+    if (this.settings.attributes.active !== 'none' || !change.after) return false;
+    const blocked = (s: AccountStatus | undefined) => s === 'disabled' || s === 'suspended';
+    return blocked(change.after.status) && !blocked(change.before?.status);
   }
 
   private start(change: Change, snap: Snapshot): Work {
