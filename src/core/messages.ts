@@ -185,6 +185,22 @@ export const CATALOG = {
     text: '{email} conflicts with an existing user in the SCIM app that cannot be found by userName {userName} or externalId ({detail}).',
     fix: 'Find the user in the app and give it the userName {userName}, or remove the duplicate; the next sync adopts it.',
   },
+  scimUserNameCollision: {
+    text: '{emails} would all get the userName {userName} in the SCIM app, so {email} was not created or renamed: two people never share one app account.',
+    fix: 'Choose a userName that differs for everyone under Settings → Destination (the primary email or the Google user id), or change one of the emails in Google Workspace; the next sync writes them.',
+  },
+  scimUserNameTaken: {
+    text: '{email} would get the userName {userName}, which the app account of {holder} holds, so it was not sent: nobody is given another person\'s app account.',
+    fix: 'If {holder} is a different person, choose a userName that differs for everyone under Settings → Destination; if that app account should now be {email}\'s, delete it (Accounts → status deleted, or in the app) and the next sync creates {email}\'s own.',
+  },
+  scimRecreatedUser: {
+    text: '{email} is a new Google user (id {id}), but the SCIM app account with the userName {userName} belongs to the earlier Google user with this address (account {holderId}), so it was not given to the new one.',
+    fix: 'Choose: to give the new user an app account now, delete the old account (Accounts → status deleted; its data in the app goes with it) and the next sync creates a new one; or keep the old account until its grace period ends, when it is deleted and the new user\'s account is created.',
+  },
+  scimEmailTaken: {
+    text: '{email} is already the email of another active account in the SCIM app ({holder}), so it was not written: two active app accounts never share one email.',
+    fix: 'If both are the same person, delete the other app account (Accounts → status deleted, or in the app) and the next sync writes {email}; otherwise change one of the emails in Google Workspace or in the app.',
+  },
   scimGroupFailed: {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',

@@ -222,3 +222,122 @@ describe('the SCIM app lists or refuses oddly', () => {
     expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
   });
 });
+
+describe('nobody is merged into someone else\'s app account', () => {
+  const LOCAL_PART = { userName: 'emailLocalPart', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' };
+  const BY_ID = { userName: 'googleId', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' };
+  const studentOu = (w: World) => w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!.orgUnitPath;
+  const byExternalId = async () => new Map((await app.state()).users.map((u) => [String(u.externalId), u]));
+
+  async function scimWorld(attributes: Json): Promise<World> {
+    await app.clear();
+    await app.set({ token: TOKEN });
+    const w = world({ urlFetch: new SyncHttp() });
+    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', attributes }, cooldownMinutes: 0 });
+    w.call('saveScimToken', { token: TOKEN });
+    return w;
+  }
+
+  test('two directory users whose userNames collide (jane.q@ of two domains) are reported with the fix before anything is sent, never created as one', async () => {
+    const w = await scimWorld(LOCAL_PART);
+    const ou = studentOu(w);
+    const jane = w.rt.directory.addUser({ email: 'jane.q@springfield-schools.example', givenName: 'Jane', familyName: 'Quinn', orgUnitPath: ou });
+    const other = w.rt.directory.addUser({ email: 'jane.q@staff.springfield-schools.example', givenName: 'Jane', familyName: 'Quigley', orgUnitPath: ou });
+    await app.clearLog();
+    const r = w.call('syncNow', {});
+    expect(r.state).toBe('done');
+    const state = await app.state();
+    expect(state.users.filter((u) => u.userName === 'jane.q')).toEqual([]);
+    expect(state.users.length).toBeGreaterThan(300); // everyone else was created
+    const entry = w.history()[w.history().length - 1];
+    expect(entry.Outcome).toBe('partial');
+    expect(entry.Message).toContain('jane.q@springfield-schools.example, jane.q@staff.springfield-schools.example would all get the userName jane.q');
+    expect(r.applied.create).toBe(state.users.length); // nobody counted who was not created
+    // Once the mapping gives everyone a unique userName, each gets an app account of their own.
+    w.save({ scim: { ...w.settings().scim, attributes: BY_ID } });
+    later(w);
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const apps = await byExternalId();
+    expect([apps.get(jane.id)?.emails?.[0]?.value, apps.get(other.id)?.emails?.[0]?.value]).toEqual([jane.primaryEmail, other.primaryEmail]);
+    expect(apps.get(jane.id)!.id).not.toBe(apps.get(other.id)!.id);
+  });
+
+  test('a userName another person\'s app account holds is never taken: the newcomer is reported, the holder keeps it', async () => {
+    const w = await scimWorld(LOCAL_PART);
+    const ou = studentOu(w);
+    const jane = w.rt.directory.addUser({ email: 'jane.q@springfield-schools.example', givenName: 'Jane', familyName: 'Quinn', orgUnitPath: ou });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const other = w.rt.directory.addUser({ email: 'jane.q@staff.springfield-schools.example', givenName: 'Jane', familyName: 'Quigley', orgUnitPath: ou });
+    await app.clearLog();
+    later(w);
+    w.call('syncNow', {});
+    expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
+    const entry = w.history()[w.history().length - 1];
+    expect(entry.Message).toContain(`${other.primaryEmail} would get the userName jane.q, which the app account of ${jane.primaryEmail} holds`);
+    const apps = await byExternalId();
+    expect(apps.get(jane.id)).toMatchObject({ userName: 'jane.q', emails: [expect.objectContaining({ value: jane.primaryEmail })] });
+    expect(apps.has(other.id)).toBe(false);
+  });
+
+  test('two users who swap primary emails: after one sync each app account carries its own person\'s identity, and the next sync writes nothing', async () => {
+    const w = await scimWorld({ userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const [a, b] = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
+    const [emailA, emailB] = [a.primaryEmail, b.primaryEmail];
+    w.rt.directory.renameEmail(emailA, 'swap.in.progress@springfield-schools.example', false);
+    w.rt.directory.renameEmail(emailB, emailA, false);
+    w.rt.directory.renameEmail('swap.in.progress@springfield-schools.example', emailB, false);
+    later(w);
+    const r = w.call('syncNow', {});
+    expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ update: 2 }) });
+    const apps = await byExternalId();
+    expect([apps.get(a.id)!.userName, apps.get(a.id)!.emails[0].value]).toEqual([emailB, emailB]);
+    expect([apps.get(b.id)!.userName, apps.get(b.id)!.emails[0].value]).toEqual([emailA, emailA]);
+    await app.clearLog();
+    later(w);
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
+  });
+
+  test('a synced user renamed to a manual app account\'s email never leaves two active app accounts with one email', async () => {
+    for (const attributes of [BY_ID, { userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' }]) {
+      const w = await scimWorld(attributes);
+      await app.seed([{ userName: 'coach.manual', displayName: 'Coach (manual)', emails: [{ value: 'coach@springfield-schools.example', type: 'work', primary: true }] }]);
+      expect(w.call('syncNow', {}).state).toBe('done');
+      const x = w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!;
+      w.rt.directory.renameEmail(x.primaryEmail, 'coach@springfield-schools.example', false);
+      later(w);
+      w.call('syncNow', {});
+      const active = (await app.state()).users.filter((u) => u.active !== false && (u.emails ?? []).some((e: Json) => e.value === 'coach@springfield-schools.example'));
+      expect(active.map((u) => u.userName)).toEqual(['coach.manual']);
+      const entry = w.history()[w.history().length - 1];
+      expect(entry.Message).toContain('coach@springfield-schools.example is already the email of another active account in the SCIM app');
+    }
+  });
+
+  test('a Google user deleted and re-created with the same email is a named conflict with the admin\'s choice, never adopted silently; deleting the old account gives the new user one', async () => {
+    const w = await scimWorld({ userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const old = w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!;
+    const oldApp = (await byExternalId()).get(old.id)!;
+    w.rt.directory.deleteUser(old.primaryEmail);
+    const fresh = w.rt.directory.addUser({ email: old.primaryEmail, givenName: 'Recycled', familyName: 'Address', orgUnitPath: old.orgUnitPath });
+    expect(fresh.id).not.toBe(old.id);
+    later(w);
+    w.call('syncNow', {});
+    const entry = w.history()[w.history().length - 1];
+    expect(entry.Message).toContain(`${old.primaryEmail} is a new Google user (id ${fresh.id}), but the SCIM app account with the userName ${old.primaryEmail} belongs to the earlier Google user with this address (account ${old.id})`);
+    let apps = await byExternalId();
+    expect(apps.get(old.id)).toMatchObject({ id: oldApp.id, active: false, displayName: oldApp.displayName }); // not adopted
+    expect(apps.has(fresh.id)).toBe(false);
+    expect(CATALOG.scimRecreatedUser.fix).toMatch(/^Choose: /);
+
+    // The admin's choice: delete the old account; the next sync creates the new user's own.
+    w.call('updateAccounts', { ids: [old.id], status: 'deleted' });
+    later(w);
+    expect(w.call('syncNow', {}).state).toBe('done');
+    apps = await byExternalId();
+    expect(apps.has(old.id)).toBe(false);
+    expect(apps.get(fresh.id)).toMatchObject({ userName: old.primaryEmail, active: true, displayName: 'Recycled Address' });
+  });
+});

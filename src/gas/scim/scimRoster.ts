@@ -33,6 +33,7 @@ import {
 } from '../../core/scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
+import { IdentityClaim, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -70,7 +71,7 @@ interface Snapshot {
   ownerOf: Map<string, string>;
 }
 
-type Phase = 'create' | 'update' | 'delete' | 'lookupUserName' | 'lookupExternalId';
+type Phase = 'create' | 'update' | 'stage' | 'delete' | 'lookupUserName' | 'lookupExternalId';
 
 interface Work {
   change: Change;
@@ -84,6 +85,8 @@ interface Work {
   accepted: boolean;
   failure: string | null;
   groupFailure: string | null;
+  /** A request held back one round, until the userName it takes is freed. */
+  waiting: ScimRequest | null;
 }
 
 const MAX_ROUNDS = 6;
@@ -295,6 +298,7 @@ export class ScimRoster implements RosterPort {
     const snap = this.snapshot();
     if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
     const works = changes.map((c) => this.start(c, snap));
+    this.orderIdentities(works, snap);
     try {
       this.userRounds(works, snap);
       if (snap.groups) this.applyGroups(works, snap);
@@ -325,7 +329,7 @@ export class ScimRoster implements RosterPort {
     const after = change.after;
     const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
     const raw = scimId ? snap.users.get(scimId) ?? null : null;
-    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null };
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, waiting: null };
     if (!after || after.status === 'deleted') {
       if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
       else w.accepted = true; // nothing in the app to delete
@@ -363,9 +367,72 @@ export class ScimRoster implements RosterPort {
     else this.next(w, 'update', { method: 'PUT', path, body: replaceUserBody(w.raw, current, w.desired!) });
   }
 
+  /**
+   * Before anything is sent: userNames two people would share are not written, a userName another
+   * person's app account holds is not taken, and renames waiting for a userName another rename
+   * frees go one round later (a swap first steps aside to a temporary userName).
+   */
+  private orderIdentities(works: Work[], snap: Snapshot): void {
+    const holderOf = new Map<string, string>();
+    for (const [sid, raw] of snap.users) if (raw.userName !== undefined) holderOf.set(String(raw.userName).toLowerCase(), sid);
+    const claims: IdentityClaim[] = works.map((w) => ({
+      accountIds: [w.change.accountId, w.change.after?.id ?? w.change.accountId],
+      email: w.change.after?.email ?? w.change.email,
+      scimId: w.scimId,
+      userName: w.desired ? w.desired.userName : w.phase === 'delete' ? null : w.raw ? String(w.raw.userName ?? '') : null,
+      activeEmail: w.desired && w.change.after?.status === 'active' ? w.change.after.email : null,
+    }));
+    const activeByEmail = new Map<string, string[]>();
+    for (const [sid, raw] of snap.users) {
+      const email = raw.active === false ? '' : emailOf(raw);
+      if (email) activeByEmail.set(email, [...(activeByEmail.get(email) ?? []), sid]);
+    }
+    const owner = (sid: string) => {
+      const accountId = snap.ownerOf.get(sid);
+      if (!accountId) return null;
+      return { accountId, email: this.ledger.get(accountId)?.e || emailOf(snap.users.get(sid) ?? {}) };
+    };
+    const plan = planIdentities(claims, { holderOf, owner, activeByEmail });
+    plan.blocked.forEach((b, i) => {
+      const w = works[i];
+      const email = claims[i].email;
+      const m =
+        b.kind === 'collision'
+          ? msg('scimUserNameCollision', { emails: b.emails.join(', '), userName: b.userName, email })
+          : b.kind === 'taken' && b.holder.toLowerCase() === email.toLowerCase()
+            ? msg('scimRecreatedUser', { email, id: w.change.after?.id ?? w.change.accountId, userName: b.userName, holderId: b.holderId })
+            : b.kind === 'taken'
+            ? msg('scimUserNameTaken', { email, userName: b.userName, holder: b.holder })
+            : msg('scimEmailTaken', { email, holder: b.holder });
+      this.finish(w, m.text);
+    });
+    for (const i of plan.wait) if (!plan.blocked.has(i)) {
+      const w = works[i];
+      if (plan.stage.has(i) && w.phase === 'update') this.stageRequest(w, snap);
+      else {
+        w.waiting = w.request;
+        w.request = null;
+      }
+    }
+  }
+
+  /** A rename that must wait for its userName first frees its own: it takes a temporary one. */
+  private stageRequest(w: Work, snap: Snapshot): void {
+    const current = currentUser(w.raw, this.settings, this.roles);
+    const temp = temporaryUserName(w.desired!.userName, shortHash(`${w.scimId}`).slice(0, 6));
+    const path = `/Users/${encodeURIComponent(w.scimId!)}`;
+    const body = snap.caps.patch ? patchBody([{ op: 'replace', path: 'userName', value: temp }]) : replaceUserBody(w.raw, current, { ...current, userName: temp });
+    this.next(w, 'stage', { method: snap.caps.patch ? 'PATCH' : 'PUT', path, body });
+  }
+
   private userRounds(works: Work[], snap: Snapshot): void {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const active = works.filter((w) => w.request);
+      let active = works.filter((w) => w.request);
+      if (round > 0 || !active.length) {
+        // What waited for a userName goes now: the round before freed it.
+        for (const w of works) if (w.waiting) [w.request, w.waiting] = [w.waiting, null];
+        active = works.filter((w) => w.request);
+      }
       if (!active.length) return;
       const answers = this.execute(active.map((w) => w.request!));
       active.forEach((w, i) => this.handle(w, answers[i], snap));
@@ -383,6 +450,8 @@ export class ScimRoster implements RosterPort {
           w.scimId = id;
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
           snap.users.set(id, w.raw);
+          // Linked at once: a 409 lookup by another change of this batch must never adopt it.
+          snap.ownerOf.set(id, w.change.after!.id);
           return this.finish(w);
         }
         if (r.status === 409) return this.lookup(w, 'lookupUserName', snap, r);
@@ -404,6 +473,13 @@ export class ScimRoster implements RosterPort {
           return this.createRequest(w);
         }
         return this.finish(w, this.failText(w, r));
+      }
+      case 'stage': {
+        if (!ok) return this.finish(w, this.failText(w, r));
+        const temp = w.request!.method === 'PATCH' ? (w.request!.body as any).Operations[0].value : (w.request!.body as any).userName;
+        w.raw = r.body && r.body.id !== undefined ? r.body : { ...w.raw, userName: temp };
+        snap.users.set(w.scimId!, w.raw);
+        return this.updateOrDone(w, snap);
       }
       case 'delete': {
         if (ok || r.status === 404) {
