@@ -108,3 +108,6 @@ export function saveScimToken(request?: unknown) {
 export function clearScimToken() {
   return serve((svc) => api.clearScimToken(svc));
 }
+export function rebuildScimLedger() {
+  return serve((svc) => api.rebuildScimLedger(svc));
+}

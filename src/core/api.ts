@@ -128,6 +128,37 @@ export interface StateView {
   scimToken?: ScimTokenView;
   /** The sync account's SCIM token was saved for another base URL than the saved one, so no sync sends it. */
   scimTokenProblem?: { text: string; fix: string };
+  /** The SCIM ledger was lost with the hidden state sheet: syncs are refused until it is restored or rebuilt. */
+  scimLedgerLost?: { text: string; fix: string };
+}
+
+function textAndFix(m: { text: string; fix: string }): { text: string; fix: string } {
+  return { text: m.text, fix: m.fix };
+}
+
+interface LedgerGuard {
+  ledgerLost(): boolean;
+  rebuildLostLedger(): boolean;
+}
+
+function hasLostLedger(roster: unknown): roster is LedgerGuard {
+  return typeof (roster as LedgerGuard).ledgerLost === 'function' && typeof (roster as LedgerGuard).rebuildLostLedger === 'function';
+}
+
+/**
+ * The deliberate choice when the SCIM ledger cannot be restored from version history: the next
+ * sync links the app's users again by externalId, keeping inactive ones disabled. Under the sync
+ * lock, so no part runs meanwhile; recorded in History.
+ */
+export function rebuildScimLedger(svc: Services): { rebuilt: boolean; message?: { text: string; fix: string } } {
+  const email = assertCanConfigure(svc);
+  return underSyncLock(svc, () => {
+    if (!hasLostLedger(svc.roster) || !svc.roster.rebuildLostLedger()) return { rebuilt: false };
+    const m = msg('scimLedgerRebuilt', { email });
+    const at = new Date(svc.clock.nowMs()).toISOString();
+    svc.history.append({ trigger: 'user', outcome: 'success', startedAt: at, finishedAt: at, counts: emptyCounts(), durationMs: 0, parts: 0, message: m.text, fix: m.fix });
+    return { rebuilt: true, message: textAndFix(m) };
+  });
 }
 
 export function getState(svc: Services): StateView {
@@ -169,6 +200,7 @@ export function getState(svc: Services): StateView {
     destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
     scimToken: scimTokenView(svc.secrets),
     scimTokenProblem: scimTokenProblem(svc, settings),
+    scimLedgerLost: settings?.destination === 'scim' && hasLostLedger(svc.roster) && svc.roster.ledgerLost() ? textAndFix(msg('scimLedgerLost', { host: svc.roster.kind })) : undefined,
   };
 }
 

@@ -221,6 +221,14 @@ export const CATALOG = {
     text: '{count} deactivations were not sent to the SCIM app, because the mapping sends no active flag: {sample} can still sign in to it.',
     fix: 'If the app has an active flag, choose to send it under Settings → Destination; otherwise remove their access in the app by hand. Roster Sync deletes them when the grace period ends.',
   },
+  scimLedgerLost: {
+    text: 'The record linking the SCIM app\'s users to Google users (kept in the hidden sheet "Roster Sync state") was deleted or cleared after syncs had written it. Without it, accounts disabled in Roster Sync could be re-activated in the app and grace periods would start again, so nothing was sent to {host}.',
+    fix: 'Restore the sheet "Roster Sync state" from File → Version history (a version from before it was lost) and sync again. If it cannot be restored, choose "Rebuild from the app" under Settings → Destination: users are linked again by externalId, accounts inactive in the app stay disabled, and the grace periods of people who left start again from today.',
+  },
+  scimLedgerRebuilt: {
+    text: '{email} chose to rebuild the links to the SCIM app\'s users from the app: the next sync links them by externalId, and accounts inactive in the app stay disabled.',
+    fix: 'Run Sync now, then check Accounts for disabled accounts that should be active and reactivate them there.',
+  },
   scimMostFailed: {
     text: 'Stopped early: {failed} of {sent} requests to the SCIM app at {host} failed (first: {first}).',
     fix: 'Run Finalize sync to check the SCIM base URL and token. Nothing was marked as synced that the app did not accept; the next sync retries.',

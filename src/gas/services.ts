@@ -68,7 +68,7 @@ function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, conf
   // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
   const token = scimTokenFor(secrets, scim.baseUrl, config.get(KEYS.syncAccount) ?? '');
   if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-  return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state });
+  return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config });
 }
 
 function documentConfig(state: SheetBlobStore) {

@@ -341,3 +341,54 @@ describe('nobody is merged into someone else\'s app account', () => {
     expect(apps.get(fresh.id)).toMatchObject({ userName: old.primaryEmail, active: true, displayName: 'Recycled Address' });
   });
 });
+
+describe('the SCIM ledger is not lost with the hidden state sheet', () => {
+  const STATE_SHEET = 'Roster Sync state';
+  const dropSheet = (w: World, name: string) => {
+    const ss = w.rt.spreadsheet();
+    ss.sheets.splice(ss.sheets.indexOf(ss.sheet(name)!), 1);
+  };
+
+  test.each(['deleted', 'cleared'])('the state sheet %s: the sync refuses with how to restore it; rebuilt by choice, a locally disabled account stays disabled in the app and nobody is duplicated', async (how) => {
+    await app.clear();
+    await app.set({ token: TOKEN });
+    const w = world({ urlFetch: new SyncHttp() });
+    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
+    w.call('saveScimToken', { token: TOKEN });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const students = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
+    const disabled = students[0];
+    w.call('updateAccounts', { ids: [disabled.id], status: 'disabled' });
+    const leaver = students[1];
+    w.rt.directory.deleteUser(leaver.primaryEmail);
+    later(w);
+    expect(w.call('syncNow', {}).applied.deactivate).toBe(1);
+    const before = (await app.state()).users;
+    expect(before.find((u) => u.externalId === disabled.id)).toMatchObject({ active: false });
+
+    if (how === 'deleted') dropSheet(w, STATE_SHEET);
+    else w.rt.sheetData(w.rt.activeSpreadsheetId, STATE_SHEET).rows.splice(1);
+    await app.clearLog();
+    later(w);
+    const refused = w.call('syncNow', {});
+    expect(refused).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('scimLedgerLost')), fix: CATALOG.scimLedgerLost.fix });
+    expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
+    expect(w.call('getState').scimLedgerLost).toEqual({ text: expect.stringMatching(catalog('scimLedgerLost')), fix: CATALOG.scimLedgerLost.fix });
+    expect(w.envelope('getAccounts', {}).ok).toBe(false); // nothing is shown as if the links were there
+
+    // The deliberate choice: rebuild from the app.
+    expect(w.call('rebuildScimLedger')).toMatchObject({ rebuilt: true });
+    expect(w.call('getState').scimLedgerLost).toBeUndefined();
+    later(w);
+    const rebuilt = w.call('syncNow', {});
+    expect(rebuilt.state).toBe('done');
+    expect(rebuilt.applied).toMatchObject({ create: 0, reactivate: 0 });
+    const after = (await app.state()).users;
+    expect(after.length).toBe(before.length);
+    expect(after.find((u) => u.externalId === disabled.id)).toMatchObject({ active: false });
+    expect(after.find((u) => u.externalId === leaver.id)).toMatchObject({ active: false });
+    const accounts = w.call('getAccounts', { query: disabled.primaryEmail }).rows;
+    expect(accounts.find((a: Json) => a.id === disabled.id)).toMatchObject({ status: 'disabled' });
+    expect(w.call('rebuildScimLedger')).toEqual({ rebuilt: false });
+  });
+});

@@ -4,7 +4,7 @@
 // what differs (POST / PATCH-or-PUT / DELETE), through Bulk when the app offers
 // it, and group memberships as add/remove PATCHes in small chunks.
 import { Account, AccountStatus, Change, Role } from '../../core/model';
-import { ApplyResult, BlobStore, RosterPort, RosterReadProblem } from '../../core/ports';
+import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
 import {
@@ -42,6 +42,12 @@ export interface ScimRosterOptions {
   roles: Role[];
   /** Services.state: where the ledger lives. */
   state: BlobStore;
+  /**
+   * Services.config: notes, outside the state sheet, that a ledger was written, so a ledger lost
+   * with that sheet is noticed instead of rebuilt silently (accounts disabled in Roster Sync
+   * re-activated, grace periods started again).
+   */
+  marks?: KeyValueStore;
   fetchAll?: FetchAllFn;
   sleep?: (ms: number) => void;
   now?: () => number;
@@ -101,6 +107,8 @@ export class ScimRoster implements RosterPort {
   private readonly pageSize: number;
   private readonly attempts: number;
   private readonly sleep: (ms: number) => void;
+  private readonly marks: KeyValueStore | null;
+  private readonly markKey: string;
 
   constructor(options: ScimRosterOptions) {
     this.settings = options.settings;
@@ -119,6 +127,27 @@ export class ScimRoster implements RosterPort {
     });
     this.kind = `SCIM app (${this.client.host})`;
     this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+    this.marks = options.marks ?? null;
+    this.markKey = `scimLedger.${shortHash(this.client.baseUrl)}`;
+  }
+
+  /** A ledger was written for this app, and the state sheet no longer holds it. */
+  ledgerLost(): boolean {
+    return !!this.marks && this.marks.get(this.markKey) !== null && !this.ledger.exists();
+  }
+
+  /**
+   * The admin's deliberate choice when the ledger cannot be restored: the next sync links the app's
+   * users again by externalId (inactive ones stay disabled). Returns whether there was a lost ledger.
+   */
+  rebuildLostLedger(): boolean {
+    if (!this.ledgerLost()) return false;
+    this.marks!.remove(this.markKey);
+    return true;
+  }
+
+  private noteLedgerWritten(): void {
+    if (this.marks && this.marks.get(this.markKey) === null && this.ledger.load().size) this.marks.set(this.markKey, new Date().toISOString());
   }
 
   /** For Finalize sync (checkScimDestination). */
@@ -143,6 +172,7 @@ export class ScimRoster implements RosterPort {
     const caps = this.client.capabilities();
     const users = new Map<string, any>();
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
+    if (this.ledgerLost()) throw new UserError(msg('scimLedgerLost', { host: this.client.host }));
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
     return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map() });
@@ -243,6 +273,7 @@ export class ScimRoster implements RosterPort {
       if (!email && !byGoogleId) continue; // nothing to match it by: never touched
       let id = byGoogleId ? ext : manualIdFor(sid);
       if (used.has(id)) id = manualIdFor(`${sid}#`);
+      // Inactive in the app with no record of who decided it: kept disabled (a local decision), never re-activated.
       const status: AccountStatus = raw.active === false ? 'disabled' : 'active';
       used.add(id);
       link(id, sid);
@@ -256,7 +287,7 @@ export class ScimRoster implements RosterPort {
         source: byGoogleId ? 'synced' : 'manual',
         orgUnitPath: '',
         lastSynced: '',
-        syncedStatus: byGoogleId ? status : '',
+        syncedStatus: byGoogleId ? 'active' : '',
         outOfScopeSince: '',
       });
     }
@@ -747,6 +778,7 @@ export class ScimRoster implements RosterPort {
       }
     }
     this.ledger.commit(changes);
+    this.noteLedgerWritten();
   }
 }
 
