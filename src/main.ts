@@ -6,6 +6,7 @@ import { Services } from './core/ports';
 import { Message, toMessage } from './core/messages';
 import { heartbeat } from './core/triggers';
 import { buildServices, rosterSpreadsheet } from './gas/services';
+import { REBUILD_LEDGER } from './destinations/scim';
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: Message };
 
@@ -103,11 +104,11 @@ export function askAdminMessage(request?: unknown) {
   return serve((svc) => api.askAdminMessage(svc, request));
 }
 export function saveScimToken(request?: unknown) {
-  return serve((svc) => api.saveScimToken(svc, request));
+  return serve((svc) => api.saveDestinationSecret(svc, 'scim', request));
 }
 export function clearScimToken() {
-  return serve((svc) => api.clearScimToken(svc));
+  return serve((svc) => api.clearDestinationSecret(svc, 'scim'));
 }
 export function rebuildScimLedger() {
-  return serve((svc) => api.rebuildScimLedger(svc));
+  return serve((svc) => api.repairDestination(svc, REBUILD_LEDGER));
 }

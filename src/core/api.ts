@@ -1,20 +1,20 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan, emptyCounts } from './model';
 import { ApplyResult, Services } from './ports';
-import { KEYS, loadSettings, readNumber, storeSettings } from './config';
+import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
-import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
+import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
-import { readAll } from './snapshot';
-import { describeMatch, judge, makePlan } from './plan';
+import { readAll, readUserSnapshot } from './snapshot';
+import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
 import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
-import { ScimTokenView, baseUrlProblem, canonicalBaseUrl, clearScimToken as clearStoredScimToken, normalizeBaseUrl, scimTokenAddress, scimTokenView, storeScimToken, tokenElsewhere } from './scimConfig';
+import { Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -29,7 +29,7 @@ export function assertCanConfigure(svc: Services): string {
   if (email === installer) return email;
   let admins: string[] = [];
   try {
-    admins = loadSettings(svc.config).admins;
+    admins = readSettings(svc).admins;
   } catch {
     // Unreadable settings: only the installer may repair them.
   }
@@ -124,41 +124,10 @@ export interface StateView {
   cooldownUntil?: string | null;
   rosterUrl?: string;
   destination?: string;
-  /** Whether a SCIM token is saved for this user, masked; never the token itself. */
-  scimToken?: ScimTokenView;
-  /** The sync account's SCIM token was saved for another base URL than the saved one, so no sync sends it. */
-  scimTokenProblem?: { text: string; fix: string };
-  /** The SCIM ledger was lost with the hidden state sheet: syncs are refused until it is restored or rebuilt. */
-  scimLedgerLost?: { text: string; fix: string };
-}
-
-function textAndFix(m: { text: string; fix: string }): { text: string; fix: string } {
-  return { text: m.text, fix: m.fix };
-}
-
-interface LedgerGuard {
-  ledgerLost(): boolean;
-  rebuildLostLedger(): boolean;
-}
-
-function hasLostLedger(roster: unknown): roster is LedgerGuard {
-  return typeof (roster as LedgerGuard).ledgerLost === 'function' && typeof (roster as LedgerGuard).rebuildLostLedger === 'function';
-}
-
-/**
- * The deliberate choice when the SCIM ledger cannot be restored from version history: the next
- * sync links the app's users again by externalId, keeping inactive ones disabled. Under the sync
- * lock, so no part runs meanwhile; recorded in History.
- */
-export function rebuildScimLedger(svc: Services): { rebuilt: boolean; message?: { text: string; fix: string } } {
-  const email = assertCanConfigure(svc);
-  return underSyncLock(svc, () => {
-    if (!hasLostLedger(svc.roster) || !svc.roster.rebuildLostLedger()) return { rebuilt: false };
-    const m = msg('scimLedgerRebuilt', { email });
-    const at = new Date(svc.clock.nowMs()).toISOString();
-    svc.history.append({ trigger: 'user', outcome: 'success', startedAt: at, finishedAt: at, counts: emptyCounts(), durationMs: 0, parts: 0, message: m.text, fix: m.fix });
-    return { rebuilt: true, message: textAndFix(m) };
-  });
+  /** For each destination with a secret (e.g. `scim`, its bearer token): whether this user saved one, masked; never the secret itself. */
+  secrets?: Record<string, SecretView>;
+  /** What stops syncs to the chosen destination now (a token saved for another address, a lost record), for every admin. */
+  destinationProblems?: { id: string; text: string; fix: string }[];
 }
 
 export function getState(svc: Services): StateView {
@@ -172,7 +141,7 @@ export function getState(svc: Services): StateView {
   let settings: Settings | undefined;
   let settingsError: StateView['settingsError'];
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch (error) {
     const m = toMessage(error);
     settingsError = { text: m.text, fix: m.fix };
@@ -197,77 +166,96 @@ export function getState(svc: Services): StateView {
     nextRun: next === null ? null : new Date(next).toISOString(),
     cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
     rosterUrl: svc.rosterUrl(),
-    destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
-    scimToken: scimTokenView(svc.secrets),
-    scimTokenProblem: scimTokenProblem(svc, settings),
-    scimLedgerLost: settings?.destination === 'scim' && hasLostLedger(svc.roster) && svc.roster.ledgerLost() ? textAndFix(msg('scimLedgerLost', { host: svc.roster.kind })) : undefined,
+    destination: destinationLabel(svc, settings),
+    secrets: secretViews(svc),
+    destinationProblems: destinationProblems(svc, settings),
   };
 }
 
-/** From the settings just read, so it is right even in the same call that changed them. */
-function destinationLabel(settings: Settings | undefined, tokenSaved: boolean): string {
-  if (settings?.destination !== 'scim') return 'Roster';
-  if (!settings.scim || !tokenSaved) return 'SCIM app (not set up)';
-  return `SCIM app at ${settings.scim.baseUrl.replace(/^https?:\/\//, '').split('/')[0]}`;
+function destinationProblems(svc: Services, settings: Settings | undefined): StateView['destinationProblems'] {
+  const destination = settings ? svc.destinations.get(settings.destination) : undefined;
+  const problems = settings && destination?.problems ? destination.problems(svc, destinationSettingsOf(settings)) : [];
+  return problems.map((m) => ({ id: m.id, text: m.text, fix: m.fix }));
 }
 
-// ---------- SCIM token ----------
+/**
+ * A repair an admin chooses deliberately for the chosen destination (e.g. rebuilding the links to a SCIM
+ * app's users after they were lost with the hidden state sheet). Under the sync lock, so no part runs
+ * meanwhile; what was done is recorded in History.
+ */
+export function repairDestination(svc: Services, repair: string): { repaired: boolean; message?: { text: string; fix: string } } {
+  assertCanConfigure(svc);
+  const settings = readSettings(svc);
+  const destination = svc.destinations.get(settings.destination);
+  return underSyncLock(svc, () => {
+    const m = destination?.repair ? destination.repair(svc, destinationSettingsOf(settings), repair) : null;
+    if (!m) return { repaired: false };
+    const at = new Date(svc.clock.nowMs()).toISOString();
+    svc.history.append({ trigger: 'user', outcome: 'success', startedAt: at, finishedAt: at, counts: emptyCounts(), durationMs: 0, parts: 0, message: m.text, fix: m.fix });
+    return { repaired: true, message: { text: m.text, fix: m.fix } };
+  });
+}
+
+/** From the settings just read, so it is right even in the same call that changed them. */
+function destinationLabel(svc: Services, settings: Settings | undefined): string {
+  const destination = settings && svc.destinations.get(settings.destination);
+  return destination ? destination.describe(destinationSettingsOf(settings), svc.secrets) : 'Roster';
+}
+
+function secretViews(svc: Services): Record<string, SecretView> {
+  const views: Record<string, SecretView> = {};
+  for (const id of svc.destinations.ids) {
+    const secret = svc.destinations.get(id)!.secret;
+    if (secret) views[id] = secret.view(svc.secrets);
+  }
+  return views;
+}
+
+// ---------- destination secrets ----------
+
+function secretOf(svc: Services, destinationId: string): NonNullable<Destination['secret']> {
+  const secret = svc.destinations.get(destinationId)?.secret;
+  if (!secret) throw new UserError(msg('invalidInput', { field: 'destination', problem: `has no secret to save (${destinationId})` }));
+  return secret;
+}
 
 /**
- * Saves the SCIM bearer token in the caller's user properties. Only the sync account may:
- * scheduled syncs run as that account and read the token from its user properties.
+ * Saves a destination's secret (the SCIM bearer token) in the caller's user properties. Only the sync
+ * account may: scheduled syncs run as that account and read the secret from its user properties.
  */
-export function saveScimToken(svc: Services, raw: unknown): ScimTokenView {
+export function saveDestinationSecret(svc: Services, destinationId: string, raw: unknown): SecretView {
   const email = assertCanConfigure(svc);
   const owner = svc.config.get(KEYS.syncAccount);
   if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
-  const a = input.args(raw);
-  const baseUrl = tokenAddress(svc, a.baseUrl);
-  const view = storeScimToken(svc.secrets, a.token, baseUrl);
-  if (!owner || owner === email) svc.config.set(KEYS.scimTokenUrl, canonicalBaseUrl(baseUrl) ?? '');
-  return view;
+  const args = input.args(raw);
+  return secretOf(svc, destinationId).save(svc.secrets, args.token, secretContext(svc, email, args));
 }
 
-/** The address a token is pasted for: the base URL in the form beside it, else the saved one ('' when there is none yet). */
-function tokenAddress(svc: Services, raw: unknown): string {
-  if (raw !== undefined && raw !== null && raw !== '') {
-    const problem = baseUrlProblem(raw);
-    if (problem) throw new UserError(msg('invalidInput', { field: 'baseUrl', problem }));
-    return normalizeBaseUrl(raw as string);
-  }
-  try {
-    return loadSettings(svc.config).scim?.baseUrl ?? '';
-  } catch {
-    return '';
-  }
-}
-
-export function clearScimToken(svc: Services): ScimTokenView {
+export function clearDestinationSecret(svc: Services, destinationId: string): SecretView {
   const email = assertCanConfigure(svc);
-  if (svc.config.get(KEYS.syncAccount) === email) svc.config.remove(KEYS.scimTokenUrl);
-  return clearStoredScimToken(svc.secrets);
+  return secretOf(svc, destinationId).clear(svc.secrets, secretContext(svc, email, {}));
 }
 
-/** Said to every admin: the sync account's token was saved for another address than the base URL now saved. */
-function scimTokenProblem(svc: Services, settings: Settings | undefined): { text: string; fix: string } | undefined {
-  if (settings?.destination !== 'scim' || !settings.scim?.baseUrl) return undefined;
-  const syncAccount = svc.config.get(KEYS.syncAccount) ?? '';
-  const mine = syncAccount === svc.session.activeUserEmail() && scimTokenView(svc.secrets).saved;
-  const savedFor = mine ? scimTokenAddress(svc.secrets) : svc.config.get(KEYS.scimTokenUrl);
-  // A token saved by an earlier version is bound at its next use, to the address saved then.
-  if (savedFor === null || savedFor === canonicalBaseUrl(settings.scim.baseUrl)) return undefined;
-  const m = tokenElsewhere(savedFor, settings.scim.baseUrl, syncAccount || 'the sync account');
-  return { text: m.text, fix: m.fix };
+function secretContext(svc: Services, email: string, args: Record<string, unknown>): SecretContext {
+  let settings: Settings | null = null;
+  try {
+    settings = readSettings(svc);
+  } catch {
+    settings = null; // unreadable: the secret is saved for no address
+  }
+  const owner = svc.config.get(KEYS.syncAccount);
+  return { args, settings, config: svc.config, bySyncAccount: !owner || owner === email };
 }
+
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
-  const settings = validateSettings(raw);
+  const settings = validateSettings(raw, svc.destinations);
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
-  storeSettings(svc.config, settings);
+  storeSettings(svc, settings);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
 }
@@ -277,7 +265,7 @@ function scheduleChanged(svc: Services, next: Settings): boolean {
   if (svc.config.get(KEYS.settings) === null) return true;
   let before: Settings;
   try {
-    before = loadSettings(svc.config);
+    before = readSettings(svc);
   } catch {
     return true;
   }
@@ -350,7 +338,7 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
 /** The plan of the next sync, not applied (a dry run). */
 export function previewSync(svc: Services): PlanView {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   const { snapshot } = readAll(settings, svc.directory);
   const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
@@ -430,7 +418,7 @@ export function getAccounts(svc: Services, raw: unknown) {
 
 export function updateAccounts(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const ids = input.list(a.ids, 'ids', 5000, input.accountId);
   if (!ids.length) throw new UserError(msg('invalidInput', { field: 'ids', problem: 'must name at least one account' }));
@@ -450,25 +438,20 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (status) after.status = status;
       after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
-      changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+      changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
     if (changes.length) svc.roster.apply(changes);
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-      storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
     }
     return { updated: changes.length };
   });
 }
 
-function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
-  if (before === after) return 'update';
-  return after === 'active' ? 'reactivate' : 'deactivate';
-}
-
 export function addAccount(svc: Services, raw: unknown): Account {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const name = input.text(a.name, 'name', 200, { min: 1 });
   const email = input.email(a.email, 'email');
@@ -496,21 +479,8 @@ export function addAccount(svc: Services, raw: unknown): Account {
 
 // ---------- one user: explain and sync ----------
 
-/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
-function snapshotForUser(svc: Services, settings: Settings, email: string): DirectorySnapshot {
-  const user = svc.directory.getUser(email);
-  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: svc.directory.listOrgUnits(), groups: [], missingGroups: [] };
-  for (const rule of settings.rules) {
-    if (rule.type !== 'group') continue;
-    const member = user ? svc.directory.hasMember(rule.groupEmail, user.email) : false;
-    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
-    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
-  }
-  return snapshot;
-}
-
 function planForUser(svc: Services, settings: Settings, email: string) {
-  const snapshot = snapshotForUser(svc, settings, email);
+  const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
@@ -520,7 +490,7 @@ function planForUser(svc: Services, settings: Settings, email: string) {
 
 export function explainUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   const { snapshot, user, accounts, plan } = planForUser(svc, settings, email);
   const index = new RuleIndex(settings, snapshot);
@@ -545,7 +515,7 @@ export function explainUser(svc: Services, raw: unknown) {
 /** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
 export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();
@@ -554,7 +524,8 @@ export function syncUser(svc: Services, raw: unknown) {
     // A deactivation the app cannot be told of is reported as not written, never as done.
     const notSent = new Set(result.notSent ?? []);
     const applied = result.applied.filter((id) => !notSent.has(id));
-    const failed = [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('scimDeactivationsNotSent', { count: 1, sample: c.email }).text }))];
+    const why = result.notSentWhy?.text ?? '';
+    const failed = [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('deactivationsNotSent', { count: 1, destination: svc.roster.kind, sample: c.email, why }).text }))];
     if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, applied, emptyCounts()), failed);
     return { changes: plan.changes.map(viewChange), applied: applied.length, failed };
   });

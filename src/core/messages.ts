@@ -129,9 +129,29 @@ export const CATALOG = {
     text: 'Only manual accounts can be edited this way; {email} is kept in step with Google.',
     fix: 'Change the user in Google Workspace, or change the status instead.',
   },
+  deactivationsNotSent: {
+    text: '{count} deactivations were not sent to {destination}, so {sample} can still sign in to it: {why}',
+    fix: 'See the destination\'s settings; the accounts are recorded as deactivated and deleted when their grace period ends.',
+  },
   syncFailed: {
     text: 'The sync failed: {detail}',
     fix: 'Run Finalize sync to check the setup. Nothing was marked as synced that was not written; the next sync retries.',
+  },
+  syncInProgress: {
+    text: 'Sync in progress (part {part}): {phase}.',
+    fix: '',
+  },
+  syncDone: {
+    text: '{summary}.{notes}',
+    fix: '',
+  },
+  noSyncYet: {
+    text: 'No sync has run yet.',
+    fix: '',
+  },
+  lastSyncOutcome: {
+    text: '{message}',
+    fix: '{fix}',
   },
   staleCheckpoint: {
     text: 'A sync that stopped part-way ({reason}) was discarded; the next sync starts from the beginning.',
@@ -216,10 +236,6 @@ export const CATALOG = {
   scimNoActiveFlag: {
     text: 'The SCIM mapping sends no active flag (Settings → Destination → active): a user who leaves, is suspended or is disabled keeps signing in to the app until the grace period ends and the account is deleted.',
     fix: 'If the app has an active flag, choose to send it under Settings → Destination; otherwise remove such accounts\' access in the app by hand.',
-  },
-  scimDeactivationsNotSent: {
-    text: '{count} deactivations were not sent to the SCIM app, because the mapping sends no active flag: {sample} can still sign in to it.',
-    fix: 'If the app has an active flag, choose to send it under Settings → Destination; otherwise remove their access in the app by hand. Roster Sync deletes them when the grace period ends.',
   },
   scimLedgerLost: {
     text: 'The record linking the SCIM app\'s users to Google users (kept in the hidden sheet "Roster Sync state") was deleted or cleared after syncs had written it. Without it, accounts disabled in Roster Sync could be re-activated in the app and grace periods would start again, so nothing was sent to {host}.',

@@ -1,6 +1,7 @@
 // The ports the core talks through. Apps Script adapters implement them in
 // src/gas; tests implement them with small in-memory fakes.
 import { Account, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
+import { DestinationCatalog } from './destination';
 
 export interface Page<T> {
   items: T[];
@@ -39,6 +40,8 @@ export interface ApplyResult {
    * flag). Recorded (the grace period runs), never counted as done, reported on their own.
    */
   notSent?: string[];
+  /** Why those could not be sent, and what to do (the destination's own message). */
+  notSentWhy?: { text: string; fix: string };
 }
 
 export interface RosterReadProblem {
@@ -123,6 +126,8 @@ export interface NotifierPort {
 /** Everything the core needs from the outside world. */
 export interface Services {
   directory: DirectoryPort;
+  /** The destinations this build knows; `roster` is the one the settings chose, opened for this execution. */
+  destinations: DestinationCatalog;
   roster: RosterPort;
   history: HistoryPort;
   /** Settings and small pointers, already namespaced to this installation. */

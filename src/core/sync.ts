@@ -1,13 +1,14 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
 import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, loadSettings, readNumber } from './config';
-import { Message, UserError, msg, toMessage } from './messages';
+import { KEYS, readNumber, readSettings } from './config';
+import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
+import { NOTICE_KEY, noticeIsNew, notify, sendNotice } from './notices';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
@@ -36,7 +37,7 @@ export interface Job {
   /** Emails of the first held changes, for the History message. */
   heldSample?: string[];
   /** Deactivations recorded but not expressible in the destination (a SCIM app without an active flag). */
-  notSent?: { count: number; sample: string[] };
+  notSent?: { count: number; sample: string[]; destination: string; why: { text: string; fix: string } };
   ruleProblems: string[];
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
@@ -47,6 +48,8 @@ export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 
 
 export interface SyncResult {
   state: SyncState;
+  /** The catalog id of `message`, so the sidebar can act on what happened without reading the text. */
+  id: MessageId;
   message: string;
   fix: string;
   part: number;
@@ -93,7 +96,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
-    const settings = loadSettings(svc.config);
+    const settings = readSettings(svc);
     const saved = readJob(svc.state);
     job = saved.job;
     if (saved.damaged) {
@@ -103,7 +106,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       forgetJob(svc);
     }
     if (job) {
-      const stale = staleReason(job, settings, partStart);
+      const stale = staleReason(job, planFingerprint(settings, svc.destinations), partStart);
       if (stale) {
         discard(svc, job, stale);
         job = null;
@@ -116,7 +119,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, partStart);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart);
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
@@ -127,7 +130,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -138,13 +141,13 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
     startedAt: now,
     part: 0,
-    fingerprint: planFingerprint(settings),
+    fingerprint,
     phase: 'read',
     read: startRead(settings),
     plannedAt: '',
@@ -158,9 +161,9 @@ function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
   };
 }
 
-function staleReason(job: Job, settings: Settings, now: number): string | null {
+function staleReason(job: Job, fingerprint: string, now: number): string | null {
   if (now - job.startedAt > STALE_JOB_MS) return 'it was started more than a day ago';
-  if (job.fingerprint !== planFingerprint(settings)) return 'the mappings or policy changed since it started';
+  if (job.fingerprint !== fingerprint) return 'the mappings or policy changed since it started';
   return null;
 }
 
@@ -237,9 +240,9 @@ function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const notSent = new Set(result.notSent ?? []);
   countApplied(batch, result.applied.filter((id) => !notSent.has(id)), job.applied);
   if (notSent.size) {
-    const before = job.notSent ?? { count: 0, sample: [] };
+    const before = job.notSent ?? { count: 0, sample: [], destination: svc.roster.kind, why: result.notSentWhy ?? { text: '', fix: '' } };
     const emails = batch.filter((c) => notSent.has(c.accountId)).map((c) => c.email);
-    job.notSent = { count: before.count + notSent.size, sample: [...before.sample, ...emails].slice(0, 5) };
+    job.notSent = { ...before, count: before.count + notSent.size, sample: [...before.sample, ...emails].slice(0, 5) };
   }
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
@@ -265,6 +268,7 @@ function publishProgress(svc: Services, job: Job): void {
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
   return {
     state,
+    id: message.id,
     message: message.text,
     fix: message.fix,
     part: job?.part ?? 0,
@@ -282,8 +286,7 @@ function pause(svc: Services, job: Job, partStart: number): SyncResult {
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
-  const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
-  return result('in-progress', { id: 'unexpected', text, fix: '' }, job);
+  return result('in-progress', msg('syncInProgress', { part: job.part, phase: describePhase(job) }), job);
 }
 
 export function describePhase(job: Job): string {
@@ -305,15 +308,15 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
   }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
-  const notSent = job.notSent ? msg('scimDeactivationsNotSent', { count: job.notSent.count, sample: sampleText(job.notSent.sample, job.notSent.count) }) : null;
+  const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
   if (notSent) notes.push(notSent.text);
-  const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
-  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : notSent ? notSent.fix : '';
+  const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
-  return result('done', { id: 'unexpected', text, fix }, job);
+  return result('done', { id: 'syncDone', text, fix }, job);
 }
 
 function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
@@ -464,55 +467,6 @@ function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncRe
 function lastOutcome(svc: Services): SyncResult {
   const last = lastFullSyncEntry(svc);
   const state: SyncState = !last ? 'done' : last.outcome === 'failed' ? 'failed' : last.outcome === 'halted' ? 'halted' : 'done';
-  return { ...result(state, { id: 'unexpected', text: last ? last.message : 'No sync has run yet.', fix: last ? last.fix : '' }, null), applied: last ? last.counts : emptyCounts() };
-}
-
-export function summarize(counts: Record<ChangeKind, number>): string {
-  const parts = (Object.keys(counts) as ChangeKind[]).filter((k) => counts[k]).map((k) => `${counts[k]} ${PAST[k]}`);
-  return parts.length ? parts.join(', ') : 'No changes';
-}
-
-const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
-
-/** The last problem the admins were emailed about, so an hourly schedule does not repeat it hourly. */
-const NOTICE_KEY = 'lastNotice';
-const NOTICE_REPEAT_MS = 24 * 60 * 60 * 1000;
-
-/** Emails the admins about a scheduled sync that failed, was halted or finished with errors. */
-function notify(svc: Services, trigger: SyncTrigger, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
-  if (trigger !== 'scheduled') return;
-  if (noticeIsNew(svc, `${outcome}\n${m.text}`)) sendNotice(svc, outcome, m, counts);
-}
-
-/** True when this problem was not reported in the last day; records it as reported now. */
-function noticeIsNew(svc: Services, signature: string): boolean {
-  const now = svc.clock.nowMs();
-  let last: { signature?: string; at?: number } = {};
-  try {
-    last = JSON.parse(svc.config.get(NOTICE_KEY) ?? '{}') ?? {};
-  } catch {
-    // An unreadable record only means the problem is reported again.
-  }
-  if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
-  svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now }));
-  return true;
-}
-
-function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
-  let settings: Settings | null = null;
-  try {
-    settings = loadSettings(svc.config);
-  } catch {
-    // Unreadable settings: the installer still hears of it.
-  }
-  if (settings && !settings.notifyOnFailure) return;
-  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
-  if (!to.length) return;
-  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
-  const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
-  try {
-    svc.notifier.send(to, subject, body);
-  } catch {
-    // A mail quota error must not hide the sync's own outcome, which History already holds.
-  }
+  const m = last ? msg('lastSyncOutcome', { message: last.message, fix: last.fix }) : msg('noSyncYet');
+  return { ...result(state, m, null), applied: last ? last.counts : emptyCounts() };
 }

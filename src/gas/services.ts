@@ -1,13 +1,11 @@
 // Builds the core's Services from Apps Script's globals, once per execution.
-import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
-import { KEYS, loadSettings } from '../core/config';
-import { Settings } from '../core/settings';
-import { bindLegacyScimToken, readScimToken, scimTokenFor } from '../core/scimConfig';
-import { ScimNotReady, ScimRoster, scimSetupProblem } from './scim/scimRoster';
+import { RosterPort, Services } from '../core/ports';
+import { readSettings } from '../core/config';
+import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
+import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
 import { PropertyStore } from './properties';
-import { SheetRoster } from './sheetRoster';
 import { SheetHistory } from './sheetHistory';
 import { SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
@@ -50,25 +48,18 @@ export function rosterSpreadsheet(triggerUid?: string): GoogleAppsScript.Spreads
 }
 
 /**
- * The roster destination the settings choose. Unreadable settings fall back to the
- * sheet, which no sync touches until they are repaired (runSync refuses them first).
+ * The roster destination the settings choose, opened on first use. Unreadable settings fall back to
+ * the embedded sheet, which no sync touches until they are repaired (runSync refuses them first).
  */
-function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, config: KeyValueStore, secrets: KeyValueStore, state: BlobStore): RosterPort {
-  let settings: Settings;
+function openRoster(svc: Services, spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet): RosterPort {
+  let settings: Settings | null = null;
   try {
-    settings = loadSettings(config);
+    settings = readSettings(svc);
   } catch {
-    return new SheetRoster(spreadsheet);
+    settings = null;
   }
-  if (settings.destination !== 'scim') return new SheetRoster(spreadsheet);
-  const notSetUp = scimSetupProblem(settings.scim, readScimToken(secrets), config.get(KEYS.syncAccount) ?? '');
-  if (notSetUp) return new ScimNotReady(notSetUp);
-  const scim = settings.scim!;
-  bindLegacyScimToken(secrets, scim.baseUrl);
-  // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
-  const token = scimTokenFor(secrets, scim.baseUrl, config.get(KEYS.syncAccount) ?? '');
-  if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-  return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config });
+  const destination = DESTINATIONS.get(settings?.destination ?? EMBEDDED_DESTINATION)!;
+  return destination.open({ spreadsheet, settings, config: svc.config, secrets: svc.secrets, state: svc.state });
 }
 
 function documentConfig(state: SheetBlobStore) {
@@ -102,9 +93,16 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   // that configuration (installer and listed admins), never by a namespace of one's own.
   const config = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
   const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
-  return {
+  let roster: RosterPort | null = null;
+  const services: Services = {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
-    roster: destination(spreadsheet, config, secrets, state),
+    destinations: DESTINATIONS,
+    get roster() {
+      return (roster ??= openRoster(services, spreadsheet));
+    },
+    set roster(replacement: RosterPort) {
+      roster = replacement;
+    },
     history: new SheetHistory(spreadsheet),
     config,
     secrets,
@@ -117,4 +115,5 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     remainingMs: () => startedMs + budget - Date.now(),
     rosterUrl: () => spreadsheet.getUrl(),
   };
+  return services;
 }

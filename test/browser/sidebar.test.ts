@@ -578,7 +578,7 @@ describe('SCIM destination', () => {
   test('switch to a SCIM app in Settings, map roles to groups, save the token: a sync puts users in their groups, and the token never reaches the page', async () => {
     const initial = await rpc(emu!, 'getState');
     const { baseUrl } = initial.settings.scim;
-    expect(initial.scimToken).toEqual({ saved: true, masked: '••••••••6789' });
+    expect(initial.secrets.scim).toEqual({ saved: true, masked: '••••••••6789' });
     expect(storedScimToken(emu!, initial.user)).toBe(DEMO_SCIM_TOKEN);
     // Start as a new install would: roster in the sheet, no SCIM settings (the demo token stays saved).
     await configure(emu!, { destination: 'sheet', scim: null });
@@ -627,7 +627,7 @@ describe('SCIM destination', () => {
     await textOf(page.locator('#tokenStatus'), 'Token saved: ••••••••6789');
     await page.getByRole('button', { name: 'Remove token' }).click();
     await textOf(page.locator('#tokenStatus'), 'No token saved.');
-    expect((await rpc(emu!, 'getState')).scimToken).toEqual({ saved: false, masked: '' });
+    expect((await rpc(emu!, 'getState')).secrets.scim).toEqual({ saved: false, masked: '' });
     expect(storedScimToken(emu!, initial.user)).toBeUndefined();
     await page.getByLabel('Paste the app’s token').fill(DEMO_SCIM_TOKEN);
     await page.getByRole('button', { name: 'Save token' }).click();

@@ -554,9 +554,9 @@ rec.test('namespacing', 'settings are namespaced per roster spreadsheet (rs:<spr
   // Secrets are per spreadsheet too.
   if (SERVER.includes('saveScimToken')) {
     w.call('saveScimToken', { token: 'tok_first_spreadsheet_0123456789' });
-    expect(w.call('getState').scimToken.saved).toBe(true);
+    expect(w.call('getState').secrets.scim.saved).toBe(true);
     w.rt.activeSpreadsheetId = second;
-    expect(w.call('getState').scimToken.saved).toBe(false);
+    expect(w.call('getState').secrets.scim.saved).toBe(false);
     w.rt.activeSpreadsheetId = first;
   }
 

@@ -6,6 +6,7 @@ import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
 import { DirectoryError, classifyGoogleError } from '../../src/core/googleErrors';
 import { UserError, msg } from '../../src/core/messages';
+import { DESTINATIONS } from '../../src/destinations';
 
 export class MemoryDirectory implements DirectoryPort {
   users: DirectoryUser[] = [];
@@ -204,6 +205,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
   const budget = { ms: Infinity, stepMs: 0, used: 0 };
   const svc: Services = {
     directory,
+    destinations: DESTINATIONS,
     roster,
     history,
     config,
@@ -235,7 +237,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
     budget,
     setSettings(patch) {
       const s = { ...defaultSettings(), ...patch };
-      storeSettings(config, s);
+      storeSettings(svc, s);
       return s;
     },
   };

@@ -1,5 +1,5 @@
 // Who may take which SCIM userName: collisions, held userNames, orderings and swaps.
-import { AppUsers, IdentityClaim, planIdentities, temporaryUserName } from '../../src/gas/scim/identity';
+import { AppUsers, IdentityClaim, planIdentities, temporaryUserName } from '../../src/destinations/scim/identity';
 
 function appOf(users: Record<string, string>, owners: Record<string, string> = {}): AppUsers {
   return {

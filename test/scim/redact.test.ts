@@ -1,5 +1,5 @@
 // What the SCIM client removes from every text an app sends back.
-import { REDACTED, redactor } from '../../src/gas/scim/redact';
+import { REDACTED, redactor } from '../../src/destinations/scim/redact';
 
 test('the token in every form it is quoted back, and every Authorization value', () => {
   const token = 'tok+/secret"\\=0123456789';

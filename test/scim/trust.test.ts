@@ -66,7 +66,7 @@ describe('the token is bound to the base URL it was saved for', () => {
 
     for (const user of [undefined, CO_ADMIN]) {
       const state = w.call('getState', undefined, user);
-      expect(state.scimTokenProblem).toEqual({ text: expect.stringMatching(catalog('scimTokenOtherUrl')), fix: expect.stringContaining('paste the app\'s token again') });
+      expect(state.destinationProblems).toEqual([{ id: 'scimTokenOtherUrl', text: expect.stringMatching(catalog('scimTokenOtherUrl')), fix: expect.stringContaining('paste the app\'s token again') }]);
     }
     const check = w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination');
     expect(check).toMatchObject({ status: 'fail', found: expect.stringMatching(catalog('scimTokenOtherUrl')) });
@@ -76,7 +76,7 @@ describe('the token is bound to the base URL it was saved for', () => {
     expect(w.envelope('saveScimToken', { token: TOKEN, baseUrl: other.baseUrl }, CO_ADMIN).ok).toBe(false);
     // Set back, the token works again for the address it was saved for.
     w.call('saveSettings', { ...w.settings(), scim });
-    expect(w.call('getState').scimTokenProblem).toBeUndefined();
+    expect(w.call('getState').destinationProblems).toEqual([]);
     later(w);
     expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
   });
@@ -102,7 +102,7 @@ describe('the token is bound to the base URL it was saved for', () => {
     // The sync account pastes the token again for a new address: it is used there.
     w.save({ scim: { ...scim, baseUrl: other.baseUrl } });
     w.call('saveScimToken', { token: TOKEN });
-    expect(w.call('getState').scimTokenProblem).toBeUndefined();
+    expect(w.call('getState').destinationProblems).toEqual([]);
     await other.clearLog();
     later(w);
     expect(w.call('syncNow', {}).state).toBe('done');
@@ -208,10 +208,10 @@ describe('the SCIM app lists or refuses oddly', () => {
     expect(r.applied.deactivate).toBe(0);
     const entry = w.history()[w.history().length - 1];
     expect(entry.Outcome).toBe('partial');
-    expect(entry.Message).toContain(CATALOG.scimDeactivationsNotSent.text.replace('{count}', '2').split(':')[0]);
+    expect(entry.Message).toMatch(/2 deactivations were not sent to SCIM app \(127\.0\.0\.1:\d+\), so .* can still sign in to it: The SCIM mapping sends no active flag/);
     expect(entry.Message).toContain(leaver.primaryEmail.toLowerCase());
     expect(entry.Message).not.toMatch(/\d+ deactivated/);
-    expect(entry.Fix).toBe(CATALOG.scimDeactivationsNotSent.fix);
+    expect(entry.Fix).toBe(CATALOG.scimNoActiveFlag.fix);
     // The app still has both, active: nothing could say otherwise.
     const users = (await app.state()).users;
     expect(users.filter((u) => [leaver.primaryEmail, suspended.primaryEmail].map((e) => e.toLowerCase()).includes(u.userName)).map((u) => u.active === false)).toEqual([false, false]);
@@ -373,12 +373,13 @@ describe('the SCIM ledger is not lost with the hidden state sheet', () => {
     const refused = w.call('syncNow', {});
     expect(refused).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('scimLedgerLost')), fix: CATALOG.scimLedgerLost.fix });
     expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
-    expect(w.call('getState').scimLedgerLost).toEqual({ text: expect.stringMatching(catalog('scimLedgerLost')), fix: CATALOG.scimLedgerLost.fix });
+    expect(w.call('getState').destinationProblems).toEqual([{ id: 'scimLedgerLost', text: expect.stringMatching(catalog('scimLedgerLost')), fix: CATALOG.scimLedgerLost.fix }]);
     expect(w.envelope('getAccounts', {}).ok).toBe(false); // nothing is shown as if the links were there
 
     // The deliberate choice: rebuild from the app.
-    expect(w.call('rebuildScimLedger')).toMatchObject({ rebuilt: true });
-    expect(w.call('getState').scimLedgerLost).toBeUndefined();
+    expect(w.call('rebuildScimLedger')).toMatchObject({ repaired: true, message: { text: expect.stringMatching(catalog('scimLedgerRebuilt')) } });
+    expect(w.call('getState').destinationProblems).toEqual([]);
+    expect(w.history().map((h) => h.Message)).toContainEqual(expect.stringMatching(catalog('scimLedgerRebuilt')));
     later(w);
     const rebuilt = w.call('syncNow', {});
     expect(rebuilt.state).toBe('done');
@@ -389,6 +390,6 @@ describe('the SCIM ledger is not lost with the hidden state sheet', () => {
     expect(after.find((u) => u.externalId === leaver.id)).toMatchObject({ active: false });
     const accounts = w.call('getAccounts', { query: disabled.primaryEmail }).rows;
     expect(accounts.find((a: Json) => a.id === disabled.id)).toMatchObject({ status: 'disabled' });
-    expect(w.call('rebuildScimLedger')).toEqual({ rebuilt: false });
+    expect(w.call('rebuildScimLedger')).toEqual({ repaired: false });
   });
 });

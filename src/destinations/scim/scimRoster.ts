@@ -30,7 +30,7 @@ import {
   roleValues,
   shortHash,
   userPatchOps,
-} from '../../core/scimConfig';
+} from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
 import { IdentityClaim, planIdentities, temporaryUserName } from './identity';
@@ -346,7 +346,9 @@ export class ScimRoster implements RosterPort {
       else applied.push(w.change.accountId);
       if (!problem && this.cannotExpress(w.change)) notSent.push(w.change.accountId);
     }
-    return notSent.length ? { applied, failed, notSent } : { applied, failed };
+    if (!notSent.length) return { applied, failed };
+    const why = msg('scimNoActiveFlag');
+    return { applied, failed, notSent, notSentWhy: { text: why.text, fix: why.fix } };
   }
 
   /** Without an active flag the app cannot be told that someone may no longer sign in. */
