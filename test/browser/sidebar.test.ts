@@ -666,6 +666,22 @@ describe('SCIM destination', () => {
     expect(emu!.runtime.logText()).not.toContain(DEMO_SCIM_TOKEN);
   });
 
+  test('a base URL changed since the token was saved: Settings and the Sync tab say the token is not sent there; pasted again for that address, the warning goes', async () => {
+    const { scim } = (await rpc(emu!, 'getState')).settings;
+    const moved = `${scim.baseUrl}/elsewhere`;
+    await configure(emu!, { scim: { ...scim, baseUrl: moved } });
+    const { page } = await open();
+    await textOf(page.locator('#syncFacts'), 'the token was saved for another address (see Settings)');
+    await openTab(page, 'Settings');
+    const warning = await textOf(page.locator('#tokenProblem'), `was saved for ${scim.baseUrl}, but the SCIM base URL is now ${moved}`);
+    expect(warning).toContain('paste the app’s token again'.replace('’', "'"));
+    await page.getByLabel('Replace it with a new token').fill(DEMO_SCIM_TOKEN);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await textOf(page.locator('#tokenMsg'), 'Token saved.');
+    await page.waitForFunction(() => !document.querySelector('#tokenProblem')?.textContent);
+    expect((await rpc(emu!, 'getState')).destinationProblems).toEqual([]);
+  });
+
   test('Finalize sync: the destination check passes for the SCIM app, and fails with a fix once the token is removed', async () => {
     const { page } = await open();
     const destination = page.locator('#finalOut li.check', { hasText: 'The roster destination can be read and written' });
