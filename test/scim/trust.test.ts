@@ -7,6 +7,7 @@ import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
 import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { World, later, world } from '../e2e/harness';
 import { CATALOG } from '../../src/core/messages';
+import { Recorder } from '../../scripts/reliability';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -15,6 +16,9 @@ const CO_ADMIN = 'margaret.hollis@springfield-schools.example';
 const HOURLY = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
 let app: ScimTestServer;
 let other: ScimTestServer;
+// Figures go to .cache/reliability/scim.json (rendered into docs/reliability.md by scripts/reliability.ts).
+const rec = new Recorder('scim');
+afterAll(() => rec.finish());
 
 beforeAll(async () => {
   [app, other] = await Promise.all([startScimServer({ token: TOKEN }), startScimServer()]);
@@ -29,7 +33,7 @@ async function syncedWorld(scim: Json = {}, extra: Json = {}): Promise<World> {
   await app.clear();
   await app.set({ token: TOKEN });
   await other.clear();
-  const w = world({ urlFetch: new SyncHttp() });
+  const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
   w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', ...scim }, admins: [CO_ADMIN], cooldownMinutes: 0, ...extra });
   w.call('saveScimToken', { token: TOKEN, baseUrl: app.baseUrl });
   expect(w.call('syncNow', {}).state).toBe('done');
@@ -49,7 +53,7 @@ function scheduledRun(w: World): Json {
 const catalog = (id: keyof typeof CATALOG) => new RegExp(`^${CATALOG[id].text.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{\w+\}/g, '.*')}$`);
 
 describe('the token is bound to the base URL it was saved for', () => {
-  test('a co-admin points the base URL at another server: the scheduled run sends it nothing, History, mail, getState and Finalize say so; the sync account pastes again and it works', async () => {
+  rec.test('token', 'a co-admin points the base URL at another server: the scheduled run sends it nothing, History, mail, getState and Finalize say so; the sync account pastes again and it works', async () => {
     const w = await syncedWorld({}, { schedule: HOURLY });
     const scim = w.settings().scim;
     w.call('saveSettings', { ...w.settings(), scim: { ...scim, baseUrl: other.baseUrl } }, CO_ADMIN);
@@ -58,7 +62,11 @@ describe('the token is bound to the base URL it was saved for', () => {
     const run = scheduledRun(w);
     expect(run.state).toBe('failed');
     expect(run.message).toMatch(catalog('scimTokenOtherUrl'));
-    expect((await other.state()).log).toEqual([]); // not one request, so neither the token nor a user record
+    const reached = (await other.state()).log;
+    rec.count('scimScenarios');
+    rec.count('changedUrls');
+    rec.count('tokenSentElsewhere', reached.length);
+    expect(reached).toEqual([]); // not one request, so neither the token nor a user record
     const failed = w.history()[w.history().length - 1];
     expect(failed).toMatchObject({ Trigger: 'scheduled', Outcome: 'failed' });
     expect(failed.Message).toContain(other.baseUrl);
@@ -81,7 +89,7 @@ describe('the token is bound to the base URL it was saved for', () => {
     expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
   });
 
-  test('any part of the address counts: another path, another port, another host', async () => {
+  rec.test('token', 'any part of the address counts: another path, another port, another host', async () => {
     const w = await syncedWorld();
     const scim = w.settings().scim;
     const port = new URL(app.baseUrl).port;
@@ -93,7 +101,11 @@ describe('the token is bound to the base URL it was saved for', () => {
       later(w);
       const r = w.call('syncNow', {});
       expect(r).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('scimTokenOtherUrl')) });
-      expect([(await app.state()).log, (await other.state()).log]).toEqual([[], []]);
+      const reached = [(await app.state()).log, (await other.state()).log];
+      rec.count('scimScenarios');
+      rec.count('changedUrls');
+      rec.count('tokenSentElsewhere', reached.flat().length);
+      expect(reached).toEqual([[], []]);
     }
     // A trailing slash is the same address.
     w.save({ scim: { ...scim, baseUrl: `${app.baseUrl}/` } });
@@ -111,10 +123,10 @@ describe('the token is bound to the base URL it was saved for', () => {
 });
 
 describe('text from the SCIM app is redacted of the token', () => {
-  test('an app that quotes the Authorization header back in every error: the token reaches no History row, getState, sync result, log line, mail or Finalize', async () => {
+  rec.test('redaction', 'an app that quotes the Authorization header back in every error: the token reaches no History row, getState, sync result, log line, mail or Finalize', async () => {
     await app.clear();
     await app.set({ token: TOKEN });
-    const w = world({ urlFetch: new SyncHttp() });
+    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
     const students = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students')).map((u) => u.primaryEmail.toLowerCase());
     w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, schedule: HOURLY, cooldownMinutes: 0 });
     w.call('saveScimToken', { token: TOKEN });
@@ -145,15 +157,19 @@ describe('text from the SCIM app is redacted of the token', () => {
     expect(history.map((h) => h.Message).join('\n')).toContain('[redacted]');
     const places = { results: JSON.stringify(outputs), history: JSON.stringify(history), logs: w.rt.logText(), mail: JSON.stringify(w.rt.outbox), sheets: JSON.stringify([...w.rt.spreadsheet().sheets].map((s) => s.rows)), scriptProperties: JSON.stringify(w.rt.scriptProperties()) };
     expect(w.rt.outbox.length).toBeGreaterThan(0);
-    for (const [where, text] of Object.entries(places)) expect({ where, leaks: text.includes(TOKEN) || /Bearer (?!\[redacted\])/.test(text) }).toEqual({ where, leaks: false });
+    const leaks = Object.entries(places).filter(([, text]) => text.includes(TOKEN) || /Bearer (?!\[redacted\])/.test(text)).map(([where]) => where);
+    rec.count('scimScenarios', 4); // rejected through Bulk, one by one, Sync this user, the early stop
+    rec.count('placesChecked', Object.keys(places).length);
+    rec.count('tokenLeaks', leaks.length);
+    expect(leaks).toEqual([]);
   });
 });
 
 describe('the SCIM app lists or refuses oddly', () => {
-  test('a ListResponse without totalResults: every page is read, a leaver on the last page is deactivated, a sync with no change writes nothing', async () => {
+  rec.test('listings', 'a ListResponse without totalResults: every page is read, a leaver on the last page is deactivated, a sync with no change writes nothing', async () => {
     await app.clear();
     await app.set({ token: TOKEN, omitTotalResults: true });
-    const w = world({ urlFetch: new SyncHttp() });
+    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
     w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
     w.call('saveScimToken', { token: TOKEN });
     const first = w.call('syncNow', {});
@@ -174,13 +190,16 @@ describe('the SCIM app lists or refuses oddly', () => {
     expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ deactivate: 1 }) });
     const after = (await app.state()).users;
     expect(after.find((u) => u.id === last.id)).toMatchObject({ active: false });
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', after.length);
+    rec.count('identityMerges', after.length - new Set(after.map((u) => u.externalId)).size);
     expect(after.length).toBe(created.length);
   });
 
-  test('without totalResults and with paging ignored, the list may be incomplete: nothing is changed and the sync says why', async () => {
+  rec.test('listings', 'without totalResults and with paging ignored, the list may be incomplete: nothing is changed and the sync says why', async () => {
     await app.clear();
     await app.set({ token: TOKEN });
-    const w = world({ urlFetch: new SyncHttp() });
+    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
     w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
     w.call('saveScimToken', { token: TOKEN });
     expect(w.call('syncNow', {}).state).toBe('done');
@@ -190,12 +209,15 @@ describe('the SCIM app lists or refuses oddly', () => {
     later(w);
     const r = w.call('syncNow', {});
     expect(r).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('scimListUncounted')) });
-    expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
+    const writes = (await app.state()).log.filter((x) => x.method !== 'GET');
+    rec.count('scimScenarios');
+    rec.count('incompleteListWrites', writes.length);
+    expect(writes).toEqual([]);
   });
-  test('active not sent: a leaver and a suspended user are not counted as deactivated, History says who can still sign in, Finalize warns', async () => {
+  rec.test('listings', 'active not sent: a leaver and a suspended user are not counted as deactivated, History says who can still sign in, Finalize warns', async () => {
     await app.clear();
     await app.set({ token: TOKEN });
-    const w = world({ urlFetch: new SyncHttp() });
+    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
     w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', attributes: { userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'none' } }, cooldownMinutes: 0 });
     w.call('saveScimToken', { token: TOKEN });
     expect(w.call('syncNow', {}).state).toBe('done');
@@ -205,6 +227,8 @@ describe('the SCIM app lists or refuses oddly', () => {
     await app.clearLog();
     later(w);
     const r = w.call('syncNow', {});
+    rec.count('scimScenarios', 2);
+    rec.count('deactivationsMiscounted', r.applied.deactivate);
     expect(r.applied.deactivate).toBe(0);
     const entry = w.history()[w.history().length - 1];
     expect(entry.Outcome).toBe('partial');
@@ -232,13 +256,13 @@ describe('nobody is merged into someone else\'s app account', () => {
   async function scimWorld(attributes: Json): Promise<World> {
     await app.clear();
     await app.set({ token: TOKEN });
-    const w = world({ urlFetch: new SyncHttp() });
+    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
     w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', attributes }, cooldownMinutes: 0 });
     w.call('saveScimToken', { token: TOKEN });
     return w;
   }
 
-  test('two directory users whose userNames collide (jane.q@ of two domains) are reported with the fix before anything is sent, never created as one', async () => {
+  rec.test('identities', 'two directory users whose userNames collide (jane.q@ of two domains) are reported with the fix before anything is sent, never created as one', async () => {
     const w = await scimWorld(LOCAL_PART);
     const ou = studentOu(w);
     const jane = w.rt.directory.addUser({ email: 'jane.q@springfield-schools.example', givenName: 'Jane', familyName: 'Quinn', orgUnitPath: ou });
@@ -247,6 +271,9 @@ describe('nobody is merged into someone else\'s app account', () => {
     const r = w.call('syncNow', {});
     expect(r.state).toBe('done');
     const state = await app.state();
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', state.users.length);
+    rec.count('identityMerges', state.users.filter((u) => u.userName === 'jane.q').length);
     expect(state.users.filter((u) => u.userName === 'jane.q')).toEqual([]);
     expect(state.users.length).toBeGreaterThan(300); // everyone else was created
     const entry = w.history()[w.history().length - 1];
@@ -262,7 +289,7 @@ describe('nobody is merged into someone else\'s app account', () => {
     expect(apps.get(jane.id)!.id).not.toBe(apps.get(other.id)!.id);
   });
 
-  test('a userName another person\'s app account holds is never taken: the newcomer is reported, the holder keeps it', async () => {
+  rec.test('identities', 'a userName another person\'s app account holds is never taken: the newcomer is reported, the holder keeps it', async () => {
     const w = await scimWorld(LOCAL_PART);
     const ou = studentOu(w);
     const jane = w.rt.directory.addUser({ email: 'jane.q@springfield-schools.example', givenName: 'Jane', familyName: 'Quinn', orgUnitPath: ou });
@@ -275,11 +302,14 @@ describe('nobody is merged into someone else\'s app account', () => {
     const entry = w.history()[w.history().length - 1];
     expect(entry.Message).toContain(`${other.primaryEmail} would get the userName jane.q, which the app account of ${jane.primaryEmail} holds`);
     const apps = await byExternalId();
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', apps.size);
+    rec.count('identityMerges', apps.has(other.id) ? 1 : 0);
     expect(apps.get(jane.id)).toMatchObject({ userName: 'jane.q', emails: [expect.objectContaining({ value: jane.primaryEmail })] });
     expect(apps.has(other.id)).toBe(false);
   });
 
-  test('two users who swap primary emails: after one sync each app account carries its own person\'s identity, and the next sync writes nothing', async () => {
+  rec.test('identities', 'two users who swap primary emails: after one sync each app account carries its own person\'s identity, and the next sync writes nothing', async () => {
     const w = await scimWorld({ userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' });
     expect(w.call('syncNow', {}).state).toBe('done');
     const [a, b] = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
@@ -291,6 +321,9 @@ describe('nobody is merged into someone else\'s app account', () => {
     const r = w.call('syncNow', {});
     expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ update: 2 }) });
     const apps = await byExternalId();
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', 2);
+    rec.count('identityMerges', [apps.get(a.id)!.userName !== emailB, apps.get(b.id)!.userName !== emailA].filter(Boolean).length);
     expect([apps.get(a.id)!.userName, apps.get(a.id)!.emails[0].value]).toEqual([emailB, emailB]);
     expect([apps.get(b.id)!.userName, apps.get(b.id)!.emails[0].value]).toEqual([emailA, emailA]);
     await app.clearLog();
@@ -299,7 +332,7 @@ describe('nobody is merged into someone else\'s app account', () => {
     expect((await app.state()).log.filter((x) => x.method !== 'GET')).toEqual([]);
   });
 
-  test('a synced user renamed to a manual app account\'s email never leaves two active app accounts with one email', async () => {
+  rec.test('identities', 'a synced user renamed to a manual app account\'s email never leaves two active app accounts with one email', async () => {
     for (const attributes of [BY_ID, { userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' }]) {
       const w = await scimWorld(attributes);
       await app.seed([{ userName: 'coach.manual', displayName: 'Coach (manual)', emails: [{ value: 'coach@springfield-schools.example', type: 'work', primary: true }] }]);
@@ -309,13 +342,16 @@ describe('nobody is merged into someone else\'s app account', () => {
       later(w);
       w.call('syncNow', {});
       const active = (await app.state()).users.filter((u) => u.active !== false && (u.emails ?? []).some((e: Json) => e.value === 'coach@springfield-schools.example'));
+      rec.count('scimScenarios');
+      rec.count('appAccountsChecked', active.length);
+      rec.count('identityMerges', active.length - 1);
       expect(active.map((u) => u.userName)).toEqual(['coach.manual']);
       const entry = w.history()[w.history().length - 1];
       expect(entry.Message).toContain('coach@springfield-schools.example is already the email of another active account in the SCIM app');
     }
   });
 
-  test('a Google user deleted and re-created with the same email is a named conflict with the admin\'s choice, never adopted silently; deleting the old account gives the new user one', async () => {
+  rec.test('identities', 'a Google user deleted and re-created with the same email is a named conflict with the admin\'s choice, never adopted silently; deleting the old account gives the new user one', async () => {
     const w = await scimWorld({ userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' });
     expect(w.call('syncNow', {}).state).toBe('done');
     const old = w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!;
@@ -328,6 +364,9 @@ describe('nobody is merged into someone else\'s app account', () => {
     const entry = w.history()[w.history().length - 1];
     expect(entry.Message).toContain(`${old.primaryEmail} is a new Google user (id ${fresh.id}), but the SCIM app account with the userName ${old.primaryEmail} belongs to the earlier Google user with this address (account ${old.id})`);
     let apps = await byExternalId();
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', apps.size);
+    rec.count('identityMerges', apps.has(fresh.id) ? 1 : 0);
     expect(apps.get(old.id)).toMatchObject({ id: oldApp.id, active: false, displayName: oldApp.displayName }); // not adopted
     expect(apps.has(fresh.id)).toBe(false);
     expect(CATALOG.scimRecreatedUser.fix).toMatch(/^Choose: /);
@@ -349,10 +388,10 @@ describe('the SCIM ledger is not lost with the hidden state sheet', () => {
     ss.sheets.splice(ss.sheets.indexOf(ss.sheet(name)!), 1);
   };
 
-  test.each(['deleted', 'cleared'])('the state sheet %s: the sync refuses with how to restore it; rebuilt by choice, a locally disabled account stays disabled in the app and nobody is duplicated', async (how) => {
+  for (const how of ['deleted', 'cleared']) rec.test('ledger', `the state sheet ${how}: the sync refuses with how to restore it; rebuilt by choice, a locally disabled account stays disabled in the app and nobody is duplicated`, async () => {
     await app.clear();
     await app.set({ token: TOKEN });
-    const w = world({ urlFetch: new SyncHttp() });
+    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
     w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
     w.call('saveScimToken', { token: TOKEN });
     expect(w.call('syncNow', {}).state).toBe('done');
@@ -385,6 +424,9 @@ describe('the SCIM ledger is not lost with the hidden state sheet', () => {
     expect(rebuilt.state).toBe('done');
     expect(rebuilt.applied).toMatchObject({ create: 0, reactivate: 0 });
     const after = (await app.state()).users;
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', after.length);
+    rec.count('reactivatedLocallyDisabled', after.filter((u) => u.externalId === disabled.id && u.active !== false).length);
     expect(after.length).toBe(before.length);
     expect(after.find((u) => u.externalId === disabled.id)).toMatchObject({ active: false });
     expect(after.find((u) => u.externalId === leaver.id)).toMatchObject({ active: false });
