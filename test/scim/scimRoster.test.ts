@@ -520,6 +520,21 @@ describe('roles as SCIM groups', () => {
   });
 });
 
+describe('identities', () => {
+  test('an email two active app users already share blocks only a change that would give it to one more: the holder\'s own updates still go out', async () => {
+    const world = scimWorld(server);
+    population(world, 2, 0);
+    expect(world.sync().state).toBe('done');
+    // Someone in the app made a second active user with the same email.
+    await server.seed([{ userName: 'copy', displayName: 'Copy', emails: [{ value: emailFor(1), type: 'work', primary: true }] }]);
+    world.directory.users.find((u) => u.id === idFor(1))!.orgUnitPath = '/Teachers';
+    world.takeRequests();
+    const r = world.sync();
+    expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ update: 1 }) });
+    expect(userByName((await server.state()).users, emailFor(1)).roles).toEqual([{ value: 'teacher' }]);
+  });
+});
+
 /** The create changes a plan makes for the world's directory (to call apply directly). */
 function planCreates(world: ScimWorld) {
   return world.directory.users.map((u) => ({

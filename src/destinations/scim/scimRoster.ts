@@ -413,7 +413,7 @@ export class ScimRoster implements RosterPort {
       email: w.change.after?.email ?? w.change.email,
       scimId: w.scimId,
       userName: w.desired ? w.desired.userName : w.phase === 'delete' ? null : w.raw ? String(w.raw.userName ?? '') : null,
-      activeEmail: w.desired && w.change.after?.status === 'active' ? w.change.after.email : null,
+      activeEmail: w.desired && w.change.after?.status === 'active' && this.givesEmail(w) ? w.change.after.email : null,
     }));
     const activeByEmail = new Map<string, string[]>();
     for (const [sid, raw] of snap.users) {
@@ -447,6 +447,12 @@ export class ScimRoster implements RosterPort {
         w.request = null;
       }
     }
+  }
+
+  /** Whether a write shows an email on an active app user that did not show it before (a create, a new email, a reactivation). */
+  private givesEmail(w: Work): boolean {
+    if (!w.raw) return true;
+    return w.raw.active === false || emailOf(w.raw) !== w.change.after!.email.toLowerCase();
   }
 
   /** A rename that must wait for its userName first frees its own: it takes a temporary one. */
