@@ -10,10 +10,11 @@ import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
+import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
 import { Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
@@ -349,7 +350,7 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   assertCanConfigure(svc);
   const a = input.args(raw);
   const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
-  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
+  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive, startedBy: svc.session.activeUserEmail() });
 }
 
 /** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */
@@ -523,12 +524,25 @@ export function syncUser(svc: Services, raw: unknown) {
     const result: ApplyResult = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
     // A deactivation the app cannot be told of is reported as not written, never as done.
     const notSent = new Set(result.notSent ?? []);
-    const applied = result.applied.filter((id) => !notSent.has(id));
     const why = result.notSentWhy?.text ?? '';
-    const failed = [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('deactivationsNotSent', { count: 1, destination: svc.roster.kind, sample: c.email, why }).text }))];
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, applied, emptyCounts()), failed);
-    return { changes: plan.changes.map(viewChange), applied: applied.length, failed };
+    const reported: ApplyResult = {
+      applied: result.applied.filter((id) => !notSent.has(id)),
+      failed: [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('deactivationsNotSent', { count: 1, destination: svc.roster.kind, sample: c.email, why }).text }))],
+    };
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, reported, svc.session.activeUserEmail());
+    return { changes: plan.changes.map(viewChange), applied: reported.applied.length, failed: reported.failed };
   });
+}
+
+/** The report of one History entry (by its start time), its changes filtered by a search. */
+export function getSyncReport(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const startedAt = input.text(a.startedAt, 'startedAt', 40);
+  const query = input.text(a.query, 'query', 200, { optional: true });
+  const report = loadReport(svc.reports, startedAt);
+  if (!report) throw new UserError(msg('reportNotKept', { startedAt, kept: REPORTS_KEPT, days: REPORT_DAYS }));
+  return { ...report, changes: searchReport(report, query), listed: report.changes.length };
 }
 
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
@@ -537,12 +551,12 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
 }
 
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
-export function getSyncProgress(svc: Services) {
+export function getSyncProgress(svc: Services): { running: false } | ({ running: true } & Partial<ProgressNote>) {
   assertCanConfigure(svc);
   const raw = svc.config.get(PROGRESS_KEY);
   if (!raw) return { running: false };
   try {
-    const note = JSON.parse(raw) as { at?: number };
+    const note = JSON.parse(raw) as Partial<ProgressNote>;
     // A note older than one execution can last was left by a part that was killed: nothing runs now.
     if (typeof note.at === 'number' && svc.clock.nowMs() - note.at > 6 * 60_000) return { running: false };
     return { running: true, ...note };
