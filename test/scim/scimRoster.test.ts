@@ -535,6 +535,18 @@ describe('identities', () => {
   });
 });
 
+describe('the ledger', () => {
+  test('a ledger an earlier version wrote (no mark beside it yet) is marked when first read, so losing it later is refused', async () => {
+    const world = scimWorld(server);
+    population(world, 2, 0);
+    expect(world.sync().state).toBe('done'); // the world's roster keeps no marks, as before the mark existed
+    const withMarks = () => new ScimRoster({ settings: world.scim, token: world.token, roles: ['student', 'teacher', 'admin'], state: world.svc.state, marks: world.svc.config });
+    expect(withMarks().readAll().accounts).toHaveLength(2);
+    world.svc.state.removePrefix('scim.');
+    expect(() => withMarks().readAll()).toThrow(/was deleted or cleared after syncs had written it/);
+  });
+});
+
 /** The create changes a plan makes for the world's directory (to call apply directly). */
 function planCreates(world: ScimWorld) {
   return world.directory.users.map((u) => ({

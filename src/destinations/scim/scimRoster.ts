@@ -150,6 +150,11 @@ export class ScimRoster implements RosterPort {
     if (this.marks && this.marks.get(this.markKey) === null && this.ledger.load().size) this.marks.set(this.markKey, new Date().toISOString());
   }
 
+  /** A ledger an earlier version wrote (before the mark existed) is marked the first time it is read. */
+  private noteLedgerExists(): void {
+    if (this.marks && this.marks.get(this.markKey) === null && this.ledger.exists()) this.marks.set(this.markKey, new Date().toISOString());
+  }
+
   /** For Finalize sync (checkScimDestination). */
   probe(): ScimProbeResult {
     return this.client.probe();
@@ -169,10 +174,12 @@ export class ScimRoster implements RosterPort {
 
   private snapshot(): Snapshot {
     if (this.snap) return this.snap;
+    // Before anything is read from the app: without its ledger, what the app holds cannot be trusted as the roster.
+    if (this.ledgerLost()) throw new UserError(msg('scimLedgerLost', { host: this.client.host }));
+    this.noteLedgerExists();
     const caps = this.client.capabilities();
     const users = new Map<string, any>();
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
-    if (this.ledgerLost()) throw new UserError(msg('scimLedgerLost', { host: this.client.host }));
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
     return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map() });
