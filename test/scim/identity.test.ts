@@ -1,5 +1,5 @@
 // Who may take which SCIM userName: collisions, held userNames, orderings and swaps.
-import { AppUsers, IdentityClaim, planIdentities, temporaryUserName } from '../../src/destinations/scim/identity';
+import { AppUsers, IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from '../../src/destinations/scim/identity';
 
 function appOf(users: Record<string, string>, owners: Record<string, string> = {}): AppUsers {
   return {
@@ -39,8 +39,7 @@ test('a chain waits one round, a swap and a three-way cycle step aside through t
 });
 
 test('an email another person\'s active app account shows is not given to a second one', () => {
-  const app = appOf({ s1: 'coach' }, { s1: 'manual-1' });
-  app.activeByEmail.set('coach@x.example', ['s1']);
+  const app = { ...appOf({ s1: 'coach' }, { s1: 'manual-1' }), activeByEmail: new Map([['coach@x.example', ['s1']]]) };
   const p = planIdentities([{ ...claim('x', 's2', 'x1'), activeEmail: 'Coach@x.example' }], app);
   expect(p.blocked.get(0)).toMatchObject({ kind: 'emailTaken', holder: 'manual-1@x.example' });
 });
@@ -48,4 +47,21 @@ test('an email another person\'s active app account shows is not given to a seco
 test('temporary userNames keep the shape of the final one', () => {
   expect(temporaryUserName('jane@school.example', 'ab12cd')).toBe('jane.renaming-ab12cd@school.example');
   expect(temporaryUserName('jane.q', 'ab12cd')).toBe('jane.q.renaming-ab12cd');
+});
+
+test('the index follows each app user as it is renamed, deactivated or deleted', () => {
+  const users = new Map<string, any>([
+    ['s1', { userName: 'Jane@x.example', emails: [{ value: 'jane@x.example', primary: true }] }],
+    ['s2', { userName: 'joe@x.example', emails: [{ value: 'joe@x.example', primary: true }], active: false }],
+  ]);
+  const emailOf = (raw: any) => String(raw.emails?.[0]?.value ?? '').toLowerCase();
+  const index = new IdentityIndex(users, emailOf);
+  expect([...index.holderOf]).toEqual([['jane@x.example', 's1'], ['joe@x.example', 's2']]);
+  expect([...index.activeByEmail.keys()]).toEqual(['jane@x.example']); // an inactive user shows no active email
+  index.refresh('s1', { userName: 'jane.q@x.example', emails: [{ value: 'jane.q@x.example', primary: true }] });
+  expect(index.holderOf.has('jane@x.example')).toBe(false);
+  expect(index.holderOf.get('jane.q@x.example')).toBe('s1');
+  expect([...index.activeByEmail.keys()]).toEqual(['jane.q@x.example']);
+  index.refresh('s1', null);
+  expect([index.holderOf.size, index.activeByEmail.size]).toEqual([1, 0]);
 });

@@ -39,7 +39,45 @@ export interface AppUsers {
   /** The account linked to an app user, when one is. */
   owner(scimId: string): { accountId: string; email: string } | null;
   /** email (lower case) → SCIM ids of the active app users showing it. */
-  activeByEmail: Map<string, string[]>;
+  activeByEmail: ReadonlyMap<string, Iterable<string>>;
+}
+
+/**
+ * The app's users by userName and by the email an active user shows, built once per execution and
+ * kept current user by user as writes are answered (a 100,000-user app is not re-indexed per batch).
+ */
+export class IdentityIndex {
+  readonly holderOf = new Map<string, string>();
+  readonly activeByEmail = new Map<string, Set<string>>();
+  private readonly keysOf = new Map<string, { userName: string; email: string }>();
+
+  constructor(users: Map<string, any>, private readonly emailOf: (raw: any) => string) {
+    for (const [sid, raw] of users) this.add(sid, raw);
+  }
+
+  /** Re-reads one app user (null: it is gone). */
+  refresh(sid: string, raw: any | null): void {
+    const old = this.keysOf.get(sid);
+    if (old) {
+      if (this.holderOf.get(old.userName) === sid) this.holderOf.delete(old.userName);
+      const holders = this.activeByEmail.get(old.email);
+      holders?.delete(sid);
+      if (holders && !holders.size) this.activeByEmail.delete(old.email);
+      this.keysOf.delete(sid);
+    }
+    if (raw) this.add(sid, raw);
+  }
+
+  private add(sid: string, raw: any): void {
+    const userName = raw.userName === undefined ? '' : key(String(raw.userName));
+    const email = raw.active === false ? '' : this.emailOf(raw);
+    if (userName) this.holderOf.set(userName, sid);
+    if (email) {
+      if (!this.activeByEmail.has(email)) this.activeByEmail.set(email, new Set());
+      this.activeByEmail.get(email)!.add(sid);
+    }
+    this.keysOf.set(sid, { userName, email });
+  }
 }
 
 const key = (userName: string) => userName.trim().toLowerCase();

@@ -33,7 +33,7 @@ import {
 } from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
-import { IdentityClaim, planIdentities, temporaryUserName } from './identity';
+import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -75,6 +75,8 @@ interface Snapshot {
   /** Filled by buildAccounts: account id ↔ SCIM id. */
   scimIdOf: Map<string, string>;
   ownerOf: Map<string, string>;
+  /** Who holds which userName and email (built on the first write). */
+  identities: IdentityIndex | null;
 }
 
 type Phase = 'create' | 'update' | 'stage' | 'delete' | 'lookupUserName' | 'lookupExternalId';
@@ -182,7 +184,7 @@ export class ScimRoster implements RosterPort {
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
-    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map() });
+    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), identities: null });
   }
 
   private loadGroups(caps: ScimCapabilities): Map<Role, GroupState> {
@@ -336,6 +338,7 @@ export class ScimRoster implements RosterPort {
     const snap = this.snapshot();
     if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
     const works = changes.map((c) => this.start(c, snap));
+    const touched = new Set(works.map((w) => w.scimId).filter((sid): sid is string => !!sid));
     this.orderIdentities(works, snap);
     try {
       this.userRounds(works, snap);
@@ -343,6 +346,8 @@ export class ScimRoster implements RosterPort {
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
+      for (const w of works) if (w.scimId) touched.add(w.scimId);
+      for (const sid of touched) snap.identities!.refresh(sid, snap.users.get(sid) ?? null);
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
@@ -413,8 +418,7 @@ export class ScimRoster implements RosterPort {
    * frees go one round later (a swap first steps aside to a temporary userName).
    */
   private orderIdentities(works: Work[], snap: Snapshot): void {
-    const holderOf = new Map<string, string>();
-    for (const [sid, raw] of snap.users) if (raw.userName !== undefined) holderOf.set(String(raw.userName).toLowerCase(), sid);
+    const index = (snap.identities ??= new IdentityIndex(snap.users, emailOf));
     const claims: IdentityClaim[] = works.map((w) => ({
       accountIds: [w.change.accountId, w.change.after?.id ?? w.change.accountId],
       email: w.change.after?.email ?? w.change.email,
@@ -422,17 +426,12 @@ export class ScimRoster implements RosterPort {
       userName: w.desired ? w.desired.userName : w.phase === 'delete' ? null : w.raw ? String(w.raw.userName ?? '') : null,
       activeEmail: w.desired && w.change.after?.status === 'active' && this.givesEmail(w) ? w.change.after.email : null,
     }));
-    const activeByEmail = new Map<string, string[]>();
-    for (const [sid, raw] of snap.users) {
-      const email = raw.active === false ? '' : emailOf(raw);
-      if (email) activeByEmail.set(email, [...(activeByEmail.get(email) ?? []), sid]);
-    }
     const owner = (sid: string) => {
       const accountId = snap.ownerOf.get(sid);
       if (!accountId) return null;
       return { accountId, email: this.ledger.get(accountId)?.e || emailOf(snap.users.get(sid) ?? {}) };
     };
-    const plan = planIdentities(claims, { holderOf, owner, activeByEmail });
+    const plan = planIdentities(claims, { holderOf: index.holderOf, owner, activeByEmail: index.activeByEmail });
     plan.blocked.forEach((b, i) => {
       const w = works[i];
       const email = claims[i].email;
