@@ -1,7 +1,7 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, DirectoryUser, HistoryEntry, Plan, emptyCounts } from './model';
 import { ApplyResult, Services } from './ports';
 import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
@@ -510,16 +510,33 @@ export function explainUser(svc: Services, raw: unknown) {
     changes: plan.changes.map(viewChange),
     held: plan.held.map((h) => ({ change: viewChange(h.change), why: h.why })),
     ruleProblems: plan.ruleProblems.map((p) => p.message),
+    recreated: recreatedFrom(svc, user, accounts),
   };
+}
+
+/**
+ * The account of an earlier Google user with this address (deleted in Google, then re-created with
+ * a new id): the admin chooses to give its app account to the new user or to delete it; never silently.
+ */
+function recreatedFrom(svc: Services, user: DirectoryUser | null, accounts: Account[]): { accountId: string; text: string; fix: string } | null {
+  if (!user || !svc.roster.relink || accounts.some((a) => a.id === user.id)) return null;
+  const old = accounts.find((a) => a.source === 'synced' && a.status !== 'deleted' && a.email.toLowerCase() === user.email.toLowerCase());
+  // Its Google user must be gone (users.get by id answers 404), or the account is someone else's.
+  if (!old || svc.directory.getUser(old.id)) return null;
+  const m = msg('recreatedUserChoice', { email: user.email, id: old.id });
+  return { accountId: old.id, text: m.text, fix: m.fix };
 }
 
 /** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
 export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
   const settings = readSettings(svc);
-  const email = input.email(input.args(raw).email, 'email');
+  const args = input.args(raw);
+  const email = input.email(args.email, 'email');
+  const adopt = args.adopt === undefined ? null : input.accountId(args.adopt, 'adopt');
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();
+    if (adopt) adoptOldAccount(svc, settings, email, adopt);
     const { plan } = planForUser(svc, settings, email);
     const result: ApplyResult = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
     // A deactivation the app cannot be told of is reported as not written, never as done.
@@ -532,6 +549,15 @@ export function syncUser(svc: Services, raw: unknown) {
     if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, reported, svc.session.activeUserEmail());
     return { changes: plan.changes.map(viewChange), applied: reported.applied.length, failed: reported.failed };
   });
+}
+
+/** The admin's choice for a re-created Google user: the old account's app account becomes the new user's. */
+function adoptOldAccount(svc: Services, settings: Settings, email: string, oldId: string): void {
+  const { user, accounts } = planForUser(svc, settings, email);
+  const offered = recreatedFrom(svc, user, accounts);
+  if (!offered || offered.accountId !== oldId || !svc.roster.relink!(oldId, user!.id)) {
+    throw new UserError(msg('invalidInput', { field: 'adopt', problem: `is not the account of an earlier Google user with the address ${email} (Explain ${email} shows whether there is one)` }));
+  }
 }
 
 /** The report of one History entry (by its start time), its changes filtered by a search. */

@@ -129,6 +129,10 @@ export const CATALOG = {
     text: 'Only manual accounts can be edited this way; {email} is kept in step with Google.',
     fix: 'Change the user in Google Workspace, or change the status instead.',
   },
+  recreatedUserChoice: {
+    text: 'The roster still has the account of an earlier Google user with the address {email} (account {id}, deleted in Google); it is not given to this user unless you choose so.',
+    fix: 'Give the old app account to this user (it keeps what the app holds for it), or delete the old account so that a new one is created.',
+  },
   deactivationsNotSent: {
     text: '{count} deactivations were not sent to {destination}, so {sample} can still sign in to it: {why}',
     fix: 'See the destination\'s settings; the accounts are recorded as deactivated and deleted when their grace period ends.',
@@ -219,7 +223,7 @@ export const CATALOG = {
   },
   scimRecreatedUser: {
     text: '{email} is a new Google user (id {id}), but the SCIM app account with the userName {userName} belongs to the earlier Google user with this address (account {holderId}), so it was not given to the new one.',
-    fix: 'Choose: to give the new user an app account now, delete the old account (Accounts → status deleted; its data in the app goes with it) and the next sync creates a new one; or keep the old account until its grace period ends, when it is deleted and the new user\'s account is created.',
+    fix: 'Choose under Explain {email}: give the old app account to the new user (it keeps what the app holds for it), or delete the old account and a new app account is created. Until then the old account is kept until its grace period ends.',
   },
   scimEmailTaken: {
     text: '{email} is already the email of another active account in the SCIM app ({holder}), so it was not written: two active app accounts never share one email.',

@@ -57,6 +57,12 @@ export interface RosterPort {
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
+  /**
+   * Gives the destination's record of one account to another account id: the admin's choice when a
+   * Google user deleted and re-created with the same address should keep the old app account. Only
+   * destinations that keep such records (a SCIM app's ledger) offer it; false when there is none.
+   */
+  relink?(fromAccountId: string, toAccountId: string): boolean;
 }
 
 export interface HistoryPort {

@@ -369,7 +369,9 @@ describe('nobody is merged into someone else\'s app account', () => {
     rec.count('identityMerges', apps.has(fresh.id) ? 1 : 0);
     expect(apps.get(old.id)).toMatchObject({ id: oldApp.id, active: false, displayName: oldApp.displayName }); // not adopted
     expect(apps.has(fresh.id)).toBe(false);
-    expect(CATALOG.scimRecreatedUser.fix).toMatch(/^Choose: /);
+    expect(CATALOG.scimRecreatedUser.fix).toMatch(/^Choose under Explain /);
+    // Explain offers the choice.
+    expect(w.call('explainUser', { email: old.primaryEmail }).recreated).toEqual({ accountId: old.id, text: expect.stringMatching(catalog('recreatedUserChoice')), fix: CATALOG.recreatedUserChoice.fix });
 
     // The admin's choice: delete the old account; the next sync creates the new user's own.
     w.call('updateAccounts', { ids: [old.id], status: 'deleted' });
@@ -378,6 +380,30 @@ describe('nobody is merged into someone else\'s app account', () => {
     apps = await byExternalId();
     expect(apps.has(old.id)).toBe(false);
     expect(apps.get(fresh.id)).toMatchObject({ userName: old.primaryEmail, active: true, displayName: 'Recycled Address' });
+  });
+
+  rec.test('identities', 'the other choice for a re-created Google user: the old app account is given to the new user, kept (same app id) and reactivated for them; never offered for an account whose Google user still exists', async () => {
+    const w = await scimWorld({ userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'active' });
+    expect(w.call('syncNow', {}).state).toBe('done');
+    const [old, other] = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
+    const oldApp = (await byExternalId()).get(old.id)!;
+    w.rt.directory.deleteUser(old.primaryEmail);
+    const fresh = w.rt.directory.addUser({ email: old.primaryEmail, givenName: 'Recycled', familyName: 'Address', orgUnitPath: old.orgUnitPath });
+    later(w);
+    w.call('syncNow', {});
+    // Only the old account of this address is offered; another person's account cannot be taken this way.
+    expect(w.envelope('syncUser', { email: fresh.primaryEmail, adopt: other.id })).toMatchObject({ ok: false, error: { field: 'adopt' } });
+    const r = w.call('syncUser', { email: fresh.primaryEmail, adopt: old.id });
+    expect(r.failed).toEqual([]);
+    const apps = await byExternalId();
+    rec.count('scimScenarios');
+    rec.count('appAccountsChecked', apps.size);
+    rec.count('identityMerges', apps.has(old.id) ? 1 : 0);
+    expect(apps.get(fresh.id)).toMatchObject({ id: oldApp.id, userName: old.primaryEmail, active: true, displayName: 'Recycled Address' });
+    expect(apps.has(old.id)).toBe(false);
+    expect(w.call('explainUser', { email: fresh.primaryEmail }).recreated).toBeNull();
+    later(w);
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
   });
 });
 

@@ -331,6 +331,24 @@ export class ScimRoster implements RosterPort {
     return last === 'suspended' || last === 'disabled' ? last : 'disabled';
   }
 
+  /**
+   * The ledger entry (and so the app account) of `from` becomes `to`'s: a Google user re-created with
+   * the address of a deleted one keeps the old app account, by the admin's choice. The next write
+   * updates its externalId, status and roles for the new user.
+   */
+  relink(from: string, to: string): boolean {
+    const snap = this.snapshot();
+    if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
+    const entry = this.ledger.get(from);
+    const sid = snap.scimIdOf.get(from);
+    if (!entry || entry.m || !sid || this.ledger.get(to) || snap.scimIdOf.has(to)) return false;
+    this.ledger.commit(new Map<string, LedgerEntry | null>([[from, null], [to, { ...entry, s: sid }]]));
+    snap.scimIdOf.delete(from);
+    snap.scimIdOf.set(to, sid);
+    snap.ownerOf.set(sid, to);
+    return true;
+  }
+
   // ---------- writing ----------
 
   apply(changes: Change[]): ApplyResult {
