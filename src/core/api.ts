@@ -248,7 +248,6 @@ function secretContext(svc: Services, email: string, args: Record<string, unknow
   return { args, settings, config: svc.config, bySyncAccount: !owner || owner === email };
 }
 
-
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
   const settings = validateSettings(raw, svc.destinations);
