@@ -521,6 +521,23 @@ describe('roles as SCIM groups', () => {
 });
 
 describe('identities', () => {
+  test('a swap of emails when the app offers no PATCH: both step aside with a PUT, then take their new userNames', async () => {
+    await server.set({ patch: false, bulk: false });
+    const world = scimWorld(server);
+    population(world, 3, 0);
+    expect(world.sync().state).toBe('done');
+    const [a, b] = [world.directory.users[0], world.directory.users[1]];
+    [a.email, b.email] = [b.email, a.email];
+    world.takeRequests();
+    const r = world.sync();
+    expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ update: 2 }) });
+    expect(writesOf(world.takeRequests().log).map((l) => l.method)).toEqual(['PUT', 'PUT', 'PUT', 'PUT']);
+    const users = (await server.state()).users;
+    expect(users.find((u) => u.externalId === a.id)).toMatchObject({ userName: a.email, emails: [expect.objectContaining({ value: a.email })] });
+    expect(users.find((u) => u.externalId === b.id)).toMatchObject({ userName: b.email, emails: [expect.objectContaining({ value: b.email })] });
+    expect(world.sync().message).toMatch(/^No changes/);
+  });
+
   test('an email two active app users already share blocks only a change that would give it to one more: the holder\'s own updates still go out', async () => {
     const world = scimWorld(server);
     population(world, 2, 0);
