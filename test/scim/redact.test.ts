@@ -20,5 +20,7 @@ test('the token in every form it is quoted back, and every Authorization value',
     expect(out).not.toMatch(/some-other-token|abc\.def|dXNlcjpwYXNz|xyz123|0123456789/);
   }
   expect(redact('userName jane@school.example is already taken (uniqueness)')).toBe('userName jane@school.example is already taken (uniqueness)');
+  // Prose is left alone: only what looks like a credential goes.
+  expect(redact('Missing basic attribute; the Bearer token is invalid')).toBe('Missing basic attribute; the Bearer token is invalid');
   expect(redact('')).toBe('');
 });

@@ -10,7 +10,12 @@ export const REDACTED = '[redacted]';
  * authorization=x (header, JSON and form styles), and any "Bearer x" / "Basic x" credential.
  */
 const AUTHORIZATION_VALUE = /(\bauthorization\b["']?\s*[:=]\s*["']?)(?:bearer\s+|basic\s+)?[^\s"',;}\]]+/gi;
-const CREDENTIAL = /\b(bearer|basic)(\s+)[A-Za-z0-9\-._~+/]+=*/gi;
+const CREDENTIAL = /\b(bearer|basic)(\s+)([A-Za-z0-9\-._~+/]+=*)/gi;
+
+/** A word after "Bearer" or "Basic" that looks like a credential, not prose ("basic attribute"). */
+function looksLikeCredential(word: string): boolean {
+  return word.length >= 20 || (word.length >= 8 && (/[0-9\-._~+/=]/.test(word) || /[a-z][A-Z]/.test(word)));
+}
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -24,6 +29,6 @@ export function redactor(token: string): (text: string) => string {
     if (!text) return text;
     let out = tokenPattern ? text.replace(tokenPattern, REDACTED) : text;
     out = out.replace(AUTHORIZATION_VALUE, (_, name: string) => `${name}${REDACTED}`);
-    return out.replace(CREDENTIAL, (_, scheme: string, space: string) => `${scheme}${space}${REDACTED}`);
+    return out.replace(CREDENTIAL, (all: string, scheme: string, space: string, word: string) => (looksLikeCredential(word) ? `${scheme}${space}${REDACTED}` : all));
   };
 }
