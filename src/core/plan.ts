@@ -65,6 +65,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
+  let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
@@ -82,6 +84,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
       push(reconcile(manual, verdict, settings, now));
     } else if (!existing && verdict.target === 'active') {
       push(create(verdict, settings, now));
+    } else if (!existing) {
+      suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
@@ -97,7 +101,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     counts,
     ruleProblems: index.problems,
     blockedByThreshold: thresholdCheck(counts, accounts, settings),
-    inScopeUsers,
+    inScopeUsers: inScopeUsers - suspendedUnsynced,
+    suspendedUnsynced,
     directoryUsers: snapshot.users.length,
   };
 }
