@@ -98,7 +98,7 @@ export const DEFAULT_SWITCHES: Switches = {
  */
 export const PROFILES = {
   /** PATCH without value-filtered paths on Users (only whole multi-valued attributes may be replaced). */
-  noValuePathPatch: { valuePathPatch: false },
+  noValuePathPatch: { valuePathPatch: false, bulk: false },
   /** Emails are unique across every account of the app, also those created in the app before provisioning. */
   uniqueEmails: { uniqueEmails: true },
   /** 100 requests per 10 seconds per path, 429 with Retry-After. */

@@ -5,7 +5,7 @@
 // clear message instead of hammering the server.
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
-import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from '../../core/scimConfig';
+import { PatchOperation, ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, refusedValuePath, retryAfterMs } from '../../core/scimConfig';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -249,6 +249,8 @@ export class ScimClient implements ScimProbe {
   private isFailure(req: ScimRequest, a: ScimResponse): boolean {
     if (a.status < 400) return false;
     if (a.status === 409) return false;
+    // A PATCH refused for its value-filtered path is resent in the whole-list form the app takes.
+    if (refusedValuePath(a.status, a.body, (req.body as { Operations?: PatchOperation[] } | undefined)?.Operations ?? [])) return false;
     if (a.status === 404 && /^\/(Users|Groups)\/[^/?]+/.test(req.path)) return false;
     return true;
   }

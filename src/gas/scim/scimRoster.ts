@@ -14,6 +14,7 @@ import {
   ScimProbeResult,
   ScimSettings,
   ScimUserFields,
+  PatchOperation,
   bulkBody,
   bulkChunks,
   createUserBody,
@@ -25,7 +26,9 @@ import {
   manualIdFor,
   memberPatchBodies,
   nameOf,
+  otherRoleValues,
   patchBody,
+  refusedValuePath,
   replaceUserBody,
   roleValues,
   shortHash,
@@ -33,6 +36,7 @@ import {
 } from '../../core/scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
+import { AppProfile } from './appProfile';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -92,6 +96,8 @@ export class ScimRoster implements RosterPort {
   readonly kind: string;
   readonly client: ScimClient;
   readonly ledger: Ledger;
+  /** What this app was found to support, remembered between syncs. */
+  readonly app: AppProfile;
   private snap: Snapshot | null = null;
   private readonly settings: ScimSettings;
   private readonly roles: Role[];
@@ -116,6 +122,7 @@ export class ScimRoster implements RosterPort {
     });
     this.kind = `SCIM app (${this.client.host})`;
     this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+    this.app = new AppProfile(options.state, `scim.${shortHash(this.client.baseUrl)}.app`);
   }
 
   /** For Finalize sync (checkScimDestination). */
@@ -137,6 +144,8 @@ export class ScimRoster implements RosterPort {
 
   private snapshot(): Snapshot {
     if (this.snap) return this.snap;
+    this.client.capabilities();
+    if (this.app.get().bulkRefused) this.client.disableBulk();
     const caps = this.client.capabilities();
     const users = new Map<string, any>();
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
@@ -301,6 +310,7 @@ export class ScimRoster implements RosterPort {
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
+      this.app.save();
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
@@ -347,7 +357,7 @@ export class ScimRoster implements RosterPort {
   /** PATCH (or PUT) only what differs; nothing at all when the app already holds it. */
   private updateOrDone(w: Work, snap: Snapshot): void {
     const current = currentUser(w.raw, this.settings, this.roles);
-    const ops = userPatchOps(current, w.desired!);
+    const ops = userPatchOps(current, w.desired!, { whole: this.app.get().rolePatch === 'whole', otherRoles: otherRoleValues(w.raw, this.roles) });
     if (!ops.length) return this.finish(w);
     const path = `/Users/${encodeURIComponent(w.scimId!)}`;
     if (snap.caps.patch) this.next(w, 'update', { method: 'PATCH', path, body: patchBody(ops) });
@@ -385,6 +395,12 @@ export class ScimRoster implements RosterPort {
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...replaceUserBody(w.raw, current, w.desired!), id: w.scimId, meta: w.raw.meta };
           snap.users.set(w.scimId!, w.raw);
           return this.finish(w);
+        }
+        const sent = (w.request?.body as { Operations?: PatchOperation[] } | undefined)?.Operations ?? [];
+        if (w.request?.method === 'PATCH' && this.app.get().rolePatch !== 'whole' && refusedValuePath(r.status, r.body, sent)) {
+          // The app takes no value-filtered paths: from now on roles go as one whole list (remembered for this app).
+          this.app.update((d) => (d.rolePatch = 'whole'));
+          return this.updateOrDone(w, snap);
         }
         if (r.status === 404 && !w.recreated) {
           // Deleted in the app since it was read: create it again.
@@ -511,7 +527,10 @@ export class ScimRoster implements RosterPort {
                 this.client.record(members.map((i) => requests[i]), opAnswers);
               } else if (res.status === 501 || res.status === 404 || res.status === 405 || res.status === 413) {
                 // Bulk advertised but refused (or this request too large): send these one by one.
-                if (res.status !== 413) this.client.disableBulk();
+                if (res.status !== 413) {
+                  this.client.disableBulk();
+                  this.app.update((d) => (d.bulkRefused = true));
+                }
                 single.push(...members);
               } else {
                 members.forEach((i) => (answers[i] = res));

@@ -1,0 +1,72 @@
+// The SCIM destination against behaviour profiles of real SCIM apps (emulator/scim/server.ts PROFILES),
+// through the product's own server API on the built bundle in the simulated runtime.
+import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
+import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { PROFILES } from '../../emulator/scim/server';
+import { DEMO_DOMAIN, demoDistrict } from '../../emulator/domain';
+import { World, later, world } from '../e2e/harness';
+
+const TOKEN = 'profile-token-0123456789abcdef';
+let server: ScimTestServer;
+
+beforeAll(async () => {
+  server = await startScimServer({ token: TOKEN });
+});
+afterAll(async () => {
+  await server?.stop();
+  await closeHttpWorker();
+});
+
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A linked world whose destination is the test server, token saved. */
+function scimApp(options: Parameters<typeof world>[0] = {}, scim: Json = {}): World {
+  const w = world({ urlFetch: new SyncHttp(), ...options });
+  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles', ...scim } });
+  w.call('saveScimToken', { token: TOKEN });
+  return w;
+}
+
+/** Sync now as the sidebar runs it: continueSync while the sync is in progress. */
+function syncToEnd(w: World): Json {
+  let r = w.call('syncNow', {});
+  for (let i = 0; r.state === 'in-progress' && i < 200; i++) r = w.call('continueSync');
+  return r;
+}
+
+async function fresh(switches: Json = {}) {
+  await server.clear();
+  await server.set({ token: TOKEN, ...switches });
+}
+
+const writes = async () => (await server.state()).log.filter((r) => r.method !== 'GET');
+
+describe('an app without value-filtered PATCH paths on Users', () => {
+  test('a demoted admin loses the admin role (the whole roles list is replaced), and the next sync sends no write', async () => {
+    await fresh(PROFILES.noValuePathPatch);
+    const dir = demoDistrict();
+    const w = scimApp({ directory: dir });
+    expect(syncToEnd(w).state).toBe('done');
+    // A counselor (teacher) who is also an administrator: demoted, the teacher role stays.
+    const admins = dir.findGroup(`admins@${DEMO_DOMAIN}`)!;
+    const counselors = dir.findGroup(`counselors@${DEMO_DOMAIN}`)!;
+    const admin = dir.allUsers().find((u) => dir.isMemberDeep(admins, u.id) && dir.isMemberDeep(counselors, u.id))!;
+    const inApp = async () => (await server.state()).users.find((u) => u.userName === admin.primaryEmail)!;
+    expect((await inApp()).roles.map((r: Json) => r.value)).toContain('admin');
+
+    dir.removeMember(`admins@${DEMO_DOMAIN}`, admin.primaryEmail);
+    await server.clearLog();
+    later(w);
+    const demoted = syncToEnd(w);
+    expect(demoted.state).toBe('done');
+    expect((await inApp()).roles.map((r: Json) => r.value)).not.toContain('admin');
+    const patches = (await writes()).filter((r) => r.method === 'PATCH');
+    expect(patches.at(-1)).toMatchObject({ status: 200, patchOps: [['replace roles']] });
+
+    // Remembered for this app: the next demotion goes in the whole-list form at once, and no change sends nothing.
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+  });
+});
