@@ -34,6 +34,12 @@ export interface ApplyResult {
   /** accountIds of the changes the destination accepted. */
   applied: string[];
   failed: { accountId: string; message: string }[];
+  /**
+   * Changes the destination did not send at all (nothing happened to them): 'part' when this
+   * execution's time is spent (the next part of the same sync sends them), 'sync' when they must
+   * wait for a later sync (the app asked for a long wait, or the day's quota is used); `message` says why.
+   */
+  unsent?: { accountIds: string[]; until: 'part' | 'sync'; message: string; fix?: string };
 }
 
 export interface RosterReadProblem {

@@ -2,7 +2,7 @@
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
 import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
-import { BlobStore, Services } from './ports';
+import { ApplyResult, BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, loadSettings, readNumber } from './config';
 import { Message, UserError, msg, toMessage } from './messages';
@@ -37,6 +37,8 @@ export interface Job {
   heldSample?: string[];
   ruleProblems: string[];
   busyMs: number;
+  /** Changes left for a later sync, and why (the destination could take no more in this one). */
+  postponed?: { count: number; message: string; fix: string };
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
 }
@@ -197,7 +199,14 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
     }
     const batch = plan.changes.splice(0, APPLY_BATCH);
     if (!batch.length) return finish(svc, job, partStart);
-    applyBatch(svc, job, batch);
+    const unsent = applyBatch(svc, job, batch);
+    // Not sent because this execution's time is spent: the next part plans them again and sends them.
+    if (unsent?.until === 'part') return pause(svc, job, partStart);
+    if (unsent?.until === 'sync') {
+      // The destination cannot take more in this sync (a long wait it asked for, the day's quota): a later sync goes on.
+      job.postponed = { count: unsent.accountIds.length + plan.changes.length, message: unsent.message, fix: unsent.fix ?? '' };
+      return finish(svc, job, partStart);
+    }
     lastStepMs = svc.clock.nowMs() - stepStart;
   }
 }
@@ -230,13 +239,14 @@ export function readRoster(svc: Services): Account[] {
   return accounts;
 }
 
-function applyBatch(svc: Services, job: Job, batch: Change[]): void {
+function applyBatch(svc: Services, job: Job, batch: Change[]): ApplyResult['unsent'] {
   const result = svc.roster.apply(batch);
   countApplied(batch, result.applied, job.applied);
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
   }
+  return result.unsent?.accountIds.length ? result.unsent : undefined;
 }
 
 /** Adds the changes the destination accepted to `counts`, per change kind. */
@@ -284,16 +294,20 @@ export function describePhase(job: Job): string {
 
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
-  const outcome: SyncOutcome = failed ? 'partial' : 'success';
+  const outcome: SyncOutcome = failed || job.postponed ? 'partial' : 'success';
   const notes = [...job.ruleProblems];
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
     notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
   }
+  if (job.postponed) {
+    const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
+    notes.push(`${done} of ${done + job.postponed.count} changes made: ${job.postponed.message}`);
+  }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
-  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.postponed ? job.postponed.fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);

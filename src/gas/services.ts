@@ -3,6 +3,7 @@ import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
 import { KEYS, loadSettings } from '../core/config';
 import { Settings } from '../core/settings';
 import { readScimToken } from '../core/scimConfig';
+import { urlFetchQuotaFor } from '../core/scimQuota';
 import { ScimNotReady, ScimRoster, scimSetupProblem } from './scim/scimRoster';
 import { UserError, msg } from '../core/messages';
 import { GasDirectory } from './directory';
@@ -53,7 +54,7 @@ export function rosterSpreadsheet(triggerUid?: string): GoogleAppsScript.Spreads
  * The roster destination the settings choose. Unreadable settings fall back to the
  * sheet, which no sync touches until they are repaired (runSync refuses them first).
  */
-function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, config: KeyValueStore, secrets: KeyValueStore, state: BlobStore): RosterPort {
+function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, config: KeyValueStore, secrets: KeyValueStore, state: BlobStore, remainingMs: () => number): RosterPort {
   let settings: Settings;
   try {
     settings = loadSettings(config);
@@ -62,8 +63,10 @@ function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, conf
   }
   if (settings.destination !== 'scim') return new SheetRoster(spreadsheet);
   const token = readScimToken(secrets);
-  const problem = scimSetupProblem(settings.scim, token, config.get(KEYS.syncAccount) ?? '');
-  return problem ? new ScimNotReady(problem) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state });
+  const syncAccount = config.get(KEYS.syncAccount) ?? '';
+  const problem = scimSetupProblem(settings.scim, token, syncAccount);
+  if (problem) return new ScimNotReady(problem);
+  return new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
 }
 
 function documentConfig(state: SheetBlobStore) {
@@ -97,9 +100,10 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   // that configuration (installer and listed admins), never by a namespace of one's own.
   const config = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
   const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
+  const remainingMs = () => startedMs + budget - Date.now();
   return {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
-    roster: destination(spreadsheet, config, secrets, state),
+    roster: destination(spreadsheet, config, secrets, state, remainingMs),
     history: new SheetHistory(spreadsheet),
     config,
     secrets,
@@ -109,7 +113,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     clock: gasClock,
     session: gasSession,
     notifier: gasMail,
-    remainingMs: () => startedMs + budget - Date.now(),
+    remainingMs,
     rosterUrl: () => spreadsheet.getUrl(),
   };
 }

@@ -3,7 +3,7 @@
 import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
 import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { PROFILES } from '../../emulator/scim/server';
-import { DEMO_DOMAIN, demoDistrict } from '../../emulator/domain';
+import { DEMO_DOMAIN, demoDistrict, generateDomain, scaleRules } from '../../emulator/domain';
 import { World, later, world } from '../e2e/harness';
 
 const TOKEN = 'profile-token-0123456789abcdef';
@@ -68,5 +68,66 @@ describe('an app without value-filtered PATCH paths on Users', () => {
     later(w);
     expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
     expect(await writes()).toEqual([]);
+  });
+});
+
+describe('an app that limits requests to 100 per 10 seconds per path', () => {
+  const big = () => generateDomain({ users: 1500, domain: 'rate.example', groups: 3 });
+  const rules = scaleRules('rate.example');
+
+  async function firstSyncIsPacedAndComplete(style: keyof typeof PROFILES, people: number) {
+    await fresh(PROFILES[style]);
+    const w = scimApp({ directory: generateDomain({ users: people, domain: 'rate.example', groups: 3 }), rules });
+    const r = syncToEnd(w);
+    const state = await server.state();
+    expect(r).toMatchObject({ state: 'done' });
+    expect(r.applied.create).toBe(r.planned.create);
+    expect(state.users).toHaveLength(r.planned.create);
+    expect(r.planned.create).toBeGreaterThan(people * 0.8);
+    // No duplicate: one app user per Google user.
+    expect(new Set(state.users.map((u) => u.externalId)).size).toBe(state.users.length);
+    // Never a request inside a wait the app asked for, and 429s are the exception, not the rule.
+    expect(state.log.filter((e) => e.insideWait)).toEqual([]);
+    const refused = state.log.filter((e) => e.status === 429).length;
+    expect(refused).toBeLessThanOrEqual(40);
+    const posts = state.log.filter((e) => e.method === 'POST');
+    expect(posts.length).toBeLessThanOrEqual(r.planned.create + refused);
+
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+    return { w, r, state };
+  }
+
+  test('Retry-After: a first Sync now of 1,500 users provisions everyone, part after part, with no duplicate', async () => {
+    await fresh(PROFILES.rateLimitRetryAfter);
+    const w = scimApp({ directory: big(), rules });
+    const r = syncToEnd(w);
+    const state = await server.state();
+    expect(r.state).toBe('done');
+    expect(r.part).toBeGreaterThan(1); // the pace the app allows does not fit one execution
+    expect(r.applied.create).toBe(r.planned.create);
+    expect(r.planned.create).toBeGreaterThan(1400);
+    expect(state.users).toHaveLength(r.planned.create);
+    expect(new Set(state.users.map((u) => u.externalId)).size).toBe(state.users.length);
+    expect(new Set(state.users.map((u) => u.userName)).size).toBe(state.users.length);
+    expect(state.log.filter((e) => e.insideWait)).toEqual([]);
+    expect(state.log.filter((e) => e.status === 429).length).toBeLessThanOrEqual(40);
+    expect(state.log.filter((e) => e.method === 'POST' && e.status === 201)).toHaveLength(r.planned.create);
+    expect(w.history()[0]).toMatchObject({ Outcome: 'success' });
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+  });
+
+  test('X-Retry-After only: the same pacing', async () => {
+    await firstSyncIsPacedAndComplete('rateLimitXRetryAfter', 400);
+  });
+
+  test('IETF RateLimit headers: paced from the first answers, so the app never has to refuse', async () => {
+    const { state } = await firstSyncIsPacedAndComplete('rateLimitIetf', 400);
+    expect(state.log.filter((e) => e.status === 429)).toEqual([]);
   });
 });

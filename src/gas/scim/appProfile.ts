@@ -4,6 +4,8 @@
 // it refuses Bulk although it advertises it, how fast it lets us go, when it
 // asked us to wait until, and the accounts it refused as duplicates.
 import { BlobStore } from '../../core/ports';
+import { PaceMemory } from '../../core/scimPacing';
+import { QuotaMemory } from '../../core/scimQuota';
 
 export interface RefusedCreate {
   /** Fingerprint of the POST body the app refused: a changed account is tried again at once. */
@@ -20,10 +22,10 @@ export interface AppProfileData {
   rolePatch?: 'whole';
   /** The app answered 501/404/405 to a Bulk request although ServiceProviderConfig offers Bulk. */
   bulkRefused?: true;
-  /** Requests per second the app was seen to allow (learnt from 429s and RateLimit headers). */
-  ratePerSec?: number;
-  /** No request before this time (epoch ms): the app asked us to wait. */
-  holdUntil?: number;
+  /** The app's pace as learnt from 429s and RateLimit headers, and a wait it asked for that has not passed. */
+  pace?: PaceMemory;
+  /** This roster's UrlFetchApp calls in the current quota day. */
+  quota?: QuotaMemory;
   /** accountId → a create the app refused as a duplicate of an account it already has. */
   refused?: Record<string, RefusedCreate>;
 }

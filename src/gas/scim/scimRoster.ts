@@ -36,7 +36,8 @@ import {
 } from '../../core/scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
-import { AppProfile } from './appProfile';
+import { AppProfile, RefusedCreate } from './appProfile';
+import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from '../../core/scimQuota';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -54,6 +55,10 @@ export interface ScimRosterOptions {
   batchSize?: number;
   /** Tries per request for 429 / 5xx. */
   attempts?: number;
+  /** Milliseconds this execution may still run (Services.remainingMs): sending stops in time to record what was done. */
+  remainingMs?: () => number;
+  /** The sync account's daily UrlFetchApp quota (100,000 for Workspace, 20,000 for a consumer account). */
+  urlFetchPerDay?: number;
 }
 
 interface GroupState {
@@ -88,7 +93,12 @@ interface Work {
   accepted: boolean;
   failure: string | null;
   groupFailure: string | null;
+  /** The group membership was not sent (the client stopped sending); the next part or sync sends it. */
+  groupUnsent: boolean;
 }
+
+/** A create the app refused as a duplicate is not sent again unchanged before this long (doubling, at most 16 days). */
+export const REFUSED_BACKOFF_MS = 24 * 60 * 60 * 1000;
 
 const MAX_ROUNDS = 6;
 
@@ -104,6 +114,7 @@ export class ScimRoster implements RosterPort {
   private readonly pageSize: number;
   private readonly attempts: number;
   private readonly sleep: (ms: number) => void;
+  private readonly now: () => number;
 
   constructor(options: ScimRosterOptions) {
     this.settings = options.settings;
@@ -111,18 +122,24 @@ export class ScimRoster implements RosterPort {
     this.pageSize = options.pageSize ?? 100;
     this.attempts = options.attempts ?? 5;
     this.sleep = options.sleep ?? ((ms: number) => Utilities.sleep(ms));
+    const prefix = `scim.${shortHash(options.settings.baseUrl.replace(/\/+$/, ''))}.`;
+    this.app = new AppProfile(options.state, `${prefix}app`);
+    this.now = options.now ?? (() => Date.now());
+    const learnt = this.app.get();
     this.client = new ScimClient({
       baseUrl: options.settings.baseUrl,
       token: options.token,
       fetchAll: options.fetchAll,
       sleep: this.sleep,
-      now: options.now,
+      now: this.now,
       batchSize: options.batchSize,
       attempts: this.attempts,
+      remainingMs: options.remainingMs,
+      pace: learnt.pace,
+      quota: new DailyQuota(options.urlFetchPerDay ?? WORKSPACE_URLFETCH_PER_DAY, learnt.quota, this.now),
     });
     this.kind = `SCIM app (${this.client.host})`;
-    this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
-    this.app = new AppProfile(options.state, `scim.${shortHash(this.client.baseUrl)}.app`);
+    this.ledger = new Ledger(options.state, prefix);
   }
 
   /** For Finalize sync (checkScimDestination). */
@@ -138,8 +155,12 @@ export class ScimRoster implements RosterPort {
   // ---------- reading ----------
 
   readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
-    const snap = this.snapshot();
-    return { accounts: this.buildAccounts(snap), problems: [] };
+    try {
+      const snap = this.snapshot();
+      return { accounts: this.buildAccounts(snap), problems: [] };
+    } finally {
+      this.remember();
+    }
   }
 
   private snapshot(): Snapshot {
@@ -297,6 +318,15 @@ export class ScimRoster implements RosterPort {
     return last === 'suspended' || last === 'disabled' ? last : 'disabled';
   }
 
+  /** What was learnt of the app's pace and the day's requests, kept for the next execution. */
+  private remember(): void {
+    this.app.update((d) => {
+      d.pace = this.client.pacer.memory();
+      if (this.client.quota) d.quota = this.client.quota.memory();
+    });
+    this.app.save();
+  }
+
   // ---------- writing ----------
 
   apply(changes: Change[]): ApplyResult {
@@ -310,23 +340,27 @@ export class ScimRoster implements RosterPort {
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
-      this.app.save();
+      this.remember();
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
+    const unsent: string[] = [];
     for (const w of works) {
-      const problem = w.failure ?? w.groupFailure ?? (w.accepted ? null : 'not written');
-      if (problem) failed.push({ accountId: w.change.accountId, message: problem });
+      const problem = w.failure ?? w.groupFailure;
+      if (!problem && ((!w.accepted && w.request) || w.groupUnsent)) unsent.push(w.change.accountId);
+      else if (problem || !w.accepted) failed.push({ accountId: w.change.accountId, message: problem ?? 'not written' });
       else applied.push(w.change.accountId);
     }
-    return { applied, failed };
+    if (!unsent.length) return { applied, failed };
+    const why = this.client.stopMessage(unsent.length);
+    return { applied, failed, unsent: { accountIds: unsent, until: this.client.stoppedForThisPart() ? 'part' : 'sync', message: why?.text ?? '', fix: why?.fix ?? '' } };
   }
 
   private start(change: Change, snap: Snapshot): Work {
     const after = change.after;
     const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
     const raw = scimId ? snap.users.get(scimId) ?? null : null;
-    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null };
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, groupUnsent: false };
     if (!after || after.status === 'deleted') {
       if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
       else w.accepted = true; // nothing in the app to delete
@@ -367,14 +401,16 @@ export class ScimRoster implements RosterPort {
   private userRounds(works: Work[], snap: Snapshot): void {
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const active = works.filter((w) => w.request);
-      if (!active.length) return;
+      if (!active.length || this.client.stopped) return;
       const answers = this.execute(active.map((w) => w.request!));
       active.forEach((w, i) => this.handle(w, answers[i], snap));
     }
+    if (this.client.stopped) return;
     for (const w of works) if (w.request) this.finish(w, this.failText(w, { status: 0, body: null, text: 'gave up after several attempts', location: '', retryAfterMs: null }));
   }
 
   private handle(w: Work, r: ScimResponse, snap: Snapshot): void {
+    if (r.notSent) return; // kept as it is: the next part or sync sends it
     const ok = r.status >= 200 && r.status < 300;
     switch (w.phase) {
       case 'create': {
@@ -580,6 +616,10 @@ export class ScimRoster implements RosterPort {
     const failGroup = (role: Role, userIds: string[], r: ScimResponse) => {
       for (const id of userIds) {
         const w = workOf.get(id);
+        if (w && r.notSent) {
+          w.groupUnsent = true;
+          continue;
+        }
         if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: groups.get(role)!.name, code: r.status, detail: errorDetail(r) }).text;
       }
     };
@@ -664,7 +704,7 @@ export class ScimRoster implements RosterPort {
         ss: after.syncedStatus,
         o: after.outOfScopeSince,
         // An account whose group membership was not accepted is not marked as synced now.
-        l: w.groupFailure ? prev?.l ?? old?.l ?? '' : after.lastSynced,
+        l: w.groupFailure || w.groupUnsent ? prev?.l ?? old?.l ?? '' : after.lastSynced,
         m: after.source === 'manual' ? 1 : 0,
         p: [...after.permissions],
         ou: after.orgUnitPath,
