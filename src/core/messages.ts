@@ -182,7 +182,7 @@ export const CATALOG = {
     fix: 'Find the user in the app and give it the userName {userName}, or remove the duplicate; the next sync adopts it.',
   },
   scimEmailTaken: {
-    text: '{email} was not created in the SCIM app, which refused it (HTTP 409: {detail}): the app already has an account with this email that was not created by provisioning; {waiting} accounts wait for this.',
+    text: '{email} was not created in the SCIM app (HTTP 409: {detail}): the app already has an account with this email that was not created by provisioning: link it in the app, or exclude the user. {waiting} accounts wait for this.',
     fix: 'The app already has an account with this email that was not created by provisioning: link it to the user in the app, or exclude the user under Settings → Policy. It is tried again when the user changes in Google, or after {retryAt}.',
   },
   scimRateLimited: {

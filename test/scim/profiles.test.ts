@@ -131,3 +131,51 @@ describe('an app that limits requests to 100 per 10 seconds per path', () => {
     expect(state.log.filter((e) => e.status === 429)).toEqual([]);
   });
 });
+
+describe('an app whose emails are unique across accounts provisioning did not create', () => {
+  test('the refusal keeps the app\'s words and says how to fix it; the same POST is not re-sent until the user changes', async () => {
+    await fresh(PROFILES.uniqueEmails);
+    const dir = demoDistrict();
+    const [taken, alsoTaken] = dir.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students') && !u.suspended);
+    // Accounts made in the app itself before provisioning: SCIM neither lists them nor finds them by userName or externalId.
+    await server.seed([
+      { userName: 'jdoe-local', emails: [{ value: taken.primaryEmail, primary: true }], hidden: true },
+      { userName: 'second-local', emails: [{ value: alsoTaken.primaryEmail, primary: true }], hidden: true },
+    ]);
+    const w = scimApp({ directory: dir });
+    const first = syncToEnd(w);
+    expect(first.state).toBe('done');
+    expect(w.history()[0]).toMatchObject({ Outcome: 'partial' });
+    expect(first.message).toContain('2 accounts could not be written');
+    expect(first.message).toContain('a user already uses this email (uniqueness)');
+    expect(first.message).toContain('was not created by provisioning: link it in the app, or exclude the user');
+    expect(first.message).toContain('2 accounts wait for this');
+    // Creates sent, alone or inside Bulk requests.
+    const creates = async () => (await server.state()).log.reduce((n, e) => n + (e.bulk ? e.bulk.filter((op) => op === 'POST /Users').length : e.method === 'POST' && e.path.endsWith('/Users') ? 1 : 0), 0);
+
+    // Nothing changed: the refused POSTs are not sent again, and the message still says who waits.
+    await server.clearLog();
+    later(w);
+    const second = syncToEnd(w);
+    expect(await writes()).toEqual([]);
+    expect(second.message).toContain('2 accounts wait for this');
+
+    // The user changed in Google: the create is tried again at once.
+    dir.renameUser(taken.primaryEmail, 'Renamed', 'Student');
+    await server.clearLog();
+    later(w);
+    syncToEnd(w);
+    expect(await creates()).toBe(1);
+
+    // A day later both are tried once more; refused again, they wait twice as long (two days) the next time.
+    await server.clearLog();
+    later(w, 25 * 60);
+    const dayLater = syncToEnd(w);
+    expect(await creates()).toBe(2);
+    expect(dayLater.message).toContain('a user already uses this email');
+    await server.clearLog();
+    later(w, 25 * 60);
+    syncToEnd(w);
+    expect(await creates()).toBe(0);
+  });
+});

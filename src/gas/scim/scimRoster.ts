@@ -95,6 +95,10 @@ interface Work {
   groupFailure: string | null;
   /** The group membership was not sent (the client stopped sending); the next part or sync sends it. */
   groupUnsent: boolean;
+  /** The app's words when it answered a create with 409. */
+  conflict: string | null;
+  /** The create was refused as a duplicate that no lookup finds (now, or on an earlier sync and unchanged since). */
+  refused: RefusedCreate | null;
 }
 
 /** A create the app refused as a duplicate is not sent again unchanged before this long (doubling, at most 16 days). */
@@ -336,6 +340,7 @@ export class ScimRoster implements RosterPort {
     const works = changes.map((c) => this.start(c, snap));
     try {
       this.userRounds(works, snap);
+      this.describeRefusals(works);
       if (snap.groups) this.applyGroups(works, snap);
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
@@ -360,7 +365,7 @@ export class ScimRoster implements RosterPort {
     const after = change.after;
     const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
     const raw = scimId ? snap.users.get(scimId) ?? null : null;
-    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, groupUnsent: false };
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, groupUnsent: false, conflict: null, refused: null };
     if (!after || after.status === 'deleted') {
       if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
       else w.accepted = true; // nothing in the app to delete
@@ -368,7 +373,7 @@ export class ScimRoster implements RosterPort {
     }
     w.desired = desiredUser(after, this.settings);
     if (raw) this.updateOrDone(w, snap);
-    else this.createRequest(w);
+    else if (!this.stillRefused(w)) this.createRequest(w);
     return w;
   }
 
@@ -420,9 +425,13 @@ export class ScimRoster implements RosterPort {
           w.scimId = id;
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
           snap.users.set(id, w.raw);
+          this.forgetRefusal(w);
           return this.finish(w);
         }
-        if (r.status === 409) return this.lookup(w, 'lookupUserName', snap, r);
+        if (r.status === 409) {
+          w.conflict = errorDetail(r);
+          return this.lookup(w, 'lookupUserName', snap, r);
+        }
         return this.finish(w, this.failText(w, r));
       }
       case 'update': {
@@ -467,7 +476,7 @@ export class ScimRoster implements RosterPort {
             : resources.find((u) => String(u?.externalId ?? '') === d.externalId);
         if (!found) {
           if (w.phase === 'lookupUserName' && d.externalId !== undefined) return this.lookup(w, 'lookupExternalId', snap, r);
-          return this.finish(w, this.conflictText(w, 'no user with that userName or externalId was found'));
+          return this.refuse(w);
         }
         const sid = String(found.id);
         const owner = snap.ownerOf.get(sid);
@@ -476,6 +485,7 @@ export class ScimRoster implements RosterPort {
         w.scimId = sid;
         w.raw = found;
         snap.users.set(sid, found);
+        this.forgetRefusal(w);
         return this.updateOrDone(w, snap);
       }
       default:
@@ -497,10 +507,52 @@ export class ScimRoster implements RosterPort {
           return this.updateOrDone(w, snap);
         }
       }
-      return this.finish(w, this.conflictText(w, errorDetail(r)));
+      return this.refuse(w);
     }
     const filter = phase === 'lookupUserName' ? eqFilter('userName', d.userName) : eqFilter('externalId', d.externalId!);
     this.next(w, phase, { method: 'GET', path: `/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=10` });
+  }
+
+  // ---------- creates refused as duplicates: backed off per account ----------
+
+  private createFingerprint(w: Work): string {
+    return shortHash(JSON.stringify(createUserBody(w.desired!)));
+  }
+
+  /** The same create was refused before and nothing changed since: not sent again before its backoff ends. */
+  private stillRefused(w: Work): boolean {
+    const prev = this.app.get().refused?.[w.change.accountId];
+    if (!prev || prev.f !== this.createFingerprint(w) || this.now() >= retryAt(prev)) return false;
+    w.refused = prev;
+    this.finish(w, 'refused as a duplicate');
+    return true;
+  }
+
+  /** A 409 that no lookup resolves: the app holds an account Roster Sync cannot see. Remembered, so it is not re-sent every sync. */
+  private refuse(w: Work): void {
+    const f = this.createFingerprint(w);
+    const prev = this.app.get().refused?.[w.change.accountId];
+    w.refused = { f, d: w.conflict ?? 'HTTP 409', at: this.now(), n: prev && prev.f === f ? prev.n + 1 : 1 };
+    this.app.update((d) => ((d.refused ??= {})[w.change.accountId] = w.refused!));
+    this.finish(w, 'refused as a duplicate');
+  }
+
+  private forgetRefusal(w: Work): void {
+    if (!this.app.get().refused?.[w.change.accountId]) return;
+    this.app.update((d) => delete d.refused![w.change.accountId]);
+  }
+
+  /** The messages of refused creates, saying how many accounts wait for the same reason. */
+  private describeRefusals(works: Work[]): void {
+    const waiting = Object.keys(this.app.get().refused ?? {}).length;
+    for (const w of works) {
+      if (!w.refused) continue;
+      const email = w.change.after?.email ?? w.change.email;
+      const retry = new Date(retryAt(w.refused)).toISOString().slice(0, 10);
+      w.failure = /e-?mail/i.test(w.refused.d)
+        ? msg('scimEmailTaken', { email, detail: w.refused.d, waiting, retryAt: retry }).text
+        : `${this.conflictText(w, w.refused.d)} ${waiting} accounts wait for this; tried again when the user changes, or after ${retry}.`;
+    }
   }
 
   private failText(w: Work, r: ScimResponse): string {
@@ -728,6 +780,11 @@ class OpsRetry extends Error {
   constructor(readonly count: number) {
     super(`${count} Bulk operations to retry`);
   }
+}
+
+/** When a refused create may be sent again unchanged: a day after the first refusal, doubling, at most 16 days. */
+function retryAt(r: RefusedCreate): number {
+  return r.at + REFUSED_BACKOFF_MS * 2 ** Math.min(4, Math.max(0, r.n - 1));
 }
 
 function idFromLocation(location: string): string {
