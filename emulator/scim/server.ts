@@ -382,7 +382,7 @@ app.use('/scim/v2', (req, res, next) => {
   applyConfig();
   const query = req.query as Record<string, any>;
   if (switches.maxCount !== null && query.count !== undefined && Number(query.count) > switches.maxCount) query.count = String(switches.maxCount);
-  if (switches.maxCount !== null && req.method === 'GET' && query.count === undefined && !/\/[^/]+\/[^/?]+/.test(req.path)) query.count = String(switches.maxCount);
+  if (switches.maxCount !== null && req.method === 'GET' && query.count === undefined && /^\/(Users|Groups)\/?$/.test(req.path)) query.count = String(switches.maxCount);
   if (switches.tokenScope === 'users' && req.path.startsWith('/Groups')) {
     res.status(403).type('application/scim+json').send(errorBody(403, 'This token may not read or change groups'));
     return;

@@ -179,3 +179,70 @@ describe('an app whose emails are unique across accounts provisioning did not cr
     expect(await creates()).toBe(0);
   });
 });
+
+describe('a token that may manage users but not groups', () => {
+  test('with roles as groups, Finalize fails with the fix before the first sync, and Test connection says why', async () => {
+    await fresh(PROFILES.usersOnlyToken);
+    const w = scimApp({}, { roleMapping: 'groups' });
+    const destination = w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination');
+    expect(destination).toMatchObject({ status: 'fail', found: expect.stringContaining('/Groups'), fix: expect.stringContaining('permission to manage users (and groups') });
+    const report = w.call('testScimConnection');
+    expect(report.ok).toBe(false);
+    expect(report.rows.find((r: Json) => r.item === 'Groups (roles as groups)')).toMatchObject({ status: 'fail' });
+    expect(report.fix).toContain('permission to manage users (and groups');
+    // Nothing was written by either check.
+    expect(await writes()).toEqual([]);
+    expect((await server.state()).users).toEqual([]);
+  });
+
+  test('with roles as the roles attribute, the same token passes', async () => {
+    await fresh(PROFILES.usersOnlyToken);
+    const w = scimApp();
+    expect(w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination')).toMatchObject({ status: 'pass' });
+    expect(w.call('testScimConnection').ok).toBe(true);
+  });
+});
+
+describe('an app with no Bulk, pages of at most 100 and eq filters only (totalResults given)', () => {
+  test('Test connection reports what it advertises and what it honours, and changes nothing', async () => {
+    await fresh({ ...PROFILES.narrow, noTotalResults: false });
+    await server.seed(Array.from({ length: 130 }, (_, i) => ({ userName: `local${i}@app.example` })));
+    await server.clearLog();
+    const w = scimApp();
+    const report = w.call('testScimConnection');
+    const row = (item: string) => report.rows.find((r: Json) => r.item === item);
+    expect(report.ok).toBe(true);
+    expect(row('Advertised').found).toContain('Bulk: no');
+    expect(row('Filter (userName eq)')).toMatchObject({ status: 'pass' });
+    expect(row('Paging').found).toContain('pages of at most 100');
+    expect(await writes()).toEqual([]);
+  });
+
+  test('a first sync and a no-change sync: everyone once, then no write', async () => {
+    await fresh({ ...PROFILES.narrow, noTotalResults: false });
+    const w = scimApp();
+    const first = syncToEnd(w);
+    expect(first.state).toBe('done');
+    expect((await server.state()).users).toHaveLength(first.planned.create);
+    expect((await server.state()).log.filter((e) => e.path.endsWith('/Bulk'))).toEqual([]);
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+  });
+
+  test('Bulk advertised but refused: one refusal, remembered; everyone arrives once', async () => {
+    await fresh(PROFILES.bulkAdvertisedNotHonoured);
+    const w = scimApp();
+    const first = syncToEnd(w);
+    expect(first.state).toBe('done');
+    const users = (await server.state()).users;
+    expect(users).toHaveLength(first.planned.create);
+    expect(new Set(users.map((u) => u.externalId)).size).toBe(users.length);
+    expect((await server.state()).log.filter((e) => e.path.endsWith('/Bulk'))).toHaveLength(1);
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+  });
+});

@@ -37,6 +37,7 @@ import {
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
 import { AppProfile, RefusedCreate } from './appProfile';
+import { ConnectionReport, groupsProblem, testConnection } from './connection';
 import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from '../../core/scimQuota';
 
 export interface ScimRosterOptions {
@@ -146,9 +147,22 @@ export class ScimRoster implements RosterPort {
     this.ledger = new Ledger(options.state, prefix);
   }
 
-  /** For Finalize sync (checkScimDestination). */
+  /** For Finalize sync (checkScimDestination): with roles as groups, also that the token may list groups. */
   probe(): ScimProbeResult {
-    return this.client.probe();
+    const result = this.client.probe();
+    if (this.settings.roleMapping === 'groups') {
+      const [groups] = this.client.send([{ method: 'GET', path: '/Groups?startIndex=1&count=1' }]);
+      if (groups.status !== 200) throw groupsProblem(this.client, groups);
+    }
+    this.remember();
+    return result;
+  }
+
+  /** Test connection: read-only probes of what the app honours (nothing in the app changes). */
+  testConnection(): ConnectionReport {
+    const report = testConnection(this.client, this.settings, this.app.get());
+    this.remember();
+    return report;
   }
 
   /** Writable means: a SCIM service answers at the base URL and accepts the token (throws the catalog's message otherwise). */
@@ -831,6 +845,9 @@ export class ScimNotReady implements RosterPort {
   }
   probe(): ScimProbeResult {
     throw this.problem;
+  }
+  testConnection(): ConnectionReport {
+    return { ok: false, rows: [{ item: 'Set up', status: 'fail', found: this.problem.detail.text }], fix: this.problem.detail.fix };
   }
 }
 
