@@ -6,6 +6,7 @@ import { Services } from './core/ports';
 import { Message, toMessage } from './core/messages';
 import { heartbeat } from './core/triggers';
 import { buildServices, rosterSpreadsheet } from './gas/services';
+import { REBUILD_LEDGER } from './destinations/scim';
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: Message };
 
@@ -90,6 +91,9 @@ export function explainUser(request?: unknown) {
 export function syncUser(request?: unknown) {
   return serve((svc) => api.syncUser(svc, request));
 }
+export function getSyncReport(request?: unknown) {
+  return serve((svc) => api.getSyncReport(svc, request));
+}
 export function runFinalizeChecks() {
   return serve((svc) => api.runFinalizeChecks(svc));
 }
@@ -99,6 +103,9 @@ export function testScimConnection() {
 export function getSetupStatus() {
   return serve((svc) => api.getSetupStatus(svc));
 }
+export function reinstallTrigger() {
+  return serve((svc) => api.reinstallTrigger(svc));
+}
 export function useMyAccountForSync(request?: unknown) {
   return serve((svc) => api.useMyAccountForSync(svc, request));
 }
@@ -106,8 +113,11 @@ export function askAdminMessage(request?: unknown) {
   return serve((svc) => api.askAdminMessage(svc, request));
 }
 export function saveScimToken(request?: unknown) {
-  return serve((svc) => api.saveScimToken(svc, request));
+  return serve((svc) => api.saveDestinationSecret(svc, 'scim', request));
 }
 export function clearScimToken() {
-  return serve((svc) => api.clearScimToken(svc));
+  return serve((svc) => api.clearDestinationSecret(svc, 'scim'));
+}
+export function rebuildScimLedger() {
+  return serve((svc) => api.repairDestination(svc, REBUILD_LEDGER));
 }

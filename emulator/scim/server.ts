@@ -36,6 +36,10 @@ export interface Switches {
   ignorePaging: boolean;
   /** Reject PATCH /Groups/{id} requests that touch more members than this (like servers that cap operations). */
   maxMembersPerPatch: number;
+  /** Quote the request's Authorization header back in every error detail and an X-Debug-Authorization header (as debug-mode apps and some proxies do). */
+  echoAuthorization: boolean;
+  /** Leave totalResults out of every ListResponse (it is REQUIRED by RFC 7644 §3.4.2, but some apps omit it). */
+  omitTotalResults: boolean;
 
   // ---- behaviour profiles of real SCIM service providers (see PROFILES) ----
   /** false: PATCH /Users paths with a value filter (`roles[value eq "admin"]`) answer 400 invalidPath; whole-attribute paths still work. */
@@ -48,8 +52,6 @@ export interface Switches {
   maxCount: number | null;
   /** Filters other than one `attribute eq "value"` answer 400 invalidFilter. */
   eqOnlyFilters: boolean;
-  /** ListResponses leave out totalResults. */
-  noTotalResults: boolean;
   /** POST /Bulk answers 501 although ServiceProviderConfig says Bulk is supported. */
   bulkRefused: boolean;
   /** 'users': the token may manage users but not groups (every /Groups request answers 403). */
@@ -82,12 +84,13 @@ export const DEFAULT_SWITCHES: Switches = {
   ignorePaging: false,
   omitGroupMembers: false,
   maxMembersPerPatch: 100,
+  echoAuthorization: false,
+  omitTotalResults: false,
   valuePathPatch: true,
   uniqueEmails: false,
   rateLimit: null,
   maxCount: null,
   eqOnlyFilters: false,
-  noTotalResults: false,
   bulkRefused: false,
   tokenScope: 'all',
 };
@@ -108,7 +111,7 @@ export const PROFILES = {
   /** The same limit, published in the IETF RateLimit-* headers. */
   rateLimitIetf: { bulk: false, rateLimit: { limit: 100, windowMs: 10_000, style: 'ietf' } },
   /** No Bulk, pages of at most 100, only `eq` filters on one attribute, no totalResults. */
-  narrow: { bulk: false, maxCount: 100, eqOnlyFilters: true, noTotalResults: true },
+  narrow: { bulk: false, maxCount: 100, eqOnlyFilters: true, omitTotalResults: true },
   /** Advertises Bulk in ServiceProviderConfig but answers 501 to it. */
   bulkAdvertisedNotHonoured: { bulk: true, bulkRefused: true },
   /** A token that may manage users but not groups. */
@@ -308,6 +311,59 @@ app.get('/cookies', (req, res) => {
 });
 app.get('/redirect', (req, res) => res.redirect(302, '/echo'));
 
+// A debug-mode app: every error detail (also inside Bulk answers) quotes the Authorization header it got.
+app.use((req, res, next) => {
+  if (!switches.echoAuthorization) return next();
+  const auth = String(req.headers.authorization ?? '');
+  res.set('X-Debug-Authorization', auth);
+  const quote = (v: any): any => {
+    if (Array.isArray(v)) return v.map(quote);
+    if (!v || typeof v !== 'object') return v;
+    const out: Record<string, any> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === 'detail' && typeof x === 'string' ? `${x} (request headers: {"Authorization": "${auth}"}, token ${auth.replace(/^Bearer /, '')})` : quote(x);
+    return out;
+  };
+  const send = res.send.bind(res);
+  let quoted = false; // express's send(object) comes back here as send(string): quote once
+  res.send = ((body: any) => {
+    if (quoted) return send(body);
+    quoted = true;
+    if (typeof body === 'string' && body.startsWith('{')) {
+      try {
+        return send(JSON.stringify(quote(JSON.parse(body))));
+      } catch {
+        // not JSON: sent as it is
+      }
+    }
+    if (body && typeof body === 'object' && !Buffer.isBuffer(body)) return send(quote(body));
+    return send(body);
+  }) as typeof res.send;
+  next();
+});
+
+// An app that leaves totalResults out of its ListResponses.
+app.use((req, res, next) => {
+  if (!switches.omitTotalResults || req.method !== 'GET') return next();
+  const json = res.json.bind(res);
+  const send = res.send.bind(res);
+  const strip = (body: any) => {
+    if (body && typeof body === 'object' && Array.isArray(body.Resources)) delete body.totalResults;
+    return body;
+  };
+  res.json = ((body: any) => json(strip(body))) as typeof res.json;
+  res.send = ((body: any) => {
+    if (typeof body === 'string' && body.includes('"Resources"')) {
+      try {
+        return send(JSON.stringify(strip(JSON.parse(body))));
+      } catch {
+        // not JSON: sent as it is
+      }
+    }
+    return send(body);
+  }) as typeof res.send;
+  next();
+});
+
 // Faults come first, as from a proxy or load balancer in front of the app.
 app.use((req, res, next) => {
   const matches = switches.failOn === 'any' || (switches.failOn === 'write') === isWrite(req.method);
@@ -401,17 +457,6 @@ app.use('/scim/v2', (req, res, next) => {
       res.status(400).type('application/scim+json').send({ ...errorBody(400, `Unsupported path: ${filtered.path}`), scimType: 'invalidPath' });
       return;
     }
-  }
-  if (switches.noTotalResults && req.method === 'GET') {
-    const send = res.send.bind(res);
-    res.send = ((body: any) => {
-      const parsed = typeof body === 'string' ? safeJson(body) : plain(body);
-      if (parsed && Array.isArray(parsed.schemas) && parsed.schemas.some((x: string) => x.endsWith(':ListResponse'))) {
-        delete parsed.totalResults;
-        return send(parsed);
-      }
-      return send(body);
-    }) as typeof res.send;
   }
   if (req.method === 'PATCH' && !switches.patch) {
     res.status(501).type('application/scim+json').send(errorBody(501, 'PATCH is not supported'));

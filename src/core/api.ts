@@ -1,20 +1,21 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
-import { Services } from './ports';
-import { KEYS, loadSettings, readNumber, storeSettings } from './config';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, DirectoryUser, HistoryEntry, Plan, emptyCounts } from './model';
+import { ApplyResult, Services } from './ports';
+import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
-import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
+import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
-import { readAll } from './snapshot';
-import { describeMatch, judge, makePlan } from './plan';
+import { readAll, readUserSnapshot } from './snapshot';
+import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, lookUpUnseen, readInParallel, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
-import { ScimTokenView, clearScimToken as clearStoredScimToken, scimTokenView, storeScimToken } from './scimConfig';
+import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
+import { Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -29,7 +30,7 @@ export function assertCanConfigure(svc: Services): string {
   if (email === installer) return email;
   let admins: string[] = [];
   try {
-    admins = loadSettings(svc.config).admins;
+    admins = readSettings(svc).admins;
   } catch {
     // Unreadable settings: only the installer may repair them.
   }
@@ -124,8 +125,10 @@ export interface StateView {
   cooldownUntil?: string | null;
   rosterUrl?: string;
   destination?: string;
-  /** Whether a SCIM token is saved for this user, masked; never the token itself. */
-  scimToken?: ScimTokenView;
+  /** For each destination with a secret (e.g. `scim`, its bearer token): whether this user saved one, masked; never the secret itself. */
+  secrets?: Record<string, SecretView>;
+  /** What stops syncs to the chosen destination now (a token saved for another address, a lost record), for every admin. */
+  destinationProblems?: { id: string; text: string; fix: string }[];
 }
 
 export function getState(svc: Services): StateView {
@@ -139,7 +142,7 @@ export function getState(svc: Services): StateView {
   let settings: Settings | undefined;
   let settingsError: StateView['settingsError'];
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch (error) {
     const m = toMessage(error);
     settingsError = { text: m.text, fix: m.fix };
@@ -164,44 +167,95 @@ export function getState(svc: Services): StateView {
     nextRun: next === null ? null : new Date(next).toISOString(),
     cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
     rosterUrl: svc.rosterUrl(),
-    destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
-    scimToken: scimTokenView(svc.secrets),
+    destination: destinationLabel(svc, settings),
+    secrets: secretViews(svc),
+    destinationProblems: destinationProblems(svc, settings),
   };
 }
 
-/** From the settings just read, so it is right even in the same call that changed them. */
-function destinationLabel(settings: Settings | undefined, tokenSaved: boolean): string {
-  if (settings?.destination !== 'scim') return 'Roster';
-  if (!settings.scim || !tokenSaved) return 'SCIM app (not set up)';
-  return `SCIM app at ${settings.scim.baseUrl.replace(/^https?:\/\//, '').split('/')[0]}`;
+function destinationProblems(svc: Services, settings: Settings | undefined): StateView['destinationProblems'] {
+  const destination = settings ? svc.destinations.get(settings.destination) : undefined;
+  const problems = settings && destination?.problems ? destination.problems(svc, destinationSettingsOf(settings)) : [];
+  return problems.map((m) => ({ id: m.id, text: m.text, fix: m.fix }));
 }
 
-// ---------- SCIM token ----------
+/**
+ * A repair an admin chooses deliberately for the chosen destination (e.g. rebuilding the links to a SCIM
+ * app's users after they were lost with the hidden state sheet). Under the sync lock, so no part runs
+ * meanwhile; what was done is recorded in History.
+ */
+export function repairDestination(svc: Services, repair: string): { repaired: boolean; message?: { text: string; fix: string } } {
+  assertCanConfigure(svc);
+  const settings = readSettings(svc);
+  const destination = svc.destinations.get(settings.destination);
+  return underSyncLock(svc, () => {
+    const m = destination?.repair ? destination.repair(svc, destinationSettingsOf(settings), repair) : null;
+    if (!m) return { repaired: false };
+    const at = new Date(svc.clock.nowMs()).toISOString();
+    svc.history.append({ trigger: 'user', outcome: 'success', startedAt: at, finishedAt: at, counts: emptyCounts(), durationMs: 0, parts: 0, message: m.text, fix: m.fix });
+    return { repaired: true, message: { text: m.text, fix: m.fix } };
+  });
+}
+
+/** From the settings just read, so it is right even in the same call that changed them. */
+function destinationLabel(svc: Services, settings: Settings | undefined): string {
+  const destination = settings && svc.destinations.get(settings.destination);
+  return destination ? destination.describe(destinationSettingsOf(settings), svc.secrets) : 'Roster';
+}
+
+function secretViews(svc: Services): Record<string, SecretView> {
+  const views: Record<string, SecretView> = {};
+  for (const id of svc.destinations.ids) {
+    const secret = svc.destinations.get(id)!.secret;
+    if (secret) views[id] = secret.view(svc.secrets);
+  }
+  return views;
+}
+
+// ---------- destination secrets ----------
+
+function secretOf(svc: Services, destinationId: string): NonNullable<Destination['secret']> {
+  const secret = svc.destinations.get(destinationId)?.secret;
+  if (!secret) throw new UserError(msg('invalidInput', { field: 'destination', problem: `has no secret to save (${destinationId})` }));
+  return secret;
+}
 
 /**
- * Saves the SCIM bearer token in the caller's user properties. Only the sync account may:
- * scheduled syncs run as that account and read the token from its user properties.
+ * Saves a destination's secret (the SCIM bearer token) in the caller's user properties. Only the sync
+ * account may: scheduled syncs run as that account and read the secret from its user properties.
  */
-export function saveScimToken(svc: Services, raw: unknown): ScimTokenView {
+export function saveDestinationSecret(svc: Services, destinationId: string, raw: unknown): SecretView {
   const email = assertCanConfigure(svc);
   const owner = svc.config.get(KEYS.syncAccount);
   if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
-  return storeScimToken(svc.secrets, input.args(raw).token);
+  const args = input.args(raw);
+  return secretOf(svc, destinationId).save(svc.secrets, args.token, secretContext(svc, email, args));
 }
 
-export function clearScimToken(svc: Services): ScimTokenView {
-  assertCanConfigure(svc);
-  return clearStoredScimToken(svc.secrets);
+export function clearDestinationSecret(svc: Services, destinationId: string): SecretView {
+  const email = assertCanConfigure(svc);
+  return secretOf(svc, destinationId).clear(svc.secrets, secretContext(svc, email, {}));
+}
+
+function secretContext(svc: Services, email: string, args: Record<string, unknown>): SecretContext {
+  let settings: Settings | null = null;
+  try {
+    settings = readSettings(svc);
+  } catch {
+    settings = null; // unreadable: the secret is saved for no address
+  }
+  const owner = svc.config.get(KEYS.syncAccount);
+  return { args, settings, config: svc.config, bySyncAccount: !owner || owner === email };
 }
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
-  const settings = validateSettings(raw);
+  const settings = validateSettings(raw, svc.destinations);
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
-  storeSettings(svc.config, settings);
+  storeSettings(svc, settings);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
 }
@@ -211,7 +265,7 @@ function scheduleChanged(svc: Services, next: Settings): boolean {
   if (svc.config.get(KEYS.settings) === null) return true;
   let before: Settings;
   try {
-    before = loadSettings(svc.config);
+    before = readSettings(svc);
   } catch {
     return true;
   }
@@ -244,6 +298,7 @@ export interface PlanView {
   ruleProblems: string[];
   blocked: Plan['blockedByThreshold'];
   inScopeUsers: number;
+  suspendedUnsynced: number;
   directoryUsers: number;
   ruleMatches: Record<string, number>;
 }
@@ -276,6 +331,7 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
     ruleProblems: plan.ruleProblems.map((p) => p.message),
     blocked: plan.blockedByThreshold,
     inScopeUsers: plan.inScopeUsers,
+    suspendedUnsynced: plan.suspendedUnsynced,
     directoryUsers: plan.directoryUsers,
     ruleMatches,
   };
@@ -284,10 +340,13 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
 /** The plan of the next sync, not applied (a dry run). */
 export function previewSync(svc: Services): PlanView {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
-  const { snapshot } = readAll(settings, svc.directory);
-  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
+  // A large domain is read in parallel rounds, as its sync reads it, and so are the users it did not list.
+  const { snapshot } = readAll(settings, svc.directory, readInParallel(svc, 'preview'));
+  const accounts = readRoster(svc);
+  snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts));
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 
@@ -295,7 +354,7 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   assertCanConfigure(svc);
   const a = input.args(raw);
   const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
-  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
+  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive, startedBy: svc.session.activeUserEmail() });
 }
 
 /** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */
@@ -364,7 +423,7 @@ export function getAccounts(svc: Services, raw: unknown) {
 
 export function updateAccounts(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const ids = input.list(a.ids, 'ids', 5000, input.accountId);
   if (!ids.length) throw new UserError(msg('invalidInput', { field: 'ids', problem: 'must name at least one account' }));
@@ -384,25 +443,20 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (status) after.status = status;
       after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
-      changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+      changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
     if (changes.length) svc.roster.apply(changes);
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-      storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
     }
     return { updated: changes.length };
   });
 }
 
-function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
-  if (before === after) return 'update';
-  return after === 'active' ? 'reactivate' : 'deactivate';
-}
-
 export function addAccount(svc: Services, raw: unknown): Account {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const name = input.text(a.name, 'name', 200, { min: 1 });
   const email = input.email(a.email, 'email');
@@ -430,21 +484,8 @@ export function addAccount(svc: Services, raw: unknown): Account {
 
 // ---------- one user: explain and sync ----------
 
-/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
-function snapshotForUser(svc: Services, settings: Settings, email: string): DirectorySnapshot {
-  const user = svc.directory.getUser(email);
-  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: svc.directory.listOrgUnits(), groups: [], missingGroups: [] };
-  for (const rule of settings.rules) {
-    if (rule.type !== 'group') continue;
-    const member = user ? svc.directory.hasMember(rule.groupEmail, user.email) : false;
-    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
-    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
-  }
-  return snapshot;
-}
-
 function planForUser(svc: Services, settings: Settings, email: string) {
-  const snapshot = snapshotForUser(svc, settings, email);
+  const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
@@ -454,40 +495,88 @@ function planForUser(svc: Services, settings: Settings, email: string) {
 
 export function explainUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   const { snapshot, user, accounts, plan } = planForUser(svc, settings, email);
   const index = new RuleIndex(settings, snapshot);
   const match = user ? index.match(user) : { matchedRules: [], roles: [] };
   const verdict = user ? judge(user, match, settings, new Set(settings.exclude)) : null;
   const account = accounts[0] ?? null;
+  // Matched, but suspended or archived with no account: no account is made, so "in scope" would mislead.
+  const notSynced = user && verdict && !verdict.outOfScope && verdict.target === 'suspended' && !account;
   const local = account && account.source === 'synced' && account.status !== account.syncedStatus ? `The status ${account.status} was set locally and is kept by sync.` : '';
   return {
     user,
     account,
     matchedRules: match.matchedRules.map((r) => ({ id: r.id, description: describeRule(r) })),
     roles: match.roles,
-    inScope: verdict ? !verdict.outOfScope : false,
-    why: verdict ? (verdict.outOfScope ? `Out of scope: ${verdict.outOfScope}.` : `In scope: ${describeMatch(verdict)}.`) : 'Not in the Google directory.',
+    inScope: verdict ? !verdict.outOfScope && !notSynced : false,
+    why: notSynced
+      ? msg('suspendedNotSynced', { State: user.archived ? 'Archived' : 'Suspended', state: user.archived ? 'archived' : 'suspended', roles: describeMatch(verdict) }).text
+      : verdict ? (verdict.outOfScope ? `Out of scope: ${verdict.outOfScope}.` : `In scope: ${describeMatch(verdict)}.`) : 'Not in the Google directory.',
     localDecision: local,
     changes: plan.changes.map(viewChange),
     held: plan.held.map((h) => ({ change: viewChange(h.change), why: h.why })),
     ruleProblems: plan.ruleProblems.map((p) => p.message),
+    recreated: recreatedFrom(svc, user, accounts),
   };
+}
+
+/**
+ * The account of an earlier Google user with this address (deleted in Google, then re-created with
+ * a new id): the admin chooses to give its app account to the new user or to delete it; never silently.
+ */
+function recreatedFrom(svc: Services, user: DirectoryUser | null, accounts: Account[]): { accountId: string; text: string; fix: string } | null {
+  if (!user || !svc.roster.relink || accounts.some((a) => a.id === user.id)) return null;
+  const old = accounts.find((a) => a.source === 'synced' && a.status !== 'deleted' && a.email.toLowerCase() === user.email.toLowerCase());
+  // Its Google user must be gone (users.get by id answers 404), or the account is someone else's.
+  if (!old || svc.directory.getUser(old.id)) return null;
+  const m = msg('recreatedUserChoice', { email: user.email, id: old.id });
+  return { accountId: old.id, text: m.text, fix: m.fix };
 }
 
 /** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
 export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
-  const email = input.email(input.args(raw).email, 'email');
+  const settings = readSettings(svc);
+  const args = input.args(raw);
+  const email = input.email(args.email, 'email');
+  const adopt = args.adopt === undefined ? null : input.accountId(args.adopt, 'adopt');
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();
+    if (adopt) adoptOldAccount(svc, settings, email, adopt);
     const { plan } = planForUser(svc, settings, email);
-    const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, result.applied, emptyCounts()), result.failed);
-    return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
+    const result: ApplyResult = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
+    // A deactivation the app cannot be told of is reported as not written, never as done.
+    const notSent = new Set(result.notSent ?? []);
+    const why = result.notSentWhy?.text ?? '';
+    const reported: ApplyResult = {
+      applied: result.applied.filter((id) => !notSent.has(id)),
+      failed: [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('deactivationsNotSent', { count: 1, destination: svc.roster.kind, sample: c.email, why }).text }))],
+    };
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, reported, svc.session.activeUserEmail());
+    return { changes: plan.changes.map(viewChange), applied: reported.applied.length, failed: reported.failed };
   });
+}
+
+/** The admin's choice for a re-created Google user: the old account's app account becomes the new user's. */
+function adoptOldAccount(svc: Services, settings: Settings, email: string, oldId: string): void {
+  const { user, accounts } = planForUser(svc, settings, email);
+  const offered = recreatedFrom(svc, user, accounts);
+  if (!offered || offered.accountId !== oldId || !svc.roster.relink!(oldId, user!.id)) {
+    throw new UserError(msg('invalidInput', { field: 'adopt', problem: `is not the account of an earlier Google user with the address ${email} (Explain ${email} shows whether there is one)` }));
+  }
+}
+
+/** The report of one History entry (by its start time), its changes filtered by a search. */
+export function getSyncReport(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const startedAt = input.text(a.startedAt, 'startedAt', 40);
+  const query = input.text(a.query, 'query', 200, { optional: true });
+  const report = loadReport(svc.reports, startedAt);
+  if (!report) throw new UserError(msg('reportNotKept', { startedAt, kept: REPORTS_KEPT, days: REPORT_DAYS }));
+  return { ...report, changes: searchReport(report, query), listed: report.changes.length };
 }
 
 /** Test connection (Settings → Destination): read-only probes of the SCIM app, as rows of a table. */
@@ -503,13 +592,23 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
   return { checks: runChecks(svc) };
 }
 
+/** Finalize's one-click fix for a missing heartbeat: the sync account installs its trigger again. */
+export function reinstallTrigger(svc: Services): ReturnType<typeof getState> {
+  assertCanConfigure(svc);
+  const owner = svc.config.get(KEYS.syncAccount);
+  const me = svc.session.activeUserEmail();
+  if (!owner || owner !== me) throw new UserError(msg('triggerNotYours', { owner: owner || 'the sync account' }));
+  ensureTrigger(svc);
+  return getState(svc);
+}
+
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
-export function getSyncProgress(svc: Services) {
+export function getSyncProgress(svc: Services): { running: false } | ({ running: true } & Partial<ProgressNote>) {
   assertCanConfigure(svc);
   const raw = svc.config.get(PROGRESS_KEY);
   if (!raw) return { running: false };
   try {
-    const note = JSON.parse(raw) as { at?: number };
+    const note = JSON.parse(raw) as Partial<ProgressNote>;
     // A note older than one execution can last was left by a part that was killed: nothing runs now.
     if (typeof note.at === 'number' && svc.clock.nowMs() - note.at > 6 * 60_000) return { running: false };
     return { running: true, ...note };

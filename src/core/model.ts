@@ -105,7 +105,10 @@ export interface Plan {
   ruleProblems: RuleProblem[];
   /** Set when the plan would deactivate or delete more than the threshold allows. */
   blockedByThreshold: null | { destructive: number; limit: number; message: string };
+  /** Users the rules match who are synced (or kept suspended); not those below. */
   inScopeUsers: number;
+  /** Users the rules match who are suspended or archived in Google and have no account: not synced. */
+  suspendedUnsynced: number;
   directoryUsers: number;
 }
 
@@ -134,3 +137,11 @@ export function countChanges(changes: Change[]): Record<ChangeKind, number> {
   for (const c of changes) counts[c.kind]++;
   return counts;
 }
+
+/** "3 created, 1 deactivated", or "No changes". */
+export function summarize(counts: Record<ChangeKind, number>): string {
+  const parts = (Object.keys(counts) as ChangeKind[]).filter((k) => counts[k]).map((k) => `${counts[k]} ${PAST[k]}`);
+  return parts.length ? parts.join(', ') : 'No changes';
+}
+
+const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };

@@ -65,6 +65,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
+  let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
@@ -82,6 +84,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
       push(reconcile(manual, verdict, settings, now));
     } else if (!existing && verdict.target === 'active') {
       push(create(verdict, settings, now));
+    } else if (!existing) {
+      suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
@@ -97,7 +101,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     counts,
     ruleProblems: index.problems,
     blockedByThreshold: thresholdCheck(counts, accounts, settings),
-    inScopeUsers,
+    inScopeUsers: inScopeUsers - suspendedUnsynced,
+    suspendedUnsynced,
     directoryUsers: snapshot.users.length,
   };
 }
@@ -180,7 +185,7 @@ export function reconcile(account: Account, verdict: Verdict, settings: Settings
   }
   if (!reasons.length) return null;
   after.lastSynced = now;
-  return change(kindFor(account.status, after.status), account, after, reasons);
+  return change(changeKindFor(account.status, after.status), account, after, reasons);
 }
 
 /** The status sync sets, or null to leave it (already right, or decided locally). */
@@ -199,7 +204,8 @@ function nextStatus(account: Account, verdict: Verdict): { status: AccountStatus
   return { status: 'active', reason: 'reactivated: the user is in scope again' };
 }
 
-function kindFor(before: AccountStatus, after: AccountStatus): ChangeKind {
+/** The kind of a change that moves an account from one status to another. */
+export function changeKindFor(before: AccountStatus, after: AccountStatus): ChangeKind {
   if (before === after) return 'update';
   if (after === 'active') return 'reactivate';
   if (before === 'active') return 'deactivate';

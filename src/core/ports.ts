@@ -1,6 +1,7 @@
 // The ports the core talks through. Apps Script adapters implement them in
 // src/gas; tests implement them with small in-memory fakes.
 import { Account, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
+import { DestinationCatalog } from './destination';
 
 export interface Page<T> {
   items: T[];
@@ -13,12 +14,34 @@ export interface MemberRef {
   email: string;
 }
 
+/** One page of a listing, asked for in a round of parallel requests. */
+export type ListingRequest =
+  | {
+      kind: 'users';
+      /** users.list query, e.g. email:a*; null for the whole domain. */
+      query: string | null;
+      /** Sorted by primary email (orderBy=email), descending when asked. */
+      sort?: 'ascending' | 'descending';
+      pageToken: string | null;
+    }
+  | { kind: 'members'; groupEmail: string; pageToken: string | null };
+
+/** What a ListingRequest returned: users or members (derived), or null for a group that does not exist. */
+export type ListingPage = Page<DirectoryUser> | Page<MemberRef> | null;
+
 /** The Workspace directory, one call per method call so the engine can checkpoint between pages. */
 export interface DirectoryPort {
+  /**
+   * Pages of several listings in one round of parallel requests (the answers in request order);
+   * members with indirect memberships included. Absent when the runtime cannot make parallel requests.
+   */
+  fetchPages?(requests: ListingRequest[]): ListingPage[];
+  /** Users by id, in parallel rounds; null for an id Google has no user for. */
+  getUsersById?(ids: string[]): (DirectoryUser | null)[];
   listUsersPage(pageToken: string | null): Page<DirectoryUser>;
   /** Every OU of the domain in one call (orgunits.list type=all does not page). */
   listOrgUnits(): OrgUnit[];
-  /** null when the group does not exist (404). */
+  /** Members with indirect ones (includeDerivedMembership); null when the group does not exist (404). */
   listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null;
   /** Groups of the domain, for the sidebar's group search. */
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
@@ -34,6 +57,13 @@ export interface ApplyResult {
   /** accountIds of the changes the destination accepted. */
   applied: string[];
   failed: { accountId: string; message: string }[];
+  /**
+   * Of `applied`: deactivations the destination cannot express (a SCIM app without an active
+   * flag). Recorded (the grace period runs), never counted as done, reported on their own.
+   */
+  notSent?: string[];
+  /** Why those could not be sent, and what to do (the destination's own message). */
+  notSentWhy?: { text: string; fix: string };
   /**
    * Changes the destination did not send at all (nothing happened to them): 'part' when this
    * execution's time is spent (the next part of the same sync sends them), 'sync' when they must
@@ -55,6 +85,12 @@ export interface RosterPort {
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
+  /**
+   * Gives the destination's record of one account to another account id: the admin's choice when a
+   * Google user deleted and re-created with the same address should keep the old app account. Only
+   * destinations that keep such records (a SCIM app's ledger) offer it; false when there is none.
+   */
+  relink?(fromAccountId: string, toAccountId: string): boolean;
 }
 
 export interface HistoryPort {
@@ -78,10 +114,24 @@ export interface BlobStore {
   removePrefix(prefix: string): void;
 }
 
+/** What holds the sync lock: a sync part, or an account edit (milliseconds). */
+export type LockPurpose = 'sync' | 'edit';
+
+export interface LockHolder {
+  /** Unknown for a lock taken by an older version. */
+  purpose?: LockPurpose;
+  /** When the holder took the lock (unknown for an older version's lock). */
+  sinceMs?: number;
+  /** When the lock is released at the latest (a killed holder cannot release it). */
+  expiresAtMs: number;
+}
+
 export interface LockPort {
   /** Waits up to timeoutMs; false when another execution holds the lock. */
-  tryLock(timeoutMs: number): boolean;
+  tryLock(timeoutMs: number, purpose?: LockPurpose): boolean;
   release(): void;
+  /** Another execution's hold on the lock, when the lock can tell (for "a sync is already running"). */
+  holder?(): LockHolder | null;
 }
 
 export interface TriggerInfo {
@@ -124,6 +174,8 @@ export interface NotifierPort {
 /** Everything the core needs from the outside world. */
 export interface Services {
   directory: DirectoryPort;
+  /** The destinations this build knows; `roster` is the one the settings chose, opened for this execution. */
+  destinations: DestinationCatalog;
   roster: RosterPort;
   history: HistoryPort;
   /** Settings and small pointers, already namespaced to this installation. */
@@ -131,6 +183,8 @@ export interface Services {
   /** The current user's private store (secrets). */
   secrets: KeyValueStore;
   state: BlobStore;
+  /** The sync reports behind History entries (bounded; see reports.ts). */
+  reports: BlobStore;
   lock: LockPort;
   triggers: TriggerPort;
   clock: ClockPort;

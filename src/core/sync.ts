@@ -1,19 +1,25 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
 import { ApplyResult, BlobStore, Services } from './ports';
+import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, loadSettings, readNumber } from './config';
-import { Message, UserError, msg, toMessage } from './messages';
-import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
+import { KEYS, readNumber, readSettings } from './config';
+import { Message, MessageId, UserError, msg, toMessage } from './messages';
+import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
+import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
 export const STALE_JOB_MS = 24 * 60 * 60 * 1000;
-/** Changes written per destination call. */
-export const APPLY_BATCH = 500;
+/**
+ * Changes written per destination call: a batch is also a checkpoint, so a part stops between
+ * batches. 10,000 rows is one setValues of 110,000 cells, a few seconds of Sheets time.
+ */
+export const APPLY_BATCH = 10_000;
+const CONFIRMED_KEY = 'snap.confirmed';
 export const PROGRESS_KEY = 'progress';
 /** Held changes named in the History message (Preview lists them all). */
 const HELD_SAMPLE = 5;
@@ -35,18 +41,24 @@ export interface Job {
   held: number;
   /** Emails of the first held changes, for the History message. */
   heldSample?: string[];
+  /** Deactivations recorded but not expressible in the destination (a SCIM app without an active flag). */
+  notSent?: { count: number; sample: string[]; destination: string; why: { text: string; fix: string } };
   ruleProblems: string[];
   busyMs: number;
   /** Changes left for a later sync, and why (the destination could take no more in this one). */
   postponed?: { count: number; message: string; fix: string };
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
+  /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
+  report?: ReportDraft;
 }
 
 export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
 
 export interface SyncResult {
   state: SyncState;
+  /** The catalog id of `message`, so the sidebar can act on what happened without reading the text. */
+  id: MessageId;
   message: string;
   fix: string;
   part: number;
@@ -63,6 +75,8 @@ export interface SyncRequest {
   /** 'start' begins a sync (or continues the one part-way); 'continue' only continues. */
   mode: 'start' | 'continue';
   allowDestructive?: number;
+  /** Who asked for it, for the sync report: an admin's email, or the schedule. */
+  startedBy?: string;
 }
 
 const JOB_KEY = 'job';
@@ -87,13 +101,13 @@ function saveJob(state: BlobStore, job: Job): void {
 }
 
 export function runSync(services: Services, request: SyncRequest): SyncResult {
-  if (!services.lock.tryLock(LOCK_WAIT_MS)) return busy(services);
+  if (!services.lock.tryLock(LOCK_WAIT_MS, 'sync')) return busy(services);
   const state = new WriteBehindStore(services.state);
   const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
-    const settings = loadSettings(svc.config);
+    const settings = readSettings(svc);
     const saved = readJob(svc.state);
     job = saved.job;
     if (saved.damaged) {
@@ -103,7 +117,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       forgetJob(svc);
     }
     if (job) {
-      const stale = staleReason(job, settings, partStart);
+      const stale = staleReason(job, planFingerprint(settings, svc.destinations), partStart);
       if (stale) {
         discard(svc, job, stale);
         job = null;
@@ -116,7 +130,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, partStart);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy, readInParallel(svc, request.trigger));
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
@@ -127,7 +141,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs(), job.report?.startedBy, readInParallel(svc, job.trigger)), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -138,15 +152,26 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
+/**
+ * Whether to read the directory in parallel rounds: for a domain the last sync found large, and for
+ * a scheduled sync of a domain never read before (its parts are an hour apart, so its listings must
+ * each end inside one part; Sync now runs its parts back to back and can read one call at a time).
+ */
+export function readInParallel(svc: Services, trigger: SyncTrigger | 'preview'): boolean {
+  if (!svc.directory.fetchPages) return false;
+  const known = readNumber(svc.config, KEYS.directoryUsers);
+  return known === null ? trigger === 'scheduled' : known >= PARALLEL_MIN_USERS;
+}
+
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number, startedBy = startedByDefault(trigger), parallel = false): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
     startedAt: now,
     part: 0,
-    fingerprint: planFingerprint(settings),
+    fingerprint,
     phase: 'read',
-    read: startRead(settings),
+    read: startRead(settings, parallel),
     plannedAt: '',
     allowDestructive: 0,
     planned: emptyCounts(),
@@ -155,12 +180,21 @@ function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
     held: 0,
     ruleProblems: [],
     busyMs: 0,
+    report: newDraft(startedBy),
   };
 }
 
-function staleReason(job: Job, settings: Settings, now: number): string | null {
+function startedByDefault(trigger: SyncTrigger): string {
+  return trigger === 'scheduled' ? 'the schedule' : 'an admin';
+}
+
+function draftOf(job: Job): ReportDraft {
+  return (job.report ??= newDraft(startedByDefault(job.trigger)));
+}
+
+function staleReason(job: Job, fingerprint: string, now: number): string | null {
   if (now - job.startedAt > STALE_JOB_MS) return 'it was started more than a day ago';
-  if (job.fingerprint !== planFingerprint(settings)) return 'the mappings or policy changed since it started';
+  if (job.fingerprint !== fingerprint) return 'the mappings or policy changed since it started';
   return null;
 }
 
@@ -192,6 +226,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
+      noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
       if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
@@ -221,10 +256,45 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   const accounts = readRoster(svc);
+  confirmUnseen(svc, snapshot, accounts);
   const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
+}
+
+/**
+ * A listing read over minutes (or parts, or partitions) is not one instant: a user who moved, or
+ * whom paging shifted, may be missed by it. Before an account is deactivated because its user was
+ * not seen, its user is looked up by id (users.get, in parallel rounds); so are group members no
+ * partition listed. Users found are added to the snapshot as they are now; the answers are saved
+ * with the snapshot, so every part plans from the same ones.
+ */
+function confirmUnseen(svc: Services, snapshot: DirectorySnapshot, accounts: Account[]): void {
+  if (!svc.directory.getUsersById) return;
+  let confirmed = readConfirmed(svc.state);
+  if (!confirmed) {
+    confirmed = lookUpUnseen(svc.directory, snapshot, accounts);
+    svc.state.set(CONFIRMED_KEY, JSON.stringify(confirmed));
+  }
+  const have = new Set(snapshot.users.map((u) => u.id));
+  for (const u of confirmed) if (!have.has(u.id)) snapshot.users.push(u);
+}
+
+/** The users, as Google has them now, of synced accounts and group members the listing did not show (none when gone). */
+export function lookUpUnseen(directory: Services['directory'], snapshot: DirectorySnapshot, accounts: Account[]): DirectoryUser[] {
+  if (!directory.getUsersById) return [];
+  const seen = new Set(snapshot.users.map((u) => u.id));
+  const unseen = new Set<string>();
+  for (const a of accounts) if (a.source === 'synced' && a.status !== 'deleted' && !seen.has(a.id)) unseen.add(a.id);
+  for (const g of snapshot.groups) for (const id of g.userIds) if (!seen.has(id)) unseen.add(id);
+  const ids = [...unseen];
+  return (ids.length ? directory.getUsersById(ids) : []).filter((u): u is DirectoryUser => u !== null);
+}
+
+function readConfirmed(state: BlobStore): DirectoryUser[] | null {
+  const raw = state.get(CONFIRMED_KEY);
+  return raw === null ? null : (JSON.parse(raw) as DirectoryUser[]);
 }
 
 /** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
@@ -241,12 +311,24 @@ export function readRoster(svc: Services): Account[] {
 
 function applyBatch(svc: Services, job: Job, batch: Change[]): ApplyResult['unsent'] {
   const result = svc.roster.apply(batch);
-  countApplied(batch, result.applied, job.applied);
+  const notSent = new Set(result.notSent ?? []);
+  const sent = result.applied.filter((id) => !notSent.has(id));
+  countApplied(batch, sent, job.applied);
+  noteApplied(draftOf(job), batch, sent);
+  if (notSent.size) {
+    const before = job.notSent ?? { count: 0, sample: [], destination: svc.roster.kind, why: result.notSentWhy ?? { text: '', fix: '' } };
+    const emails = batch.filter((c) => notSent.has(c.accountId)).map((c) => c.email);
+    job.notSent = { ...before, count: before.count + notSent.size, sample: [...before.sample, ...emails].slice(0, 5) };
+  }
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
   }
   return result.unsent?.accountIds.length ? result.unsent : undefined;
+}
+
+function sampleText(sample: string[], count: number): string {
+  return `${sample.join(', ')}${count > sample.length ? ` and ${count - sample.length} more` : ''}`;
 }
 
 /** Adds the changes the destination accepted to `counts`, per change kind. */
@@ -256,13 +338,25 @@ export function countApplied(changes: Change[], appliedIds: string[], counts: Re
   return counts;
 }
 
+/** What the part running now says about itself (the sidebar polls it while Sync now runs). */
+export interface ProgressNote {
+  part: number;
+  phase: Job['phase'];
+  usersRead: number;
+  applied: Record<ChangeKind, number>;
+  planned: Record<ChangeKind, number>;
+  at: number;
+}
+
 function publishProgress(svc: Services, job: Job): void {
-  svc.config.set(PROGRESS_KEY, JSON.stringify({ part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() }));
+  const note: ProgressNote = { part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() };
+  svc.config.set(PROGRESS_KEY, JSON.stringify(note));
 }
 
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
   return {
     state,
+    id: message.id,
     message: message.text,
     fix: message.fix,
     part: job?.part ?? 0,
@@ -280,8 +374,7 @@ function pause(svc: Services, job: Job, partStart: number): SyncResult {
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
-  const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
-  return result('in-progress', { id: 'unexpected', text, fix: '' }, job);
+  return result('in-progress', msg('syncInProgress', { part: job.part, phase: describePhase(job) }), job);
 }
 
 export function describePhase(job: Job): string {
@@ -294,7 +387,8 @@ export function describePhase(job: Job): string {
 
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
-  const outcome: SyncOutcome = failed || job.postponed ? 'partial' : 'success';
+  // Deactivations the app could not be told of leave people able to sign in: not a success.
+  const outcome: SyncOutcome = failed || job.notSent || job.postponed ? 'partial' : 'success';
   const notes = [...job.ruleProblems];
   if (job.held) {
     const sample = job.heldSample ?? [];
@@ -306,13 +400,19 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     notes.push(`${done} of ${done + job.postponed.count} changes made: ${job.postponed.message}`);
   }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
-  const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
-  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.postponed ? job.postponed.fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
+  const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
+  if (notSent) notes.push(notSent.text);
+  const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : job.postponed ? job.postponed.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
-  else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+  else {
+    if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+    if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
+  }
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
-  return result('done', { id: 'unexpected', text, fix }, job);
+  if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
+  return result('done', { id: 'syncDone', text, fix }, job);
 }
 
 function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
@@ -360,6 +460,7 @@ function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: str
   if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
   else markScheduledRun(svc, job);
   forgetJob(svc);
+  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
@@ -417,11 +518,25 @@ function discard(svc: Services, job: Job, reason: string): void {
 
 function busy(svc: Services): SyncResult {
   const job = loadJob(svc.state);
-  return result('busy', busyMessage(job), job);
+  return result('busy', busyMessage(svc, job), job);
 }
 
-function busyMessage(job: Job | null): Message {
-  return msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
+/** A part ends itself within 4.5 minutes; a sync lease held longer belongs to a part Google killed. */
+const PART_SURELY_OVER_MS = 5 * 60_000;
+
+/** What holds the roster's lock, in words: an account edit, a killed part, or the sync part running now. */
+function busyMessage(svc: Services, job: Job | null): Message {
+  const holder = svc.lock.holder?.() ?? null;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (holder?.sinceMs !== undefined && svc.clock.nowMs() - holder.sinceMs > PART_SURELY_OVER_MS) {
+    const what = holder.purpose === 'edit' ? 'account edit' : 'sync part';
+    return msg('runKilled', { what, since: iso(holder.sinceMs), until: iso(holder.expiresAtMs) });
+  }
+  if (holder?.purpose === 'edit') return msg('rosterBeingEdited', { since: iso(holder.sinceMs ?? svc.clock.nowMs()) });
+  // The saved job is as its last part left it: the part running now is the next one.
+  if (job) return msg('alreadyRunning', { startedAt: iso(job.startedAt), part: job.part + 1 });
+  if (holder?.sinceMs !== undefined) return msg('alreadyRunning', { startedAt: iso(holder.sinceMs), part: 1 });
+  return msg('rosterLocked', { until: holder ? iso(holder.expiresAtMs) : 'a few minutes from now' });
 }
 
 /**
@@ -430,7 +545,7 @@ function busyMessage(job: Job | null): Message {
  * next part plans against the roster as edited.
  */
 export function underSyncLock<T>(svc: Services, edit: () => T): T {
-  if (!svc.lock.tryLock(LOCK_WAIT_MS)) throw new UserError(busyMessage(loadJob(svc.state)));
+  if (!svc.lock.tryLock(LOCK_WAIT_MS, 'edit')) throw new UserError(busyMessage(svc, loadJob(svc.state)));
   try {
     return edit();
   } finally {
@@ -439,11 +554,31 @@ export function underSyncLock<T>(svc: Services, edit: () => T): T {
 }
 
 /** History of a "Sync this user": its own trigger, so it never counts as the last full sync. */
-export function recordUserSync(svc: Services, email: string, startedAt: number, counts: Record<ChangeKind, number>, failed: { message: string }[]): void {
+export function recordUserSync(svc: Services, email: string, startedAt: number, changes: Change[], result: ApplyResult, startedBy: string): void {
+  const counts = countApplied(changes, result.applied, emptyCounts());
+  const failed = result.failed;
   const outcome: SyncOutcome = failed.length ? 'partial' : 'success';
   const text = `Synced one user (${email}): ${summarize(counts)}.${failed.length ? ` Not written: ${failed[0].message}` : ''}`;
   const fix = failed.length ? msg('syncFailed', { detail: '' }).fix : '';
   appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
+  const draft = newDraft(startedBy);
+  noteApplied(draft, changes, result.applied);
+  keepReport(svc, startedAt, { ...draft, trigger: 'user', outcome, counts, message: text, failed: failed.map((f) => ({ email, message: f.message })) });
+}
+
+/**
+ * Reports are best effort, like History: a full state sheet must not fail a sync that was applied.
+ * A run that changed, held and failed nothing has nothing to report (History says "No changes"),
+ * and so writes nothing to the state sheet.
+ */
+function keepReport(svc: Services, startedAt: number, report: Omit<SyncReport, 'startedAt' | 'finishedAt'>): void {
+  if (!report.changes.length && !report.heldTotal && !report.failed.length && !Object.values(report.omitted).some(Boolean)) return;
+  const now = svc.clock.nowMs();
+  try {
+    saveReport(svc.reports, startedAt, { ...report, startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(now).toISOString() }, now);
+  } catch {
+    // History already holds the outcome and counts.
+  }
 }
 
 /** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
@@ -463,55 +598,6 @@ function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncRe
 function lastOutcome(svc: Services): SyncResult {
   const last = lastFullSyncEntry(svc);
   const state: SyncState = !last ? 'done' : last.outcome === 'failed' ? 'failed' : last.outcome === 'halted' ? 'halted' : 'done';
-  return { ...result(state, { id: 'unexpected', text: last ? last.message : 'No sync has run yet.', fix: last ? last.fix : '' }, null), applied: last ? last.counts : emptyCounts() };
-}
-
-export function summarize(counts: Record<ChangeKind, number>): string {
-  const parts = (Object.keys(counts) as ChangeKind[]).filter((k) => counts[k]).map((k) => `${counts[k]} ${PAST[k]}`);
-  return parts.length ? parts.join(', ') : 'No changes';
-}
-
-const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
-
-/** The last problem the admins were emailed about, so an hourly schedule does not repeat it hourly. */
-const NOTICE_KEY = 'lastNotice';
-const NOTICE_REPEAT_MS = 24 * 60 * 60 * 1000;
-
-/** Emails the admins about a scheduled sync that failed, was halted or finished with errors. */
-function notify(svc: Services, trigger: SyncTrigger, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
-  if (trigger !== 'scheduled') return;
-  if (noticeIsNew(svc, `${outcome}\n${m.text}`)) sendNotice(svc, outcome, m, counts);
-}
-
-/** True when this problem was not reported in the last day; records it as reported now. */
-function noticeIsNew(svc: Services, signature: string): boolean {
-  const now = svc.clock.nowMs();
-  let last: { signature?: string; at?: number } = {};
-  try {
-    last = JSON.parse(svc.config.get(NOTICE_KEY) ?? '{}') ?? {};
-  } catch {
-    // An unreadable record only means the problem is reported again.
-  }
-  if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
-  svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now }));
-  return true;
-}
-
-function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
-  let settings: Settings | null = null;
-  try {
-    settings = loadSettings(svc.config);
-  } catch {
-    // Unreadable settings: the installer still hears of it.
-  }
-  if (settings && !settings.notifyOnFailure) return;
-  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
-  if (!to.length) return;
-  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
-  const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
-  try {
-    svc.notifier.send(to, subject, body);
-  } catch {
-    // A mail quota error must not hide the sync's own outcome, which History already holds.
-  }
+  const m = last ? msg('lastSyncOutcome', { message: last.message, fix: last.fix }) : msg('noSyncYet');
+  return { ...result(state, m, null), applied: last ? last.counts : emptyCounts() };
 }

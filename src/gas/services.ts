@@ -1,16 +1,13 @@
 // Builds the core's Services from Apps Script's globals, once per execution.
-import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
-import { KEYS, loadSettings } from '../core/config';
-import { Settings } from '../core/settings';
-import { readScimToken } from '../core/scimConfig';
-import { urlFetchQuotaFor } from '../core/scimQuota';
-import { ScimNotReady, ScimRoster, scimSetupProblem } from './scim/scimRoster';
+import { RosterPort, Services } from '../core/ports';
+import { readSettings } from '../core/config';
+import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
+import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
 import { PropertyStore } from './properties';
-import { SheetRoster } from './sheetRoster';
 import { SheetHistory } from './sheetHistory';
-import { SheetBlobStore } from './sheetState';
+import { REPORTS_SHEET, SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
 import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
@@ -51,22 +48,18 @@ export function rosterSpreadsheet(triggerUid?: string): GoogleAppsScript.Spreads
 }
 
 /**
- * The roster destination the settings choose. Unreadable settings fall back to the
- * sheet, which no sync touches until they are repaired (runSync refuses them first).
+ * The roster destination the settings choose, opened on first use. Unreadable settings fall back to
+ * the embedded sheet, which no sync touches until they are repaired (runSync refuses them first).
  */
-function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, config: KeyValueStore, secrets: KeyValueStore, state: BlobStore, remainingMs: () => number): RosterPort {
-  let settings: Settings;
+function openRoster(svc: Services, spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet): RosterPort {
+  let settings: Settings | null = null;
   try {
-    settings = loadSettings(config);
+    settings = readSettings(svc);
   } catch {
-    return new SheetRoster(spreadsheet);
+    settings = null;
   }
-  if (settings.destination !== 'scim') return new SheetRoster(spreadsheet);
-  const token = readScimToken(secrets);
-  const syncAccount = config.get(KEYS.syncAccount) ?? '';
-  const problem = scimSetupProblem(settings.scim, token, syncAccount);
-  if (problem) return new ScimNotReady(problem);
-  return new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
+  const destination = DESTINATIONS.get(settings?.destination ?? EMBEDDED_DESTINATION)!;
+  return destination.open({ spreadsheet, settings, config: svc.config, secrets: svc.secrets, state: svc.state, remainingMs: svc.remainingMs });
 }
 
 function documentConfig(state: SheetBlobStore) {
@@ -100,20 +93,28 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   // that configuration (installer and listed admins), never by a namespace of one's own.
   const config = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
   const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
-  const remainingMs = () => startedMs + budget - Date.now();
-  return {
+  let roster: RosterPort | null = null;
+  const services: Services = {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
-    roster: destination(spreadsheet, config, secrets, state, remainingMs),
+    destinations: DESTINATIONS,
+    get roster() {
+      return (roster ??= openRoster(services, spreadsheet));
+    },
+    set roster(replacement: RosterPort) {
+      roster = replacement;
+    },
     history: new SheetHistory(spreadsheet),
     config,
     secrets,
     state,
+    reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET),
     lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,
     session: gasSession,
     notifier: gasMail,
-    remainingMs,
+    remainingMs: () => startedMs + budget - Date.now(),
     rosterUrl: () => spreadsheet.getUrl(),
   };
+  return services;
 }

@@ -227,7 +227,8 @@ describe('once linked', () => {
 
     // The server's validation names the field; the sidebar marks it.
     await dialog.getByRole('button', { name: 'Add account' }).click();
-    await textOf(page.locator('#addMsg'), 'name is required.');
+    await textOf(page.locator('#addMsg'), 'Name is required.');
+    expect(await page.locator('#addMsg').textContent()).toContain('Name is required.');
     expect(await page.locator('#addName').getAttribute('aria-invalid')).toBe('true');
 
     await dialog.getByLabel('Name').fill('Visiting Coach');
@@ -366,7 +367,9 @@ describe('once linked', () => {
     expect(await page.locator('#sTz').inputValue()).toBe('America/New_York');
     await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    const error = await textOf(page.locator('#settingsMsg'), 'schedule.timeZone');
+    // Named as the form labels it, not by its path in the settings document.
+    const error = await textOf(page.locator('#settingsMsg'), 'Time zone must be a time zone name such as America/New_York.');
+    expect(error).not.toContain('schedule.timeZone');
     expect(error).toContain('Fix:');
     expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBe('true');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('sTz');
@@ -540,9 +543,9 @@ test('Sync now runs part after part (a new call each) and shows the progress unt
   page.on('request', (r) => {
     if (r.url().includes('/rpc/')) calls.push(r.url().split('/rpc/')[1]);
   });
-  // Slow the later parts down a little so the progress can be read.
+  // Slow the later parts down so the run lasts well over a second, when the sidebar starts showing its progress.
   await page.route('**/rpc/continueSync', async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 800));
     await route.continue();
   });
   await page.getByRole('button', { name: 'Sync now' }).click();
@@ -578,7 +581,7 @@ describe('SCIM destination', () => {
   test('switch to a SCIM app in Settings, map roles to groups, save the token: a sync puts users in their groups, and the token never reaches the page', async () => {
     const initial = await rpc(emu!, 'getState');
     const { baseUrl } = initial.settings.scim;
-    expect(initial.scimToken).toEqual({ saved: true, masked: '••••••••6789' });
+    expect(initial.secrets.scim).toEqual({ saved: true, masked: '••••••••6789' });
     expect(storedScimToken(emu!, initial.user)).toBe(DEMO_SCIM_TOKEN);
     // Start as a new install would: roster in the sheet, no SCIM settings (the demo token stays saved).
     await configure(emu!, { destination: 'sheet', scim: null });
@@ -593,10 +596,10 @@ describe('SCIM destination', () => {
     // A plain-http address outside this machine: the server names the field, and the page marks it.
     await page.getByLabel('SCIM base URL').fill('http://app.example.com/scim/v2');
     await page.getByRole('button', { name: 'Save settings' }).click();
-    const error = await textOf(page.locator('#settingsMsg'), 'scim.baseUrl');
-    expect(error).toContain('https://');
+    const error = await textOf(page.locator('#settingsMsg'), 'SCIM base URL must start with https://');
+    expect(error).not.toContain('scim.baseUrl');
     expect(await page.locator('#dBase').getAttribute('aria-invalid')).toBe('true');
-    expect(await page.locator('#dBase + .ferr').textContent()).toContain('Setting scim.baseUrl must start with https://');
+    expect(await page.locator('#dBase + .ferr').textContent()).toContain('SCIM base URL must start with https://');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('dBase');
     expect((await rpc(emu!, 'getState')).settings.destination).toBe('sheet');
 
@@ -627,7 +630,7 @@ describe('SCIM destination', () => {
     await textOf(page.locator('#tokenStatus'), 'Token saved: ••••••••6789');
     await page.getByRole('button', { name: 'Remove token' }).click();
     await textOf(page.locator('#tokenStatus'), 'No token saved.');
-    expect((await rpc(emu!, 'getState')).scimToken).toEqual({ saved: false, masked: '' });
+    expect((await rpc(emu!, 'getState')).secrets.scim).toEqual({ saved: false, masked: '' });
     expect(storedScimToken(emu!, initial.user)).toBeUndefined();
     await page.getByLabel('Paste the app’s token').fill(DEMO_SCIM_TOKEN);
     await page.getByRole('button', { name: 'Save token' }).click();
@@ -664,6 +667,45 @@ describe('SCIM destination', () => {
     const values = await page.evaluate(() => Array.from(document.querySelectorAll('input, textarea, select')).map((el) => (el as HTMLInputElement).value).join('\n'));
     expect(values).not.toContain('demo-scim-token');
     expect(emu!.runtime.logText()).not.toContain(DEMO_SCIM_TOKEN);
+  });
+
+  test('a base URL changed since the token was saved: Settings and the Sync tab say the token is not sent there; pasted again for that address, the warning goes', async () => {
+    const { scim } = (await rpc(emu!, 'getState')).settings;
+    const moved = `${scim.baseUrl}/elsewhere`;
+    await configure(emu!, { scim: { ...scim, baseUrl: moved } });
+    const { page } = await open();
+    await textOf(page.locator('#syncFacts'), 'the token was saved for another address (see Settings)');
+    await openTab(page, 'Settings');
+    const warning = await textOf(page.locator('#tokenProblem'), `was saved for ${scim.baseUrl}, but the SCIM base URL is now ${moved}`);
+    expect(warning).toContain('paste the app’s token again'.replace('’', "'"));
+    await page.getByLabel('Replace it with a new token').fill(DEMO_SCIM_TOKEN);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await textOf(page.locator('#tokenMsg'), 'Token saved.');
+    await page.waitForFunction(() => !document.querySelector('#tokenProblem')?.textContent);
+    expect((await rpc(emu!, 'getState')).destinationProblems).toEqual([]);
+  });
+
+  test('a Google user re-created with a deleted user\'s address: Explain offers the choice, and "Give the old app account to this user" keeps that app account for them', async () => {
+    await configure(emu!, { cooldownMinutes: 0 });
+    await syncAll();
+    const { baseUrl } = (await rpc(emu!, 'getState')).settings.scim;
+    const directory = emu!.runtime.directory;
+    const old = directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!;
+    const before = (await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).find((u) => u.userName === old.primaryEmail)!;
+    directory.deleteUser(old.primaryEmail);
+    directory.addUser({ email: old.primaryEmail, givenName: 'Recycled', familyName: 'Address', orgUnitPath: old.orgUnitPath });
+    emu!.runtime.setClock(emu!.runtime.nowMs() + 60_000);
+    await syncAll();
+    const { page } = await open();
+    await page.getByLabel('User email').fill(old.primaryEmail);
+    await page.getByRole('button', { name: 'Explain', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Explain ${old.primaryEmail}` });
+    await textOf(dialog, `an earlier Google user with the address ${old.primaryEmail} (account ${old.id}`);
+    await dialog.getByRole('button', { name: 'Give the old app account to this user' }).click();
+    await textOf(page.locator('#explainMsg'), `for ${old.primaryEmail}`);
+    const after = (await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).find((u) => u.userName === old.primaryEmail)!;
+    expect(after).toMatchObject({ id: before.id, active: true });
+    expect(after.externalId).not.toBe(old.id);
   });
 
   test('Finalize sync: the destination check passes for the SCIM app, and fails with a fix once the token is removed', async () => {

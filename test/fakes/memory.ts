@@ -1,11 +1,12 @@
 // Small in-memory fakes of the core's ports, for unit tests of the pure core.
 import { Account, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
-import { ApplyResult, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockPort, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
+import { ApplyResult, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockHolder, LockPort, LockPurpose, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
 import { MemoryBlobStore } from '../../src/core/snapshot';
 import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
 import { DirectoryError, classifyGoogleError } from '../../src/core/googleErrors';
 import { UserError, msg } from '../../src/core/messages';
+import { DESTINATIONS } from '../../src/destinations';
 
 export class MemoryDirectory implements DirectoryPort {
   users: DirectoryUser[] = [];
@@ -42,8 +43,19 @@ export class MemoryDirectory implements DirectoryPort {
     this.tick('members');
     const g = this.groups.get(groupEmail.toLowerCase());
     if (!g) return null;
+    // includeDerivedMembership: the direct members, then the users of nested groups, each once.
+    const userIds = new Set(g.userIds);
+    const seen = new Set([g.email]);
+    const stack = [...g.groupEmails];
+    while (stack.length) {
+      const inner = this.groups.get(stack.pop()!.toLowerCase());
+      if (!inner || seen.has(inner.email)) continue;
+      seen.add(inner.email);
+      inner.userIds.forEach((id) => userIds.add(id));
+      stack.push(...inner.groupEmails);
+    }
     const members: MemberRef[] = [
-      ...g.userIds.map((id) => ({ type: 'USER' as const, id, email: this.users.find((u) => u.id === id)?.email ?? '' })),
+      ...[...userIds].map((id) => ({ type: 'USER' as const, id, email: this.users.find((u) => u.id === id)?.email ?? '' })),
       ...g.groupEmails.map((email) => ({ type: 'GROUP' as const, id: `g-${email}`, email })),
     ];
     return this.page(members, pageToken, this.memberPageSize);
@@ -142,12 +154,19 @@ export class MemoryKV implements KeyValueStore {
 }
 
 export class MemoryLock implements LockPort {
+  /** Another execution holds the lock: a sync part that took it at `elsewhereSinceMs`, unless told otherwise. */
   heldElsewhere = false;
+  elsewhereSinceMs = 0;
+  elsewherePurpose: LockPurpose = 'sync';
   held = false;
   tryLock(): boolean {
     if (this.heldElsewhere || this.held) return false;
     this.held = true;
     return true;
+  }
+  holder(): LockHolder | null {
+    // As the lease does: an execution's lock lasts at most until Google has surely ended it.
+    return this.heldElsewhere ? { purpose: this.elsewherePurpose, sinceMs: this.elsewhereSinceMs, expiresAtMs: this.elsewhereSinceMs + 375_000 } : null;
   }
   release(): void {
     this.held = false;
@@ -198,17 +217,20 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
   const history = new MemoryHistory();
   const config = new MemoryKV();
   const lock = new MemoryLock();
+  lock.elsewhereSinceMs = start;
   const triggers = new MemoryTriggers();
   const mail: TestWorld['mail'] = [];
   const clock = { now: start };
   const budget = { ms: Infinity, stepMs: 0, used: 0 };
   const svc: Services = {
     directory,
+    destinations: DESTINATIONS,
     roster,
     history,
     config,
     secrets: new MemoryKV(),
     state: new MemoryBlobStore(),
+    reports: new MemoryBlobStore(),
     lock,
     triggers,
     clock: { nowMs: () => clock.now, sleep: (ms) => (clock.now += ms), local: intlLocal },
@@ -235,7 +257,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
     budget,
     setSettings(patch) {
       const s = { ...defaultSettings(), ...patch };
-      storeSettings(config, s);
+      storeSettings(svc, s);
       return s;
     },
   };

@@ -4,8 +4,8 @@
 // it refuses Bulk although it advertises it, how fast it lets us go, when it
 // asked us to wait until, and the accounts it refused as duplicates.
 import { BlobStore } from '../../core/ports';
-import { PaceMemory } from '../../core/scimPacing';
-import { QuotaMemory } from '../../core/scimQuota';
+import { PaceMemory } from './pacing';
+import { QuotaMemory } from './quota';
 
 export interface RefusedCreate {
   /** Fingerprint of the POST body the app refused: a changed account is tried again at once. */

@@ -1,11 +1,11 @@
 // The embedded default destination: the roster as a sheet of accounts. Reads
 // once per execution; writes one setValues per span of changed rows (blocks of
 // changed rows with short runs of unchanged rows between them, checked first).
-import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../core/model';
-import { ApplyResult, RosterPort, RosterReadProblem } from '../core/ports';
-import { UserError, msg } from '../core/messages';
-import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from './sheets';
-import { HISTORY_SHEET } from './sheetHistory';
+import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../../core/model';
+import { ApplyResult, RosterPort, RosterReadProblem } from '../../core/ports';
+import { UserError, msg } from '../../core/messages';
+import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from '../../gas/sheets';
+import { HISTORY_SHEET } from '../../gas/sheetHistory';
 
 export const ROSTER_SHEET = 'Roster';
 export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permissions', 'Source', 'OU', 'Last synced', 'Synced status', 'Out of scope since'] as const;
@@ -141,6 +141,9 @@ export class SheetRoster implements RosterPort {
       for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
       if (appended.length) writeBlock(sheet, state.lastRow + 1, appended, ROSTER_COLUMNS.length);
       removeRows(sheet, deletions);
+      // Sheets commits buffered writes before the next read; commit them now, so the time they take
+      // is this batch's (and the sync stops for its budget in time), not a later read's.
+      SpreadsheetApp.flush();
     } catch (error) {
       this.cache = null;
       throw new UserError(msg('rosterProtected', { sheet: ROSTER_SHEET, detail: error instanceof Error ? error.message : String(error) }));

@@ -4,9 +4,10 @@
 // the wrong place (401, unreachable host, most requests failing) stops with one
 // clear message instead of hammering the server.
 import { Message, UserError, msg } from '../../core/messages';
-import { PaceMemory, Pacer, rateSignal } from '../../core/scimPacing';
-import { DailyQuota } from '../../core/scimQuota';
-import { PatchOperation, ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, refusedValuePath, retryAfterMs } from '../../core/scimConfig';
+import { PaceMemory, Pacer, rateSignal } from './pacing';
+import { DailyQuota } from './quota';
+import { PatchOperation, ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, refusedValuePath, retryAfterMs } from './scimConfig';
+import { redactor } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -112,6 +113,8 @@ export interface ClientStats {
   sleptMs: number;
 }
 
+/** Pages read from a listing without totalResults before it is given up as endless. */
+const MAX_UNCOUNTED_PAGES = 5000;
 export const MIN_ANSWERS_FOR_EARLY_STOP = 10;
 /** A wait the app asks for that ends within this is waited out by the next part; a longer one ends the sync. */
 export const NEXT_PART_WAIT_MS = 4 * 60_000;
@@ -131,8 +134,10 @@ export class ScimClient implements ScimProbe {
   readonly quota: DailyQuota | null;
   /** Set once the client stops sending in this execution. */
   stopped: StopReason | null = null;
+  private readonly redact: (text: string) => string;
 
   constructor(private readonly options: ScimClientOptions) {
+    this.redact = redactor(options.token);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.host = hostOf(this.baseUrl);
     this.fetchAll = options.fetchAll ?? gasFetchAll;
@@ -166,12 +171,13 @@ export class ScimClient implements ScimProbe {
     return req;
   }
 
-  private static read(res: FetchResponse, now: number): ScimResponse & { signal: ReturnType<typeof rateSignal> } {
+  /** Reads an answer; its text and headers redacted of the token before anything else sees them. */
+  private read(res: FetchResponse, now: number): ScimResponse & { signal: ReturnType<typeof rateSignal> } {
     const status = res.getResponseCode();
-    const text = res.getContentText() ?? '';
+    const text = this.redact(res.getContentText() ?? '');
     const headers = (res.getHeaders() ?? {}) as Record<string, unknown>;
     const header = (name: string): string | null => {
-      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : String(v);
+      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return this.redact(Array.isArray(v) ? String(v[0]) : String(v));
       return null;
     };
     let body: any = null;
@@ -237,14 +243,14 @@ export class ScimClient implements ScimProbe {
           continue;
         }
         // UrlFetchApp throws (even with muteHttpExceptions) when a host cannot be reached at all: one more try (a blip).
-        if (++networkFailures >= 2) throw new UserError(msg('scimUnreachable', { host: this.host, detail: text }));
+        if (++networkFailures >= 2) throw new UserError(msg('scimUnreachable', { host: this.host, detail: this.redact(text) }));
         this.pacer.holdFor(1000);
         continue;
       }
       const now = this.now();
       const again: number[] = [];
       go.forEach((i, k) => {
-        const answer = ScimClient.read(responses[k], now);
+        const answer = this.read(responses[k], now);
         const { signal, ...plain } = answer;
         this.pacer.observe(answer.status, signal);
         results[i] = plain;
@@ -352,7 +358,9 @@ export class ScimClient implements ScimProbe {
       return ((r.body.Resources ?? []) as any[]).length;
     };
     const got = add(first);
-    const total = Number(first.body.totalResults ?? got);
+    // totalResults is REQUIRED in a ListResponse (RFC 7644 §3.4.2), but some apps leave it out.
+    if (!Number.isFinite(Number(first.body.totalResults ?? NaN))) return this.listUntilEnd(collection, page, check, add, seen, pageSize, got);
+    const total = Number(first.body.totalResults);
     const per = Math.max(1, Math.min(pageSize, got || pageSize));
     const starts: number[] = [];
     for (let s = 1 + got; s <= total; s += per) starts.push(s);
@@ -374,6 +382,37 @@ export class ScimClient implements ScimProbe {
     // A plan made from a partial list would re-create the users it missed: never use one.
     if (seen.size < total) throw new UserError(msg('scimIncompleteList', { host: this.host, got: seen.size, total, what: collection === '/Users' ? 'users' : 'groups' }));
     return [...seen.values()];
+  }
+
+  /**
+   * A listing that does not say how many resources there are: read page after page, each as long
+   * as the first (the app's own page size when it caps count), until an empty or shorter page. A
+   * short first page may be the end or the app's cap, so the next page decides; a page that brings
+   * no new resource means paging does not work, and a list that may be incomplete is never used.
+   */
+  private listUntilEnd(
+    collection: '/Users' | '/Groups',
+    page: (startIndex: number, count: number) => ScimRequest,
+    check: (r: ScimResponse) => void,
+    add: (r: ScimResponse) => number,
+    seen: Map<string, any>,
+    pageSize: number,
+    firstCount: number,
+  ): any[] {
+    if (firstCount === 0) return [];
+    const per = Math.min(pageSize, firstCount);
+    let next = 1 + firstCount;
+    for (let pages = 1; pages < MAX_UNCOUNTED_PAGES; pages++) {
+      const [r] = this.send([page(next, per)]);
+      check(r);
+      const before = seen.size;
+      const count = add(r);
+      if (count === 0) return [...seen.values()];
+      if (seen.size === before) break; // the same resources again: startIndex is ignored
+      next += count;
+      if (count < per) return [...seen.values()];
+    }
+    throw new UserError(msg('scimListUncounted', { host: this.host, got: seen.size, what: collection === '/Users' ? 'users' : 'groups' }));
   }
 
   /** One lookup per filter (GET collection?filter=…), in parallel; null for a lookup that failed. */

@@ -4,7 +4,7 @@
 // what differs (POST / PATCH-or-PUT / DELETE), through Bulk when the app offers
 // it, and group memberships as add/remove PATCHes in small chunks.
 import { Account, AccountStatus, Change, Role } from '../../core/model';
-import { ApplyResult, BlobStore, RosterPort, RosterReadProblem } from '../../core/ports';
+import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
 import {
@@ -33,12 +33,13 @@ import {
   roleValues,
   shortHash,
   userPatchOps,
-} from '../../core/scimConfig';
+} from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
 import { AppProfile, RefusedCreate } from './appProfile';
 import { ConnectionReport, groupsProblem, testConnection } from './connection';
-import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from '../../core/scimQuota';
+import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
+import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -47,6 +48,12 @@ export interface ScimRosterOptions {
   roles: Role[];
   /** Services.state: where the ledger lives. */
   state: BlobStore;
+  /**
+   * Services.config: notes, outside the state sheet, that a ledger was written, so a ledger lost
+   * with that sheet is noticed instead of rebuilt silently (accounts disabled in Roster Sync
+   * re-activated, grace periods started again).
+   */
+  marks?: KeyValueStore;
   fetchAll?: FetchAllFn;
   sleep?: (ms: number) => void;
   now?: () => number;
@@ -78,9 +85,11 @@ interface Snapshot {
   /** Filled by buildAccounts: account id ↔ SCIM id. */
   scimIdOf: Map<string, string>;
   ownerOf: Map<string, string>;
+  /** Who holds which userName and email (built on the first write). */
+  identities: IdentityIndex | null;
 }
 
-type Phase = 'create' | 'update' | 'delete' | 'lookupUserName' | 'lookupExternalId';
+type Phase = 'create' | 'update' | 'stage' | 'delete' | 'lookupUserName' | 'lookupExternalId';
 
 interface Work {
   change: Change;
@@ -100,6 +109,8 @@ interface Work {
   conflict: string | null;
   /** The create was refused as a duplicate that no lookup finds (now, or on an earlier sync and unchanged since). */
   refused: RefusedCreate | null;
+  /** A request held back one round, until the userName it takes is freed. */
+  waiting: ScimRequest | null;
 }
 
 /** A create the app refused as a duplicate is not sent again unchanged before this long (doubling, at most 16 days). */
@@ -120,6 +131,8 @@ export class ScimRoster implements RosterPort {
   private readonly attempts: number;
   private readonly sleep: (ms: number) => void;
   private readonly now: () => number;
+  private readonly marks: KeyValueStore | null;
+  private readonly markKey: string;
 
   constructor(options: ScimRosterOptions) {
     this.settings = options.settings;
@@ -145,6 +158,32 @@ export class ScimRoster implements RosterPort {
     });
     this.kind = `SCIM app (${this.client.host})`;
     this.ledger = new Ledger(options.state, prefix);
+    this.marks = options.marks ?? null;
+    this.markKey = `scimLedger.${shortHash(this.client.baseUrl)}`;
+  }
+
+  /** A ledger was written for this app, and the state sheet no longer holds it. */
+  ledgerLost(): boolean {
+    return !!this.marks && this.marks.get(this.markKey) !== null && !this.ledger.exists();
+  }
+
+  /**
+   * The admin's deliberate choice when the ledger cannot be restored: the next sync links the app's
+   * users again by externalId (inactive ones stay disabled). Returns whether there was a lost ledger.
+   */
+  rebuildLostLedger(): boolean {
+    if (!this.ledgerLost()) return false;
+    this.marks!.remove(this.markKey);
+    return true;
+  }
+
+  private noteLedgerWritten(): void {
+    if (this.marks && this.marks.get(this.markKey) === null && this.ledger.load().size) this.marks.set(this.markKey, new Date().toISOString());
+  }
+
+  /** A ledger an earlier version wrote (before the mark existed) is marked the first time it is read. */
+  private noteLedgerExists(): void {
+    if (this.marks && this.marks.get(this.markKey) === null && this.ledger.exists()) this.marks.set(this.markKey, new Date().toISOString());
   }
 
   /** For Finalize sync (checkScimDestination): with roles as groups, also that the token may list groups. */
@@ -183,6 +222,9 @@ export class ScimRoster implements RosterPort {
 
   private snapshot(): Snapshot {
     if (this.snap) return this.snap;
+    // Before anything is read from the app: without its ledger, what the app holds cannot be trusted as the roster.
+    if (this.ledgerLost()) throw new UserError(msg('scimLedgerLost', { host: this.client.host }));
+    this.noteLedgerExists();
     this.client.capabilities();
     if (this.app.get().bulkRefused) this.client.disableBulk();
     const caps = this.client.capabilities();
@@ -190,7 +232,7 @@ export class ScimRoster implements RosterPort {
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
-    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map() });
+    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), identities: null });
   }
 
   private loadGroups(caps: ScimCapabilities): Map<Role, GroupState> {
@@ -288,6 +330,7 @@ export class ScimRoster implements RosterPort {
       if (!email && !byGoogleId) continue; // nothing to match it by: never touched
       let id = byGoogleId ? ext : manualIdFor(sid);
       if (used.has(id)) id = manualIdFor(`${sid}#`);
+      // Inactive in the app with no record of who decided it: kept disabled (a local decision), never re-activated.
       const status: AccountStatus = raw.active === false ? 'disabled' : 'active';
       used.add(id);
       link(id, sid);
@@ -301,7 +344,7 @@ export class ScimRoster implements RosterPort {
         source: byGoogleId ? 'synced' : 'manual',
         orgUnitPath: '',
         lastSynced: '',
-        syncedStatus: byGoogleId ? status : '',
+        syncedStatus: byGoogleId ? 'active' : '',
         outOfScopeSince: '',
       });
     }
@@ -345,6 +388,24 @@ export class ScimRoster implements RosterPort {
     this.app.save();
   }
 
+  /**
+   * The ledger entry (and so the app account) of `from` becomes `to`'s: a Google user re-created with
+   * the address of a deleted one keeps the old app account, by the admin's choice. The next write
+   * updates its externalId, status and roles for the new user.
+   */
+  relink(from: string, to: string): boolean {
+    const snap = this.snapshot();
+    if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
+    const entry = this.ledger.get(from);
+    const sid = snap.scimIdOf.get(from);
+    if (!entry || entry.m || !sid || this.ledger.get(to) || snap.scimIdOf.has(to)) return false;
+    this.ledger.commit(new Map<string, LedgerEntry | null>([[from, null], [to, { ...entry, s: sid }]]));
+    snap.scimIdOf.delete(from);
+    snap.scimIdOf.set(to, sid);
+    snap.ownerOf.set(sid, to);
+    return true;
+  }
+
   // ---------- writing ----------
 
   apply(changes: Change[]): ApplyResult {
@@ -352,6 +413,8 @@ export class ScimRoster implements RosterPort {
     const snap = this.snapshot();
     if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
     const works = changes.map((c) => this.start(c, snap));
+    const touched = new Set(works.map((w) => w.scimId).filter((sid): sid is string => !!sid));
+    this.orderIdentities(works, snap);
     try {
       this.userRounds(works, snap);
       this.describeRefusals(works);
@@ -360,26 +423,47 @@ export class ScimRoster implements RosterPort {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
       this.remember();
+      for (const w of works) if (w.scimId) touched.add(w.scimId);
+      for (const sid of touched) snap.identities!.refresh(sid, snap.users.get(sid) ?? null);
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
+    const notSent: string[] = [];
     const unsent: string[] = [];
     for (const w of works) {
       const problem = w.failure ?? w.groupFailure;
       if (!problem && ((!w.accepted && w.request) || w.groupUnsent)) unsent.push(w.change.accountId);
       else if (problem || !w.accepted) failed.push({ accountId: w.change.accountId, message: problem ?? 'not written' });
-      else applied.push(w.change.accountId);
+      else {
+        applied.push(w.change.accountId);
+        if (this.cannotExpress(w.change)) notSent.push(w.change.accountId);
+      }
     }
-    if (!unsent.length) return { applied, failed };
-    const why = this.client.stopMessage(unsent.length);
-    return { applied, failed, unsent: { accountIds: unsent, until: this.client.stoppedForThisPart() ? 'part' : 'sync', message: why?.text ?? '', fix: why?.fix ?? '' } };
+    const result: ApplyResult = { applied, failed };
+    if (notSent.length) {
+      const why = msg('scimNoActiveFlag');
+      result.notSent = notSent;
+      result.notSentWhy = { text: why.text, fix: why.fix };
+    }
+    if (unsent.length) {
+      const why = this.client.stopMessage(unsent.length);
+      result.unsent = { accountIds: unsent, until: this.client.stoppedForThisPart() ? 'part' : 'sync', message: why?.text ?? '', fix: why?.fix ?? '' };
+    }
+    return result;
+  }
+
+  /** Without an active flag the app cannot be told that someone may no longer sign in. */
+  private cannotExpress(change: Change): boolean {
+    if (this.settings.attributes.active !== 'none' || !change.after) return false;
+    const blocked = (s: AccountStatus | undefined) => s === 'disabled' || s === 'suspended';
+    return blocked(change.after.status) && !blocked(change.before?.status);
   }
 
   private start(change: Change, snap: Snapshot): Work {
     const after = change.after;
     const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
     const raw = scimId ? snap.users.get(scimId) ?? null : null;
-    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, groupUnsent: false, conflict: null, refused: null };
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, groupUnsent: false, conflict: null, refused: null, waiting: null };
     if (!after || after.status === 'deleted') {
       if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
       else w.accepted = true; // nothing in the app to delete
@@ -417,9 +501,72 @@ export class ScimRoster implements RosterPort {
     else this.next(w, 'update', { method: 'PUT', path, body: replaceUserBody(w.raw, current, w.desired!) });
   }
 
+  /**
+   * Before anything is sent: userNames two people would share are not written, a userName another
+   * person's app account holds is not taken, and renames waiting for a userName another rename
+   * frees go one round later (a swap first steps aside to a temporary userName).
+   */
+  private orderIdentities(works: Work[], snap: Snapshot): void {
+    const index = (snap.identities ??= new IdentityIndex(snap.users, emailOf));
+    const claims: IdentityClaim[] = works.map((w) => ({
+      accountIds: [w.change.accountId, w.change.after?.id ?? w.change.accountId],
+      email: w.change.after?.email ?? w.change.email,
+      scimId: w.scimId,
+      userName: w.desired ? w.desired.userName : w.phase === 'delete' ? null : w.raw ? String(w.raw.userName ?? '') : null,
+      activeEmail: w.desired && w.change.after?.status === 'active' && this.givesEmail(w) ? w.change.after.email : null,
+    }));
+    const owner = (sid: string) => {
+      const accountId = snap.ownerOf.get(sid);
+      if (!accountId) return null;
+      return { accountId, email: this.ledger.get(accountId)?.e || emailOf(snap.users.get(sid) ?? {}) };
+    };
+    const plan = planIdentities(claims, { holderOf: index.holderOf, owner, activeByEmail: index.activeByEmail });
+    plan.blocked.forEach((b, i) => {
+      const w = works[i];
+      const email = claims[i].email;
+      const m =
+        b.kind === 'collision'
+          ? msg('scimUserNameCollision', { emails: b.emails.join(', '), userName: b.userName, email })
+          : b.kind === 'taken' && b.holder.toLowerCase() === email.toLowerCase()
+            ? msg('scimRecreatedUser', { email, id: w.change.after?.id ?? w.change.accountId, userName: b.userName, holderId: b.holderId })
+            : b.kind === 'taken'
+            ? msg('scimUserNameTaken', { email, userName: b.userName, holder: b.holder })
+            : msg('scimEmailTaken', { email, holder: b.holder });
+      this.finish(w, m.text);
+    });
+    for (const i of plan.wait) if (!plan.blocked.has(i)) {
+      const w = works[i];
+      if (plan.stage.has(i) && w.phase === 'update') this.stageRequest(w, snap);
+      else {
+        w.waiting = w.request;
+        w.request = null;
+      }
+    }
+  }
+
+  /** Whether a write shows an email on an active app user that did not show it before (a create, a new email, a reactivation). */
+  private givesEmail(w: Work): boolean {
+    if (!w.raw) return true;
+    return w.raw.active === false || emailOf(w.raw) !== w.change.after!.email.toLowerCase();
+  }
+
+  /** A rename that must wait for its userName first frees its own: it takes a temporary one. */
+  private stageRequest(w: Work, snap: Snapshot): void {
+    const current = currentUser(w.raw, this.settings, this.roles);
+    const temp = temporaryUserName(w.desired!.userName, shortHash(`${w.scimId}`).slice(0, 6));
+    const path = `/Users/${encodeURIComponent(w.scimId!)}`;
+    const body = snap.caps.patch ? patchBody([{ op: 'replace', path: 'userName', value: temp }]) : replaceUserBody(w.raw, current, { ...current, userName: temp });
+    this.next(w, 'stage', { method: snap.caps.patch ? 'PATCH' : 'PUT', path, body });
+  }
+
   private userRounds(works: Work[], snap: Snapshot): void {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const active = works.filter((w) => w.request);
+      let active = works.filter((w) => w.request);
+      if (round > 0 || !active.length) {
+        // What waited for a userName goes now: the round before freed it.
+        for (const w of works) if (w.waiting) [w.request, w.waiting] = [w.waiting, null];
+        active = works.filter((w) => w.request);
+      }
       if (!active.length || this.client.stopped) return;
       const answers = this.execute(active.map((w) => w.request!));
       active.forEach((w, i) => this.handle(w, answers[i], snap));
@@ -440,6 +587,8 @@ export class ScimRoster implements RosterPort {
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
           snap.users.set(id, w.raw);
           this.forgetRefusal(w);
+          // Linked at once: a 409 lookup by another change of this batch must never adopt it.
+          snap.ownerOf.set(id, w.change.after!.id);
           return this.finish(w);
         }
         if (r.status === 409) {
@@ -470,6 +619,13 @@ export class ScimRoster implements RosterPort {
           return this.createRequest(w);
         }
         return this.finish(w, this.failText(w, r));
+      }
+      case 'stage': {
+        if (!ok) return this.finish(w, this.failText(w, r));
+        const temp = w.request!.method === 'PATCH' ? (w.request!.body as any).Operations[0].value : (w.request!.body as any).userName;
+        w.raw = r.body && r.body.id !== undefined ? r.body : { ...w.raw, userName: temp };
+        snap.users.set(w.scimId!, w.raw);
+        return this.updateOrDone(w, snap);
       }
       case 'delete': {
         if (ok || r.status === 404) {
@@ -564,7 +720,7 @@ export class ScimRoster implements RosterPort {
       const email = w.change.after?.email ?? w.change.email;
       const retry = new Date(retryAt(w.refused)).toISOString().slice(0, 10);
       w.failure = /e-?mail/i.test(w.refused.d)
-        ? msg('scimEmailTaken', { email, detail: w.refused.d, waiting, retryAt: retry }).text
+        ? msg('scimEmailInUse', { email, detail: w.refused.d, waiting, retryAt: retry }).text
         : `${this.conflictText(w, w.refused.d)} ${waiting} accounts wait for this; tried again when the user changes, or after ${retry}.`;
     }
   }
@@ -787,6 +943,7 @@ export class ScimRoster implements RosterPort {
       }
     }
     this.ledger.commit(changes);
+    this.noteLedgerWritten();
   }
 }
 
