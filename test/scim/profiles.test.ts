@@ -2,7 +2,7 @@
 // through the product's own server API on the built bundle in the simulated runtime.
 import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
 import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
-import { PROFILES } from '../../emulator/scim/server';
+import { PROFILES } from '../../emulator/scim/profiles';
 import { DEMO_DOMAIN, demoDistrict, generateDomain, scaleRules } from '../../emulator/domain';
 import { World, later, world } from '../e2e/harness';
 
