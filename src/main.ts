@@ -97,6 +97,9 @@ export function getSyncReport(request?: unknown) {
 export function runFinalizeChecks() {
   return serve((svc) => api.runFinalizeChecks(svc));
 }
+export function testScimConnection() {
+  return serve((svc) => api.testScimConnection(svc));
+}
 export function getSetupStatus() {
   return serve((svc) => api.getSetupStatus(svc));
 }

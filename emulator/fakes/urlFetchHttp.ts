@@ -266,6 +266,9 @@ export class SyncHttp implements UrlFetchImpl {
     const set = (k: string, v: string) => headers.set(k.toLowerCase(), [k, v]);
     set('User-Agent', this.userAgent);
     for (const [k, v] of Object.entries((r.headers as Record<string, unknown>) ?? {})) if (v !== undefined && v !== null) set(k, String(v));
+    // The simulation's clock travels with the request, so a test server's rate limits and waits run on the
+    // same (simulated) time as the script's Utilities.sleep; real Apps Script sends no such header.
+    if (exec) set('X-Simulated-Time', String(exec.nowMs()));
     let body: Uint8Array | null = null;
     let contentType = typeof r.contentType === 'string' ? r.contentType : null;
     const payload = r.payload;

@@ -40,7 +40,33 @@ export interface Switches {
   echoAuthorization: boolean;
   /** Leave totalResults out of every ListResponse (it is REQUIRED by RFC 7644 §3.4.2, but some apps omit it). */
   omitTotalResults: boolean;
+
+  // ---- behaviour profiles of real SCIM service providers (see PROFILES) ----
+  /** false: PATCH /Users paths with a value filter (`roles[value eq "admin"]`) answer 400 invalidPath; whole-attribute paths still work. */
+  valuePathPatch: boolean;
+  /** POST /Users whose email belongs to any existing user (also one SCIM cannot see) answers 409 uniqueness. */
+  uniqueEmails: boolean;
+  /** Requests per window per path (`/Users`, `/Groups`, `/Bulk`…, ids left out); null: unlimited. */
+  rateLimit: { limit: number; windowMs: number; style: RateLimitStyle } | null;
+  /** Largest page a list answers, whatever `count` asks (also advertised as filter.maxResults); null: no cap. */
+  maxCount: number | null;
+  /** Filters other than one `attribute eq "value"` answer 400 invalidFilter. */
+  eqOnlyFilters: boolean;
+  /** POST /Bulk answers 501 although ServiceProviderConfig says Bulk is supported. */
+  bulkRefused: boolean;
+  /** 'users': the token may manage users but not groups (every /Groups request answers 403). */
+  tokenScope: 'all' | 'users';
 }
+
+/**
+ * How an app tells a client it sends too fast (the answer is 429 in all three):
+ * - 'retry-after': `Retry-After: <seconds>` (RFC 9110 §10.2.3);
+ * - 'x-retry-after': only the non-standard `X-Retry-After: <seconds>`;
+ * - 'ietf': no Retry-After, but `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` (seconds until the
+ *   quota resets) and `RateLimit-Policy: <limit>;w=<window seconds>` on every answer
+ *   (draft-ietf-httpapi-ratelimit-headers-06).
+ */
+export type RateLimitStyle = 'retry-after' | 'x-retry-after' | 'ietf';
 
 export const DEFAULT_SWITCHES: Switches = {
   token: null,
@@ -60,7 +86,16 @@ export const DEFAULT_SWITCHES: Switches = {
   maxMembersPerPatch: 100,
   echoAuthorization: false,
   omitTotalResults: false,
+  valuePathPatch: true,
+  uniqueEmails: false,
+  rateLimit: null,
+  maxCount: null,
+  eqOnlyFilters: false,
+  bulkRefused: false,
+  tokenScope: 'all',
 };
+
+export { PROFILES } from './profiles';
 
 export interface LoggedRequest {
   method: string;
@@ -72,6 +107,10 @@ export interface LoggedRequest {
   operations?: number;
   /** PATCH operations as "op path" (for Bulk: of every PATCH inside, in order). */
   patchOps?: string[][];
+  /** The simulated time the request was sent at (X-Simulated-Time), else the server's clock. */
+  atMs?: number;
+  /** Sent while a wait this server asked for (429 Retry-After / X-Retry-After / RateLimit-Reset) had not passed. */
+  insideWait?: boolean;
 }
 
 type Stored = Record<string, any> & { id: string };
@@ -93,6 +132,13 @@ function strip(instance: unknown): Record<string, any> {
   delete data.schemas;
   delete data.groups;
   return data;
+}
+
+/** An account created in the app itself before provisioning, which the SCIM API does not show (many apps scope SCIM to the users it provisioned). */
+const hidden = (u: Stored) => u.__hidden === true;
+
+function emailsOf(u: Record<string, any>): string[] {
+  return (Array.isArray(u.emails) ? u.emails : []).map((e: any) => String(e?.value ?? '').toLowerCase()).filter(Boolean);
 }
 
 function userOut(u: Stored) {
@@ -122,6 +168,10 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User, {
       throw scimError(409, 'uniqueness', `userName ${data.userName} is already taken`);
     }
     if (clash) throw scimError(409, 'uniqueness', `userName ${data.userName} is already taken`);
+    if (switches.uniqueEmails) {
+      const mine = emailsOf(data);
+      if ([...users.values()].some((u) => emailsOf(u).some((e) => mine.includes(e)))) throw scimError(409, 'uniqueness', 'a user already uses this email');
+    }
     if (switches.rejectUserNames.some((n) => sameName(n, data.userName))) throw scimError(400, 'invalidValue', `userName ${data.userName} is not allowed by this app`);
     const id = randomUUID();
     const stored = { ...data, id, meta: { resourceType: 'User', created: now(), lastModified: now() } };
@@ -131,10 +181,10 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User, {
   egress: (resource: any) => {
     if (resource.id) {
       const u = users.get(resource.id);
-      if (!u) throw scimError(404, null, `Resource ${resource.id} not found`);
+      if (!u || hidden(u)) throw scimError(404, null, `Resource ${resource.id} not found`);
       return userOut(u);
     }
-    const all = [...users.values()].map(userOut);
+    const all = [...users.values()].filter((u) => !hidden(u)).map(userOut);
     return resource.filter ? resource.filter.match(all) : all;
   },
   degress: (resource: any) => {
@@ -179,7 +229,7 @@ SCIMMY.Resources.declare(SCIMMY.Resources.Group, {
 function applyConfig() {
   SCIMMY.Config.set({
     patch: switches.patch,
-    filter: { supported: switches.filter, maxResults: 200 },
+    filter: { supported: switches.filter, maxResults: switches.maxCount ?? 200 },
     bulk: { supported: switches.bulk, maxOperations: switches.bulkMaxOperations, maxPayloadSize: switches.bulkMaxPayloadSize },
   });
 }
@@ -206,12 +256,25 @@ app.use((req, res, next) => {
     entry.patchOps = [opsOf(req.body)];
   }
   if (entry.bulk) entry.patchOps = req.body.Operations.filter((o: any) => o.method === 'PATCH').map((o: any) => opsOf(o.data));
+  res.locals.logEntry = entry;
   res.on('finish', () => {
     entry.status = res.statusCode;
     log.push(entry);
   });
   next();
 });
+
+function logEntryOf(res: express.Response): LoggedRequest | undefined {
+  return res.locals.logEntry as LoggedRequest | undefined;
+}
+
+function safeJson(text: string): any {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
 
 // Plain HTTP routes for the UrlFetchApp tests.
 app.all('/echo', express.text({ type: () => true }), (req, res) => {
@@ -296,12 +359,84 @@ app.use((req, res, next) => {
   next();
 });
 
+// ---- rate limits: a sliding window per path, on the simulated clock when the client sends one ----
+
+const sentAt = new Map<string, number[]>();
+/** Per path: until when the client was told to wait (by a 429). */
+const waitUntil = new Map<string, number>();
+
+/** "/scim/v2/Users/abc?x" → "/Users": the limit is per resource path, not per resource. */
+function limitKey(path: string): string {
+  const m = /^\/scim\/v2(\/[^/?]*)/.exec(path);
+  return m ? m[1] : path.split('?')[0];
+}
+
+function clockOf(req: express.Request): number {
+  const t = Number(req.header('x-simulated-time'));
+  return Number.isFinite(t) && t > 0 ? t : Date.now();
+}
+
+app.use('/scim/v2', (req, res, next) => {
+  const entry = logEntryOf(res);
+  const at = clockOf(req);
+  if (entry) entry.atMs = at;
+  const limit = switches.rateLimit;
+  if (!limit) return next();
+  const key = limitKey(req.originalUrl);
+  if (entry && at < (waitUntil.get(key) ?? 0)) entry.insideWait = true;
+  const recent = (sentAt.get(key) ?? []).filter((t) => t > at - limit.windowMs);
+  sentAt.set(key, recent);
+  const resetMs = recent.length ? recent[0] + limit.windowMs - at : 0;
+  const seconds = Math.max(1, Math.ceil(resetMs / 1000));
+  if (limit.style === 'ietf') {
+    res.set('RateLimit-Policy', `${limit.limit};w=${Math.round(limit.windowMs / 1000)}`);
+    res.set('RateLimit-Limit', String(limit.limit));
+    res.set('RateLimit-Remaining', String(Math.max(0, limit.limit - recent.length - 1)));
+    res.set('RateLimit-Reset', String(recent.length ? seconds : Math.round(limit.windowMs / 1000)));
+  }
+  if (recent.length < limit.limit) {
+    recent.push(at);
+    return next();
+  }
+  // Over the limit: the request is refused (and not counted), and the client told when a slot frees up.
+  waitUntil.set(key, Math.max(waitUntil.get(key) ?? 0, at + seconds * 1000));
+  if (limit.style === 'retry-after') res.set('Retry-After', String(seconds));
+  if (limit.style === 'x-retry-after') res.set('X-Retry-After', String(seconds));
+  if (limit.style === 'ietf') res.set('RateLimit-Remaining', '0');
+  res.status(429).type('application/scim+json').send(errorBody(429, `Too many requests: at most ${limit.limit} per ${limit.windowMs / 1000} seconds`));
+});
+
+/** A filter of one attribute compared with eq to one value, the only kind `eqOnlyFilters` servers read. */
+const EQ_FILTER = /^\s*[A-Za-z][\w.:-]*\s+eq\s+("(?:[^"\\]|\\.)*"|true|false|null|-?\d+(?:\.\d+)?)\s*$/i;
+
 app.use('/scim/v2', (req, res, next) => {
   // scimmy-routers turns ?startIndex=&count= into numbers by assigning into req.query, which
   // Express 5 re-parses on every read (the assignment is lost and paging silently ignored):
   // give the router a plain, writable copy.
   if (!switches.ignorePaging) Object.defineProperty(req, 'query', { value: { ...req.query }, writable: true, configurable: true, enumerable: true });
   applyConfig();
+  const query = req.query as Record<string, any>;
+  if (switches.maxCount !== null && query.count !== undefined && Number(query.count) > switches.maxCount) query.count = String(switches.maxCount);
+  if (switches.maxCount !== null && req.method === 'GET' && query.count === undefined && /^\/(Users|Groups)\/?$/.test(req.path)) query.count = String(switches.maxCount);
+  if (switches.tokenScope === 'users' && req.path.startsWith('/Groups')) {
+    res.status(403).type('application/scim+json').send(errorBody(403, 'This token may not read or change groups'));
+    return;
+  }
+  if (req.method === 'POST' && req.path === '/Bulk' && switches.bulkRefused) {
+    res.status(501).type('application/scim+json').send(errorBody(501, 'Bulk is not supported'));
+    return;
+  }
+  if (req.method === 'GET' && query.filter !== undefined && switches.eqOnlyFilters && !EQ_FILTER.test(String(query.filter))) {
+    res.status(400).type('application/scim+json').send({ ...errorBody(400, 'Only filters of the form attribute eq "value" are supported'), scimType: 'invalidFilter' });
+    return;
+  }
+  if (req.method === 'PATCH' && req.path.startsWith('/Users/') && !switches.valuePathPatch) {
+    const filtered = (req.body?.Operations ?? []).find((op: any) => typeof op?.path === 'string' && op.path.includes('['));
+    if (filtered) {
+      res.status(400).type('application/scim+json').send({ ...errorBody(400, `Unsupported path: ${filtered.path}`), scimType: 'invalidPath' });
+      return;
+    }
+  }
   if (req.method === 'PATCH' && !switches.patch) {
     res.status(501).type('application/scim+json').send(errorBody(501, 'PATCH is not supported'));
     return;
@@ -350,15 +485,19 @@ interface Command {
 function handle(cmd: Command): unknown {
   switch (cmd.type) {
     case 'set':
+      if (cmd.switches && 'rateLimit' in cmd.switches) {
+        sentAt.clear();
+        waitUntil.clear();
+      }
       Object.assign(switches, cmd.switches ?? {});
       applyConfig();
       return { switches };
     case 'state':
       return { users: [...users.values()], groups: [...groups.values()], log, switches };
     case 'seed': {
-      for (const u of cmd.users ?? []) {
+      for (const { hidden: isHidden, ...u } of cmd.users ?? []) {
         const id = randomUUID();
-        users.set(id, { active: true, ...u, id, meta: { resourceType: 'User', created: now(), lastModified: now() } });
+        users.set(id, { active: true, ...u, ...(isHidden ? { __hidden: true } : {}), id, meta: { resourceType: 'User', created: now(), lastModified: now() } });
       }
       for (const g of cmd.groups ?? []) {
         const members = (g.memberUserNames ?? []).map((n) => [...users.values()].find((u) => sameName(u.userName, n))!).map((u) => ({ value: u.id, display: u.userName, type: 'User' }));
@@ -388,6 +527,8 @@ function handle(cmd: Command): unknown {
       users.clear();
       groups.clear();
       log.length = 0;
+      sentAt.clear();
+      waitUntil.clear();
       Object.assign(switches, DEFAULT_SWITCHES);
       applyConfig();
       return {};

@@ -582,6 +582,14 @@ export function getSyncReport(svc: Services, raw: unknown) {
   return { ...report, changes: searchReport(report, query), listed: report.changes.length };
 }
 
+/** Test connection (Settings → Destination): read-only probes of the SCIM app, as rows of a table. */
+export function testScimConnection(svc: Services) {
+  assertCanConfigure(svc);
+  const roster = svc.roster as unknown as { testConnection?: () => unknown };
+  if (typeof roster.testConnection !== 'function') throw new UserError(msg('scimNotConfigured', { missing: 'the destination is not a SCIM app' }));
+  return roster.testConnection();
+}
+
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
   assertCanConfigure(svc);
   return { checks: runChecks(svc) };

@@ -253,6 +253,18 @@ export const CATALOG = {
     text: '{email} is already the email of another active account in the SCIM app ({holder}), so it was not written: two active app accounts never share one email.',
     fix: 'If both are the same person, delete the other app account (Accounts → status deleted, or in the app) and the next sync writes {email}; otherwise change one of the emails in Google Workspace or in the app.',
   },
+  scimEmailInUse: {
+    text: '{email} was not created in the SCIM app (HTTP 409: {detail}): the app already has an account with this email that was not created by provisioning: link it in the app, or exclude the user. {waiting} accounts wait for this.',
+    fix: 'The app already has an account with this email that was not created by provisioning: link it to the user in the app, or exclude the user under Settings → Policy. It is tried again when the user changes in Google, or after {retryAt}.',
+  },
+  scimRateLimited: {
+    text: 'The SCIM app at {host} asked Roster Sync to wait {wait} seconds before sending more (HTTP 429); {waiting} changes were not sent and wait for the next sync.',
+    fix: "Nothing to do: the next sync sends them, never before the app allows. If this happens on every sync, ask the app's support how many provisioning requests it allows.",
+  },
+  scimQuotaDay: {
+    text: 'Apps Script allows the sync account {limit} web requests a day and {used} are used; {waiting} changes continue after {resumeAt}.',
+    fix: 'Nothing to do: the next sync after that time continues where this one stopped (a first sync of a very large domain takes several days).',
+  },
   scimGroupFailed: {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',

@@ -64,6 +64,12 @@ export interface ApplyResult {
   notSent?: string[];
   /** Why those could not be sent, and what to do (the destination's own message). */
   notSentWhy?: { text: string; fix: string };
+  /**
+   * Changes the destination did not send at all (nothing happened to them): 'part' when this
+   * execution's time is spent (the next part of the same sync sends them), 'sync' when they must
+   * wait for a later sync (the app asked for a long wait, or the day's quota is used); `message` says why.
+   */
+  unsent?: { accountIds: string[]; until: 'part' | 'sync'; message: string; fix?: string };
 }
 
 export interface RosterReadProblem {

@@ -45,6 +45,8 @@ export interface Job {
   notSent?: { count: number; sample: string[]; destination: string; why: { text: string; fix: string } };
   ruleProblems: string[];
   busyMs: number;
+  /** Changes left for a later sync, and why (the destination could take no more in this one). */
+  postponed?: { count: number; message: string; fix: string };
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
   /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
@@ -232,7 +234,14 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
     }
     const batch = plan.changes.splice(0, APPLY_BATCH);
     if (!batch.length) return finish(svc, job, partStart);
-    applyBatch(svc, job, batch);
+    const unsent = applyBatch(svc, job, batch);
+    // Not sent because this execution's time is spent: the next part plans them again and sends them.
+    if (unsent?.until === 'part') return pause(svc, job, partStart);
+    if (unsent?.until === 'sync') {
+      // The destination cannot take more in this sync (a long wait it asked for, the day's quota): a later sync goes on.
+      job.postponed = { count: unsent.accountIds.length + plan.changes.length, message: unsent.message, fix: unsent.fix ?? '' };
+      return finish(svc, job, partStart);
+    }
     lastStepMs = svc.clock.nowMs() - stepStart;
   }
 }
@@ -300,7 +309,7 @@ export function readRoster(svc: Services): Account[] {
   return accounts;
 }
 
-function applyBatch(svc: Services, job: Job, batch: Change[]): void {
+function applyBatch(svc: Services, job: Job, batch: Change[]): ApplyResult['unsent'] {
   const result = svc.roster.apply(batch);
   const notSent = new Set(result.notSent ?? []);
   const sent = result.applied.filter((id) => !notSent.has(id));
@@ -315,6 +324,7 @@ function applyBatch(svc: Services, job: Job, batch: Change[]): void {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
   }
+  return result.unsent?.accountIds.length ? result.unsent : undefined;
 }
 
 function sampleText(sample: string[], count: number): string {
@@ -378,18 +388,22 @@ export function describePhase(job: Job): string {
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
   // Deactivations the app could not be told of leave people able to sign in: not a success.
-  const outcome: SyncOutcome = failed || job.notSent ? 'partial' : 'success';
+  const outcome: SyncOutcome = failed || job.notSent || job.postponed ? 'partial' : 'success';
   const notes = [...job.ruleProblems];
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
     notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
   }
+  if (job.postponed) {
+    const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
+    notes.push(`${done} of ${done + job.postponed.count} changes made: ${job.postponed.message}`);
+  }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
   if (notSent) notes.push(notSent.text);
   const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
-  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : '';
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : job.postponed ? job.postponed.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else {

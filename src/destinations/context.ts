@@ -12,4 +12,6 @@ export interface OpenContext {
   secrets: KeyValueStore;
   /** Large state (the hidden state sheet). */
   state: BlobStore;
+  /** Milliseconds this execution may still run (a destination that paces its requests stops in time). */
+  remainingMs?: () => number;
 }

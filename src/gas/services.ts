@@ -59,7 +59,7 @@ function openRoster(svc: Services, spreadsheet: GoogleAppsScript.Spreadsheet.Spr
     settings = null;
   }
   const destination = DESTINATIONS.get(settings?.destination ?? EMBEDDED_DESTINATION)!;
-  return destination.open({ spreadsheet, settings, config: svc.config, secrets: svc.secrets, state: svc.state });
+  return destination.open({ spreadsheet, settings, config: svc.config, secrets: svc.secrets, state: svc.state, remainingMs: svc.remainingMs });
 }
 
 function documentConfig(state: SheetBlobStore) {

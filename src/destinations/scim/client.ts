@@ -3,9 +3,10 @@
 // Retry-After) through the core's withRetry, and a run that is clearly talking to
 // the wrong place (401, unreachable host, most requests failing) stops with one
 // clear message instead of hammering the server.
-import { UserError, msg } from '../../core/messages';
-import { withRetry } from '../../core/retry';
-import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from './scimConfig';
+import { Message, UserError, msg } from '../../core/messages';
+import { PaceMemory, Pacer, rateSignal } from './pacing';
+import { DailyQuota } from './quota';
+import { PatchOperation, ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, refusedValuePath, retryAfterMs } from './scimConfig';
 import { redactor } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -44,6 +45,8 @@ export interface ScimResponse {
   text: string;
   location: string;
   retryAfterMs: number | null;
+  /** Not sent at all (the reason the client stopped sending); nothing happened in the app. */
+  notSent?: StopReason;
 }
 
 export interface ScimClientOptions {
@@ -54,13 +57,25 @@ export interface ScimClientOptions {
   now?: () => number;
   /** Requests per UrlFetchApp.fetchAll call. */
   batchSize?: number;
-  /** Tries per request for 429 / 5xx (first try included). */
+  /** Tries per request for 5xx (first try included); 429s are paced and tried while time allows. */
   attempts?: number;
-  /** A Retry-After longer than this is not waited for; the request fails and is retried next sync. */
-  maxRetryAfterMs?: number;
-  /** All backoff sleeps of one execution together stay under this (Apps Script stops an execution at 6 minutes). */
+  /** Milliseconds this execution may still run; without it, waits stop after maxTotalSleepMs. */
+  remainingMs?: () => number;
+  /** All backoff sleeps of one execution together stay under this when remainingMs is not given. */
   maxTotalSleepMs?: number;
+  /** What was learnt of the app's pace in earlier executions. */
+  pace?: PaceMemory;
+  /** The day's UrlFetchApp calls; unlimited when not given. */
+  quota?: DailyQuota;
 }
+
+/** Why the client stopped sending in this execution: out of time, the app asked for a long wait, or the day's quota is used. */
+export type StopReason = 'time' | 'hold' | 'quota';
+
+/** Time kept after the last request for recording what the app accepted and saving the sync's progress. */
+export const RESERVE_MS = 20_000;
+/** 429s one request may get before it counts as failed (pacing makes more than one rare). */
+export const MAX_429_TRIES = 10;
 
 const gasFetchAll: FetchAllFn = (requests) => UrlFetchApp.fetchAll(requests as unknown as GoogleAppsScript.URL_Fetch.URLFetchRequest[]);
 const gasSleep = (ms: number) => Utilities.sleep(ms);
@@ -83,13 +98,6 @@ export function errorDetail(r: Pick<ScimResponse, 'status' | 'body' | 'text'>): 
   return (text.slice(0, 200) || `HTTP ${r.status}`) + scimType;
 }
 
-class RetryLater extends Error {
-  constructor(readonly waitMs: number, readonly status: number) {
-    super(`HTTP ${status}`);
-  }
-}
-
-class NetworkFailure extends Error {}
 
 /** Counts of what this client sent (one Apps Script execution). */
 export interface ClientStats {
@@ -108,6 +116,8 @@ export interface ClientStats {
 /** Pages read from a listing without totalResults before it is given up as endless. */
 const MAX_UNCOUNTED_PAGES = 5000;
 export const MIN_ANSWERS_FOR_EARLY_STOP = 10;
+/** A wait the app asks for that ends within this is waited out by the next part; a longer one ends the sync. */
+export const NEXT_PART_WAIT_MS = 4 * 60_000;
 export const EARLY_STOP_FAILURE_SHARE = 0.8;
 
 export class ScimClient implements ScimProbe {
@@ -120,8 +130,10 @@ export class ScimClient implements ScimProbe {
   private readonly now: () => number;
   private readonly batchSize: number;
   private readonly attempts: number;
-  private readonly maxRetryAfterMs: number;
-  private readonly maxTotalSleepMs: number;
+  readonly pacer: Pacer;
+  readonly quota: DailyQuota | null;
+  /** Set once the client stops sending in this execution. */
+  stopped: StopReason | null = null;
   private readonly redact: (text: string) => string;
 
   constructor(private readonly options: ScimClientOptions) {
@@ -133,8 +145,15 @@ export class ScimClient implements ScimProbe {
     this.now = options.now ?? (() => Date.now());
     this.batchSize = options.batchSize ?? 20;
     this.attempts = options.attempts ?? 5;
-    this.maxRetryAfterMs = options.maxRetryAfterMs ?? 30_000;
-    this.maxTotalSleepMs = options.maxTotalSleepMs ?? 90_000;
+    const maxTotalSleepMs = options.maxTotalSleepMs ?? 90_000;
+    this.quota = options.quota ?? null;
+    this.pacer = new Pacer({
+      now: this.now,
+      sleep: this.sleep,
+      batchSize: this.batchSize,
+      memory: options.pace,
+      remainingMs: options.remainingMs ?? (() => RESERVE_MS + maxTotalSleepMs - this.pacer.sleptMs),
+    });
   }
 
   private toFetch(r: ScimRequest): FetchRequest {
@@ -153,7 +172,7 @@ export class ScimClient implements ScimProbe {
   }
 
   /** Reads an answer; its text and headers redacted of the token before anything else sees them. */
-  private read(res: FetchResponse, now: number): ScimResponse {
+  private read(res: FetchResponse, now: number): ScimResponse & { signal: ReturnType<typeof rateSignal> } {
     const status = res.getResponseCode();
     const text = this.redact(res.getContentText() ?? '');
     const headers = (res.getHeaders() ?? {}) as Record<string, unknown>;
@@ -169,7 +188,8 @@ export class ScimClient implements ScimProbe {
         body = null;
       }
     }
-    return { status, body, text, location: header('location') ?? '', retryAfterMs: retryAfterMs(header('retry-after'), now) };
+    const signal = rateSignal(status, header, now);
+    return { status, body, text, location: header('location') ?? '', retryAfterMs: retryAfterMs(header('retry-after'), now) ?? (status === 429 ? signal.waitMs : null), signal };
   }
 
   /**
@@ -190,50 +210,78 @@ export class ScimClient implements ScimProbe {
     return answers;
   }
 
+  /**
+   * One batch: paced (never inside a wait the app asked for, never faster than its learnt rate),
+   * 429s sent again once the wait is over, 5xx with backoff. What cannot be sent in this execution's
+   * time, inside a long wait, or within the day's quota comes back `notSent`, and nothing more is sent.
+   */
   private sendBatch(requests: ScimRequest[]): ScimResponse[] {
-    const results: (ScimResponse | undefined)[] = new Array(requests.length);
+    const results: ScimResponse[] = new Array(requests.length);
+    const tries = requests.map(() => 0);
     let pending = requests.map((_, i) => i);
     let networkFailures = 0;
-    try {
-      withRetry(
-        () => {
-          try {
-            this.stats.requests += pending.length;
-            this.stats.writes += pending.filter((i) => requests[i].method !== 'GET').length;
-            const responses = this.fetchAll(pending.map((i) => this.toFetch(requests[i])));
-            const now = this.now();
-            pending.forEach((i, k) => (results[i] = this.read(responses[k], now)));
-          } catch (error) {
-            // UrlFetchApp throws (even with muteHttpExceptions) when a host cannot be reached at all.
-            networkFailures++;
-            const text = error instanceof Error ? error.message : String(error);
-            throw new NetworkFailure(this.redact(text.replace(/^Exception:\s*/, '')).slice(0, 200));
-          }
-          // Never resend what was answered: only 429/5xx answers go again.
-          pending = pending.filter((i) => isRetryableStatus(results[i]!.status));
-          if (!pending.length) return;
-          this.stats.retries += pending.length;
-          throw new RetryLater(Math.max(0, ...pending.map((i) => results[i]!.retryAfterMs ?? 0)), results[pending[0]]!.status);
-        },
-        {
-          attempts: this.attempts,
-          baseDelayMs: 1000,
-          maxDelayMs: 16_000,
-          sleep: (ms) => {
-            this.stats.sleptMs += ms;
-            this.sleep(ms);
-          },
-          // A host that cannot be reached gets one more try (a blip), not the full backoff.
-          isRetryable: (e) =>
-            (e instanceof RetryLater && e.waitMs <= this.maxRetryAfterMs && this.stats.sleptMs + e.waitMs <= this.maxTotalSleepMs) || (e instanceof NetworkFailure && networkFailures < 2),
-          retryAfterMs: (e) => (e instanceof RetryLater ? e.waitMs : null),
-        },
-      );
-    } catch (error) {
-      if (error instanceof NetworkFailure) throw new UserError(msg('scimUnreachable', { host: this.host, detail: error.message }));
-      if (!(error instanceof RetryLater)) throw error;
+    while (pending.length) {
+      let n = this.stopped ? 0 : Math.min(this.pacer.admit(pending.length, RESERVE_MS), this.quota ? this.quota.left() : Infinity);
+      if (!n && !this.stopped) this.stopped = this.quota && this.quota.left() <= 0 ? 'quota' : this.pacer.heldUntil() ? 'hold' : 'time';
+      if (this.stopped) {
+        for (const i of pending) results[i] = { status: 0, body: null, text: 'not sent', location: '', retryAfterMs: null, notSent: this.stopped };
+        break;
+      }
+      n = Math.max(1, n);
+      const go = pending.slice(0, n);
+      let responses: FetchResponse[];
+      try {
+        this.stats.requests += go.length;
+        this.stats.writes += go.filter((i) => requests[i].method !== 'GET').length;
+        this.quota?.count(go.length);
+        responses = this.fetchAll(go.map((i) => this.toFetch(requests[i])));
+      } catch (error) {
+        const text = (error instanceof Error ? error.message : String(error)).replace(/^Exception:\s*/, '').slice(0, 200);
+        if (/too many times for one day/i.test(text)) {
+          this.quota?.exhausted();
+          this.stopped = 'quota';
+          continue;
+        }
+        // UrlFetchApp throws (even with muteHttpExceptions) when a host cannot be reached at all: one more try (a blip).
+        if (++networkFailures >= 2) throw new UserError(msg('scimUnreachable', { host: this.host, detail: this.redact(text) }));
+        this.pacer.holdFor(1000);
+        continue;
+      }
+      const now = this.now();
+      const again: number[] = [];
+      go.forEach((i, k) => {
+        const answer = this.read(responses[k], now);
+        const { signal, ...plain } = answer;
+        this.pacer.observe(answer.status, signal);
+        results[i] = plain;
+        tries[i]++;
+        if (answer.status === 429 && tries[i] < MAX_429_TRIES) again.push(i);
+        else if (answer.status !== 429 && isRetryableStatus(answer.status) && tries[i] < this.attempts) {
+          again.push(i);
+          const backoff = Math.min(16_000, 1000 * 2 ** (tries[i] - 1));
+          this.pacer.holdFor(Math.max(answer.retryAfterMs ?? 0, backoff + Math.floor((backoff * 0.2 * ((tries[i] * 7919) % 10)) / 10)));
+        }
+      });
+      this.stats.retries += again.length;
+      // Never resend what was answered: only 429/5xx answers go again, before the rest of the batch.
+      pending = [...again, ...pending.slice(n)];
     }
-    return results as ScimResponse[];
+    this.stats.sleptMs = this.pacer.sleptMs;
+    return results;
+  }
+
+  /** The message for what stopped the client ('' when it did not stop). */
+  stopMessage(waiting: number): Message | null {
+    if (this.stopped === 'quota' && this.quota) {
+      return msg('scimQuotaDay', { used: this.quota.used(), limit: this.quota.limit, waiting, resumeAt: new Date(this.quota.resetsAt()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' });
+    }
+    if (this.stopped === 'hold') return msg('scimRateLimited', { host: this.host, wait: Math.ceil((this.pacer.heldUntil() - this.pacer.t()) / 1000), waiting });
+    return null;
+  }
+
+  /** A stop that the next part of this sync can carry on from (out of time, or a wait that ends within one part). */
+  stoppedForThisPart(): boolean {
+    return this.stopped === 'time' || (this.stopped === 'hold' && this.pacer.heldUntil() - this.pacer.t() <= NEXT_PART_WAIT_MS);
   }
 
   /** Keeps the tally (also of Bulk operations) and stops the run when the server refuses the token or most requests fail. */
@@ -255,6 +303,8 @@ export class ScimClient implements ScimProbe {
   private isFailure(req: ScimRequest, a: ScimResponse): boolean {
     if (a.status < 400) return false;
     if (a.status === 409) return false;
+    // A PATCH refused for its value-filtered path is resent in the whole-list form the app takes.
+    if (refusedValuePath(a.status, a.body, (req.body as { Operations?: PatchOperation[] } | undefined)?.Operations ?? [])) return false;
     if (a.status === 404 && /^\/(Users|Groups)\/[^/?]+/.test(req.path)) return false;
     return true;
   }
@@ -284,6 +334,7 @@ export class ScimClient implements ScimProbe {
 
   /** Throws the message for an answer that means the whole destination is unusable (403, 404 on a collection, 5xx after retries). */
   failFor(r: ScimResponse, what: string): void {
+    if (r.notSent) throw new UserError(this.stopMessage(0) ?? msg('scimUnavailable', { host: this.host, code: 429, attempts: MAX_429_TRIES }));
     if (r.status === 403) throw new UserError(msg('scimForbidden', { host: this.host, detail: `${what}: ${errorDetail(r)}` }));
     if (isRetryableStatus(r.status)) throw new UserError(msg('scimUnavailable', { host: this.host, code: r.status, attempts: this.attempts }));
     if (r.status >= 300 && r.status !== 404 && r.status !== 405 && r.status !== 501) {

@@ -23,6 +23,7 @@ import {
   validateScimSettings,
 } from './scimConfig';
 import { ScimNotReady, ScimRoster, scimSetupProblem } from './scimRoster';
+import { urlFetchQuotaFor } from './quota';
 
 declare module '../../core/destination' {
   interface DestinationSettingsMap {
@@ -55,7 +56,7 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
     if (!settings || !scimTokenView(secrets).saved) return 'SCIM app (not set up)';
     return `SCIM app at ${settings.baseUrl.replace(/^https?:\/\//, '').split('/')[0]}`;
   },
-  open({ settings, config, secrets, state }) {
+  open({ settings, config, secrets, state, remainingMs }) {
     const syncAccount = config.get(KEYS.syncAccount) ?? '';
     const problem = scimSetupProblem(settings?.scim ?? null, readScimToken(secrets), syncAccount);
     if (problem || !settings) return new ScimNotReady(problem!);
@@ -64,7 +65,7 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-    return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config });
+    return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
   },
   // One cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
   check(svc, settings) {

@@ -419,11 +419,34 @@ function sameEmails(current: ScimUserFields['emails'], desired: ScimUserFields['
 }
 
 /**
+ * How role changes are written: value by value (`add roles`, `remove roles[value eq "x"]`, RFC 7644
+ * §3.5.2), or, for apps that refuse value-filtered paths, one `replace roles` with the whole list
+ * (`otherRoles`: the values the app holds outside Roster Sync's roles, sent back unchanged).
+ */
+export interface RolePatchForm {
+  whole: boolean;
+  otherRoles?: unknown[];
+}
+
+/** The values of a SCIM user's `roles` that are not among Roster Sync's roles, as the app holds them. */
+export function otherRoleValues(raw: Record<string, any>, knownRoles: Role[]): unknown[] {
+  const known = new Set(knownRoles.map((r) => r.toLowerCase()));
+  return (Array.isArray(raw.roles) ? raw.roles : []).filter((r: any) => !known.has(String(typeof r === 'string' ? r : r?.value ?? '').toLowerCase()));
+}
+
+/** Whether a PATCH was refused for its value-filtered path (RFC 7644 §3.12: 400 invalidPath, or invalidFilter). */
+export function refusedValuePath(status: number, body: any, sentOps: PatchOperation[]): boolean {
+  if (status !== 400 || !sentOps.some((op) => typeof op.path === 'string' && op.path.includes('['))) return false;
+  const type = body && typeof body === 'object' ? String(body.scimType ?? '') : '';
+  return type === 'invalidPath' || type === 'invalidFilter' || type === 'noTarget' || (!type && /path|filter/i.test(String(body?.detail ?? '')));
+}
+
+/**
  * The PATCH operations that turn `current` into `desired`, touching only what
  * differs. Roles are added and removed value by value, so roles the app gave
  * (outside Roster Sync's known roles) are never removed.
  */
-export function userPatchOps(current: ScimUserFields, desired: ScimUserFields): PatchOperation[] {
+export function userPatchOps(current: ScimUserFields, desired: ScimUserFields, roleForm: RolePatchForm = { whole: false }): PatchOperation[] {
   const ops: PatchOperation[] = [];
   if (current.userName !== desired.userName) ops.push({ op: 'replace', path: 'userName', value: desired.userName });
   if (desired.externalId !== undefined && current.externalId !== desired.externalId) ops.push({ op: 'replace', path: 'externalId', value: desired.externalId });
@@ -441,6 +464,11 @@ export function userPatchOps(current: ScimUserFields, desired: ScimUserFields): 
     const want = new Set(desired.roles.map((r) => r.toLowerCase()));
     const add = desired.roles.filter((r) => !cur.has(r.toLowerCase()));
     const remove = (current.roles ?? []).filter((r) => !want.has(r.toLowerCase()));
+    if (roleForm.whole && (add.length || remove.length)) {
+      // For apps that refuse value-filtered paths: the whole list, keeping the roles the app gave itself.
+      ops.push({ op: 'replace', path: 'roles', value: [...(roleForm.otherRoles ?? []), ...desired.roles.map((value) => ({ value }))] });
+      return ops;
+    }
     if (add.length) ops.push({ op: 'add', path: 'roles', value: add.map((value) => ({ value })) });
     for (const r of remove) ops.push({ op: 'remove', path: `roles[${eqFilter('value', r)}]` });
   }

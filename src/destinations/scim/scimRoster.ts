@@ -14,6 +14,7 @@ import {
   ScimProbeResult,
   ScimSettings,
   ScimUserFields,
+  PatchOperation,
   bulkBody,
   bulkChunks,
   createUserBody,
@@ -25,7 +26,9 @@ import {
   manualIdFor,
   memberPatchBodies,
   nameOf,
+  otherRoleValues,
   patchBody,
+  refusedValuePath,
   replaceUserBody,
   roleValues,
   shortHash,
@@ -33,6 +36,9 @@ import {
 } from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
+import { AppProfile, RefusedCreate } from './appProfile';
+import { ConnectionReport, groupsProblem, testConnection } from './connection';
+import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
 import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
@@ -57,6 +63,10 @@ export interface ScimRosterOptions {
   batchSize?: number;
   /** Tries per request for 429 / 5xx. */
   attempts?: number;
+  /** Milliseconds this execution may still run (Services.remainingMs): sending stops in time to record what was done. */
+  remainingMs?: () => number;
+  /** The sync account's daily UrlFetchApp quota (100,000 for Workspace, 20,000 for a consumer account). */
+  urlFetchPerDay?: number;
 }
 
 interface GroupState {
@@ -93,9 +103,18 @@ interface Work {
   accepted: boolean;
   failure: string | null;
   groupFailure: string | null;
+  /** The group membership was not sent (the client stopped sending); the next part or sync sends it. */
+  groupUnsent: boolean;
+  /** The app's words when it answered a create with 409. */
+  conflict: string | null;
+  /** The create was refused as a duplicate that no lookup finds (now, or on an earlier sync and unchanged since). */
+  refused: RefusedCreate | null;
   /** A request held back one round, until the userName it takes is freed. */
   waiting: ScimRequest | null;
 }
+
+/** A create the app refused as a duplicate is not sent again unchanged before this long (doubling, at most 16 days). */
+export const REFUSED_BACKOFF_MS = 24 * 60 * 60 * 1000;
 
 const MAX_ROUNDS = 6;
 
@@ -103,12 +122,15 @@ export class ScimRoster implements RosterPort {
   readonly kind: string;
   readonly client: ScimClient;
   readonly ledger: Ledger;
+  /** What this app was found to support, remembered between syncs. */
+  readonly app: AppProfile;
   private snap: Snapshot | null = null;
   private readonly settings: ScimSettings;
   private readonly roles: Role[];
   private readonly pageSize: number;
   private readonly attempts: number;
   private readonly sleep: (ms: number) => void;
+  private readonly now: () => number;
   private readonly marks: KeyValueStore | null;
   private readonly markKey: string;
 
@@ -118,17 +140,24 @@ export class ScimRoster implements RosterPort {
     this.pageSize = options.pageSize ?? 100;
     this.attempts = options.attempts ?? 5;
     this.sleep = options.sleep ?? ((ms: number) => Utilities.sleep(ms));
+    const prefix = `scim.${shortHash(options.settings.baseUrl.replace(/\/+$/, ''))}.`;
+    this.app = new AppProfile(options.state, `${prefix}app`);
+    this.now = options.now ?? (() => Date.now());
+    const learnt = this.app.get();
     this.client = new ScimClient({
       baseUrl: options.settings.baseUrl,
       token: options.token,
       fetchAll: options.fetchAll,
       sleep: this.sleep,
-      now: options.now,
+      now: this.now,
       batchSize: options.batchSize,
       attempts: this.attempts,
+      remainingMs: options.remainingMs,
+      pace: learnt.pace,
+      quota: new DailyQuota(options.urlFetchPerDay ?? WORKSPACE_URLFETCH_PER_DAY, learnt.quota, this.now),
     });
     this.kind = `SCIM app (${this.client.host})`;
-    this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+    this.ledger = new Ledger(options.state, prefix);
     this.marks = options.marks ?? null;
     this.markKey = `scimLedger.${shortHash(this.client.baseUrl)}`;
   }
@@ -157,9 +186,22 @@ export class ScimRoster implements RosterPort {
     if (this.marks && this.marks.get(this.markKey) === null && this.ledger.exists()) this.marks.set(this.markKey, new Date().toISOString());
   }
 
-  /** For Finalize sync (checkScimDestination). */
+  /** For Finalize sync (checkScimDestination): with roles as groups, also that the token may list groups. */
   probe(): ScimProbeResult {
-    return this.client.probe();
+    const result = this.client.probe();
+    if (this.settings.roleMapping === 'groups') {
+      const [groups] = this.client.send([{ method: 'GET', path: '/Groups?startIndex=1&count=1' }]);
+      if (groups.status !== 200) throw groupsProblem(this.client, groups);
+    }
+    this.remember();
+    return result;
+  }
+
+  /** Test connection: read-only probes of what the app honours (nothing in the app changes). */
+  testConnection(): ConnectionReport {
+    const report = testConnection(this.client, this.settings, this.app.get());
+    this.remember();
+    return report;
   }
 
   /** Writable means: a SCIM service answers at the base URL and accepts the token (throws the catalog's message otherwise). */
@@ -170,8 +212,12 @@ export class ScimRoster implements RosterPort {
   // ---------- reading ----------
 
   readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
-    const snap = this.snapshot();
-    return { accounts: this.buildAccounts(snap), problems: [] };
+    try {
+      const snap = this.snapshot();
+      return { accounts: this.buildAccounts(snap), problems: [] };
+    } finally {
+      this.remember();
+    }
   }
 
   private snapshot(): Snapshot {
@@ -179,6 +225,8 @@ export class ScimRoster implements RosterPort {
     // Before anything is read from the app: without its ledger, what the app holds cannot be trusted as the roster.
     if (this.ledgerLost()) throw new UserError(msg('scimLedgerLost', { host: this.client.host }));
     this.noteLedgerExists();
+    this.client.capabilities();
+    if (this.app.get().bulkRefused) this.client.disableBulk();
     const caps = this.client.capabilities();
     const users = new Map<string, any>();
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
@@ -331,6 +379,15 @@ export class ScimRoster implements RosterPort {
     return last === 'suspended' || last === 'disabled' ? last : 'disabled';
   }
 
+  /** What was learnt of the app's pace and the day's requests, kept for the next execution. */
+  private remember(): void {
+    this.app.update((d) => {
+      d.pace = this.client.pacer.memory();
+      if (this.client.quota) d.quota = this.client.quota.memory();
+    });
+    this.app.save();
+  }
+
   /**
    * The ledger entry (and so the app account) of `from` becomes `to`'s: a Google user re-created with
    * the address of a deleted one keeps the old app account, by the admin's choice. The next write
@@ -360,25 +417,39 @@ export class ScimRoster implements RosterPort {
     this.orderIdentities(works, snap);
     try {
       this.userRounds(works, snap);
+      this.describeRefusals(works);
       if (snap.groups) this.applyGroups(works, snap);
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
+      this.remember();
       for (const w of works) if (w.scimId) touched.add(w.scimId);
       for (const sid of touched) snap.identities!.refresh(sid, snap.users.get(sid) ?? null);
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
     const notSent: string[] = [];
+    const unsent: string[] = [];
     for (const w of works) {
-      const problem = w.failure ?? w.groupFailure ?? (w.accepted ? null : 'not written');
-      if (problem) failed.push({ accountId: w.change.accountId, message: problem });
-      else applied.push(w.change.accountId);
-      if (!problem && this.cannotExpress(w.change)) notSent.push(w.change.accountId);
+      const problem = w.failure ?? w.groupFailure;
+      if (!problem && ((!w.accepted && w.request) || w.groupUnsent)) unsent.push(w.change.accountId);
+      else if (problem || !w.accepted) failed.push({ accountId: w.change.accountId, message: problem ?? 'not written' });
+      else {
+        applied.push(w.change.accountId);
+        if (this.cannotExpress(w.change)) notSent.push(w.change.accountId);
+      }
     }
-    if (!notSent.length) return { applied, failed };
-    const why = msg('scimNoActiveFlag');
-    return { applied, failed, notSent, notSentWhy: { text: why.text, fix: why.fix } };
+    const result: ApplyResult = { applied, failed };
+    if (notSent.length) {
+      const why = msg('scimNoActiveFlag');
+      result.notSent = notSent;
+      result.notSentWhy = { text: why.text, fix: why.fix };
+    }
+    if (unsent.length) {
+      const why = this.client.stopMessage(unsent.length);
+      result.unsent = { accountIds: unsent, until: this.client.stoppedForThisPart() ? 'part' : 'sync', message: why?.text ?? '', fix: why?.fix ?? '' };
+    }
+    return result;
   }
 
   /** Without an active flag the app cannot be told that someone may no longer sign in. */
@@ -392,7 +463,7 @@ export class ScimRoster implements RosterPort {
     const after = change.after;
     const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
     const raw = scimId ? snap.users.get(scimId) ?? null : null;
-    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, waiting: null };
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, groupUnsent: false, conflict: null, refused: null, waiting: null };
     if (!after || after.status === 'deleted') {
       if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
       else w.accepted = true; // nothing in the app to delete
@@ -400,7 +471,7 @@ export class ScimRoster implements RosterPort {
     }
     w.desired = desiredUser(after, this.settings);
     if (raw) this.updateOrDone(w, snap);
-    else this.createRequest(w);
+    else if (!this.stillRefused(w)) this.createRequest(w);
     return w;
   }
 
@@ -423,7 +494,7 @@ export class ScimRoster implements RosterPort {
   /** PATCH (or PUT) only what differs; nothing at all when the app already holds it. */
   private updateOrDone(w: Work, snap: Snapshot): void {
     const current = currentUser(w.raw, this.settings, this.roles);
-    const ops = userPatchOps(current, w.desired!);
+    const ops = userPatchOps(current, w.desired!, { whole: this.app.get().rolePatch === 'whole', otherRoles: otherRoleValues(w.raw, this.roles) });
     if (!ops.length) return this.finish(w);
     const path = `/Users/${encodeURIComponent(w.scimId!)}`;
     if (snap.caps.patch) this.next(w, 'update', { method: 'PATCH', path, body: patchBody(ops) });
@@ -496,14 +567,16 @@ export class ScimRoster implements RosterPort {
         for (const w of works) if (w.waiting) [w.request, w.waiting] = [w.waiting, null];
         active = works.filter((w) => w.request);
       }
-      if (!active.length) return;
+      if (!active.length || this.client.stopped) return;
       const answers = this.execute(active.map((w) => w.request!));
       active.forEach((w, i) => this.handle(w, answers[i], snap));
     }
+    if (this.client.stopped) return;
     for (const w of works) if (w.request) this.finish(w, this.failText(w, { status: 0, body: null, text: 'gave up after several attempts', location: '', retryAfterMs: null }));
   }
 
   private handle(w: Work, r: ScimResponse, snap: Snapshot): void {
+    if (r.notSent) return; // kept as it is: the next part or sync sends it
     const ok = r.status >= 200 && r.status < 300;
     switch (w.phase) {
       case 'create': {
@@ -513,11 +586,15 @@ export class ScimRoster implements RosterPort {
           w.scimId = id;
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
           snap.users.set(id, w.raw);
+          this.forgetRefusal(w);
           // Linked at once: a 409 lookup by another change of this batch must never adopt it.
           snap.ownerOf.set(id, w.change.after!.id);
           return this.finish(w);
         }
-        if (r.status === 409) return this.lookup(w, 'lookupUserName', snap, r);
+        if (r.status === 409) {
+          w.conflict = errorDetail(r);
+          return this.lookup(w, 'lookupUserName', snap, r);
+        }
         return this.finish(w, this.failText(w, r));
       }
       case 'update': {
@@ -526,6 +603,12 @@ export class ScimRoster implements RosterPort {
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...replaceUserBody(w.raw, current, w.desired!), id: w.scimId, meta: w.raw.meta };
           snap.users.set(w.scimId!, w.raw);
           return this.finish(w);
+        }
+        const sent = (w.request?.body as { Operations?: PatchOperation[] } | undefined)?.Operations ?? [];
+        if (w.request?.method === 'PATCH' && this.app.get().rolePatch !== 'whole' && refusedValuePath(r.status, r.body, sent)) {
+          // The app takes no value-filtered paths: from now on roles go as one whole list (remembered for this app).
+          this.app.update((d) => (d.rolePatch = 'whole'));
+          return this.updateOrDone(w, snap);
         }
         if (r.status === 404 && !w.recreated) {
           // Deleted in the app since it was read: create it again.
@@ -563,7 +646,7 @@ export class ScimRoster implements RosterPort {
             : resources.find((u) => String(u?.externalId ?? '') === d.externalId);
         if (!found) {
           if (w.phase === 'lookupUserName' && d.externalId !== undefined) return this.lookup(w, 'lookupExternalId', snap, r);
-          return this.finish(w, this.conflictText(w, 'no user with that userName or externalId was found'));
+          return this.refuse(w);
         }
         const sid = String(found.id);
         const owner = snap.ownerOf.get(sid);
@@ -572,6 +655,7 @@ export class ScimRoster implements RosterPort {
         w.scimId = sid;
         w.raw = found;
         snap.users.set(sid, found);
+        this.forgetRefusal(w);
         return this.updateOrDone(w, snap);
       }
       default:
@@ -593,10 +677,52 @@ export class ScimRoster implements RosterPort {
           return this.updateOrDone(w, snap);
         }
       }
-      return this.finish(w, this.conflictText(w, errorDetail(r)));
+      return this.refuse(w);
     }
     const filter = phase === 'lookupUserName' ? eqFilter('userName', d.userName) : eqFilter('externalId', d.externalId!);
     this.next(w, phase, { method: 'GET', path: `/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=10` });
+  }
+
+  // ---------- creates refused as duplicates: backed off per account ----------
+
+  private createFingerprint(w: Work): string {
+    return shortHash(JSON.stringify(createUserBody(w.desired!)));
+  }
+
+  /** The same create was refused before and nothing changed since: not sent again before its backoff ends. */
+  private stillRefused(w: Work): boolean {
+    const prev = this.app.get().refused?.[w.change.accountId];
+    if (!prev || prev.f !== this.createFingerprint(w) || this.now() >= retryAt(prev)) return false;
+    w.refused = prev;
+    this.finish(w, 'refused as a duplicate');
+    return true;
+  }
+
+  /** A 409 that no lookup resolves: the app holds an account Roster Sync cannot see. Remembered, so it is not re-sent every sync. */
+  private refuse(w: Work): void {
+    const f = this.createFingerprint(w);
+    const prev = this.app.get().refused?.[w.change.accountId];
+    w.refused = { f, d: w.conflict ?? 'HTTP 409', at: this.now(), n: prev && prev.f === f ? prev.n + 1 : 1 };
+    this.app.update((d) => ((d.refused ??= {})[w.change.accountId] = w.refused!));
+    this.finish(w, 'refused as a duplicate');
+  }
+
+  private forgetRefusal(w: Work): void {
+    if (!this.app.get().refused?.[w.change.accountId]) return;
+    this.app.update((d) => delete d.refused![w.change.accountId]);
+  }
+
+  /** The messages of refused creates, saying how many accounts wait for the same reason. */
+  private describeRefusals(works: Work[]): void {
+    const waiting = Object.keys(this.app.get().refused ?? {}).length;
+    for (const w of works) {
+      if (!w.refused) continue;
+      const email = w.change.after?.email ?? w.change.email;
+      const retry = new Date(retryAt(w.refused)).toISOString().slice(0, 10);
+      w.failure = /e-?mail/i.test(w.refused.d)
+        ? msg('scimEmailInUse', { email, detail: w.refused.d, waiting, retryAt: retry }).text
+        : `${this.conflictText(w, w.refused.d)} ${waiting} accounts wait for this; tried again when the user changes, or after ${retry}.`;
+    }
   }
 
   private failText(w: Work, r: ScimResponse): string {
@@ -659,7 +785,10 @@ export class ScimRoster implements RosterPort {
                 this.client.record(members.map((i) => requests[i]), opAnswers);
               } else if (res.status === 501 || res.status === 404 || res.status === 405 || res.status === 413) {
                 // Bulk advertised but refused (or this request too large): send these one by one.
-                if (res.status !== 413) this.client.disableBulk();
+                if (res.status !== 413) {
+                  this.client.disableBulk();
+                  this.app.update((d) => (d.bulkRefused = true));
+                }
                 single.push(...members);
               } else {
                 members.forEach((i) => (answers[i] = res));
@@ -709,6 +838,10 @@ export class ScimRoster implements RosterPort {
     const failGroup = (role: Role, userIds: string[], r: ScimResponse) => {
       for (const id of userIds) {
         const w = workOf.get(id);
+        if (w && r.notSent) {
+          w.groupUnsent = true;
+          continue;
+        }
         if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: groups.get(role)!.name, code: r.status, detail: errorDetail(r) }).text;
       }
     };
@@ -793,7 +926,7 @@ export class ScimRoster implements RosterPort {
         ss: after.syncedStatus,
         o: after.outOfScopeSince,
         // An account whose group membership was not accepted is not marked as synced now.
-        l: w.groupFailure ? prev?.l ?? old?.l ?? '' : after.lastSynced,
+        l: w.groupFailure || w.groupUnsent ? prev?.l ?? old?.l ?? '' : after.lastSynced,
         m: after.source === 'manual' ? 1 : 0,
         p: [...after.permissions],
         ou: after.orgUnitPath,
@@ -818,6 +951,11 @@ class OpsRetry extends Error {
   constructor(readonly count: number) {
     super(`${count} Bulk operations to retry`);
   }
+}
+
+/** When a refused create may be sent again unchanged: a day after the first refusal, doubling, at most 16 days. */
+function retryAt(r: RefusedCreate): number {
+  return r.at + REFUSED_BACKOFF_MS * 2 ** Math.min(4, Math.max(0, r.n - 1));
 }
 
 function idFromLocation(location: string): string {
@@ -864,6 +1002,9 @@ export class ScimNotReady implements RosterPort {
   }
   probe(): ScimProbeResult {
     throw this.problem;
+  }
+  testConnection(): ConnectionReport {
+    return { ok: false, rows: [{ item: 'Set up', status: 'fail', found: this.problem.detail.text }], fix: this.problem.detail.fix };
   }
 }
 
