@@ -428,6 +428,21 @@ export function addAccount(svc: Services, raw: unknown): Account {
   });
 }
 
+/**
+ * Starts an empty roster on purpose, after the old one was deleted or emptied by hand (which a sync
+ * refuses, so that no local decision is lost by accident). The next sync creates every account anew.
+ */
+export function startNewRoster(svc: Services, raw: unknown): StateView {
+  assertCanConfigure(svc);
+  if (!svc.roster.startNew) throw new UserError(msg('invalidInput', { field: 'destination', problem: 'is not a roster sheet, so it cannot be started anew' }));
+  if (!input.bool(input.args(raw).confirm, 'confirm')) throw new UserError(msg('invalidInput', { field: 'confirm', problem: 'must be true: a new roster recreates every account and forgets the old roster\'s local decisions' }));
+  underSyncLock(svc, () => {
+    svc.roster.startNew!();
+    svc.config.remove(KEYS.rosterSyncedAccounts);
+  });
+  return getState(svc);
+}
+
 // ---------- one user: explain and sync ----------
 
 /** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */

@@ -11,6 +11,8 @@ export const KEYS = {
   lastFullSync: 'lastFullSync',
   /** When the schedule (mode, hour, time zone) was last set: a daily sync is due from the first slot after it. */
   scheduleSince: 'scheduleSince',
+  /** Synced accounts the roster held when the last sync finished: an emptied roster is refused, not refilled. */
+  rosterSyncedAccounts: 'rosterSyncedAccounts',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */

@@ -111,7 +111,15 @@ export const CATALOG = {
   },
   rosterDeleted: {
     text: 'The roster sheet "{sheet}" was deleted after syncs had written it. A new empty sheet would recreate every account and lose every local decision (disabled, deleted and manual accounts), so nothing was written.',
-    fix: 'Undo the deletion or restore the sheet from File → Version history. To start a new roster on purpose, add an empty sheet named "{sheet}".',
+    fix: 'Undo the deletion or restore the sheet from File → Version history. To start a new roster on purpose, choose "Start a new roster" under Settings → Destination.',
+  },
+  rosterEmptied: {
+    text: 'The roster sheet "{sheet}" held {count} synced accounts after the last sync and now holds none (its rows were cleared or deleted). Syncing now would recreate every account and lose every local decision (disabled, deleted and manual accounts), so nothing was written.',
+    fix: 'Undo the change (Edit → Undo) or restore the sheet from File → Version history. To start a new roster on purpose, choose "Start a new roster" under Settings → Destination.',
+  },
+  rosterNotEmpty: {
+    text: 'The roster sheet "{sheet}" still holds {count} accounts, so it cannot be started anew.',
+    fix: 'Nothing to do: the next sync keeps this roster in step. To start over, move the accounts to another sheet first.',
   },
   rosterRowInvalid: {
     text: 'Row {row} of "{sheet}" cannot be read: {problem}.',

@@ -49,6 +49,11 @@ export interface RosterPort {
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
+  /**
+   * Only a roster people can clear by hand (the sheet) has this: it starts an empty roster on purpose
+   * (an emptied one is refused until then). Throws a UserError when the roster still holds accounts.
+   */
+  startNew?(): void;
 }
 
 export interface HistoryPort {

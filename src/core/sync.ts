@@ -227,7 +227,27 @@ export function readRoster(svc: Services): Account[] {
     const first = problems[0];
     throw new UserError(msg('rosterRowInvalid', { row: first.row, sheet: svc.roster.kind, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` }));
   }
+  refuseEmptied(svc, accounts);
   return accounts;
+}
+
+/**
+ * A roster that held synced accounts and now holds none was cleared by a person (rows deleted or
+ * cleared, header kept): refilling it would recreate every account and forget every local decision.
+ */
+function refuseEmptied(svc: Services, accounts: Account[]): void {
+  if (!svc.roster.startNew) return;
+  const held = readNumber(svc.config, KEYS.rosterSyncedAccounts);
+  if (held && !accounts.some((a) => a.source === 'synced')) throw new UserError(msg('rosterEmptied', { sheet: svc.roster.kind, count: held }));
+}
+
+/** Remembers how many synced accounts the roster holds after a sync (a property write only when it changed). */
+function rememberSyncedAccounts(svc: Services): void {
+  if (!svc.roster.startNew) return;
+  const synced = svc.roster.readAll().accounts.filter((a) => a.source === 'synced').length;
+  if (readNumber(svc.config, KEYS.rosterSyncedAccounts) === (synced || null)) return;
+  if (synced) svc.config.set(KEYS.rosterSyncedAccounts, String(synced));
+  else svc.config.remove(KEYS.rosterSyncedAccounts);
 }
 
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
@@ -295,6 +315,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
+  rememberSyncedAccounts(svc);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));

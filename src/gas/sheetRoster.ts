@@ -115,6 +115,19 @@ export class SheetRoster implements RosterPort {
     return { byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
   }
 
+  /** An empty roster started on purpose (the sidebar's "Start a new roster"): the sheet with its header, nothing else. */
+  startNew(): void {
+    this.cache = null;
+    const existing = this.spreadsheet.getSheetByName(ROSTER_SHEET);
+    if (!existing) {
+      ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
+      return;
+    }
+    const rows = existing.getDataRange().getValues().slice(1).filter((row) => row.some((v) => v !== '' && v !== null)).length;
+    if (rows) throw new UserError(msg('rosterNotEmpty', { sheet: ROSTER_SHEET, count: rows }));
+    writeBlock(existing, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
+  }
+
   checkWritable(): void {
     const sheet = this.sheet();
     const me = Session.getEffectiveUser().getEmail();

@@ -126,6 +126,7 @@ function validArgs(w: World, fn: string, caller: string): unknown[] {
     useMyAccountForSync: { confirmChange: true },
     saveScimToken: { token: 'tok_attacker_0123456789abcdef' },
     askAdminMessage: { adminEmail: IT },
+    startNewRoster: { confirm: true },
   };
   return fn in valid ? [valid[fn]] : [];
 }
@@ -274,6 +275,7 @@ function fieldCases(w: World): Record<string, { base: Json; fields: string[] }> 
     useMyAccountForSync: { base: {}, fields: ['confirmChange'] },
     askAdminMessage: { base: { adminEmail: IT }, fields: ['adminEmail'] },
     saveScimToken: { base: { token: 'tok_0123456789abcdef0123' }, fields: ['token'] },
+    startNewRoster: { base: { confirm: true }, fields: ['confirm', '__proto__'] },
   };
 }
 
