@@ -200,10 +200,23 @@ export function saveSettings(svc: Services, raw: unknown): StateView {
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
+  refuseStale(svc, settings);
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
   storeSettings(svc.config, settings);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
+}
+
+/** A save made from settings read before the last save would undo it: refused (unreadable settings may be replaced). */
+function refuseStale(svc: Services, next: Settings): void {
+  if (svc.config.get(KEYS.settings) === null) return;
+  let saved: Settings;
+  try {
+    saved = loadSettings(svc.config);
+  } catch {
+    return;
+  }
+  if (next.revision !== saved.revision) throw new UserError(msg('settingsStale', { saved: saved.revision, read: next.revision }));
 }
 
 /** True when these settings set the schedule for the first time or change when it runs (not its blackouts). */

@@ -33,8 +33,11 @@ export function loadSettings(config: KeyValueStore): Settings {
   }
 }
 
-export function storeSettings(config: KeyValueStore, settings: Settings): void {
-  config.set(KEYS.settings, JSON.stringify(settings));
+/** Saves the settings as the next revision (the one after those they were read at). */
+export function storeSettings(config: KeyValueStore, settings: Settings): Settings {
+  const next = { ...settings, revision: settings.revision + 1 };
+  config.set(KEYS.settings, JSON.stringify(next));
+  return next;
 }
 
 export function readNumber(config: KeyValueStore, key: string): number | null {

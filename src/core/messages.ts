@@ -25,6 +25,10 @@ export const CATALOG = {
     text: 'The saved settings cannot be read: {problem}.',
     fix: 'Open the sidebar and save the settings again; nothing was synced while they were unreadable.',
   },
+  settingsStale: {
+    text: 'The settings were changed (revision {saved}) since you opened them (revision {read}), by another admin or by an exclude from the Accounts tab; your save was refused so it does not undo that change.',
+    fix: 'The sidebar now shows the saved settings: make your change again and save.',
+  },
   alreadyRunning: {
     text: 'A sync is already running (started {startedAt}, part {part}).',
     fix: 'Wait for it to finish; its result will appear in History.',

@@ -39,6 +39,11 @@ export interface Threshold {
 
 export interface Settings {
   schemaVersion: number;
+  /**
+   * Counts saves: a save carries the revision it was read at, and one read before another save (another
+   * admin's, or an exclude from the Accounts tab) is refused instead of silently undoing that save.
+   */
+  revision: number;
   rules: Rule[];
   /** Roles known to the destination; admin also grants teacher. */
   roles: Role[];
@@ -65,6 +70,7 @@ export interface Settings {
 export function defaultSettings(): Settings {
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
+    revision: 0,
     rules: [],
     roles: [...DEFAULT_ROLES],
     impliedRoles: { admin: ['teacher'] },
@@ -217,6 +223,7 @@ export function validateSettings(raw: unknown): Settings {
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
+    revision: int(s.revision ?? d.revision, 'revision', 0, 2_000_000_000),
     rules,
     roles,
     impliedRoles,

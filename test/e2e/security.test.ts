@@ -183,6 +183,42 @@ rec.test('authorization', 'every server function refuses a caller who is not the
   rec.note(`public read-only functions (first-open screen): ${Object.keys(PUBLIC).join(', ')}; getSetupStatus tells any user who can open the spreadsheet the installer's and the sync account's email`);
 });
 
+rec.test('authorization', 'two admins saving settings: a save made from settings read before another save (or an exclude) is refused with a message, never silently reverting it', () => {
+  const w = synced();
+  const student = w.roster().find((r) => r.Roles === 'student' && r.Status === 'active')!;
+  // Both admins open the sidebar and read the same settings.
+  const readByAdmin = w.call('getState', undefined, ADMIN).settings;
+  const readByIt = w.call('getState', undefined, IT).settings;
+  expect(readByAdmin.revision).toBe(readByIt.revision);
+  // IT excludes a student from the Accounts tab (and deletes the account): a settings change.
+  w.call('updateAccounts', { ids: [student.ID], status: 'deleted', exclude: true }, IT);
+  const afterExclude = w.settings();
+  expect(afterExclude.exclude).toContain(student.Email.toLowerCase());
+  expect(afterExclude.revision).toBe(readByAdmin.revision + 1);
+  // The admin, still on the settings read before, changes the grace period and saves: refused, nothing reverted.
+  const stored = () => JSON.stringify(w.rt.scriptProperties());
+  const before = stored();
+  const stale = w.envelope('saveSettings', { ...readByAdmin, graceDays: 7 }, ADMIN);
+  expect(stale).toMatchObject({ ok: false, error: { id: 'settingsStale', fix: CATALOG.settingsStale.fix } });
+  expect(stale.error.text).toBe(CATALOG.settingsStale.text.replace('{saved}', String(afterExclude.revision)).replace('{read}', String(readByAdmin.revision)));
+  expect(stored()).toBe(before);
+  // IT's own save of the settings it read before its exclude is refused just the same.
+  expect(w.envelope('saveSettings', { ...readByIt, cooldownMinutes: 0 }, IT)).toMatchObject({ ok: false, error: { id: 'settingsStale' } });
+  // A save that carries no revision at all (a sidebar from before revisions) cannot undo anything either.
+  const { revision: _dropped, ...unversioned } = readByAdmin;
+  expect(w.envelope('saveSettings', { ...unversioned, graceDays: 7 }, ADMIN)).toMatchObject({ ok: false, error: { id: 'settingsStale' } });
+  expect(stored()).toBe(before);
+  // Read again (the sidebar reloads): the save goes through on top of the exclude.
+  const saved = w.call('saveSettings', { ...w.call('getState', undefined, ADMIN).settings, graceDays: 7 }, ADMIN).settings;
+  expect(saved).toMatchObject({ graceDays: 7, revision: afterExclude.revision + 1 });
+  expect(saved.exclude).toContain(student.Email.toLowerCase());
+  // The excluded student stays deleted at the next sync.
+  w.save({ cooldownMinutes: 0 });
+  expect(w.call('syncNow', {}).state).toBe('done');
+  expect(w.roster().find((r) => r.ID === student.ID)!.Status).toBe('deleted');
+  rec.note('3 stale saves refused (after an exclude, after a save, without a revision); the save made on a fresh read kept the exclude');
+});
+
 // ---------- hostile input ----------
 
 const deep = (n: number): unknown => (n ? { a: deep(n - 1) } : 'bottom');
@@ -311,6 +347,10 @@ rec.test('input', 'malformed and hostile payloads to every server function: a cl
   const unnamed: string[] = [];
   const changed: string[] = [];
   for (const c of cases) {
+    // Each settings payload is made from the settings as saved now (a save carries the revision it was read
+    // at; one read before an earlier accepted case would be refused as stale and test nothing else).
+    const [arg] = c.args as Json[];
+    if (c.fn === 'saveSettings' && c.field !== 'revision' && arg && typeof arg === 'object' && !Array.isArray(arg) && 'revision' in arg) arg.revision = w.settings().revision;
     const before = stateOf(w, users);
     let r: Json;
     try {
@@ -356,7 +396,7 @@ rec.test('input', 'malformed and hostile payloads to every server function: a cl
       expect(state.settingsError).toBeUndefined();
       const preview = w.envelope('previewSync');
       if (!preview.ok && preview.error.id === 'unexpected') crashes.push(`${c.label}, then previewSync: ${preview.error.text}`);
-      w.call('saveSettings', original);
+      w.call('saveSettings', { ...original, revision: w.settings().revision });
     }
     if (kind === 'token') {
       expect(JSON.stringify(r)).not.toContain('tok_0123456789abcdef0123');
@@ -365,7 +405,7 @@ rec.test('input', 'malformed and hostile payloads to every server function: a cl
   rec.note(`${cases.length} payloads: ${HOSTILE.length} hostile values as the whole argument of each of ${SERVER.length} functions, and in each field of their arguments`);
   expect(crashes).toEqual([]);
   expect(unnamed).toEqual([]);
-  const tooLarge = w.rt.runFromBrowser('saveSettings', [{ ...original, exclude: longEmails }]) as Json;
+  const tooLarge = w.rt.runFromBrowser('saveSettings', [{ ...original, revision: w.settings().revision, exclude: longEmails }]) as Json;
   expect(tooLarge).toMatchObject({ ok: false, error: { id: 'invalidSetting', text: expect.stringMatching(/^Setting settings is too large to store/) } });
   expect(changed).toEqual([]);
   expect(formulaCells(w)).toBe(0);
