@@ -86,7 +86,7 @@ class Bench {
       wallTimeoutMs: 600_000,
     });
     const state = this.call('useMyAccountForSync', {});
-    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'off' } });
+    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100, windowHours: 24 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'off' }, confirmLowerProtection: true });
   }
 
   call(fn: string, arg?: unknown): Json {

@@ -10,7 +10,8 @@ import * as input from './input';
 import { readAll } from './snapshot';
 import { describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { describeSettingsChange, loweredProtection } from './settingsChanges';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -200,22 +201,31 @@ export function saveSettings(svc: Services, raw: unknown): StateView {
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
-  refuseStale(svc, settings);
+  const before = savedSettings(svc);
+  refuseStale(svc, before, settings);
+  const lowered = before ? loweredProtection(before, settings) : [];
+  if (lowered.length && (raw as { confirmLowerProtection?: unknown }).confirmLowerProtection !== true) {
+    throw new UserError(msg('protectionLowered', { changes: lowered.join('; ') }));
+  }
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
-  storeSettings(svc.config, settings);
+  const saved = storeSettings(svc.config, settings);
+  recordSettingsChange(svc, email, before ? describeSettingsChange(before, saved) : ['the unreadable settings replaced']);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
 }
 
-/** A save made from settings read before the last save would undo it: refused (unreadable settings may be replaced). */
-function refuseStale(svc: Services, next: Settings): void {
-  if (svc.config.get(KEYS.settings) === null) return;
-  let saved: Settings;
+/** The settings as saved (the defaults before the first save); null when they cannot be read. */
+function savedSettings(svc: Services): Settings | null {
   try {
-    saved = loadSettings(svc.config);
+    return loadSettings(svc.config);
   } catch {
-    return;
+    return null;
   }
+}
+
+/** A save made from settings read before the last save would undo it: refused (unreadable settings may be replaced). */
+function refuseStale(svc: Services, saved: Settings | null, next: Settings): void {
+  if (!saved || svc.config.get(KEYS.settings) === null) return;
   if (next.revision !== saved.revision) throw new UserError(msg('settingsStale', { saved: saved.revision, read: next.revision }));
 }
 
@@ -300,7 +310,7 @@ export function previewSync(svc: Services): PlanView {
   const settings = loadSettings(svc.config);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   const { snapshot } = readAll(settings, svc.directory);
-  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
+  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings) });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 
@@ -402,7 +412,8 @@ export function updateAccounts(svc: Services, raw: unknown) {
     if (changes.length) svc.roster.apply(changes);
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-      storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      const saved = storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      recordSettingsChange(svc, svc.session.activeUserEmail(), describeSettingsChange(settings, saved));
     }
     return { updated: changes.length };
   });

@@ -13,6 +13,8 @@ export const KEYS = {
   scheduleSince: 'scheduleSince',
   /** Synced accounts the roster held when the last sync finished: an emptied roster is refused, not refilled. */
   rosterSyncedAccounts: 'rosterSyncedAccounts',
+  /** [finished at ms, deactivations + deletions] of recent syncs not confirmed by an admin (the rolling threshold). */
+  destructiveLog: 'destructiveLog',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */

@@ -25,6 +25,14 @@ export const CATALOG = {
     text: 'The saved settings cannot be read: {problem}.',
     fix: 'Open the sidebar and save the settings again; nothing was synced while they were unreadable.',
   },
+  settingsChanged: {
+    text: 'Settings saved by {who}: {changes}.',
+    fix: '',
+  },
+  protectionLowered: {
+    text: 'This save lowers the protection against mass changes: {changes}.',
+    fix: 'Check that this is meant, then save again and confirm it.',
+  },
   settingsStale: {
     text: 'The settings were changed (revision {saved}) since you opened them (revision {read}), by another admin or by an exclude from the Accounts tab; your save was refused so it does not undo that change.',
     fix: 'The sidebar now shows the saved settings: make your change again and save.',
@@ -91,7 +99,19 @@ export const CATALOG = {
   },
   thresholdBlocked: {
     text: 'This sync would deactivate or delete {count} accounts, more than the limit of {limit} ({threshold}). Nothing was changed.',
-    fix: 'Review the Preview. If the changes are expected (for example a yearly rollover), confirm them once with "Apply anyway"; otherwise fix the mappings.',
+    fix: 'Review the Preview. If the changes are expected (for example a yearly rollover), confirm them once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → deletion threshold.',
+  },
+  rollingThresholdBlocked: {
+    text: 'This sync would deactivate or delete {count} accounts; with the {recent} deactivated or deleted in the last {hours} hours that makes {total}, more than the limit of {limit} ({threshold}). Nothing was changed.',
+    fix: 'Review the Preview and History. If the changes are expected, confirm them once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → deletion threshold, counted over its rolling window.',
+  },
+  roleThresholdBlocked: {
+    text: 'This sync would take the role {role} from {count} of its {total} accounts (by deactivation or a rule change), more than {limit} ({threshold} of them). Nothing was changed.',
+    fix: 'Review the Preview. If the changes are expected, confirm them once with "Apply anyway"; otherwise fix the mappings (a removed or changed rule). The share is Settings → Policy → deletion threshold.',
+  },
+  privilegeBlocked: {
+    text: 'This sync would give the privileged role {roles} to {count} accounts, more than {limit} at once. Nothing was changed.',
+    fix: 'Review the Preview. If these people should have it, confirm once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → privileged role grants.',
   },
   noRules: {
     text: 'No OU or group is mapped to a role yet, so there is nothing to sync.',

@@ -12,6 +12,8 @@ export interface PlanInput {
   snapshot: DirectorySnapshot;
   accounts: Account[];
   now: string;
+  /** Deactivations and deletions applied within the threshold's rolling window, not confirmed by an admin. */
+  recentDestructive?: number;
 }
 
 /** What the rules say about one directory user. */
@@ -37,7 +39,7 @@ function suspendWord(user: DirectoryUser): string {
   return user.archived ? 'archived' : 'suspended';
 }
 
-export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan {
+export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0 }: PlanInput): Plan {
   const index = new RuleIndex(settings, snapshot);
   const excluded = new Set(settings.exclude);
   const byId = new Map<string, Account>();
@@ -96,21 +98,68 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     held,
     counts,
     ruleProblems: index.problems,
-    blockedByThreshold: thresholdCheck(counts, accounts, settings),
+    blockedByThreshold: massChangeCheck(changes, accounts, settings, recentDestructive),
     inScopeUsers,
     directoryUsers: snapshot.users.length,
   };
 }
 
-function thresholdCheck(counts: Record<ChangeKind, number>, accounts: Account[], settings: Settings): Plan['blockedByThreshold'] {
-  const destructive = counts.deactivate + counts.delete;
-  if (destructive === 0) return null;
-  const synced = accounts.filter((a) => a.source === 'synced' && a.status !== 'deleted').length;
-  const { kind, value } = settings.threshold;
-  const limit = kind === 'percent' ? Math.floor((synced * value) / 100) : value;
-  if (destructive <= limit) return null;
-  const threshold = kind === 'percent' ? `${value}% of ${synced} synced accounts` : `at most ${value} accounts`;
-  return { destructive, limit, message: msg('thresholdBlocked', { count: destructive, limit, threshold }).text };
+/**
+ * Changes more than the policy allows at once, however they arrive: deactivations and deletions over
+ * the threshold (this sync's together with those of the rolling window), a role lost by more than the
+ * threshold's share of its accounts, a privileged role given to more than the grant limit.
+ */
+function massChangeCheck(changes: Change[], accounts: Account[], settings: Settings, recent: number): Plan['blockedByThreshold'] {
+  const synced = accounts.filter((a) => a.source === 'synced' && a.status !== 'deleted');
+  const { kind, value, windowHours } = settings.threshold;
+  const limitOf = (n: number) => (kind === 'percent' ? Math.floor((n * value) / 100) : value);
+  const found: { confirm: number; limit: number; text: string; fix: string }[] = [];
+
+  const destructive = changes.filter((c) => c.kind === 'deactivate' || c.kind === 'delete').length;
+  const limit = limitOf(synced.length);
+  const threshold = kind === 'percent' ? `${value}% of ${synced.length} synced accounts` : `at most ${value} accounts`;
+  if (destructive > 0 && destructive > limit) {
+    found.push({ confirm: destructive, limit, ...msg('thresholdBlocked', { count: destructive, limit, threshold }) });
+  } else if (destructive > 0 && windowHours > 0 && destructive + recent > limit) {
+    found.push({ confirm: destructive, limit, ...msg('rollingThresholdBlocked', { count: destructive, recent, hours: windowHours, total: destructive + recent, limit, threshold }) });
+  }
+
+  // Per role, with at least one account allowed to lose it: a role held by a few accounts is not frozen.
+  if (kind === 'percent') {
+    for (const role of settings.roles) {
+      const holders = synced.filter((a) => a.status === 'active' && a.roles.includes(role)).length;
+      const lost = changes.filter((c) => losesRole(c, role)).length;
+      const roleLimit = Math.max(1, Math.floor((holders * value) / 100));
+      if (lost > roleLimit) found.push({ confirm: lost, limit: roleLimit, ...msg('roleThresholdBlocked', { role, count: lost, total: holders, limit: roleLimit, threshold: `${value}%` }) });
+    }
+  }
+
+  // A first sync (no synced account yet) creates everyone, privileged or not: Preview shows them, nothing is taken away.
+  const privileged = settings.privilegedRoles;
+  const grants = synced.length ? changes.filter((c) => privileged.some((r) => gainsRole(c, r))).length : 0;
+  if (grants > settings.privilegedGrantLimit) {
+    found.push({ confirm: grants, limit: settings.privilegedGrantLimit, ...msg('privilegeBlocked', { roles: privileged.join(', '), count: grants, limit: settings.privilegedGrantLimit }) });
+  }
+
+  if (!found.length) return null;
+  return {
+    destructive: Math.max(...found.map((f) => f.confirm)),
+    limit: found[0].limit,
+    message: found.map((f) => f.text).join(' '),
+    fix: found[0].fix,
+  };
+}
+
+/** An active account that loses `role`: deactivated, deleted, or no longer given it by the rules. */
+function losesRole(c: Change, role: string): boolean {
+  if (!c.before || c.before.status !== 'active' || !c.before.roles.includes(role)) return false;
+  return !c.after || c.after.status !== 'active' || !c.after.roles.includes(role);
+}
+
+/** An active account that gets `role` it did not have (a new account included). */
+function gainsRole(c: Change, role: string): boolean {
+  if (!c.after || c.after.status !== 'active' || !c.after.roles.includes(role)) return false;
+  return !c.before || c.before.status !== 'active' || !c.before.roles.includes(role);
 }
 
 function rolesOf(verdict: Verdict): string[] {

@@ -35,6 +35,8 @@ export interface Schedule {
 export interface Threshold {
   kind: 'percent' | 'count';
   value: number;
+  /** Deactivations and deletions of the last this many hours count together against the threshold (0: this sync's only). */
+  windowHours: number;
 }
 
 export interface Settings {
@@ -61,6 +63,10 @@ export interface Settings {
   admins: string[];
   cooldownMinutes: number;
   notifyOnFailure: boolean;
+  /** Roles that let their holders do more (admin): granting one to many accounts at once halts the sync. */
+  privilegedRoles: Role[];
+  /** How many accounts one sync may give a privileged role before it halts for a confirmation. */
+  privilegedGrantLimit: number;
   /** Where the roster lives: a sheet of this spreadsheet, or an app reached through SCIM 2.0. */
   destination: 'sheet' | 'scim';
   /** SCIM settings (the token is a secret kept apart, in the sync account's user properties). */
@@ -76,13 +82,15 @@ export function defaultSettings(): Settings {
     impliedRoles: { admin: ['teacher'] },
     schedule: { mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] },
     graceDays: 30,
-    threshold: { kind: 'percent', value: 10 },
+    threshold: { kind: 'percent', value: 10, windowHours: 24 },
     exclude: [],
     suspendedUsers: 'suspend',
     permissionNames: ['hall-pass', 'reports'],
     admins: [],
     cooldownMinutes: 15,
     notifyOnFailure: true,
+    privilegedRoles: ['admin'],
+    privilegedGrantLimit: 10,
     destination: 'sheet',
     scim: null,
   };
@@ -212,6 +220,8 @@ export function validateSettings(raw: unknown): Settings {
   const threshold = obj(s.threshold ?? d.threshold, 'threshold');
   const thresholdKind = oneOf(threshold.kind, 'threshold.kind', ['percent', 'count'] as const);
   const thresholdValue = int(threshold.value, 'threshold.value', 0, thresholdKind === 'percent' ? 100 : 1_000_000);
+  const windowHours = int(threshold.windowHours ?? d.threshold.windowHours, 'threshold.windowHours', 0, 168);
+  const privilegedRoles = [...new Set(list(s.privilegedRoles ?? d.privilegedRoles.filter((r) => roles.includes(r)), 'privilegedRoles', 20).map((r, i) => role(r, `privilegedRoles[${i}]`, roles)))];
   const permissionNames = list(s.permissionNames ?? d.permissionNames, 'permissionNames', 50).map((p, i) => {
     if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/.test(p)) fail(`permissionNames[${i}]`, 'must be a short name (letters, digits, space, - _ .)');
     return p;
@@ -229,13 +239,15 @@ export function validateSettings(raw: unknown): Settings {
     impliedRoles,
     schedule: validateSchedule(s.schedule ?? d.schedule),
     graceDays: int(s.graceDays ?? d.graceDays, 'graceDays', 0, 3650),
-    threshold: { kind: thresholdKind, value: thresholdValue },
+    threshold: { kind: thresholdKind, value: thresholdValue, windowHours },
     exclude: [...new Set(list(s.exclude ?? [], 'exclude').map((e, i) => email(e, `exclude[${i}]`)))],
     suspendedUsers: oneOf(s.suspendedUsers ?? d.suspendedUsers, 'suspendedUsers', ['suspend', 'deprovision'] as const),
     permissionNames,
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
+    privilegedRoles,
+    privilegedGrantLimit: int(s.privilegedGrantLimit ?? d.privilegedGrantLimit, 'privilegedGrantLimit', 0, 1_000_000),
     destination,
     scim,
   };

@@ -192,7 +192,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
-      if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
+      if (block && block.destructive > job.allowDestructive) return halt(svc, job, block, partStart);
       job.phase = 'apply';
     }
     const batch = plan.changes.splice(0, APPLY_BATCH);
@@ -212,7 +212,7 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   const accounts = readRoster(svc);
-  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
+  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt, recentDestructive: recentDestructive(svc, settings) });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
@@ -304,7 +304,8 @@ export function describePhase(job: Job): string {
 
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
-  const outcome: SyncOutcome = failed ? 'partial' : 'success';
+  // Changes held back (a broken rule) are not done: a warning, not a success.
+  const outcome: SyncOutcome = failed ? 'partial' : job.held ? 'warning' : 'success';
   const notes = [...job.ruleProblems];
   if (job.held) {
     const sample = job.heldSample ?? [];
@@ -322,8 +323,8 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   return result('done', { id: 'unexpected', text, fix }, job);
 }
 
-function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
-  const fix = msg('thresholdBlocked', { count: 0, limit: 0, threshold: '' }).fix;
+function halt(svc: Services, job: Job, block: NonNullable<Plan['blockedByThreshold']>, partStart: number): SyncResult {
+  const { message, fix, destructive } = block;
   end(svc, job, 'halted', { text: message, fix }, partStart);
   notify(svc, job.trigger, 'halted', { text: message, fix }, job.applied);
   return result('halted', { id: 'thresholdBlocked', text: message, fix }, job, { destructive });
@@ -363,10 +364,40 @@ const PASSING_FAILURES: ReadonlySet<string> = new Set(['directoryUnavailable', '
 /** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
 function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string; id?: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
+  recordDestructive(svc, job);
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
   if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
   else markScheduledRun(svc, job);
   forgetJob(svc);
+}
+
+/** The longest rolling window settings allow; older entries of the log are dropped. */
+const MAX_WINDOW_MS = 168 * 3_600_000;
+
+function destructiveLog(svc: Services): [number, number][] {
+  try {
+    const log = JSON.parse(svc.config.get(KEYS.destructiveLog) ?? '[]');
+    return Array.isArray(log) ? log.filter((e): e is [number, number] => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'number') : [];
+  } catch {
+    return []; // an unreadable log only forgets past syncs: this sync's own changes still face the threshold
+  }
+}
+
+/** Deactivations and deletions of the rolling window (settings.threshold.windowHours) an admin did not confirm. */
+export function recentDestructive(svc: Services, settings: Settings): number {
+  const hours = settings.threshold.windowHours;
+  if (!hours) return 0;
+  const since = svc.clock.nowMs() - hours * 3_600_000;
+  return destructiveLog(svc).reduce((n, [at, count]) => (at > since ? n + count : n), 0);
+}
+
+/** Adds this sync's deactivations and deletions to the log, unless an admin confirmed them ("Apply anyway"). */
+function recordDestructive(svc: Services, job: Job): void {
+  const count = job.applied.deactivate + job.applied.delete;
+  if (!count || job.allowDestructive > 0) return;
+  const now = svc.clock.nowMs();
+  const log = destructiveLog(svc).filter(([at]) => at > now - MAX_WINDOW_MS);
+  svc.config.set(KEYS.destructiveLog, JSON.stringify([...log, [now, count]]));
 }
 
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
@@ -395,7 +426,7 @@ function unmarkScheduledRun(svc: Services, job: Job): void {
 
 function appendHistory(
   svc: Services,
-  run: { trigger: SyncTrigger; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
+  run: { trigger: HistoryEntry['trigger']; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
   message: { text: string; fix: string },
 ): void {
   const entry: HistoryEntry = {
@@ -453,9 +484,17 @@ export function recordUserSync(svc: Services, email: string, startedAt: number, 
   appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
 }
 
+/** History of a settings save: who, when, and what changed (a History row, not a sync). */
+export function recordSettingsChange(svc: Services, who: string, changes: string[]): void {
+  if (!changes.length) return;
+  const now = svc.clock.nowMs();
+  const m = msg('settingsChanged', { who: who || 'an admin', changes: changes.join('; ') });
+  appendHistory(svc, { trigger: 'settings', startedAt: now, outcome: 'changed', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
+}
+
 /** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
 export function lastFullSyncEntry(svc: Services): HistoryEntry | undefined {
-  return svc.history.list(100).find((e) => e.trigger !== 'user');
+  return svc.history.list(100).find((e) => e.trigger !== 'user' && e.trigger !== 'settings');
 }
 
 function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {
@@ -514,7 +553,7 @@ function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix:
   if (settings && !settings.notifyOnFailure) return;
   const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
   if (!to.length) return;
-  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
+  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome === 'warning' ? 'finished with changes held back' : outcome}`;
   const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
   try {
     svc.notifier.send(to, subject, body);

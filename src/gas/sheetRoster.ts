@@ -60,7 +60,7 @@ export class SheetRoster implements RosterPort {
     return history
       .getRange(2, 4, last - 1, 1)
       .getValues()
-      .some(([outcome]) => outcome === 'success' || outcome === 'partial');
+      .some(([outcome]) => outcome === 'success' || outcome === 'warning' || outcome === 'partial');
   }
 
   readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {

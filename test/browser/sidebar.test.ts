@@ -384,6 +384,10 @@ describe('once linked', () => {
     await page.getByLabel('Cooldown (minutes)').fill('0');
     await page.getByLabel('Notify on failure').uncheck();
     await page.getByRole('button', { name: 'Save settings' }).click();
+    // 25 accounts instead of 10% lowers the protection against mass changes: saved only once confirmed.
+    await textOf(page.locator('#settingsMsg'), 'This save lowers the protection against mass changes: the deletion threshold from 10% to 25 accounts.');
+    expect((await rpc(emu!, 'getState')).settings.threshold).toMatchObject({ kind: 'percent', value: 10 });
+    await page.getByRole('button', { name: 'Confirm and save' }).click();
     await textOf(page.locator('#settingsMsg'), 'Settings saved');
     expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBeNull();
     const saved = (await rpc(emu!, 'getState')).settings;

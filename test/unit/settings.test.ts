@@ -15,7 +15,8 @@ test('defaults are valid: daily at 23:00 New York, 30 days grace, 10% threshold,
   const s = validateSettings(defaultSettings());
   expect(s.schedule).toEqual({ mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] });
   expect(s.graceDays).toBe(30);
-  expect(s.threshold).toEqual({ kind: 'percent', value: 10 });
+  expect(s.threshold).toEqual({ kind: 'percent', value: 10, windowHours: 24 });
+  expect(s).toMatchObject({ privilegedRoles: ['admin'], privilegedGrantLimit: 10, revision: 0 });
   expect(s.impliedRoles).toEqual({ admin: ['teacher'] });
 });
 
