@@ -15,6 +15,8 @@ export const KEYS = {
   rosterSyncedAccounts: 'rosterSyncedAccounts',
   /** [finished at ms, deactivations + deletions] of recent syncs not confirmed by an admin (the rolling threshold). */
   destructiveLog: 'destructiveLog',
+  /** The id of a sync saved part-way: its progress missing from the state sheet means the sheet was deleted or cleared. */
+  runningJob: 'runningJob',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */

@@ -64,6 +64,8 @@ export interface SyncRequest {
 }
 
 const JOB_KEY = 'job';
+/** Where the state store keeps a sync's progress, named in messages (the Apps Script adapter's hidden sheet). */
+export const STATE_SHEET_NAME = 'Roster Sync state';
 
 /** The sync part-way, or null (also when its saved job cannot be read: runSync discards that one). */
 export function loadJob(state: BlobStore): Job | null {
@@ -94,10 +96,13 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     const settings = loadSettings(svc.config);
     const saved = readJob(svc.state);
     job = saved.job;
-    if (saved.damaged) {
-      // A sync cut off while saving its progress: record it, and carry on from the beginning.
-      const m = msg('staleCheckpoint', { reason: 'its saved progress could not be read' });
-      appendHistory(svc, { trigger: request.trigger, startedAt: partStart, outcome: 'discarded', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
+    // A sync saved part-way whose progress is gone: a person deleted or cleared the hidden state sheet.
+    const lost = !job && !saved.damaged && svc.config.get(KEYS.runningJob) !== null;
+    const interrupted = saved.damaged || lost;
+    if (interrupted) {
+      // Record that it was interrupted, and carry on from the beginning.
+      const reason = lost ? `its saved progress (the hidden sheet "${STATE_SHEET_NAME}") was deleted or cleared` : 'its saved progress could not be read';
+      appendHistory(svc, { trigger: request.trigger, startedAt: partStart, outcome: 'discarded', counts: emptyCounts(), parts: 0, busyMs: 0 }, msg('staleCheckpoint', { reason }));
       forgetJob(svc);
     }
     if (job) {
@@ -108,8 +113,8 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       }
     }
     if (!job) {
-      if (request.mode === 'continue' && !saved.damaged) return lastOutcome(svc);
-      if (request.trigger === 'manual' && !saved.damaged) {
+      if (request.mode === 'continue' && !interrupted) return lastOutcome(svc);
+      if (request.trigger === 'manual' && !interrupted) {
         const refusal = cooldownRefusal(svc, settings, partStart);
         if (refusal) return refusal;
       }
@@ -288,6 +293,7 @@ function pause(svc: Services, job: Job, partStart: number): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
   saveJob(svc.state, job);
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
+  if (svc.config.get(KEYS.runningJob) !== job.id) svc.config.set(KEYS.runningJob, job.id);
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
   const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
@@ -402,7 +408,9 @@ function recordDestructive(svc: Services, job: Job): void {
 
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
 function forgetJob(svc: Services): void {
-  // The job first: an execution cut off here must not leave a job whose snapshot is already gone.
+  // The pointer first (cut off here, the job is still found and resumed, never taken for lost state),
+  // then the job: an execution cut off here must not leave a job whose snapshot is already gone.
+  if (svc.config.get(KEYS.runningJob) !== null) svc.config.remove(KEYS.runningJob);
   svc.state.removePrefix(JOB_KEY);
   clearSnapshot(svc.state);
   svc.config.remove(PROGRESS_KEY);

@@ -87,15 +87,27 @@ function syncLock(ssId: string, startedMs: number): LeaseLock {
   });
 }
 
+/** The sync account, the installer and the listed admins: who runs syncs (scheduled, or Sync now). */
+function syncRunners(config: KeyValueStore): string[] {
+  let admins: string[] = [];
+  try {
+    admins = loadSettings(config).admins;
+  } catch {
+    // Unreadable settings: the sync account and the installer still run syncs once they are repaired.
+  }
+  return [config.get(KEYS.syncAccount) ?? '', config.get(KEYS.installer) ?? '', ...admins].filter(Boolean);
+}
+
 export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, startedMs: number): Services {
   const scope = settingsScope();
   const ssId = spreadsheet.getId();
-  const state = new SheetBlobStore(spreadsheet);
+  // The accounts that run syncs may edit the state sheet; nobody else (config is read only when the sheet is created).
+  const state: SheetBlobStore = new SheetBlobStore(spreadsheet, (): string[] => syncRunners(config));
   const budget = budgetMs();
   // Namespaced by roster spreadsheet: every user who opens it (whatever their email domain, e.g. a
   // customer's secondary domain) meets the same configuration, and who may change it is decided by
   // that configuration (installer and listed admins), never by a namespace of one's own.
-  const config = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
+  const config: KeyValueStore = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
   const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
   return {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),

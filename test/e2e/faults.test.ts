@@ -1204,6 +1204,41 @@ rec.test('corrupt', 'corrupt properties and sync state (invalid JSON, a lost chu
   }
 });
 
+rec.test('corrupt', 'the hidden state sheet is protected (only the accounts that run syncs edit it); deleted or cleared between two parts, the sync is recorded as interrupted and starts clean, never "done"', () => {
+  const clean = world();
+  clean.call('syncNow', {});
+  const expected = clean.roster();
+  const it = `it@${DEMO_DOMAIN}`;
+  const teacher = clean.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Staff/Teachers/'))!.primaryEmail;
+  for (const how of ['deleted', 'cleared'] as const) {
+    const w = world({ globals: { ROSTER_SYNC_BUDGET_MS: 700 } });
+    w.save({ admins: [it] });
+    expect(w.call('syncNow', {}).state).toBe('in-progress');
+    const ss = w.rt.spreadsheet();
+    const state = ss.sheet('Roster Sync state')!;
+    expect(state.hidden).toBe(true);
+    expect(state.protections).toHaveLength(1);
+    const [protection] = state.protections;
+    expect(protection).toMatchObject({ type: 'SHEET', domainEdit: false, warningOnly: false, range: null });
+    expect([...protection.editors].sort()).toEqual([`admin@${DEMO_DOMAIN}`, it].sort());
+    expect(protection.editors.has(teacher)).toBe(false);
+    // Between two parts a person deletes the hidden sheet, or clears it (header kept).
+    if (how === 'deleted') ss.sheets.splice(ss.sheets.indexOf(state), 1);
+    else state.rows.splice(1);
+    const next = w.call('continueSync');
+    expect({ how, state: next.state }).toEqual({ how, state: 'in-progress' });
+    expect(next.part).toBe(1);
+    const interrupted = newest(w);
+    expect(interrupted).toMatchObject({ Outcome: 'discarded', Message: CATALOG.staleCheckpoint.text.replace('{reason}', 'its saved progress (the hidden sheet "Roster Sync state") was deleted or cleared') });
+    let last = next;
+    for (let i = 0; i < 100 && last.state === 'in-progress'; i++) last = w.call('continueSync');
+    expect(last.state).toBe('done');
+    expect(compareRoster(w, expected)).toEqual({ lost: 0, duplicated: 0, extra: 0, differing: 0 });
+    expect(w.history().map((h) => h.Outcome)).toEqual(['discarded', 'success']);
+    rec.count('faultScenarios');
+  }
+});
+
 // ---------- mail to the admins ----------
 
 rec.test('notify', 'a scheduled sync that fails or is halted by the threshold emails the admins (error, counts, link); notifyOnFailure=false turns it off', () => {
