@@ -10,7 +10,7 @@ import * as input from './input';
 import { readAll } from './snapshot';
 import { describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, countApplied, describePhase, loadDecisions, loadJob, noteDecisions, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { describeSettingsChange, loweredProtection } from './settingsChanges';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
@@ -310,7 +310,7 @@ export function previewSync(svc: Services): PlanView {
   const settings = loadSettings(svc.config);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   const { snapshot } = readAll(settings, svc.directory);
-  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings) });
+  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc) });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 
@@ -409,7 +409,11 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
       changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
-    if (changes.length) svc.roster.apply(changes);
+    if (changes.length) {
+      const result = svc.roster.apply(changes);
+      const applied = new Set(result.applied);
+      noteDecisions(svc.state, changes.filter((c) => applied.has(c.accountId)).map((c) => c.after!));
+    }
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
       const saved = storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
@@ -448,6 +452,7 @@ export function addAccount(svc: Services, raw: unknown): Account {
   return underSyncLock(svc, () => {
     if (readRoster(svc).some((acc) => acc.email.toLowerCase() === email)) throw new UserError(msg('duplicateEmail'));
     svc.roster.apply([{ kind: 'create', accountId: account.id, email, name, reasons: ['added by an admin in Roster Sync'], before: null, after: account }]);
+    noteDecisions(svc.state, [account]);
     return account;
   });
 }
@@ -465,6 +470,11 @@ export function startNewRoster(svc: Services, raw: unknown): StateView {
     svc.config.remove(KEYS.rosterSyncedAccounts);
   });
   return getState(svc);
+}
+
+/** Local decisions of accounts whose rows a person may delete (the sheet roster only). */
+function rememberedOnSheet(svc: Services): Map<string, Account> {
+  return svc.roster.startNew ? loadDecisions(svc.state) : new Map();
 }
 
 // ---------- one user: explain and sync ----------
@@ -487,7 +497,8 @@ function planForUser(svc: Services, settings: Settings, email: string) {
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
-  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });
+  const remembered = new Map([...rememberedOnSheet(svc)].filter(([id, a]) => (user && id === user.id) || a.email.toLowerCase() === email));
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), remembered });
   return { snapshot, user, accounts, plan };
 }
 

@@ -97,6 +97,10 @@ export const CATALOG = {
     text: 'Held (no deactivation, deletion or role removal) while a rule is broken: {problems}',
     fix: 'Fix the broken rule; the account is reviewed again on the next sync.',
   },
+  idConflict: {
+    text: 'The roster row of {email} has the ID {id}, which no Google user has, while the Google user {email} has the ID {googleId}: the ID was retyped, or the user was deleted and re-created in Google. Neither account is changed until this is resolved.',
+    fix: 'If the ID was retyped, restore {googleId} in that row (Edit → Undo or File → Version history). If the user was re-created, choose: keep the old account by typing {googleId} into its ID, or set its status to deleted so that a new account is created.',
+  },
   thresholdBlocked: {
     text: 'This sync would deactivate or delete {count} accounts, more than the limit of {limit} ({threshold}). Nothing was changed.',
     fix: 'Review the Preview. If the changes are expected (for example a yearly rollover), confirm them once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → deletion threshold.',

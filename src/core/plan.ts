@@ -14,6 +14,11 @@ export interface PlanInput {
   now: string;
   /** Deactivations and deletions applied within the threshold's rolling window, not confirmed by an admin. */
   recentDestructive?: number;
+  /**
+   * Accounts carrying a local decision (a status set by hand, permissions, a manual account) as last
+   * seen, by id: one whose row a person deleted is recreated with its decision, not as a new account.
+   */
+  remembered?: Map<string, Account>;
 }
 
 /** What the rules say about one directory user. */
@@ -39,15 +44,20 @@ function suspendWord(user: DirectoryUser): string {
   return user.archived ? 'archived' : 'suspended';
 }
 
-export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0 }: PlanInput): Plan {
+export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0, remembered = new Map() }: PlanInput): Plan {
   const index = new RuleIndex(settings, snapshot);
   const excluded = new Set(settings.exclude);
   const byId = new Map<string, Account>();
   const manualByEmail = new Map<string, Account>();
+  const syncedByEmail = new Map<string, Account>();
   for (const a of accounts) {
     byId.set(a.id, a);
     if (a.source === 'manual' && a.status !== 'deleted') manualByEmail.set(a.email.toLowerCase(), a);
+    if (a.source === 'synced' && a.status !== 'deleted') syncedByEmail.set(a.email.toLowerCase(), a);
   }
+  const directoryIds = new Set(snapshot.users.map((u) => u.id));
+  // Synced accounts whose id no Google user has while a Google user has their email: held, both sides.
+  const conflicted = new Set<string>();
   const changes: Change[] = [];
   const held: HeldChange[] = [];
   const seen = new Set<string>();
@@ -79,16 +89,33 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     }
     if (verdict.outOfScope) continue;
     const manual = manualByEmail.get(user.email.toLowerCase());
+    const orphan = syncedByEmail.get(user.email.toLowerCase());
     if (manual && !byId.has(user.id)) {
       seen.add(manual.id);
       push(reconcile(manual, verdict, settings, now));
+    } else if (!existing && orphan && orphan.id !== user.id && !directoryIds.has(orphan.id)) {
+      conflicted.add(orphan.id);
+      const why = msg('idConflict', { email: user.email, id: orphan.id, googleId: user.id });
+      held.push({ change: create(verdict, settings, now), why: `${why.text} ${why.fix}` });
     } else if (!existing && verdict.target === 'active') {
-      push(create(verdict, settings, now));
+      const decided = remembered.get(user.id);
+      push(decided && decided.source === 'synced' && decided.status !== 'deleted' ? recreate(verdict, decided, now) : create(verdict, settings, now));
     }
   }
   for (const account of accounts) {
     if (account.source !== 'synced' || seen.has(account.id)) continue;
-    push(leaveScope(account, 'no longer in the Google directory', now, settings.graceDays));
+    const gone = leaveScope(account, 'no longer in the Google directory', now, settings.graceDays);
+    if (gone && conflicted.has(account.id)) {
+      const why = msg('idConflict', { email: account.email, id: account.id, googleId: snapshot.users.find((u) => u.email.toLowerCase() === account.email.toLowerCase())?.id ?? '' });
+      held.push({ change: gone, why: `${why.text} ${why.fix}` });
+    } else push(gone);
+  }
+  // Manual accounts whose row a person deleted come back as they were (deleting is a status, not a row).
+  const emails = new Set(accounts.map((a) => a.email.toLowerCase()));
+  for (const account of remembered.values()) {
+    if (account.source !== 'manual' || byId.has(account.id) || account.status === 'deleted' || emails.has(account.email.toLowerCase())) continue;
+    if (snapshot.users.some((u) => u.email.toLowerCase() === account.email.toLowerCase())) continue;
+    changes.push(change('create', null, { ...account }, ['its row was deleted from the roster sheet; the manual account is restored as it was (set its status to deleted to remove it)']));
   }
 
   const counts = countChanges(changes);
@@ -170,7 +197,7 @@ export function describeMatch(verdict: Verdict): string {
   return verdict.match.roles.map((g) => `${g.role} (${g.from.join('; ')})`).join(', ');
 }
 
-function create(verdict: Verdict, settings: Settings, now: string): Change {
+function create(verdict: Verdict, _settings: Settings | null, now: string): Change {
   const { user } = verdict;
   const after: Account = {
     id: user.id,
@@ -186,6 +213,14 @@ function create(verdict: Verdict, settings: Settings, now: string): Change {
     outOfScopeSince: '',
   };
   return change('create', null, after, [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`]);
+}
+
+/** An in-scope user whose row a person deleted: the account again, with the local decision it carried. */
+function recreate(verdict: Verdict, decided: Account, now: string): Change {
+  const fresh = create(verdict, null, now);
+  const after: Account = { ...fresh.after!, status: decided.status, syncedStatus: decided.syncedStatus || 'active', permissions: [...decided.permissions] };
+  const kept = [decided.status !== decided.syncedStatus ? `status ${decided.status}` : '', decided.permissions.length ? `permissions ${decided.permissions.join(', ')}` : ''].filter(Boolean).join(', ');
+  return change('create', null, after, [`its row was deleted from the roster sheet; recreated with its local decision (${kept || 'as it was'})`, ...fresh.reasons]);
 }
 
 /** An in-scope user with an account: bring fields and status in line, respecting local decisions. */

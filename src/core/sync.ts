@@ -217,10 +217,61 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   const accounts = readRoster(svc);
-  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt, recentDestructive: recentDestructive(svc, settings) });
+  // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
+  const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
+  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt, recentDestructive: recentDestructive(svc, settings), remembered });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
+}
+
+const DECISIONS_KEY = 'decisions';
+
+/** Whether an account carries something decided in Roster Sync or the sheet, not in Google. */
+function carriesDecision(a: Account): boolean {
+  return a.source === 'manual' || (a.status !== a.syncedStatus && a.status !== 'deleted') || a.permissions.length > 0;
+}
+
+/** The accounts with a local decision as last seen, by id (kept in the state store, apart from any sync's progress). */
+export function loadDecisions(state: BlobStore): Map<string, Account> {
+  try {
+    const list = JSON.parse(state.get(DECISIONS_KEY) ?? '[]') as Account[];
+    return new Map(Array.isArray(list) ? list.filter((a) => a && typeof a.id === 'string').map((a) => [a.id, a]) : []);
+  } catch {
+    return new Map(); // unreadable: forgotten, never a crash; the roster still holds every decision it shows
+  }
+}
+
+function saveDecisions(state: BlobStore, before: Map<string, Account>, after: Map<string, Account>): void {
+  if (JSON.stringify([...before.values()]) !== JSON.stringify([...after.values()])) state.set(DECISIONS_KEY, JSON.stringify([...after.values()]));
+}
+
+/**
+ * Brings the remembered decisions in line with the roster as read: those of accounts on the sheet as
+ * they are now, and those of accounts a person's row deletion took off it while their Google user is
+ * still in the directory (they are recreated with it). Returns the decisions the plan uses.
+ */
+export function rememberDecisions(state: BlobStore, accounts: Account[], snapshot: DirectorySnapshot): Map<string, Account> {
+  const before = loadDecisions(state);
+  const present = new Set(accounts.map((a) => a.id));
+  const inDirectory = new Set(snapshot.users.map((u) => u.id));
+  const after = new Map<string, Account>();
+  for (const [id, a] of before) if (!present.has(id) && (a.source === 'manual' || inDirectory.has(id))) after.set(id, a);
+  for (const a of accounts) if (carriesDecision(a)) after.set(a.id, a);
+  saveDecisions(state, before, after);
+  return after;
+}
+
+/** Records the decisions of accounts an admin just edited (Accounts tab), so a row deleted before the next sync keeps them. */
+export function noteDecisions(state: BlobStore, edited: Account[], replacedIds: string[] = []): void {
+  const before = loadDecisions(state);
+  const after = new Map(before);
+  for (const id of replacedIds) after.delete(id);
+  for (const a of edited) {
+    if (carriesDecision(a)) after.set(a.id, a);
+    else after.delete(a.id);
+  }
+  saveDecisions(state, before, after);
 }
 
 /** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
@@ -316,13 +367,16 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
-    notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
+    const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has, on an account whose email a Google user has)';
+    notes.push(`${job.held} changes ${why}${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them and why.`);
   }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   rememberSyncedAccounts(svc);
+  // The remembered decisions noted while planning (the sync's own progress is gone by now).
+  if (svc.state instanceof WriteBehindStore) svc.state.flush();
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));

@@ -1239,6 +1239,43 @@ rec.test('corrupt', 'the hidden state sheet is protected (only the accounts that
   }
 });
 
+rec.test('corrupt', 'a person deletes the rows of a disabled account, of one with a permission and of a manual account, and retypes an ID: each comes back with its decision; the retyped ID is reported, never a second account with the same email', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  const students = w.roster().filter((r) => r.Roles === 'student' && r.Status === 'active');
+  const [disabled, permitted, retyped] = [students[3], students[40], students[77]];
+  w.call('updateAccounts', { ids: [disabled.ID], status: 'disabled' });
+  w.call('updateAccounts', { ids: [permitted.ID], grant: ['hall-pass'] });
+  const manual = w.call('addAccount', { name: 'Visiting Nurse', email: 'nurse@partner.example', role: 'teacher' });
+  const sheet = rosterSheet(w);
+  const rowOf = (id: string) => sheet.rows.findIndex((row) => row?.[ID_COL] === id) + 1;
+  // Deleted rows (bottom first, as a person would pick them) and an ID retyped with one digit wrong.
+  for (const row of [disabled.ID, permitted.ID, manual.id].map(rowOf).sort((a, b) => b - a)) sheet.personDeletesRow(row);
+  const typo = retyped.ID.slice(0, -1) + String((Number(retyped.ID.slice(-1)) + 1) % 10);
+  sheet.set(rowOf(retyped.ID) - 1, ID_COL, typo);
+  later(w);
+  const preview = w.call('previewSync');
+  const conflict = CATALOG.idConflict.text.replace(/\{email\}/g, retyped.Email).replace('{id}', typo).replace('{googleId}', retyped.ID);
+  expect(preview.held.map((h: Json) => h.why)).toEqual([expect.stringContaining(conflict), expect.stringContaining(conflict)]);
+  const result = w.call('syncNow', {});
+  expect(result).toMatchObject({ state: 'done', applied: { create: 3, deactivate: 0 } });
+  const byId = new Map(w.roster().map((r) => [r.ID, r]));
+  expect(byId.get(disabled.ID)).toMatchObject({ Email: disabled.Email, Status: 'disabled', 'Synced status': 'active', Source: 'synced' });
+  expect(byId.get(permitted.ID)).toMatchObject({ Email: permitted.Email, Status: 'active', Permissions: 'hall-pass' });
+  expect(byId.get(manual.id)).toMatchObject({ Email: 'nurse@partner.example', Source: 'manual', Status: 'active', Roles: 'teacher' });
+  // The retyped row is left as it is, and no second account takes its email.
+  expect(w.roster().filter((r) => r.Email === retyped.Email)).toEqual([{ ...retyped, ID: typo }]);
+  expect(newest(w)).toMatchObject({ Outcome: 'warning', Created: '3' });
+  expect(newest(w).Message).toContain(retyped.Email);
+  // The ID typed back: nothing left to do.
+  sheet.set(rowOf(typo) - 1, ID_COL, retyped.ID);
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+  expect(newest(w).Outcome).toBe('success');
+  rec.count('faultScenarios', 4);
+});
+
 // ---------- mail to the admins ----------
 
 rec.test('notify', 'a scheduled sync that fails or is halted by the threshold emails the admins (error, counts, link); notifyOnFailure=false turns it off', () => {
