@@ -37,6 +37,10 @@ export const CATALOG = {
     text: 'The settings were changed (revision {saved}) since you opened them (revision {read}), by another admin or by an exclude from the Accounts tab; your save was refused so it does not undo that change.',
     fix: 'The sidebar now shows the saved settings: make your change again and save.',
   },
+  propertyStoreFull: {
+    text: 'Roster Sync could not save {key} ({kb} KB): {store} are full ({used} KB of the 500 KB Google allows). Nothing was marked as synced.',
+    fix: 'Free space: in the Apps Script editor (Project settings → Script properties) delete the keys of rosters no longer used (they start with rs: and that spreadsheet\'s id), or shorten long settings such as the exclude list; then sync again.',
+  },
   alreadyRunning: {
     text: 'A sync is already running (started {startedAt}, part {part}).',
     fix: 'Wait for it to finish; its result will appear in History.',

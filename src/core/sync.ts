@@ -87,7 +87,14 @@ function saveJob(state: BlobStore, job: Job): void {
 }
 
 export function runSync(services: Services, request: SyncRequest): SyncResult {
-  if (!services.lock.tryLock(LOCK_WAIT_MS)) return busy(services);
+  let locked: boolean;
+  try {
+    locked = services.lock.tryLock(LOCK_WAIT_MS);
+  } catch (error) {
+    // The lease could not even be taken (a first sync of a roster while the property store is full).
+    return failJob(services, null, error, services.clock.nowMs(), request.trigger);
+  }
+  if (!locked) return busy(services);
   const state = new WriteBehindStore(services.state);
   const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();
@@ -424,11 +431,23 @@ const PASSING_FAILURES: ReadonlySet<string> = new Set(['directoryUnavailable', '
 /** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
 function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string; id?: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
-  recordDestructive(svc, job);
+  evenIfStoreFull(() => recordDestructive(svc, job));
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
-  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
-  else markScheduledRun(svc, job);
+  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) evenIfStoreFull(() => unmarkScheduledRun(svc, job));
+  else evenIfStoreFull(() => markScheduledRun(svc, job));
   forgetJob(svc);
+}
+
+/**
+ * Runs a property write that must not keep a sync's outcome from History and the admins' mail when
+ * the property store is full (that failure is itself what they are told about).
+ */
+function evenIfStoreFull(write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    if (toMessage(error).id !== 'propertyStoreFull') throw error;
+  }
 }
 
 /** The longest rolling window settings allow; older entries of the log are dropped. */
@@ -601,7 +620,8 @@ function noticeIsNew(svc: Services, signature: string): boolean {
     // An unreadable record only means the problem is reported again.
   }
   if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
-  svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now }));
+  // A full store cannot remember the notice: the admins hear of it again next time rather than never.
+  evenIfStoreFull(() => svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now })));
   return true;
 }
 

@@ -68,7 +68,7 @@ function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, conf
 
 function documentConfig(state: SheetBlobStore) {
   const props = PropertiesService.getDocumentProperties();
-  return new MirroredConfig(props ? new PropertyStore(props, 'rs:') : null, state);
+  return new MirroredConfig(props ? new PropertyStore(props, 'rs:', 'document') : null, state);
 }
 
 /**
@@ -108,7 +108,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   // customer's secondary domain) meets the same configuration, and who may change it is decided by
   // that configuration (installer and listed admins), never by a namespace of one's own.
   const config: KeyValueStore = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
-  const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
+  const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`, 'user');
   return {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
     roster: destination(spreadsheet, config, secrets, state),

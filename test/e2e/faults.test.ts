@@ -1276,6 +1276,41 @@ rec.test('corrupt', 'a person deletes the rows of a disabled account, of one wit
   rec.count('faultScenarios', 4);
 });
 
+rec.test('corrupt', 'a full script property store (other rosters of the deployment fill it): the sync says what is full and what to do, History records it and the admins are emailed; the sync lease never needs free space', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0, schedule: { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] } });
+  w.call('syncNow', {});
+  // Other rosters' settings fill the script properties to the last byte.
+  const store = w.rt.properties.script;
+  const LIMIT = 500 * 1024;
+  for (let i = 0; store.size() < LIMIT - 9000; i++) store.map.set(`rs:another-roster-${i}:settings`, 'x'.repeat(8000));
+  const topUp = 'rs:another-roster-last:settings';
+  store.map.set(topUp, 'x'.repeat(LIMIT - store.size() - topUp.length));
+  expect(store.size()).toBe(LIMIT);
+  later(w);
+  const result = w.call('syncNow', {});
+  expect(result.state).toBe('failed');
+  expect(result.message).toMatch(catalog('propertyStoreFull'));
+  expect(result.message).toContain('script properties (shared by every roster of this deployment) are full (500 KB of the 500 KB Google allows)');
+  expect(result.fix).toBe(CATALOG.propertyStoreFull.fix);
+  expect(newest(w)).toMatchObject({ Outcome: 'failed', Message: result.message, Fix: result.fix });
+  // The scheduled sync: recorded and emailed, the heartbeat itself never fails.
+  const mails = w.rt.outbox.length;
+  const scheduled = scheduledRun(w);
+  expect(scheduled).toMatchObject({ state: 'failed', message: result.message });
+  expect(newest(w)).toMatchObject({ Trigger: 'scheduled', Outcome: 'failed', Message: result.message });
+  // (A full store cannot remember that the admins were told: each failed scheduled run tells them.)
+  const sent = w.rt.outbox.slice(mails);
+  expect(sent.length).toBeGreaterThan(0);
+  for (const mail of sent) expect(mail.body).toContain(`${result.message}\n\nHow to fix: ${CATALOG.propertyStoreFull.fix}`);
+  expect(store.size()).toBeLessThanOrEqual(LIMIT);
+  // Space freed: the next sync runs as usual.
+  for (const key of [...store.map.keys()]) if (key.startsWith('rs:another-roster-')) store.map.delete(key);
+  later(w);
+  expect(w.call('syncNow', {}).state).toBe('done');
+  rec.count('faultScenarios', 2);
+});
+
 // ---------- mail to the admins ----------
 
 rec.test('notify', 'a scheduled sync that fails or is halted by the threshold emails the admins (error, counts, link); notifyOnFailure=false turns it off', () => {
