@@ -9,6 +9,7 @@ import v8 from 'node:v8';
 import type { Account, DirectorySnapshot } from '../src/core/model';
 import { makePlan } from '../src/core/plan';
 import { Rule, validateSettings, defaultSettings } from '../src/core/settings';
+import { DESTINATIONS } from '../src/destinations';
 
 export interface PlanData {
   rules: unknown[];
@@ -66,7 +67,7 @@ export function bareDiff(data: PlanData, rules: Rule[], order: string[], implied
 function main(): void {
   const [which, mode, file] = process.argv.slice(2);
   const data = JSON.parse(fs.readFileSync(file, 'utf8')) as PlanData;
-  const settings = validateSettings({ ...defaultSettings(), rules: data.rules, threshold: { kind: 'percent', value: 100 } });
+  const settings = validateSettings({ ...defaultSettings(), rules: data.rules, threshold: { kind: 'percent', value: 100 } }, DESTINATIONS);
   const run = which === 'plan'
     ? () => makePlan({ settings, snapshot: data.snapshot, accounts: data.accounts, now: data.now }).changes
     : () => bareDiff(data, settings.rules, settings.roles, settings.impliedRoles);

@@ -138,8 +138,8 @@ class Bench {
   }
 }
 
-/** The add-on's own span gap, read from its source (src/gas/sheetRoster.ts is Apps Script code). */
-const MAX_GAP_ROWS = Number(/MAX_GAP_ROWS = (\d+)/.exec(fs.readFileSync(path.join(ROOT, 'src/gas/sheetRoster.ts'), 'utf8'))![1]);
+/** The add-on's own span gap, read from its source (src/destinations/sheet/sheetRoster.ts is Apps Script code). */
+const MAX_GAP_ROWS = Number(/MAX_GAP_ROWS = (\d+)/.exec(fs.readFileSync(path.join(ROOT, 'src/destinations/sheet/sheetRoster.ts'), 'utf8'))![1]);
 
 /**
  * Rows that changed, counted on the sheet before and after (rows keep their place unless deleted;

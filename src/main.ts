@@ -93,6 +93,9 @@ export function syncUser(request?: unknown) {
 export function startNewRoster(request?: unknown) {
   return serve((svc) => api.startNewRoster(svc, request));
 }
+export function getSyncReport(request?: unknown) {
+  return serve((svc) => api.getSyncReport(svc, request));
+}
 export function runFinalizeChecks() {
   return serve((svc) => api.runFinalizeChecks(svc));
 }
@@ -106,8 +109,8 @@ export function askAdminMessage(request?: unknown) {
   return serve((svc) => api.askAdminMessage(svc, request));
 }
 export function saveScimToken(request?: unknown) {
-  return serve((svc) => api.saveScimToken(svc, request));
+  return serve((svc) => api.saveDestinationSecret(svc, 'scim', request));
 }
 export function clearScimToken() {
-  return serve((svc) => api.clearScimToken(svc));
+  return serve((svc) => api.clearDestinationSecret(svc, 'scim'));
 }

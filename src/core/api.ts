@@ -1,21 +1,22 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, AccountStatus, CHANGE_KINDS, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan } from './model';
 import { Services } from './ports';
-import { KEYS, loadSettings, readNumber, storeSettings } from './config';
+import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
-import { Settings, defaultSettings, describeRule, isOrgUnitPath, validateSettings } from './settings';
+import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
-import { readAll } from './snapshot';
-import { describeMatch, judge, makePlan } from './plan';
+import { readAll, readUserSnapshot } from './snapshot';
+import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadDecisions, loadJob, noteDecisions, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadDecisions, loadJob, noteDecisions, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { describeSettingsChange, loweredProtection } from './settingsChanges';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
-import { ScimTokenView, clearScimToken as clearStoredScimToken, scimTokenView, storeScimToken } from './scimConfig';
+import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
+import { Destination, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -30,7 +31,7 @@ export function assertCanConfigure(svc: Services): string {
   if (email === installer) return email;
   let admins: string[] = [];
   try {
-    admins = loadSettings(svc.config).admins;
+    admins = readSettings(svc).admins;
   } catch {
     // Unreadable settings: only the installer may repair them.
   }
@@ -125,8 +126,8 @@ export interface StateView {
   cooldownUntil?: string | null;
   rosterUrl?: string;
   destination?: string;
-  /** Whether a SCIM token is saved for this user, masked; never the token itself. */
-  scimToken?: ScimTokenView;
+  /** For each destination with a secret (e.g. `scim`, its bearer token): whether this user saved one, masked; never the secret itself. */
+  secrets?: Record<string, SecretView>;
 }
 
 export function getState(svc: Services): StateView {
@@ -140,7 +141,7 @@ export function getState(svc: Services): StateView {
   let settings: Settings | undefined;
   let settingsError: StateView['settingsError'];
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch (error) {
     const m = toMessage(error);
     settingsError = { text: m.text, fix: m.fix };
@@ -165,39 +166,53 @@ export function getState(svc: Services): StateView {
     nextRun: next === null ? null : new Date(next).toISOString(),
     cooldownUntil: cooldownEnd !== null && cooldownEnd > now ? new Date(cooldownEnd).toISOString() : null,
     rosterUrl: svc.rosterUrl(),
-    destination: destinationLabel(settings, scimTokenView(svc.secrets).saved),
-    scimToken: scimTokenView(svc.secrets),
+    destination: destinationLabel(svc, settings),
+    secrets: secretViews(svc),
   };
 }
 
 /** From the settings just read, so it is right even in the same call that changed them. */
-function destinationLabel(settings: Settings | undefined, tokenSaved: boolean): string {
-  if (settings?.destination !== 'scim') return 'Roster';
-  if (!settings.scim || !tokenSaved) return 'SCIM app (not set up)';
-  return `SCIM app at ${settings.scim.baseUrl.replace(/^https?:\/\//, '').split('/')[0]}`;
+function destinationLabel(svc: Services, settings: Settings | undefined): string {
+  const destination = settings && svc.destinations.get(settings.destination);
+  return destination ? destination.describe(destinationSettingsOf(settings), svc.secrets) : 'Roster';
 }
 
-// ---------- SCIM token ----------
+function secretViews(svc: Services): Record<string, SecretView> {
+  const views: Record<string, SecretView> = {};
+  for (const id of svc.destinations.ids) {
+    const secret = svc.destinations.get(id)!.secret;
+    if (secret) views[id] = secret.view(svc.secrets);
+  }
+  return views;
+}
+
+// ---------- destination secrets ----------
+
+function secretOf(svc: Services, destinationId: string): NonNullable<Destination['secret']> {
+  const secret = svc.destinations.get(destinationId)?.secret;
+  if (!secret) throw new UserError(msg('invalidInput', { field: 'destination', problem: `has no secret to save (${destinationId})` }));
+  return secret;
+}
 
 /**
- * Saves the SCIM bearer token in the caller's user properties. Only the sync account may:
- * scheduled syncs run as that account and read the token from its user properties.
+ * Saves a destination's secret (the SCIM bearer token) in the caller's user properties. Only the sync
+ * account may: scheduled syncs run as that account and read the secret from its user properties.
  */
-export function saveScimToken(svc: Services, raw: unknown): ScimTokenView {
+export function saveDestinationSecret(svc: Services, destinationId: string, raw: unknown): SecretView {
   const email = assertCanConfigure(svc);
   const owner = svc.config.get(KEYS.syncAccount);
   if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
-  return storeScimToken(svc.secrets, input.args(raw).token);
+  return secretOf(svc, destinationId).save(svc.secrets, input.args(raw).token);
 }
 
-export function clearScimToken(svc: Services): ScimTokenView {
+export function clearDestinationSecret(svc: Services, destinationId: string): SecretView {
   assertCanConfigure(svc);
-  return clearStoredScimToken(svc.secrets);
+  return secretOf(svc, destinationId).clear(svc.secrets);
 }
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
-  const settings = validateSettings(raw);
+  const settings = validateSettings(raw, svc.destinations);
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
@@ -208,7 +223,7 @@ export function saveSettings(svc: Services, raw: unknown): StateView {
     throw new UserError(msg('protectionLowered', { changes: lowered.join('; ') }));
   }
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
-  const saved = storeSettings(svc.config, settings);
+  const saved = storeSettings(svc, settings);
   recordSettingsChange(svc, email, before ? describeSettingsChange(before, saved) : ['the unreadable settings replaced']);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
@@ -217,7 +232,7 @@ export function saveSettings(svc: Services, raw: unknown): StateView {
 /** The settings as saved (the defaults before the first save); null when they cannot be read. */
 function savedSettings(svc: Services): Settings | null {
   try {
-    return loadSettings(svc.config);
+    return readSettings(svc);
   } catch {
     return null;
   }
@@ -234,7 +249,7 @@ function scheduleChanged(svc: Services, next: Settings): boolean {
   if (svc.config.get(KEYS.settings) === null) return true;
   let before: Settings;
   try {
-    before = loadSettings(svc.config);
+    before = readSettings(svc);
   } catch {
     return true;
   }
@@ -307,7 +322,7 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
 /** The plan of the next sync, not applied (a dry run). */
 export function previewSync(svc: Services): PlanView {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   const { snapshot } = readAll(settings, svc.directory);
   const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc) });
@@ -318,7 +333,7 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   assertCanConfigure(svc);
   const a = input.args(raw);
   const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
-  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
+  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive, startedBy: svc.session.activeUserEmail() });
 }
 
 /** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */
@@ -387,7 +402,7 @@ export function getAccounts(svc: Services, raw: unknown) {
 
 export function updateAccounts(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const ids = input.list(a.ids, 'ids', 5000, input.accountId);
   if (!ids.length) throw new UserError(msg('invalidInput', { field: 'ids', problem: 'must name at least one account' }));
@@ -407,7 +422,7 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (status) after.status = status;
       after.permissions = [...new Set([...before.permissions.filter((p) => !revoke.includes(p)), ...grant])];
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
-      changes.push({ kind: localKind(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
+      changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
     if (changes.length) {
       const result = svc.roster.apply(changes);
@@ -416,21 +431,16 @@ export function updateAccounts(svc: Services, raw: unknown) {
     }
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-      const saved = storeSettings(svc.config, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      const saved = storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
       recordSettingsChange(svc, svc.session.activeUserEmail(), describeSettingsChange(settings, saved));
     }
     return { updated: changes.length };
   });
 }
 
-function localKind(before: AccountStatus, after: AccountStatus): ChangeKind {
-  if (before === after) return 'update';
-  return after === 'active' ? 'reactivate' : 'deactivate';
-}
-
 export function addAccount(svc: Services, raw: unknown): Account {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const a = input.args(raw);
   const name = input.text(a.name, 'name', 200, { min: 1 });
   const email = input.email(a.email, 'email');
@@ -479,21 +489,8 @@ function rememberedOnSheet(svc: Services): Map<string, Account> {
 
 // ---------- one user: explain and sync ----------
 
-/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
-function snapshotForUser(svc: Services, settings: Settings, email: string): DirectorySnapshot {
-  const user = svc.directory.getUser(email);
-  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: svc.directory.listOrgUnits(), groups: [], missingGroups: [] };
-  for (const rule of settings.rules) {
-    if (rule.type !== 'group') continue;
-    const member = user ? svc.directory.hasMember(rule.groupEmail, user.email) : false;
-    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
-    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
-  }
-  return snapshot;
-}
-
 function planForUser(svc: Services, settings: Settings, email: string) {
-  const snapshot = snapshotForUser(svc, settings, email);
+  const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
@@ -504,7 +501,7 @@ function planForUser(svc: Services, settings: Settings, email: string) {
 
 export function explainUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   const { snapshot, user, accounts, plan } = planForUser(svc, settings, email);
   const index = new RuleIndex(settings, snapshot);
@@ -529,15 +526,26 @@ export function explainUser(svc: Services, raw: unknown) {
 /** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
 export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
-  const settings = loadSettings(svc.config);
+  const settings = readSettings(svc);
   const email = input.email(input.args(raw).email, 'email');
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();
     const { plan } = planForUser(svc, settings, email);
     const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, result.applied, emptyCounts()), result.failed);
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, result, svc.session.activeUserEmail());
     return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
   });
+}
+
+/** The report of one History entry (by its start time), its changes filtered by a search. */
+export function getSyncReport(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const startedAt = input.text(a.startedAt, 'startedAt', 40);
+  const query = input.text(a.query, 'query', 200, { optional: true });
+  const report = loadReport(svc.reports, startedAt);
+  if (!report) throw new UserError(msg('reportNotKept', { startedAt, kept: REPORTS_KEPT, days: REPORT_DAYS }));
+  return { ...report, changes: searchReport(report, query), listed: report.changes.length };
 }
 
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
@@ -546,12 +554,12 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
 }
 
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
-export function getSyncProgress(svc: Services) {
+export function getSyncProgress(svc: Services): { running: false } | ({ running: true } & Partial<ProgressNote>) {
   assertCanConfigure(svc);
   const raw = svc.config.get(PROGRESS_KEY);
   if (!raw) return { running: false };
   try {
-    const note = JSON.parse(raw) as { at?: number };
+    const note = JSON.parse(raw) as Partial<ProgressNote>;
     // A note older than one execution can last was left by a part that was killed: nothing runs now.
     if (typeof note.at === 'number' && svc.clock.nowMs() - note.at > 6 * 60_000) return { running: false };
     return { running: true, ...note };

@@ -1,7 +1,8 @@
 // Settings and small pointers in the (already namespaced) config store.
-import { KeyValueStore } from './ports';
+import { KeyValueStore, Services } from './ports';
+import { DestinationCatalog } from './destination';
 import { Settings, defaultSettings, validateSettings } from './settings';
-import { UserError, msg } from './messages';
+import { UserError, msg, toMessage } from './messages';
 
 export const KEYS = {
   settings: 'settings',
@@ -20,9 +21,12 @@ export const KEYS = {
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */
-export function loadSettings(config: KeyValueStore): Settings {
+export function loadSettings(config: KeyValueStore, destinations: DestinationCatalog): Settings {
   const raw = config.get(KEYS.settings);
-  if (raw === null) return defaultSettings();
+  return raw === null ? defaultSettings() : parseSettings(raw, destinations);
+}
+
+function parseSettings(raw: string, destinations: DestinationCatalog): Settings {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
@@ -30,17 +34,36 @@ export function loadSettings(config: KeyValueStore): Settings {
     throw new UserError(msg('corruptSettings', { problem: 'the stored value is not valid JSON' }));
   }
   try {
-    return validateSettings(parsed);
+    return validateSettings(parsed, destinations);
   } catch (error) {
     const problem = error instanceof UserError ? error.detail.text : String(error);
     throw new UserError(msg('corruptSettings', { problem }));
   }
 }
 
+/**
+ * The settings for this server call or execution, parsed and validated once: the stored text is
+ * read each time (one property read, so a save by a second admin is never missed), and parsed
+ * again only when it differs from what was last parsed or stored through this config store.
+ */
+export function readSettings(svc: Pick<Services, 'config' | 'destinations'>): Settings {
+  const raw = svc.config.get(KEYS.settings);
+  const last = parsed.get(svc.config);
+  if (last && last.raw === raw) return last.settings;
+  const settings = raw === null ? defaultSettings() : parseSettings(raw, svc.destinations);
+  parsed.set(svc.config, { raw, settings });
+  return settings;
+}
+
+/** What was last parsed from each config store (one per call or execution), with the text it came from. */
+const parsed = new WeakMap<object, { raw: string | null; settings: Settings }>();
+
 /** Saves the settings as the next revision (the one after those they were read at). */
-export function storeSettings(config: KeyValueStore, settings: Settings): Settings {
+export function storeSettings(svc: Pick<Services, 'config' | 'destinations'>, settings: Settings): Settings {
   const next = { ...settings, revision: settings.revision + 1 };
-  config.set(KEYS.settings, JSON.stringify(next));
+  const raw = JSON.stringify(next);
+  svc.config.set(KEYS.settings, raw);
+  parsed.set(svc.config, { raw, settings: next });
   return next;
 }
 
@@ -48,4 +71,16 @@ export function readNumber(config: KeyValueStore, key: string): number | null {
   const raw = config.get(key);
   const n = raw === null ? NaN : Number(raw);
   return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * Runs a property write that must not keep a sync's outcome from History and the admins' mail when
+ * the property store is full (that failure is itself what they are told about).
+ */
+export function evenIfStoreFull(write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    if (toMessage(error).id !== 'propertyStoreFull') throw error;
+  }
 }

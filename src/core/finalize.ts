@@ -1,17 +1,12 @@
 // "Finalize sync": independent, cheap checks of the whole setup. Each says what
 // it found and, when it fails, exactly how to fix it (from the message catalog).
 import { Services } from './ports';
-import { KEYS, loadSettings } from './config';
+import { KEYS, readSettings } from './config';
 import { Message, msg, toMessage } from './messages';
 import { DirectoryError } from './googleErrors';
-import { Settings, describeRule } from './settings';
+import { EMBEDDED_DESTINATION, Settings, describeRule, destinationSettingsOf } from './settings';
 import { SCHEDULE_HANDLER } from './triggers';
 import { lastFullSyncEntry } from './sync';
-import { ScimProbe, checkScimDestination } from './scimConfig';
-
-function isProbe(roster: unknown): roster is ScimProbe {
-  return typeof (roster as ScimProbe).probe === 'function';
-}
 
 export type CheckStatus = 'pass' | 'fail' | 'warning';
 
@@ -124,20 +119,11 @@ const CHECKS: Check[] = [
   {
     id: 'destination',
     title: 'The roster destination can be read and written',
+    // Each destination knows how to check itself (a sheet: writable and readable; an app: a cheap probe).
     run: (svc, settings) => {
-      // A SCIM app: one cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
-      if (settings?.destination === 'scim') return checkScimDestination(isProbe(svc.roster) ? svc.roster : null);
-      try {
-        svc.roster.checkWritable();
-        const { accounts, problems } = svc.roster.readAll();
-        if (problems.length) {
-          const m = msg('rosterRowInvalid', { row: problems[0].row, sheet: svc.roster.kind, problem: problems[0].message });
-          return { status: 'warning', found: `${problems.length} rows cannot be read. ${m.text}`, fix: m.fix };
-        }
-        return pass(`${accounts.length} accounts in ${svc.roster.kind}.`);
-      } catch (error) {
-        return failWith(toMessage(error));
-      }
+      const destination = svc.destinations.get(settings?.destination ?? EMBEDDED_DESTINATION);
+      if (!destination) return failWith(msg('corruptSettings', { problem: `the destination ${settings?.destination} is not known to this version` }));
+      return destination.check(svc, settings ? destinationSettingsOf(settings) : null);
     },
   },
   {
@@ -146,7 +132,7 @@ const CHECKS: Check[] = [
     run: (svc, settings) => {
       if (!settings) {
         try {
-          loadSettings(svc.config);
+          readSettings(svc);
         } catch (error) {
           return failWith(toMessage(error));
         }
@@ -162,7 +148,7 @@ const CHECKS: Check[] = [
 export function runChecks(svc: Services): CheckResult[] {
   let settings: Settings | null = null;
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch {
     settings = null;
   }

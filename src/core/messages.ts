@@ -173,6 +173,26 @@ export const CATALOG = {
     text: 'The sync failed: {detail}',
     fix: 'Run Finalize sync to check the setup. Nothing was marked as synced that was not written; the next sync retries.',
   },
+  syncInProgress: {
+    text: 'Sync in progress (part {part}): {phase}.',
+    fix: '',
+  },
+  syncDone: {
+    text: '{summary}.{notes}',
+    fix: '',
+  },
+  noSyncYet: {
+    text: 'No sync has run yet.',
+    fix: '',
+  },
+  lastSyncOutcome: {
+    text: '{message}',
+    fix: '{fix}',
+  },
+  reportNotKept: {
+    text: 'No report is kept for the sync started {startedAt}.',
+    fix: 'Reports are kept for the last {kept} syncs of the last {days} days; History still shows its counts and message.',
+  },
   staleCheckpoint: {
     text: 'A sync that stopped part-way ({reason}) was discarded; the next sync starts from the beginning.',
     fix: '',

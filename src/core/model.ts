@@ -139,3 +139,11 @@ export function countChanges(changes: Change[]): Record<ChangeKind, number> {
   for (const c of changes) counts[c.kind]++;
   return counts;
 }
+
+/** "3 created, 1 deactivated", or "No changes". */
+export function summarize(counts: Record<ChangeKind, number>): string {
+  const parts = (Object.keys(counts) as ChangeKind[]).filter((k) => counts[k]).map((k) => `${counts[k]} ${PAST[k]}`);
+  return parts.length ? parts.join(', ') : 'No changes';
+}
+
+const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };

@@ -264,7 +264,7 @@ export function reconcile(account: Account, verdict: Verdict, settings: Settings
   }
   if (!reasons.length) return null;
   after.lastSynced = now;
-  return change(kindFor(account.status, after.status), account, after, reasons);
+  return change(changeKindFor(account.status, after.status), account, after, reasons);
 }
 
 /** The status sync sets, or null to leave it (already right, or decided locally). */
@@ -283,7 +283,8 @@ function nextStatus(account: Account, verdict: Verdict): { status: AccountStatus
   return { status: 'active', reason: 'reactivated: the user is in scope again' };
 }
 
-function kindFor(before: AccountStatus, after: AccountStatus): ChangeKind {
+/** The kind of a change that moves an account from one status to another. */
+export function changeKindFor(before: AccountStatus, after: AccountStatus): ChangeKind {
   if (before === after) return 'update';
   if (after === 'active') return 'reactivate';
   if (before === 'active') return 'deactivate';

@@ -1,6 +1,7 @@
 // The ports the core talks through. Apps Script adapters implement them in
 // src/gas; tests implement them with small in-memory fakes.
 import { Account, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
+import { DestinationCatalog } from './destination';
 
 export interface Page<T> {
   items: T[];
@@ -123,6 +124,8 @@ export interface NotifierPort {
 /** Everything the core needs from the outside world. */
 export interface Services {
   directory: DirectoryPort;
+  /** The destinations this build knows; `roster` is the one the settings chose, opened for this execution. */
+  destinations: DestinationCatalog;
   roster: RosterPort;
   history: HistoryPort;
   /** Settings and small pointers, already namespaced to this installation. */
@@ -130,6 +133,8 @@ export interface Services {
   /** The current user's private store (secrets). */
   secrets: KeyValueStore;
   state: BlobStore;
+  /** The sync reports behind History entries (bounded; see reports.ts). */
+  reports: BlobStore;
   lock: LockPort;
   triggers: TriggerPort;
   clock: ClockPort;

@@ -1,8 +1,8 @@
 // Settings: the one JSON document an admin edits. Validated on every save and
 // every read, so a hand-edited or corrupt property is reported, never trusted.
 import { DEFAULT_ROLES, Role } from './model';
-import { UserError, msg } from './messages';
-import { ScimSettings, scimFingerprint, validateScimSettings } from './scimConfig';
+import { Checks, checks } from './validate';
+import { DestinationCatalog, DestinationSettings } from './destination';
 
 export const SETTINGS_SCHEMA_VERSION = 1;
 
@@ -39,7 +39,10 @@ export interface Threshold {
   windowHours: number;
 }
 
-export interface Settings {
+/** The destination chosen by default: a sheet of the spreadsheet the add-on runs in. */
+export const EMBEDDED_DESTINATION = 'sheet';
+
+export interface Settings extends Partial<DestinationSettings> {
   schemaVersion: number;
   /**
    * Counts saves: a save carries the revision it was read at, and one read before another save (another
@@ -67,10 +70,12 @@ export interface Settings {
   privilegedRoles: Role[];
   /** How many accounts one sync may give a privileged role before it halts for a confirmation. */
   privilegedGrantLimit: number;
-  /** Where the roster lives: a sheet of this spreadsheet, or an app reached through SCIM 2.0. */
-  destination: 'sheet' | 'scim';
-  /** SCIM settings (the token is a secret kept apart, in the sync account's user properties). */
-  scim: ScimSettings | null;
+  /**
+   * Where the roster lives: the id of a destination (a sheet of this spreadsheet, an app through
+   * SCIM 2.0, …). A destination with settings of its own keeps them under its id; its secrets are
+   * kept apart, in the sync account's user properties.
+   */
+  destination: string;
 }
 
 export function defaultSettings(): Settings {
@@ -91,20 +96,16 @@ export function defaultSettings(): Settings {
     notifyOnFailure: true,
     privilegedRoles: ['admin'],
     privilegedGrantLimit: 10,
-    destination: 'sheet',
-    scim: null,
+    destination: EMBEDDED_DESTINATION,
   };
 }
 
-const EMAIL = /^[^\s@<>"'(),;:\\]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
 const OU_PATH = /^\/(?:[^/\u0000-\u001f]{1,255}(?:\/[^/\u0000-\u001f]{1,255})*)?$/;
 const ROLE_NAME = /^[a-z][a-z0-9_-]{0,31}$/;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 const MAX_LIST = 5000;
 
-export function isEmail(value: unknown): value is string {
-  return typeof value === 'string' && value.length <= 254 && EMAIL.test(value);
-}
+export { isEmail } from './validate';
 
 export function isOrgUnitPath(value: unknown): value is string {
   return typeof value === 'string' && value.length <= 2048 && OU_PATH.test(value);
@@ -120,37 +121,11 @@ export function isTimeZone(value: unknown): value is string {
   }
 }
 
-function fail(field: string, problem: string): never {
-  throw new UserError(msg('invalidSetting', { field, problem }));
-}
-
-function obj(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function list(value: unknown, field: string, max = MAX_LIST): unknown[] {
-  if (!Array.isArray(value)) fail(field, 'must be a list');
-  if (value.length > max) fail(field, `has more than ${max} entries`);
-  return value;
-}
-
-function int(value: unknown, field: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(field, `must be a whole number from ${min} to ${max}`);
-  }
-  return value;
-}
-
-function oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
-  if (typeof value !== 'string' || !options.includes(value as T)) fail(field, `must be one of ${options.join(', ')}`);
-  return value as T;
-}
-
-function email(value: unknown, field: string): string {
-  if (!isEmail(value)) fail(field, 'must be an email address such as name@school.edu');
-  return value.toLowerCase();
-}
+const check: Checks = checks('invalidSetting');
+// Annotated so a call that cannot return narrows types (TypeScript needs the explicit type).
+const fail: Checks['fail'] = check.fail;
+const { object: obj, int, oneOf, email } = check;
+const list = (value: unknown, field: string, max = MAX_LIST) => check.list(value, field, max);
 
 function role(value: unknown, field: string, roles: Role[]): Role {
   if (typeof value !== 'string' || !roles.includes(value)) fail(field, `must be one of the roles ${roles.join(', ')}`);
@@ -193,7 +168,7 @@ function validateSchedule(raw: unknown): Schedule {
 }
 
 /** Validates a whole settings document; throws a UserError naming the first bad field. */
-export function validateSettings(raw: unknown): Settings {
+export function validateSettings(raw: unknown, destinations: DestinationCatalog): Settings {
   const s = obj(raw, 'settings');
   const d = defaultSettings();
   const version = s.schemaVersion ?? SETTINGS_SCHEMA_VERSION;
@@ -226,9 +201,8 @@ export function validateSettings(raw: unknown): Settings {
     if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/.test(p)) fail(`permissionNames[${i}]`, 'must be a short name (letters, digits, space, - _ .)');
     return p;
   });
-  const destination = oneOf(s.destination ?? d.destination, 'destination', ['sheet', 'scim'] as const);
-  const scim = s.scim === undefined || s.scim === null ? null : validateScimSettings(s.scim, roles, 'scim');
-  if (destination === 'scim' && !scim) fail('scim', 'must be filled in when the destination is SCIM');
+  const destination = oneOf(s.destination ?? d.destination, 'destination', destinations.ids);
+  const destinationSettings = validateDestinationSettings(s, destination, roles, destinations);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   return {
@@ -249,13 +223,33 @@ export function validateSettings(raw: unknown): Settings {
     privilegedRoles,
     privilegedGrantLimit: int(s.privilegedGrantLimit ?? d.privilegedGrantLimit, 'privilegedGrantLimit', 0, 1_000_000),
     destination,
-    scim,
+    ...destinationSettings,
   };
 }
 
+/** Each destination's sub-document, validated by that destination; the chosen one must be filled in. */
+function validateDestinationSettings(s: Record<string, unknown>, chosen: string, roles: Role[], destinations: DestinationCatalog): Partial<DestinationSettings> {
+  const out: Record<string, unknown> = {};
+  for (const id of destinations.ids) {
+    const destination = destinations.get(id)!;
+    if (!destination.settings) continue;
+    const raw = s[id];
+    out[id] = raw === undefined || raw === null ? null : destination.settings.validate(raw, { roles, field: id });
+    if (id === chosen && out[id] === null) fail(id, `must be filled in when the destination is ${destination.label}`);
+  }
+  return out as Partial<DestinationSettings>;
+}
+
+/** The chosen destination's own sub-document (null when it has none or it is not filled in). */
+export function destinationSettingsOf(s: Settings): unknown {
+  return (s as unknown as Record<string, unknown>)[s.destination] ?? null;
+}
+
 /** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
-export function planFingerprint(s: Settings): string {
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, s.destination === 'scim' && s.scim ? scimFingerprint(s.scim) : '']);
+export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
+  const spec = destinations.get(s.destination)?.settings;
+  const own = destinationSettingsOf(s);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '']);
 }
 
 export function describeRule(rule: Rule): string {

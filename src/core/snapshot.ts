@@ -147,6 +147,19 @@ export function readAll(settings: Settings, directory: DirectoryPort): { snapsho
   return { snapshot: loadSnapshot(progress, store), calls: progress.directoryCalls };
 }
 
+/** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
+export function readUserSnapshot(settings: Settings, directory: DirectoryPort, email: string): DirectorySnapshot {
+  const user = directory.getUser(email);
+  const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: directory.listOrgUnits(), groups: [], missingGroups: [] };
+  for (const rule of settings.rules) {
+    if (rule.type !== 'group') continue;
+    const member = user ? directory.hasMember(rule.groupEmail, user.email) : false;
+    if (member === null) snapshot.missingGroups.push(rule.groupEmail);
+    else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
+  }
+  return snapshot;
+}
+
 export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapshot {
   if (p.phase !== 'complete') throw new Error('the directory has not been read completely; no plan is made from a partial snapshot');
   const read = <T>(key: string): T => {

@@ -1,13 +1,15 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts } from './model';
-import { BlobStore, Services } from './ports';
+import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
+import { ApplyResult, BlobStore, Services } from './ports';
+import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, loadSettings, readNumber } from './config';
-import { Message, UserError, msg, toMessage } from './messages';
+import { KEYS, evenIfStoreFull, readNumber, readSettings } from './config';
+import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
+import { NOTICE_KEY, noticeIsNew, notify, sendNotice } from './notices';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
@@ -39,12 +41,16 @@ export interface Job {
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
+  /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
+  report?: ReportDraft;
 }
 
 export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
 
 export interface SyncResult {
   state: SyncState;
+  /** The catalog id of `message`, so the sidebar can act on what happened without reading the text. */
+  id: MessageId;
   message: string;
   fix: string;
   part: number;
@@ -61,6 +67,8 @@ export interface SyncRequest {
   /** 'start' begins a sync (or continues the one part-way); 'continue' only continues. */
   mode: 'start' | 'continue';
   allowDestructive?: number;
+  /** Who asked for it, for the sync report: an admin's email, or the schedule. */
+  startedBy?: string;
 }
 
 const JOB_KEY = 'job';
@@ -100,7 +108,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
-    const settings = loadSettings(svc.config);
+    const settings = readSettings(svc);
     const saved = readJob(svc.state);
     job = saved.job;
     // A sync saved part-way whose progress is gone: a person deleted or cleared the hidden state sheet.
@@ -113,7 +121,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       forgetJob(svc);
     }
     if (job) {
-      const stale = staleReason(job, settings, partStart);
+      const stale = staleReason(job, planFingerprint(settings, svc.destinations), partStart);
       if (stale) {
         discard(svc, job, stale);
         job = null;
@@ -126,7 +134,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, partStart);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy);
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
@@ -137,7 +145,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs(), job.report?.startedBy), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -148,13 +156,13 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number, startedBy = startedByDefault(trigger)): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
     startedAt: now,
     part: 0,
-    fingerprint: planFingerprint(settings),
+    fingerprint,
     phase: 'read',
     read: startRead(settings),
     plannedAt: '',
@@ -165,12 +173,21 @@ function newJob(trigger: SyncTrigger, settings: Settings, now: number): Job {
     held: 0,
     ruleProblems: [],
     busyMs: 0,
+    report: newDraft(startedBy),
   };
 }
 
-function staleReason(job: Job, settings: Settings, now: number): string | null {
+function startedByDefault(trigger: SyncTrigger): string {
+  return trigger === 'scheduled' ? 'the schedule' : 'an admin';
+}
+
+function draftOf(job: Job): ReportDraft {
+  return (job.report ??= newDraft(startedByDefault(job.trigger)));
+}
+
+function staleReason(job: Job, fingerprint: string, now: number): string | null {
   if (now - job.startedAt > STALE_JOB_MS) return 'it was started more than a day ago';
-  if (job.fingerprint !== planFingerprint(settings)) return 'the mappings or policy changed since it started';
+  if (job.fingerprint !== fingerprint) return 'the mappings or policy changed since it started';
   return null;
 }
 
@@ -202,6 +219,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
+      noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
       if (block && block.destructive > job.allowDestructive) return halt(svc, job, block, partStart);
@@ -316,6 +334,7 @@ function rememberSyncedAccounts(svc: Services): void {
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const result = svc.roster.apply(batch);
   countApplied(batch, result.applied, job.applied);
+  noteApplied(draftOf(job), batch, result.applied);
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
@@ -329,13 +348,25 @@ export function countApplied(changes: Change[], appliedIds: string[], counts: Re
   return counts;
 }
 
+/** What the part running now says about itself (the sidebar polls it while Sync now runs). */
+export interface ProgressNote {
+  part: number;
+  phase: Job['phase'];
+  usersRead: number;
+  applied: Record<ChangeKind, number>;
+  planned: Record<ChangeKind, number>;
+  at: number;
+}
+
 function publishProgress(svc: Services, job: Job): void {
-  svc.config.set(PROGRESS_KEY, JSON.stringify({ part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() }));
+  const note: ProgressNote = { part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() };
+  svc.config.set(PROGRESS_KEY, JSON.stringify(note));
 }
 
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
   return {
     state,
+    id: message.id,
     message: message.text,
     fix: message.fix,
     part: job?.part ?? 0,
@@ -354,8 +385,7 @@ function pause(svc: Services, job: Job, partStart: number): SyncResult {
   if (svc.config.get(KEYS.runningJob) !== job.id) svc.config.set(KEYS.runningJob, job.id);
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
-  const text = `Sync in progress (part ${job.part}): ${describePhase(job)}.`;
-  return result('in-progress', { id: 'unexpected', text, fix: '' }, job);
+  return result('in-progress', msg('syncInProgress', { part: job.part, phase: describePhase(job) }), job);
 }
 
 export function describePhase(job: Job): string {
@@ -378,7 +408,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     notes.push(`${job.held} changes ${why}${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them and why.`);
   }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
-  const text = `${summarize(job.applied)}.${notes.length ? ' ' + notes.join(' ') : ''}`;
+  const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   rememberSyncedAccounts(svc);
@@ -387,7 +417,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
-  return result('done', { id: 'unexpected', text, fix }, job);
+  return result('done', { id: 'syncDone', text, fix }, job);
 }
 
 function halt(svc: Services, job: Job, block: NonNullable<Plan['blockedByThreshold']>, partStart: number): SyncResult {
@@ -436,18 +466,7 @@ function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: str
   if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) evenIfStoreFull(() => unmarkScheduledRun(svc, job));
   else evenIfStoreFull(() => markScheduledRun(svc, job));
   forgetJob(svc);
-}
-
-/**
- * Runs a property write that must not keep a sync's outcome from History and the admins' mail when
- * the property store is full (that failure is itself what they are told about).
- */
-function evenIfStoreFull(write: () => void): void {
-  try {
-    write();
-  } catch (error) {
-    if (toMessage(error).id !== 'propertyStoreFull') throw error;
-  }
+  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
 /** The longest rolling window settings allow; older entries of the log are dropped. */
@@ -558,11 +577,31 @@ export function underSyncLock<T>(svc: Services, edit: () => T): T {
 }
 
 /** History of a "Sync this user": its own trigger, so it never counts as the last full sync. */
-export function recordUserSync(svc: Services, email: string, startedAt: number, counts: Record<ChangeKind, number>, failed: { message: string }[]): void {
+export function recordUserSync(svc: Services, email: string, startedAt: number, changes: Change[], result: ApplyResult, startedBy: string): void {
+  const counts = countApplied(changes, result.applied, emptyCounts());
+  const failed = result.failed;
   const outcome: SyncOutcome = failed.length ? 'partial' : 'success';
   const text = `Synced one user (${email}): ${summarize(counts)}.${failed.length ? ` Not written: ${failed[0].message}` : ''}`;
   const fix = failed.length ? msg('syncFailed', { detail: '' }).fix : '';
   appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
+  const draft = newDraft(startedBy);
+  noteApplied(draft, changes, result.applied);
+  keepReport(svc, startedAt, { ...draft, trigger: 'user', outcome, counts, message: text, failed: failed.map((f) => ({ email, message: f.message })) });
+}
+
+/**
+ * Reports are best effort, like History: a full state sheet must not fail a sync that was applied.
+ * A run that changed, held and failed nothing has nothing to report (History says "No changes"),
+ * and so writes nothing to the state sheet.
+ */
+function keepReport(svc: Services, startedAt: number, report: Omit<SyncReport, 'startedAt' | 'finishedAt'>): void {
+  if (!report.changes.length && !report.heldTotal && !report.failed.length && !Object.values(report.omitted).some(Boolean)) return;
+  const now = svc.clock.nowMs();
+  try {
+    saveReport(svc.reports, startedAt, { ...report, startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(now).toISOString() }, now);
+  } catch {
+    // History already holds the outcome and counts.
+  }
 }
 
 /** History of a settings save: who, when, and what changed (a History row, not a sync). */
@@ -590,56 +629,6 @@ function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncRe
 function lastOutcome(svc: Services): SyncResult {
   const last = lastFullSyncEntry(svc);
   const state: SyncState = !last ? 'done' : last.outcome === 'failed' ? 'failed' : last.outcome === 'halted' ? 'halted' : 'done';
-  return { ...result(state, { id: 'unexpected', text: last ? last.message : 'No sync has run yet.', fix: last ? last.fix : '' }, null), applied: last ? last.counts : emptyCounts() };
-}
-
-export function summarize(counts: Record<ChangeKind, number>): string {
-  const parts = (Object.keys(counts) as ChangeKind[]).filter((k) => counts[k]).map((k) => `${counts[k]} ${PAST[k]}`);
-  return parts.length ? parts.join(', ') : 'No changes';
-}
-
-const PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
-
-/** The last problem the admins were emailed about, so an hourly schedule does not repeat it hourly. */
-const NOTICE_KEY = 'lastNotice';
-const NOTICE_REPEAT_MS = 24 * 60 * 60 * 1000;
-
-/** Emails the admins about a scheduled sync that failed, was halted or finished with errors. */
-function notify(svc: Services, trigger: SyncTrigger, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
-  if (trigger !== 'scheduled') return;
-  if (noticeIsNew(svc, `${outcome}\n${m.text}`)) sendNotice(svc, outcome, m, counts);
-}
-
-/** True when this problem was not reported in the last day; records it as reported now. */
-function noticeIsNew(svc: Services, signature: string): boolean {
-  const now = svc.clock.nowMs();
-  let last: { signature?: string; at?: number } = {};
-  try {
-    last = JSON.parse(svc.config.get(NOTICE_KEY) ?? '{}') ?? {};
-  } catch {
-    // An unreadable record only means the problem is reported again.
-  }
-  if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
-  // A full store cannot remember the notice: the admins hear of it again next time rather than never.
-  evenIfStoreFull(() => svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now })));
-  return true;
-}
-
-function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
-  let settings: Settings | null = null;
-  try {
-    settings = loadSettings(svc.config);
-  } catch {
-    // Unreadable settings: the installer still hears of it.
-  }
-  if (settings && !settings.notifyOnFailure) return;
-  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
-  if (!to.length) return;
-  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome === 'warning' ? 'finished with changes held back' : outcome}`;
-  const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
-  try {
-    svc.notifier.send(to, subject, body);
-  } catch {
-    // A mail quota error must not hide the sync's own outcome, which History already holds.
-  }
+  const m = last ? msg('lastSyncOutcome', { message: last.message, fix: last.fix }) : msg('noSyncYet');
+  return { ...result(state, m, null), applied: last ? last.counts : emptyCounts() };
 }

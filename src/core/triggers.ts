@@ -1,6 +1,6 @@
 // The one hourly heartbeat trigger, and what it does when it fires.
 import { Services } from './ports';
-import { KEYS, loadSettings, readNumber } from './config';
+import { KEYS, readNumber, readSettings } from './config';
 import { isDue } from './schedule';
 import { msg } from './messages';
 import { SyncResult, loadJob, runSync, scheduledRunUnstartable } from './sync';
@@ -30,7 +30,7 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
   if (loadJob(svc.state) || svc.config.get(KEYS.runningJob) !== null) return runSync(svc, { trigger: 'scheduled', mode: 'continue' });
   let settings: Settings;
   try {
-    settings = loadSettings(svc.config);
+    settings = readSettings(svc);
   } catch (error) {
     return scheduledRunUnstartable(svc, error);
   }

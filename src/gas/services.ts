@@ -1,15 +1,13 @@
 // Builds the core's Services from Apps Script's globals, once per execution.
-import { BlobStore, KeyValueStore, RosterPort, Services } from '../core/ports';
-import { KEYS, loadSettings } from '../core/config';
-import { Settings } from '../core/settings';
-import { readScimToken } from '../core/scimConfig';
-import { ScimNotReady, ScimRoster, scimSetupProblem } from './scim/scimRoster';
+import { KeyValueStore, RosterPort, Services } from '../core/ports';
+import { KEYS, readSettings } from '../core/config';
+import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
+import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
 import { PropertyStore } from './properties';
-import { SheetRoster } from './sheetRoster';
 import { SheetHistory } from './sheetHistory';
-import { SheetBlobStore } from './sheetState';
+import { REPORTS_SHEET, STATE_SHEET, SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
 import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
@@ -50,20 +48,18 @@ export function rosterSpreadsheet(triggerUid?: string): GoogleAppsScript.Spreads
 }
 
 /**
- * The roster destination the settings choose. Unreadable settings fall back to the
- * sheet, which no sync touches until they are repaired (runSync refuses them first).
+ * The roster destination the settings choose, opened on first use. Unreadable settings fall back to
+ * the embedded sheet, which no sync touches until they are repaired (runSync refuses them first).
  */
-function destination(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, config: KeyValueStore, secrets: KeyValueStore, state: BlobStore): RosterPort {
-  let settings: Settings;
+function openRoster(svc: Services, spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet): RosterPort {
+  let settings: Settings | null = null;
   try {
-    settings = loadSettings(config);
+    settings = readSettings(svc);
   } catch {
-    return new SheetRoster(spreadsheet);
+    settings = null;
   }
-  if (settings.destination !== 'scim') return new SheetRoster(spreadsheet);
-  const token = readScimToken(secrets);
-  const problem = scimSetupProblem(settings.scim, token, config.get(KEYS.syncAccount) ?? '');
-  return problem ? new ScimNotReady(problem) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state });
+  const destination = DESTINATIONS.get(settings?.destination ?? EMBEDDED_DESTINATION)!;
+  return destination.open({ spreadsheet, settings, config: svc.config, secrets: svc.secrets, state: svc.state });
 }
 
 function documentConfig(state: SheetBlobStore) {
@@ -91,7 +87,7 @@ function syncLock(ssId: string, startedMs: number): LeaseLock {
 function syncRunners(config: KeyValueStore): string[] {
   let admins: string[] = [];
   try {
-    admins = loadSettings(config).admins;
+    admins = readSettings({ config, destinations: DESTINATIONS }).admins;
   } catch {
     // Unreadable settings: the sync account and the installer still run syncs once they are repaired.
   }
@@ -102,20 +98,28 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   const scope = settingsScope();
   const ssId = spreadsheet.getId();
   // The accounts that run syncs may edit the state sheet; nobody else (config is read only when the sheet is created).
-  const state: SheetBlobStore = new SheetBlobStore(spreadsheet, (): string[] => syncRunners(config));
+  const state: SheetBlobStore = new SheetBlobStore(spreadsheet, STATE_SHEET, (): string[] => syncRunners(config));
   const budget = budgetMs();
   // Namespaced by roster spreadsheet: every user who opens it (whatever their email domain, e.g. a
   // customer's secondary domain) meets the same configuration, and who may change it is decided by
   // that configuration (installer and listed admins), never by a namespace of one's own.
   const config: KeyValueStore = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
   const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`, 'user');
-  return {
+  let roster: RosterPort | null = null;
+  const services: Services = {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
-    roster: destination(spreadsheet, config, secrets, state),
+    destinations: DESTINATIONS,
+    get roster() {
+      return (roster ??= openRoster(services, spreadsheet));
+    },
+    set roster(replacement: RosterPort) {
+      roster = replacement;
+    },
     history: new SheetHistory(spreadsheet),
     config,
     secrets,
     state,
+    reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET, (): string[] => syncRunners(config)),
     lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,
@@ -124,4 +128,5 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     remainingMs: () => startedMs + budget - Date.now(),
     rosterUrl: () => spreadsheet.getUrl(),
   };
+  return services;
 }

@@ -5,6 +5,8 @@ import { BlobStore } from '../core/ports';
 import { ensureSheet, removeRows, writeBlock } from './sheets';
 
 export const STATE_SHEET = 'Roster Sync state';
+/** The sync reports behind History entries: kept apart, so the state sheet holds only what a sync part needs. */
+export const REPORTS_SHEET = 'Roster Sync reports';
 const CHUNK = 45000;
 /** Characters written by one setValues when several keys are saved at once (a checkpoint). */
 const WRITE_CHARS = 4_000_000;
@@ -18,22 +20,26 @@ export class SheetBlobStore implements BlobStore {
   /** Values read together with another key of their family, served once by get(). */
   private readonly ahead = new Map<string, string>();
 
-  /** `editors`: who may edit the state sheet besides the account running this execution (the sync account, Roster Sync's admins). */
+  /**
+   * `editors`: who may edit the sheet besides the account running this execution (the sync account,
+   * Roster Sync's admins); the sheet is protected against everyone else when it is first written.
+   */
   constructor(
     private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet,
+    private readonly sheetName = STATE_SHEET,
     private readonly editors: () => string[] = () => [],
   ) {}
 
   private sheet() {
     if (this.handle) return this.handle;
-    const sheet = ensureSheet(this.spreadsheet, STATE_SHEET, ['Key', 'Chunks', 'Data'], true);
+    const sheet = ensureSheet(this.spreadsheet, this.sheetName, ['Key', 'Chunks', 'Data'], true);
     if (!sheet.getProtections(SpreadsheetApp.ProtectionType.SHEET).length) protect(sheet, this.editors());
     return (this.handle = sheet);
   }
 
-  /** The state sheet only once something is stored: reads of a missing sheet find nothing. */
+  /** The sheet only once something is stored: reads of a missing sheet find nothing. */
   private existing() {
-    return this.handle ?? (this.handle = this.spreadsheet.getSheetByName(STATE_SHEET));
+    return this.handle ?? (this.handle = this.spreadsheet.getSheetByName(this.sheetName));
   }
 
   private load(): Map<string, { row: number; count: number }> {
@@ -153,7 +159,7 @@ export class SheetBlobStore implements BlobStore {
  * the current user is added first so that removing the others cannot lock it out).
  */
 function protect(sheet: GoogleAppsScript.Spreadsheet.Sheet, editors: string[]): void {
-  const protection = sheet.protect().setDescription('Roster Sync: the progress of a sync in parts. Edited by Roster Sync only.');
+  const protection = sheet.protect().setDescription('Roster Sync keeps its own data here; edited by Roster Sync only.');
   protection.addEditor(Session.getEffectiveUser());
   const keep = new Set([Session.getEffectiveUser().getEmail(), ...editors].map((e) => e.toLowerCase()).filter(Boolean));
   protection.removeEditors(protection.getEditors().filter((e) => !keep.has(e.getEmail().toLowerCase())));

@@ -6,6 +6,7 @@ import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
 import { DirectoryError, classifyGoogleError } from '../../src/core/googleErrors';
 import { UserError, msg } from '../../src/core/messages';
+import { DESTINATIONS } from '../../src/destinations';
 
 export class MemoryDirectory implements DirectoryPort {
   users: DirectoryUser[] = [];
@@ -204,11 +205,13 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
   const budget = { ms: Infinity, stepMs: 0, used: 0 };
   const svc: Services = {
     directory,
+    destinations: DESTINATIONS,
     roster,
     history,
     config,
     secrets: new MemoryKV(),
     state: new MemoryBlobStore(),
+    reports: new MemoryBlobStore(),
     lock,
     triggers,
     clock: { nowMs: () => clock.now, sleep: (ms) => (clock.now += ms), local: intlLocal },
@@ -235,7 +238,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
     budget,
     setSettings(patch) {
       const s = { ...defaultSettings(), ...patch };
-      storeSettings(config, s);
+      storeSettings(svc, s);
       return s;
     },
   };

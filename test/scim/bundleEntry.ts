@@ -8,15 +8,16 @@ import { KEYS, loadSettings, storeSettings } from '../../src/core/config';
 import { defaultSettings } from '../../src/core/settings';
 import { runSync } from '../../src/core/sync';
 import { toMessage } from '../../src/core/messages';
-import { ScimSettings, checkScimDestination, readScimToken, scimTokenView, storeScimToken, validateScimSettings } from '../../src/core/scimConfig';
+import { ScimSettings, checkScimDestination, readScimToken, scimTokenView, storeScimToken, validateScimSettings } from '../../src/destinations/scim/scimConfig';
 import { buildServices, rosterSpreadsheet } from '../../src/gas/services';
-import { ScimRoster, scimSetupProblem } from '../../src/gas/scim/scimRoster';
+import { ScimRoster, scimSetupProblem } from '../../src/destinations/scim/scimRoster';
+import { DESTINATIONS } from '../../src/destinations';
 
 const SCIM_KEY = 'scim';
 
 function services(): Services {
   const svc = buildServices(rosterSpreadsheet(), Date.now());
-  const settings = loadSettings(svc.config);
+  const settings = loadSettings(svc.config, DESTINATIONS);
   const raw = svc.config.get(SCIM_KEY);
   const scim: ScimSettings | null = raw ? validateScimSettings(JSON.parse(raw), settings.roles) : null;
   const token = readScimToken(svc.secrets);
@@ -31,7 +32,7 @@ export function setup(scim: unknown, rules: unknown, admin: string) {
   svc.config.set(KEYS.installer, admin);
   svc.config.set(KEYS.syncAccount, admin);
   const settings = { ...defaultSettings(), rules: rules as never, cooldownMinutes: 0, graceDays: 7, threshold: { kind: 'count' as const, value: 1000, windowHours: 24 } };
-  storeSettings(svc.config, settings);
+  storeSettings(svc, settings);
   svc.config.set(SCIM_KEY, JSON.stringify(validateScimSettings(scim, settings.roles)));
   return true;
 }

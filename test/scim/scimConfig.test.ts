@@ -26,8 +26,8 @@ import {
   userPatchOps,
   utf8Bytes,
   validateScimSettings,
-} from '../../src/core/scimConfig';
-import { mapBulkResults } from '../../src/gas/scim/scimRoster';
+} from '../../src/destinations/scim/scimConfig';
+import { mapBulkResults } from '../../src/destinations/scim/scimRoster';
 import { MemoryKV } from '../fakes/memory';
 
 const ROLES = ['student', 'teacher', 'admin'];

@@ -2,8 +2,8 @@
 // server (scimmy + express, child process) over real HTTP, with the synchronous
 // UrlFetchApp as the global the adapter uses.
 import { closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { checkScimDestination } from '../../src/core/scimConfig';
-import { ScimRoster } from '../../src/gas/scim/scimRoster';
+import { checkScimDestination } from '../../src/destinations/scim/scimConfig';
+import { ScimRoster } from '../../src/destinations/scim/scimRoster';
 import { addAccount, updateAccounts } from '../../src/core/api';
 import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { ScimWorld, emailFor, idFor, person, scimWorld, writesOf } from './world';

@@ -4,8 +4,8 @@
 // simulated execution, exactly as buildServices would make one.
 import { Settings } from '../../src/core/settings';
 import { SyncResult, runSync } from '../../src/core/sync';
-import { ScimSettings, defaultScimSettings } from '../../src/core/scimConfig';
-import { ScimRoster } from '../../src/gas/scim/scimRoster';
+import { ScimSettings, defaultScimSettings } from '../../src/destinations/scim/scimConfig';
+import { ScimRoster } from '../../src/destinations/scim/scimRoster';
 import { SyncHttp, createUrlFetchApp } from '../../emulator/fakes/urlFetchHttp';
 import { TestWorld, makeWorld } from '../fakes/memory';
 import { ScimTestServer } from '../../emulator/scim/harness';

@@ -4,6 +4,7 @@ import { defaultSettings } from '../../src/core/settings';
 import { school } from './fixture';
 import { heartbeat } from '../../src/core/triggers';
 import { TestWorld } from '../fakes/memory';
+import { DESTINATIONS } from '../../src/destinations';
 
 function as(w: TestWorld, email: string) {
   w.svc.session = { ...w.svc.session, activeUserEmail: () => email, effectiveUserEmail: () => email };
@@ -28,7 +29,7 @@ test('only the installer and listed admins may call the server API', () => {
   expect(api.getState(w.svc)).toMatchObject({ canConfigure: false, message: { text: NOT_ALLOWED } });
   expect(w.roster.accounts.size).toBe(0);
   as(w, 'admin@school.example');
-  api.saveSettings(w.svc, { ...loadSettings(w.config), admins: ['teacher@school.example'] });
+  api.saveSettings(w.svc, { ...loadSettings(w.config, DESTINATIONS), admins: ['teacher@school.example'] });
   as(w, 'teacher@school.example');
   expect(api.getState(w.svc).canConfigure).toBe(true);
 });
@@ -54,7 +55,7 @@ test('linking: an admin who can read the directory becomes the sync account; oth
 
 test('changing the sync account needs a confirmation, and the old account\'s trigger retires itself', () => {
   const w = school();
-  api.saveSettings(w.svc, { ...loadSettings(w.config), admins: ['it@school.example'] });
+  api.saveSettings(w.svc, { ...loadSettings(w.config, DESTINATIONS), admins: ['it@school.example'] });
   as(w, 'it@school.example');
   expect(() => api.useMyAccountForSync(w.svc, {})).toThrow('scheduled syncs run as admin@school.example now');
   api.useMyAccountForSync(w.svc, { confirmChange: true });
@@ -65,8 +66,8 @@ test('changing the sync account needs a confirmation, and the old account\'s tri
 
 test('saving settings installs exactly one heartbeat trigger, however often it is saved', () => {
   const w = school();
-  api.saveSettings(w.svc, loadSettings(w.config));
-  api.saveSettings(w.svc, { ...loadSettings(w.config), schedule: { mode: 'hourly', hour: 0, timeZone: 'Europe/Paris', blackouts: [] } });
+  api.saveSettings(w.svc, loadSettings(w.config, DESTINATIONS));
+  api.saveSettings(w.svc, { ...loadSettings(w.config, DESTINATIONS), schedule: { mode: 'hourly', hour: 0, timeZone: 'Europe/Paris', blackouts: [] } });
   expect(w.triggers.list()).toEqual([{ id: 't1', handler: 'runScheduledSync', kind: 'CLOCK' }]);
 });
 
@@ -92,7 +93,7 @@ test('deleting and excluding a synced account keeps it deleted after the next sy
   const w = school();
   api.syncNow(w.svc, {});
   api.updateAccounts(w.svc, { ids: ['100000000000000000003'], status: 'deleted', exclude: true });
-  expect(loadSettings(w.config).exclude).toEqual(['cy@school.example']);
+  expect(loadSettings(w.config, DESTINATIONS).exclude).toEqual(['cy@school.example']);
   w.config.remove('lastFullSync');
   api.syncNow(w.svc, {});
   expect(w.roster.byEmail('cy@school.example')!.status).toBe('deleted');

@@ -4,11 +4,12 @@ import { readAll } from '../../src/core/snapshot';
 import { Account, Plan } from '../../src/core/model';
 import { TestWorld } from '../fakes/memory';
 import { school } from './fixture';
+import { DESTINATIONS } from '../../src/destinations';
 
 const DAY = 24 * 3600 * 1000;
 
 function plan(w: TestWorld): Plan {
-  const settings = loadSettings(w.config);
+  const settings = loadSettings(w.config, DESTINATIONS);
   const { snapshot } = readAll(settings, w.directory);
   return makePlan({ settings, snapshot, accounts: w.roster.readAll().accounts, now: new Date(w.clock.now).toISOString() });
 }
@@ -146,7 +147,7 @@ describe('local decisions', () => {
     applyPlan(w);
     setStatus(w, 'ben@school.example', 'deleted');
     setStatus(w, 'cy@school.example', 'deleted');
-    w.setSettings({ ...loadSettings(w.config), exclude: ['cy@school.example'] });
+    w.setSettings({ ...loadSettings(w.config, DESTINATIONS), exclude: ['cy@school.example'] });
     const p = applyPlan(w);
     expect(only(p, 'ben@school.example')[0]).toMatchObject({ kind: 'reactivate' });
     expect(only(p, 'ben@school.example')[0].reasons[0]).toContain('exclude list');
@@ -158,7 +159,7 @@ describe('local decisions', () => {
   test('an excluded user gets no account, and an existing one is deprovisioned', () => {
     const w = school();
     applyPlan(w);
-    w.setSettings({ ...loadSettings(w.config), exclude: ['dee@school.example', 'fay@school.example'] });
+    w.setSettings({ ...loadSettings(w.config, DESTINATIONS), exclude: ['dee@school.example', 'fay@school.example'] });
     const p = plan(w);
     expect(only(p, 'dee@school.example')[0].kind).toBe('deactivate');
     expect(only(p, 'dee@school.example')[0].reasons[0]).toContain('on the exclude list');
@@ -191,7 +192,7 @@ describe('safety', () => {
     // 6 synced accounts, 10% → limit 0, one deactivation exceeds it.
     expect(p.blockedByThreshold).toMatchObject({ destructive: 1, limit: 0 });
     expect(p.blockedByThreshold!.message).toContain('would deactivate or delete 1 accounts');
-    w.setSettings({ ...loadSettings(w.config), threshold: { kind: 'count', value: 1, windowHours: 24 } });
+    w.setSettings({ ...loadSettings(w.config, DESTINATIONS), threshold: { kind: 'count', value: 1, windowHours: 24 } });
     expect(plan(w).blockedByThreshold).toBeNull();
   });
 

@@ -7,6 +7,7 @@ import { makePlan } from '../../src/core/plan';
 import { Account, Change } from '../../src/core/model';
 import { TestWorld, makeWorld } from '../fakes/memory';
 import { RULES } from './fixture';
+import { DESTINATIONS } from '../../src/destinations';
 
 const DAY = 24 * 3600 * 1000;
 const OUS = ['/Students', '/Students/2025', '/Students/2026', '/Staff', '/Staff/Teachers', '/Staff/Admin', '/Staff/Support', '/Alumni'];
@@ -70,7 +71,7 @@ function perform(w: TestWorld, e: Edit) {
 }
 
 function planNow(w: TestWorld): Change[] {
-  const settings = loadSettings(w.config);
+  const settings = loadSettings(w.config, DESTINATIONS);
   return makePlan({ settings, snapshot: readAll(settings, w.directory).snapshot, accounts: w.roster.readAll().accounts, now: new Date(w.clock.now).toISOString() }).changes;
 }
 
@@ -101,7 +102,7 @@ test('syncing twice plans nothing; any edit sequence ends where a sync from scra
       fresh.directory.users = w.directory.users.map((u) => ({ ...u }));
       fresh.directory.orgUnits = w.directory.orgUnits;
       fresh.directory.groups = w.directory.groups;
-      fresh.setSettings(loadSettings(w.config));
+      fresh.setSettings(loadSettings(w.config, DESTINATIONS));
       runSync(fresh.svc, { trigger: 'manual', mode: 'start' });
       // Disabled accounts in their grace period and suspended ones depend on history; active ones must agree.
       expect(active(w)).toEqual(active(fresh));

@@ -1,9 +1,10 @@
 import { defaultSettings, validateSettings } from '../../src/core/settings';
 import { UserError } from '../../src/core/messages';
+import { DESTINATIONS } from '../../src/destinations';
 
 function errorOf(raw: unknown): string {
   try {
-    validateSettings(raw);
+    validateSettings(raw, DESTINATIONS);
   } catch (e) {
     expect(e).toBeInstanceOf(UserError);
     return (e as Error).message;
@@ -12,7 +13,7 @@ function errorOf(raw: unknown): string {
 }
 
 test('defaults are valid: daily at 23:00 New York, 30 days grace, 10% threshold, admin grants teacher', () => {
-  const s = validateSettings(defaultSettings());
+  const s = validateSettings(defaultSettings(), DESTINATIONS);
   expect(s.schedule).toEqual({ mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] });
   expect(s.graceDays).toBe(30);
   expect(s.threshold).toEqual({ kind: 'percent', value: 10, windowHours: 24 });
@@ -38,6 +39,6 @@ test.each([
 });
 
 test('emails are stored lower-case and de-duplicated', () => {
-  const s = validateSettings({ ...defaultSettings(), exclude: ['A@School.example', 'a@school.example'] });
+  const s = validateSettings({ ...defaultSettings(), exclude: ['A@School.example', 'a@school.example'] }, DESTINATIONS);
   expect(s.exclude).toEqual(['a@school.example']);
 });

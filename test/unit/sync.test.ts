@@ -4,6 +4,7 @@ import { getSyncProgress } from '../../src/core/api';
 import { loadSettings } from '../../src/core/config';
 import { school } from './fixture';
 import { TestWorld } from '../fakes/memory';
+import { DESTINATIONS } from '../../src/destinations';
 
 const manual = { trigger: 'manual' as const, mode: 'start' as const };
 
@@ -114,7 +115,7 @@ test('the heartbeat runs a daily sync once at 23:00 New York time and idles othe
 
 test('a blackout pauses scheduled syncs without touching the trigger', () => {
   const w = school();
-  w.setSettings({ ...loadSettings(w.config), schedule: { mode: 'hourly', hour: 23, timeZone: 'America/New_York', blackouts: [{ start: '2026-08-20', end: '2026-09-05' }] } });
+  w.setSettings({ ...loadSettings(w.config, DESTINATIONS), schedule: { mode: 'hourly', hour: 23, timeZone: 'America/New_York', blackouts: [{ start: '2026-08-20', end: '2026-09-05' }] } });
   const r = heartbeat(w.svc);
   expect(r).toMatchObject({ state: 'idle' });
   expect(r.message).toContain('blackout');
@@ -125,7 +126,7 @@ test('a part-way sync started under other mappings is discarded with a history e
   w.budget.ms = 1;
   w.budget.stepMs = 1;
   expect(runSync(w.svc, manual).state).toBe('in-progress');
-  w.setSettings({ ...loadSettings(w.config), graceDays: 10 });
+  w.setSettings({ ...loadSettings(w.config, DESTINATIONS), graceDays: 10 });
   w.budget.ms = Infinity;
   const r = runSync(w.svc, manual);
   expect(r.state).toBe('done');

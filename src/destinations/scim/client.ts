@@ -5,7 +5,7 @@
 // clear message instead of hammering the server.
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
-import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from '../../core/scimConfig';
+import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from './scimConfig';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 

@@ -1,11 +1,11 @@
 // The embedded default destination: the roster as a sheet of accounts. Reads
 // once per execution; writes one setValues per span of changed rows (blocks of
 // changed rows with short runs of unchanged rows between them, checked first).
-import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../core/model';
-import { ApplyResult, RosterPort, RosterReadProblem } from '../core/ports';
-import { UserError, msg } from '../core/messages';
-import { asText, ensureSheet, fromCell, keepSpareRow, runs, writeBlock } from './sheets';
-import { HISTORY_SHEET } from './sheetHistory';
+import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../../core/model';
+import { ApplyResult, RosterPort, RosterReadProblem } from '../../core/ports';
+import { UserError, msg } from '../../core/messages';
+import { asText, ensureSheet, fromCell, keepSpareRow, runs, writeBlock } from '../../gas/sheets';
+import { HISTORY_SHEET } from '../../gas/sheetHistory';
 
 export const ROSTER_SHEET = 'Roster';
 export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permissions', 'Source', 'OU', 'Last synced', 'Synced status', 'Out of scope since'] as const;

@@ -3,8 +3,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DEMO_DOMAIN, demoDistrict, generateDomain, rollover } from '../../emulator/domain';
-import { FakeDirectoryState, GoogleErrors, SimRuntime, SimRuntimeOptions } from '../../emulator/runtime';
+import { DEMO_DOMAIN, demoDistrict, generateDomain, rollover } from './domain';
+import { FakeDirectoryState, GoogleErrors, SimRuntime, SimRuntimeOptions } from './runtime';
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));

@@ -2,9 +2,10 @@
 // src/core/settings.ts), its messages, and the pure helpers the Apps Script
 // adapter (src/gas/scim) builds requests with: attribute mapping, PATCH
 // operations, chunking, Bulk sizing, Retry-After, ServiceProviderConfig parsing.
-import { Account, AccountStatus, Role } from './model';
-import { KeyValueStore } from './ports';
-import { CATALOG, Message, UserError, msg } from './messages';
+import { Account, AccountStatus, Role } from '../../core/model';
+import { KeyValueStore } from '../../core/ports';
+import { CATALOG, Message, UserError, msg } from '../../core/messages';
+import { Checks, checks } from '../../core/validate';
 
 // ---------- settings ----------
 
@@ -48,19 +49,10 @@ export function defaultScimSettings(): ScimSettings {
   };
 }
 
-function fail(field: string, problem: string): never {
-  throw new UserError(msg('invalidSetting', { field, problem }));
-}
-
-function obj(value: unknown, field: string): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail(field, 'must be an object');
-  return value as Record<string, unknown>;
-}
-
-function oneOf<T extends string>(value: unknown, field: string, options: readonly T[]): T {
-  if (typeof value !== 'string' || !options.includes(value as T)) fail(field, `must be one of ${options.join(', ')}`);
-  return value as T;
-}
+const check: Checks = checks('invalidSetting');
+// Annotated so a call that cannot return narrows types (TypeScript needs the explicit type).
+const fail: Checks['fail'] = check.fail;
+const { object: obj, oneOf } = check;
 
 /** A problem with a SCIM base URL, or null when it can be used. */
 export function baseUrlProblem(value: unknown): string | null {
@@ -354,7 +346,6 @@ export function eqFilter(attribute: string, value: string): string {
   return `${attribute} eq ${JSON.stringify(value)}`;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 function sameEmails(current: ScimUserFields['emails'], desired: ScimUserFields['emails']): boolean {
   if (!desired) return true;

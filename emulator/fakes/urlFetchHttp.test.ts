@@ -1,7 +1,7 @@
 // The synchronous UrlFetchApp (emulator/fakes/urlFetchHttp.ts) against a real
 // HTTP server: Apps Script's request parameters, responses and errors.
-import { MAX_URL_LENGTH, SyncHttp, closeHttpWorker, createUrlFetchApp } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { MAX_URL_LENGTH, SyncHttp, closeHttpWorker, createUrlFetchApp } from './urlFetchHttp';
+import { ScimTestServer, startScimServer } from '../scim/harness';
 
 let server: ScimTestServer;
 let origin: string;

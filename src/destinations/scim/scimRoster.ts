@@ -30,7 +30,7 @@ import {
   roleValues,
   shortHash,
   userPatchOps,
-} from '../../core/scimConfig';
+} from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
 

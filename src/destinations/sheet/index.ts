@@ -1,0 +1,27 @@
+// The embedded default destination: the roster as a sheet of this spreadsheet.
+import { Destination } from '../../core/destination';
+import { msg, toMessage } from '../../core/messages';
+import { EMBEDDED_DESTINATION } from '../../core/settings';
+import { OpenContext } from '../context';
+import { SheetRoster } from './sheetRoster';
+
+export const sheetDestination: Destination<never, OpenContext> = {
+  id: EMBEDDED_DESTINATION,
+  label: 'a sheet of this spreadsheet',
+  describe: () => 'Roster',
+  open: (context) => new SheetRoster(context.spreadsheet),
+  check(svc) {
+    try {
+      svc.roster.checkWritable();
+      const { accounts, problems } = svc.roster.readAll();
+      if (problems.length) {
+        const m = msg('rosterRowInvalid', { row: problems[0].row, sheet: svc.roster.kind, problem: problems[0].message });
+        return { status: 'warning', found: `${problems.length} rows cannot be read. ${m.text}`, fix: m.fix };
+      }
+      return { status: 'pass', found: `${accounts.length} accounts in ${svc.roster.kind}.`, fix: '' };
+    } catch (error) {
+      const m = toMessage(error);
+      return { status: 'fail', found: m.text, fix: m.fix };
+    }
+  },
+};
