@@ -10,7 +10,7 @@ import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, ProgressNote, describePhase, loadDecisions, loadJob, noteDecisions, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadDecisions, loadJob, lookUpUnseen, noteDecisions, readInParallel, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { describeSettingsChange, loweredProtection } from './settingsChanges';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
@@ -324,8 +324,11 @@ export function previewSync(svc: Services): PlanView {
   assertCanConfigure(svc);
   const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
-  const { snapshot } = readAll(settings, svc.directory);
-  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc) });
+  // A large domain is read in parallel rounds, as its sync reads it, and so are the users it did not list.
+  const { snapshot } = readAll(settings, svc.directory, readInParallel(svc, 'preview'));
+  const accounts = readRoster(svc);
+  snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts));
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc) });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 

@@ -18,6 +18,8 @@ export const KEYS = {
   destructiveLog: 'destructiveLog',
   /** The id of a sync saved part-way: its progress missing from the state sheet means the sheet was deleted or cleared. */
   runningJob: 'runningJob',
+  /** How many users the last complete sync read from the directory: large domains are read in parallel. */
+  directoryUsers: 'directoryUsers',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */
