@@ -109,7 +109,10 @@ export interface Plan {
    * `destructive` is the number an admin confirms once to apply it anyway.
    */
   blockedByThreshold: null | { destructive: number; limit: number; message: string; fix: string };
+  /** Users the rules match who are synced (or kept suspended); not those below. */
   inScopeUsers: number;
+  /** Users the rules match who are suspended or archived in Google and have no account: not synced. */
+  suspendedUnsynced: number;
   directoryUsers: number;
 }
 

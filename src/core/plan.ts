@@ -77,6 +77,8 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
+  let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
@@ -100,6 +102,8 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     } else if (!existing && verdict.target === 'active') {
       const decided = remembered.get(user.id);
       push(decided && decided.source === 'synced' && decided.status !== 'deleted' ? recreate(verdict, decided, now) : create(verdict, settings, now));
+    } else if (!existing) {
+      suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
@@ -126,7 +130,8 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     counts,
     ruleProblems: index.problems,
     blockedByThreshold: massChangeCheck(changes, accounts, settings, recentDestructive),
-    inScopeUsers,
+    inScopeUsers: inScopeUsers - suspendedUnsynced,
+    suspendedUnsynced,
     directoryUsers: snapshot.users.length,
   };
 }

@@ -70,6 +70,8 @@ export interface Settings extends Partial<DestinationSettings> {
   privilegedRoles: Role[];
   /** How many accounts one sync may give a privileged role before it halts for a confirmation. */
   privilegedGrantLimit: number;
+  /** Email the admins a report after each scheduled sync that changed something (off by default). */
+  reportEmail: boolean;
   /**
    * Where the roster lives: the id of a destination (a sheet of this spreadsheet, an app through
    * SCIM 2.0, …). A destination with settings of its own keeps them under its id; its secrets are
@@ -96,6 +98,7 @@ export function defaultSettings(): Settings {
     notifyOnFailure: true,
     privilegedRoles: ['admin'],
     privilegedGrantLimit: 10,
+    reportEmail: false,
     destination: EMBEDDED_DESTINATION,
   };
 }
@@ -205,6 +208,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   const destinationSettings = validateDestinationSettings(s, destination, roles, destinations);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
+  const reportEmail = s.reportEmail ?? d.reportEmail;
+  if (typeof reportEmail !== 'boolean') fail('reportEmail', 'must be true or false');
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
     revision: int(s.revision ?? d.revision, 'revision', 0, 2_000_000_000),
@@ -222,6 +227,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     notifyOnFailure: notify,
     privilegedRoles,
     privilegedGrantLimit: int(s.privilegedGrantLimit ?? d.privilegedGrantLimit, 'privilegedGrantLimit', 0, 1_000_000),
+    reportEmail,
     destination,
     ...destinationSettings,
   };
