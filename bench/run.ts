@@ -129,7 +129,7 @@ class Bench {
       wallTimeoutMs: 600_000,
     });
     const state = this.call('useMyAccountForSync', {});
-    this.call('saveSettings', { ...state.settings, rules: d.rules, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'hourly' } });
+    this.call('saveSettings', { ...state.settings, rules: d.rules, threshold: { kind: 'percent', value: 100, windowHours: 24 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'hourly' }, confirmLowerProtection: true });
   }
 
   call(fn: string, arg?: unknown): Json {

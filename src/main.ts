@@ -91,6 +91,9 @@ export function explainUser(request?: unknown) {
 export function syncUser(request?: unknown) {
   return serve((svc) => api.syncUser(svc, request));
 }
+export function startNewRoster(request?: unknown) {
+  return serve((svc) => api.startNewRoster(svc, request));
+}
 export function getSyncReport(request?: unknown) {
   return serve((svc) => api.getSyncReport(svc, request));
 }

@@ -43,7 +43,49 @@ export class SheetData {
   /** Calls that changed values or rows (setValues, setValue, appendRow, deleteRows…), for write-count assertions. */
   writes = 0;
 
+  /**
+   * Called before every call a script makes on this sheet or one of its ranges (method such as
+   * 'Range.setValues', rows 1-based for ranges): a test uses it to let a person edit the sheet in the
+   * Sheets UI between two of the script's calls, as people do while a sync runs.
+   */
+  beforeCall: ((method: string, rows: { first: number; count: number } | null) => void) | null = null;
+
   constructor(public name: string, readonly sheetId: number) {}
+
+  // ---- what a person does in the Sheets UI (no script call, no protection check) ----
+
+  /** Data → Sort range: rows from `firstRow` (1-based) to the last row with content, by a column (0-based). */
+  personSorts(firstRow: number, column: number, descending = false): void {
+    const last = this.lastRow();
+    const block = Array.from({ length: Math.max(0, last - firstRow + 1) }, (_, i) => ({ cells: this.rows[firstRow - 1 + i], fmt: this.fmts[firstRow - 1 + i] }));
+    const key = (cells: Stored[] | undefined) => String(cells?.[column] ?? '');
+    block.sort((a, b) => {
+      const x = key(a.cells);
+      const y = key(b.cells);
+      if (x === y) return 0;
+      if (x === '') return 1; // Sheets sorts empty cells last either way
+      if (y === '') return -1;
+      return (x < y ? -1 : 1) * (descending ? -1 : 1);
+    });
+    block.forEach((b, i) => {
+      this.rows[firstRow - 1 + i] = b.cells;
+      this.fmts[firstRow - 1 + i] = b.fmt;
+    });
+  }
+
+  /** Right-click → Insert 1 row above: a blank row before `row` (1-based); the rows below move down. */
+  personInsertsRow(row: number): void {
+    this.maxRows++;
+    if (this.rows.length >= row) this.rows.splice(row - 1, 0, undefined);
+    if (this.fmts.length >= row) this.fmts.splice(row - 1, 0, this.fmts[row - 2] ? [...this.fmts[row - 2]!] : undefined);
+  }
+
+  /** Right-click → Delete row: row `row` (1-based) goes; the rows below move up. */
+  personDeletesRow(row: number): void {
+    this.rows.splice(row - 1, 1);
+    this.fmts.splice(row - 1, 1);
+    this.maxRows--;
+  }
 
   get(r: number, c: number): Stored {
     const row = this.rows[r];

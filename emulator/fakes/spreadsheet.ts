@@ -224,6 +224,7 @@ function wrapSheet(exec: Exec, ss: SpreadsheetData, sheet: SheetData): unknown {
   const c = (m: string, args: unknown[] = []) => {
     exec.call(`Sheet.${m}`, args);
     if (sheet.deleted) throw ex(exec, `The sheet ${sheet.name} has been deleted.`);
+    sheet.beforeCall?.(`Sheet.${m}`, null);
   };
   const growRows = (n: number) => {
     if (ss.cellCount() + n * sheet.maxCols > WORKBOOK_CELL_LIMIT) throw cellLimit(exec);
@@ -407,6 +408,7 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
   const c = (m: string, args: unknown[] = [], sized = false) => {
     exec.call(`Range.${m}`, args, sized ? cells : 0);
     if (sheet.deleted) throw ex(exec, `The sheet ${sheet.name} has been deleted.`);
+    sheet.beforeCall?.(`Range.${m}`, { first: r0 + 1, count: nr });
   };
   const editable = () => checkEditable(exec, ss, sheet, [r0, c0, nr, nc]);
   const checkGrid = (values: unknown, method: string) => {

@@ -11,7 +11,8 @@ import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, lookUpUnseen, readInParallel, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadDecisions, loadJob, lookUpUnseen, noteDecisions, readInParallel, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { describeSettingsChange, loweredProtection } from './settingsChanges';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -257,10 +258,32 @@ export function saveSettings(svc: Services, raw: unknown): StateView {
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }
+  const before = savedSettings(svc);
+  refuseStale(svc, before, settings);
+  const lowered = before ? loweredProtection(before, settings) : [];
+  if (lowered.length && (raw as { confirmLowerProtection?: unknown }).confirmLowerProtection !== true) {
+    throw new UserError(msg('protectionLowered', { changes: lowered.join('; ') }));
+  }
   if (scheduleChanged(svc, settings)) svc.config.set(KEYS.scheduleSince, String(svc.clock.nowMs()));
-  storeSettings(svc, settings);
+  const saved = storeSettings(svc, settings);
+  recordSettingsChange(svc, email, before ? describeSettingsChange(before, saved) : ['the unreadable settings replaced']);
   if (email === svc.config.get(KEYS.syncAccount)) ensureTrigger(svc);
   return getState(svc);
+}
+
+/** The settings as saved (the defaults before the first save); null when they cannot be read. */
+function savedSettings(svc: Services): Settings | null {
+  try {
+    return readSettings(svc);
+  } catch {
+    return null;
+  }
+}
+
+/** A save made from settings read before the last save would undo it: refused (unreadable settings may be replaced). */
+function refuseStale(svc: Services, saved: Settings | null, next: Settings): void {
+  if (!saved || svc.config.get(KEYS.settings) === null) return;
+  if (next.revision !== saved.revision) throw new UserError(msg('settingsStale', { saved: saved.revision, read: next.revision }));
 }
 
 /** True when these settings set the schedule for the first time or change when it runs (not its blackouts). */
@@ -349,7 +372,7 @@ export function previewSync(svc: Services): PlanView {
   const { snapshot } = readAll(settings, svc.directory, readInParallel(svc, 'preview'));
   const accounts = readRoster(svc);
   snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts));
-  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc) });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 
@@ -448,10 +471,15 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
       changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
-    if (changes.length) svc.roster.apply(changes);
+    if (changes.length) {
+      const result = svc.roster.apply(changes);
+      const applied = new Set(result.applied);
+      noteDecisions(svc.state, changes.filter((c) => applied.has(c.accountId)).map((c) => c.after!));
+    }
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
-      storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      const saved = storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
+      recordSettingsChange(svc, svc.session.activeUserEmail(), describeSettingsChange(settings, saved));
     }
     return { updated: changes.length };
   });
@@ -481,8 +509,29 @@ export function addAccount(svc: Services, raw: unknown): Account {
   return underSyncLock(svc, () => {
     if (readRoster(svc).some((acc) => acc.email.toLowerCase() === email)) throw new UserError(msg('duplicateEmail'));
     svc.roster.apply([{ kind: 'create', accountId: account.id, email, name, reasons: ['added by an admin in Roster Sync'], before: null, after: account }]);
+    noteDecisions(svc.state, [account]);
     return account;
   });
+}
+
+/**
+ * Starts an empty roster on purpose, after the old one was deleted or emptied by hand (which a sync
+ * refuses, so that no local decision is lost by accident). The next sync creates every account anew.
+ */
+export function startNewRoster(svc: Services, raw: unknown): StateView {
+  assertCanConfigure(svc);
+  if (!svc.roster.startNew) throw new UserError(msg('invalidInput', { field: 'destination', problem: 'is not a roster sheet, so it cannot be started anew' }));
+  if (!input.bool(input.args(raw).confirm, 'confirm')) throw new UserError(msg('invalidInput', { field: 'confirm', problem: 'must be true: a new roster recreates every account and forgets the old roster\'s local decisions' }));
+  underSyncLock(svc, () => {
+    svc.roster.startNew!();
+    svc.config.remove(KEYS.rosterSyncedAccounts);
+  });
+  return getState(svc);
+}
+
+/** Local decisions of accounts whose rows a person may delete (the sheet roster only). */
+function rememberedOnSheet(svc: Services): Map<string, Account> {
+  return svc.roster.startNew ? loadDecisions(svc.state) : new Map();
 }
 
 // ---------- one user: explain and sync ----------
@@ -492,7 +541,8 @@ function planForUser(svc: Services, settings: Settings, email: string) {
   const user = snapshot.users[0] ?? null;
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
-  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });
+  const remembered = new Map([...rememberedOnSheet(svc)].filter(([id, a]) => (user && id === user.id) || a.email.toLowerCase() === email));
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), remembered });
   return { snapshot, user, accounts, plan };
 }
 

@@ -2,7 +2,7 @@
 import { KeyValueStore, Services } from './ports';
 import { DestinationCatalog } from './destination';
 import { Settings, defaultSettings, validateSettings } from './settings';
-import { MessageId, UserError, msg } from './messages';
+import { MessageId, UserError, msg, toMessage } from './messages';
 import { SETTINGS_SCHEMA_VERSION, migrateSettings, newerVersion } from './migrations';
 
 export const KEYS = {
@@ -13,6 +13,12 @@ export const KEYS = {
   lastFullSync: 'lastFullSync',
   /** When the schedule (mode, hour, time zone) was last set: a daily sync is due from the first slot after it. */
   scheduleSince: 'scheduleSince',
+  /** Synced accounts the roster held when the last sync finished: an emptied roster is refused, not refilled. */
+  rosterSyncedAccounts: 'rosterSyncedAccounts',
+  /** [finished at ms, deactivations + deletions] of recent syncs not confirmed by an admin (the rolling threshold). */
+  destructiveLog: 'destructiveLog',
+  /** The id of a sync saved part-way: its progress missing from the state sheet means the sheet was deleted or cleared. */
+  runningJob: 'runningJob',
   /** How many users the last complete sync read from the directory: large domains are read in parallel. */
   directoryUsers: 'directoryUsers',
 } as const;
@@ -78,14 +84,29 @@ export function readSettings(svc: Pick<Services, 'config' | 'destinations'>): Se
 /** What was last parsed from each config store (one per call or execution), with the text it came from. */
 const parsed = new WeakMap<object, { raw: string | null; settings: Settings }>();
 
-export function storeSettings(svc: Pick<Services, 'config' | 'destinations'>, settings: Settings): void {
-  const raw = JSON.stringify(settings);
+/** Saves the settings as the next revision (the one after those they were read at). */
+export function storeSettings(svc: Pick<Services, 'config' | 'destinations'>, settings: Settings): Settings {
+  const next = { ...settings, revision: settings.revision + 1 };
+  const raw = JSON.stringify(next);
   svc.config.set(KEYS.settings, raw);
-  parsed.set(svc.config, { raw, settings });
+  parsed.set(svc.config, { raw, settings: next });
+  return next;
 }
 
 export function readNumber(config: KeyValueStore, key: string): number | null {
   const raw = config.get(key);
   const n = raw === null ? NaN : Number(raw);
   return Number.isFinite(n) ? n : null;
+}
+
+/**
+ * Runs a property write that must not keep a sync's outcome from History and the admins' mail when
+ * the property store is full (that failure is itself what they are told about).
+ */
+export function evenIfStoreFull(write: () => void): void {
+  try {
+    write();
+  } catch (error) {
+    if (toMessage(error).id !== 'propertyStoreFull') throw error;
+  }
 }

@@ -162,7 +162,7 @@ const CHECKS: Check[] = [
   },
 ];
 
-const OUTCOME_WORDS: Record<SyncOutcome, string> = { success: 'succeeded', failed: 'failed', halted: 'was halted', partial: 'was partly applied', discarded: 'was discarded' };
+const OUTCOME_WORDS: Record<SyncOutcome, string> = { success: 'succeeded', warning: 'finished with changes held back', failed: 'failed', halted: 'was halted', partial: 'was partly applied', discarded: 'was discarded', changed: 'changed settings' };
 
 /**
  * Runs the checks in order. A check whose root cause already failed (API access disabled) is

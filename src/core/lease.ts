@@ -53,7 +53,8 @@ export class LeaseLock implements LockPort {
     // Without the mutex the lease is left to expire: never remove a lease read unguarded.
     if (!this.o.mutex.tryLock(MUTEX_WAIT_MS)) return;
     try {
-      if (this.read()?.holder === this.o.holder) this.o.store.remove(this.o.key);
+      // Freed, not removed: the next claim replaces a value of the same size, so a full property store never blocks it.
+      if (this.read()?.holder === this.o.holder) this.o.store.set(this.o.key, encode({ holder: '', expiresAtMs: 0 }));
     } finally {
       this.o.mutex.release();
     }
@@ -72,7 +73,7 @@ export class LeaseLock implements LockPort {
       const lease = this.read();
       if (lease && lease.holder !== this.o.holder && lease.expiresAtMs > this.o.clock.nowMs()) return false;
       const mine: Lease = { holder: this.o.holder, expiresAtMs: this.o.expiresAtMs, purpose, sinceMs: this.o.clock.nowMs() };
-      this.o.store.set(this.o.key, JSON.stringify(mine));
+      this.o.store.set(this.o.key, encode(mine));
       this.held = true;
       return true;
     } finally {
@@ -91,4 +92,11 @@ export class LeaseLock implements LockPort {
       return null;
     }
   }
+}
+
+/** Every lease value (taken or free) has this length, so taking one never needs more room in the store. */
+const LEASE_CHARS = 200;
+
+function encode(lease: Lease): string {
+  return JSON.stringify(lease).padEnd(LEASE_CHARS);
 }

@@ -29,6 +29,22 @@ export const CATALOG = {
     text: 'The saved settings were written by a newer version of Roster Sync (settings version {version}; this version reads versions up to {current}).',
     fix: 'Publish the newer version of Roster Sync again: it reads these settings as they are. Nothing was changed or synced, and saving is refused so the newer settings are not lost.',
   },
+  settingsChanged: {
+    text: 'Settings saved by {who}: {changes}.',
+    fix: '',
+  },
+  protectionLowered: {
+    text: 'This save lowers the protection against mass changes: {changes}.',
+    fix: 'Check that this is meant, then save again and confirm it.',
+  },
+  settingsStale: {
+    text: 'The settings were changed (revision {saved}) since you opened them (revision {read}), by another admin or by an exclude from the Accounts tab; your save was refused so it does not undo that change.',
+    fix: 'The sidebar now shows the saved settings: make your change again and save.',
+  },
+  propertyStoreFull: {
+    text: 'Roster Sync could not save {key} ({kb} KB): {store} are full ({used} KB of the 500 KB Google allows). Nothing was marked as synced.',
+    fix: 'Free space: in the Apps Script editor (Project settings → Script properties) delete the keys of rosters no longer used (they start with rs: and that spreadsheet\'s id), or shorten long settings such as the exclude list; then sync again.',
+  },
   alreadyRunning: {
     text: 'A sync is already running (started {startedAt}, part {part}).',
     fix: 'Wait for it to finish; its result will appear in History.',
@@ -101,9 +117,25 @@ export const CATALOG = {
     text: 'Held (no deactivation, deletion or role removal) while a rule is broken: {problems}',
     fix: 'Fix the broken rule; the account is reviewed again on the next sync.',
   },
+  idConflict: {
+    text: 'The roster row of {email} has the ID {id}, which no Google user has, while the Google user {email} has the ID {googleId}: the ID was retyped, or the user was deleted and re-created in Google. Neither account is changed until this is resolved.',
+    fix: 'If the ID was retyped, restore {googleId} in that row (Edit → Undo or File → Version history). If the user was re-created, choose: keep the old account by typing {googleId} into its ID, or set its status to deleted so that a new account is created.',
+  },
   thresholdBlocked: {
     text: 'This sync would deactivate or delete {count} accounts, more than the limit of {limit} ({threshold}). Nothing was changed.',
-    fix: 'Review the Preview. If the changes are expected (for example a yearly rollover), confirm them once with "Apply anyway"; otherwise fix the mappings.',
+    fix: 'Review the Preview. If the changes are expected (for example a yearly rollover), confirm them once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → deletion threshold.',
+  },
+  rollingThresholdBlocked: {
+    text: 'This sync would deactivate or delete {count} accounts; with the {recent} deactivated or deleted in the last {hours} hours that makes {total}, more than the limit of {limit} ({threshold}). Nothing was changed.',
+    fix: 'Review the Preview and History. If the changes are expected, confirm them once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → deletion threshold, counted over its rolling window.',
+  },
+  roleThresholdBlocked: {
+    text: 'This sync would take the role {role} from {count} of its {total} accounts (by deactivation or a rule change), more than {limit} ({threshold} of them). Nothing was changed.',
+    fix: 'Review the Preview. If the changes are expected, confirm them once with "Apply anyway"; otherwise fix the mappings (a removed or changed rule). The share is Settings → Policy → deletion threshold.',
+  },
+  privilegeBlocked: {
+    text: 'This sync would give the privileged role {roles} to {count} accounts, more than {limit} at once. Nothing was changed.',
+    fix: 'Review the Preview. If these people should have it, confirm once with "Apply anyway"; otherwise fix the mappings. The limit is Settings → Policy → privileged role grants.',
   },
   noRules: {
     text: 'No OU or group is mapped to a role yet, so there is nothing to sync.',
@@ -127,7 +159,15 @@ export const CATALOG = {
   },
   rosterDeleted: {
     text: 'The roster sheet "{sheet}" was deleted after syncs had written it. A new empty sheet would recreate every account and lose every local decision (disabled, deleted and manual accounts), so nothing was written.',
-    fix: 'Undo the deletion or restore the sheet from File → Version history. To start a new roster on purpose, add an empty sheet named "{sheet}".',
+    fix: 'Undo the deletion or restore the sheet from File → Version history. To start a new roster on purpose, choose "Start a new roster" under Settings → Destination.',
+  },
+  rosterEmptied: {
+    text: 'The roster sheet "{sheet}" held {count} synced accounts after the last sync and now holds none (its rows were cleared or deleted). Syncing now would recreate every account and lose every local decision (disabled, deleted and manual accounts), so nothing was written.',
+    fix: 'Undo the change (Edit → Undo) or restore the sheet from File → Version history. To start a new roster on purpose, choose "Start a new roster" under Settings → Destination.',
+  },
+  rosterNotEmpty: {
+    text: 'The roster sheet "{sheet}" still holds {count} accounts, so it cannot be started anew.',
+    fix: 'Nothing to do: the next sync keeps this roster in step. To start over, move the accounts to another sheet first.',
   },
   rosterRowInvalid: {
     text: 'Row {row} of "{sheet}" cannot be read: {problem}.',

@@ -103,8 +103,12 @@ export interface Plan {
   held: HeldChange[];
   counts: Record<ChangeKind, number>;
   ruleProblems: RuleProblem[];
-  /** Set when the plan would deactivate or delete more than the threshold allows. */
-  blockedByThreshold: null | { destructive: number; limit: number; message: string };
+  /**
+   * Set when the plan changes more than the policy allows at once (deactivations and deletions, also over
+   * the rolling window; a role lost by too many of its accounts; a privileged role given to too many):
+   * `destructive` is the number an admin confirms once to apply it anyway.
+   */
+  blockedByThreshold: null | { destructive: number; limit: number; message: string; fix: string };
   /** Users the rules match who are synced (or kept suspended); not those below. */
   inScopeUsers: number;
   /** Users the rules match who are suspended or archived in Google and have no account: not synced. */
@@ -113,12 +117,13 @@ export interface Plan {
 }
 
 export type SyncTrigger = 'manual' | 'scheduled' | 'user';
-export type SyncOutcome = 'success' | 'failed' | 'halted' | 'partial' | 'discarded';
+/** warning: done, with changes held back; changed: a settings save (trigger "settings"), not a sync. */
+export type SyncOutcome = 'success' | 'warning' | 'failed' | 'halted' | 'partial' | 'discarded' | 'changed';
 
 export interface HistoryEntry {
   startedAt: string;
   finishedAt: string;
-  trigger: SyncTrigger;
+  trigger: SyncTrigger | 'settings';
   outcome: SyncOutcome;
   counts: Record<ChangeKind, number>;
   durationMs: number;

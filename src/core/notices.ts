@@ -4,7 +4,7 @@ import { CHANGE_KINDS, ChangeKind, SyncOutcome, SyncTrigger, summarize } from '.
 import { ReportDraft } from './reports';
 import { Services } from './ports';
 import { Settings } from './settings';
-import { KEYS, readSettings } from './config';
+import { KEYS, evenIfStoreFull, readSettings } from './config';
 
 /** The last problem the admins were emailed about, so an hourly schedule does not repeat it hourly. */
 export const NOTICE_KEY = 'lastNotice';
@@ -26,7 +26,8 @@ export function noticeIsNew(svc: Services, signature: string): boolean {
     // An unreadable record only means the problem is reported again.
   }
   if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
-  svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now }));
+  // A full store cannot remember the notice: the admins hear of it again next time rather than never.
+  evenIfStoreFull(() => svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now })));
   return true;
 }
 
@@ -79,7 +80,7 @@ export function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: strin
   if (settings && !settings.notifyOnFailure) return;
   const to = recipients(svc, settings);
   if (!to.length) return;
-  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
+  const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome === 'warning' ? 'finished with changes held back' : outcome}`;
   const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');
   try {
     svc.notifier.send(to, subject, body);

@@ -12,6 +12,13 @@ export interface PlanInput {
   snapshot: DirectorySnapshot;
   accounts: Account[];
   now: string;
+  /** Deactivations and deletions applied within the threshold's rolling window, not confirmed by an admin. */
+  recentDestructive?: number;
+  /**
+   * Accounts carrying a local decision (a status set by hand, permissions, a manual account) as last
+   * seen, by id: one whose row a person deleted is recreated with its decision, not as a new account.
+   */
+  remembered?: Map<string, Account>;
 }
 
 /** What the rules say about one directory user. */
@@ -39,15 +46,20 @@ function suspendWord(user: DirectoryUser): string {
   return user.archived ? 'archived' : 'suspended';
 }
 
-export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan {
+export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0, remembered = new Map() }: PlanInput): Plan {
   const index = new RuleIndex(settings, snapshot);
   const excluded = new Set(settings.exclude);
   const byId = new Map<string, Account>();
   const manualByEmail = new Map<string, Account>();
+  const syncedByEmail = new Map<string, Account>();
   for (const a of accounts) {
     byId.set(a.id, a);
     if (a.source === 'manual' && a.status !== 'deleted') manualByEmail.set(a.email.toLowerCase(), a);
+    if (a.source === 'synced' && a.status !== 'deleted') syncedByEmail.set(a.email.toLowerCase(), a);
   }
+  const directoryIds = new Set(snapshot.users.map((u) => u.id));
+  // Synced accounts whose id no Google user has while a Google user has their email: held, both sides.
+  const conflicted = new Set<string>();
   const changes: Change[] = [];
   const held: HeldChange[] = [];
   const seen = new Set<string>();
@@ -81,18 +93,35 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     }
     if (verdict.outOfScope) continue;
     const manual = manualByEmail.get(user.email.toLowerCase());
+    const orphan = syncedByEmail.get(user.email.toLowerCase());
     if (manual && !byId.has(user.id)) {
       seen.add(manual.id);
       push(reconcile(manual, verdict, settings, now));
+    } else if (!existing && orphan && orphan.id !== user.id && !directoryIds.has(orphan.id)) {
+      conflicted.add(orphan.id);
+      const why = msg('idConflict', { email: user.email, id: orphan.id, googleId: user.id });
+      held.push({ change: create(verdict, settings, now), why: `${why.text} ${why.fix}` });
     } else if (!existing && verdict.target === 'active') {
-      push(create(verdict, settings, now));
+      const decided = remembered.get(user.id);
+      push(decided && decided.source === 'synced' && decided.status !== 'deleted' ? recreate(verdict, decided, now) : create(verdict, settings, now));
     } else if (!existing) {
       suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
     if (account.source !== 'synced' || seen.has(account.id)) continue;
-    push(leaveScope(account, 'no longer in the Google directory', now, settings.graceDays));
+    const gone = leaveScope(account, 'no longer in the Google directory', now, settings.graceDays);
+    if (gone && conflicted.has(account.id)) {
+      const why = msg('idConflict', { email: account.email, id: account.id, googleId: snapshot.users.find((u) => u.email.toLowerCase() === account.email.toLowerCase())?.id ?? '' });
+      held.push({ change: gone, why: `${why.text} ${why.fix}` });
+    } else push(gone);
+  }
+  // Manual accounts whose row a person deleted come back as they were (deleting is a status, not a row).
+  const emails = new Set(accounts.map((a) => a.email.toLowerCase()));
+  for (const account of remembered.values()) {
+    if (account.source !== 'manual' || byId.has(account.id) || account.status === 'deleted' || emails.has(account.email.toLowerCase())) continue;
+    if (snapshot.users.some((u) => u.email.toLowerCase() === account.email.toLowerCase())) continue;
+    changes.push(change('create', null, { ...account }, ['its row was deleted from the roster sheet; the manual account is restored as it was (set its status to deleted to remove it)']));
   }
 
   const counts = countChanges(changes);
@@ -102,22 +131,69 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     held,
     counts,
     ruleProblems: index.problems,
-    blockedByThreshold: thresholdCheck(counts, accounts, settings),
+    blockedByThreshold: massChangeCheck(changes, accounts, settings, recentDestructive),
     inScopeUsers: inScopeUsers - suspendedUnsynced,
     suspendedUnsynced,
     directoryUsers: snapshot.users.length,
   };
 }
 
-function thresholdCheck(counts: Record<ChangeKind, number>, accounts: Account[], settings: Settings): Plan['blockedByThreshold'] {
-  const destructive = counts.deactivate + counts.delete;
-  if (destructive === 0) return null;
-  const synced = accounts.filter((a) => a.source === 'synced' && a.status !== 'deleted').length;
-  const { kind, value } = settings.threshold;
-  const limit = kind === 'percent' ? Math.floor((synced * value) / 100) : value;
-  if (destructive <= limit) return null;
-  const threshold = kind === 'percent' ? `${value}% of ${synced} synced accounts` : `at most ${value} accounts`;
-  return { destructive, limit, message: msg('thresholdBlocked', { count: destructive, limit, threshold }).text };
+/**
+ * Changes more than the policy allows at once, however they arrive: deactivations and deletions over
+ * the threshold (this sync's together with those of the rolling window), a role lost by more than the
+ * threshold's share of its accounts, a privileged role given to more than the grant limit.
+ */
+function massChangeCheck(changes: Change[], accounts: Account[], settings: Settings, recent: number): Plan['blockedByThreshold'] {
+  const synced = accounts.filter((a) => a.source === 'synced' && a.status !== 'deleted');
+  const { kind, value, windowHours } = settings.threshold;
+  const limitOf = (n: number) => (kind === 'percent' ? Math.floor((n * value) / 100) : value);
+  const found: { confirm: number; limit: number; text: string; fix: string }[] = [];
+
+  const destructive = changes.filter((c) => c.kind === 'deactivate' || c.kind === 'delete').length;
+  const limit = limitOf(synced.length);
+  const threshold = kind === 'percent' ? `${value}% of ${synced.length} synced accounts` : `at most ${value} accounts`;
+  if (destructive > 0 && destructive > limit) {
+    found.push({ confirm: destructive, limit, ...msg('thresholdBlocked', { count: destructive, limit, threshold }) });
+  } else if (destructive > 0 && windowHours > 0 && destructive + recent > limit) {
+    found.push({ confirm: destructive, limit, ...msg('rollingThresholdBlocked', { count: destructive, recent, hours: windowHours, total: destructive + recent, limit, threshold }) });
+  }
+
+  // Per role, with at least one account allowed to lose it: a role held by a few accounts is not frozen.
+  if (kind === 'percent') {
+    for (const role of settings.roles) {
+      const holders = synced.filter((a) => a.status === 'active' && a.roles.includes(role)).length;
+      const lost = changes.filter((c) => losesRole(c, role)).length;
+      const roleLimit = Math.max(1, Math.floor((holders * value) / 100));
+      if (lost > roleLimit) found.push({ confirm: lost, limit: roleLimit, ...msg('roleThresholdBlocked', { role, count: lost, total: holders, limit: roleLimit, threshold: `${value}%` }) });
+    }
+  }
+
+  // A first sync (no synced account yet) creates everyone, privileged or not: Preview shows them, nothing is taken away.
+  const privileged = settings.privilegedRoles;
+  const grants = synced.length ? changes.filter((c) => privileged.some((r) => gainsRole(c, r))).length : 0;
+  if (grants > settings.privilegedGrantLimit) {
+    found.push({ confirm: grants, limit: settings.privilegedGrantLimit, ...msg('privilegeBlocked', { roles: privileged.join(', '), count: grants, limit: settings.privilegedGrantLimit }) });
+  }
+
+  if (!found.length) return null;
+  return {
+    destructive: Math.max(...found.map((f) => f.confirm)),
+    limit: found[0].limit,
+    message: found.map((f) => f.text).join(' '),
+    fix: found[0].fix,
+  };
+}
+
+/** An active account that loses `role`: deactivated, deleted, or no longer given it by the rules. */
+function losesRole(c: Change, role: string): boolean {
+  if (!c.before || c.before.status !== 'active' || !c.before.roles.includes(role)) return false;
+  return !c.after || c.after.status !== 'active' || !c.after.roles.includes(role);
+}
+
+/** An active account that gets `role` it did not have (a new account included). */
+function gainsRole(c: Change, role: string): boolean {
+  if (!c.after || c.after.status !== 'active' || !c.after.roles.includes(role)) return false;
+  return !c.before || c.before.status !== 'active' || !c.before.roles.includes(role);
 }
 
 function rolesOf(verdict: Verdict): string[] {
@@ -128,7 +204,7 @@ export function describeMatch(verdict: Verdict): string {
   return verdict.match.roles.map((g) => `${g.role} (${g.from.join('; ')})`).join(', ');
 }
 
-function create(verdict: Verdict, settings: Settings, now: string): Change {
+function create(verdict: Verdict, _settings: Settings | null, now: string): Change {
   const { user } = verdict;
   const after: Account = {
     id: user.id,
@@ -144,6 +220,14 @@ function create(verdict: Verdict, settings: Settings, now: string): Change {
     outOfScopeSince: '',
   };
   return change('create', null, after, [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`]);
+}
+
+/** An in-scope user whose row a person deleted: the account again, with the local decision it carried. */
+function recreate(verdict: Verdict, decided: Account, now: string): Change {
+  const fresh = create(verdict, null, now);
+  const after: Account = { ...fresh.after!, status: decided.status, syncedStatus: decided.syncedStatus || 'active', permissions: [...decided.permissions] };
+  const kept = [decided.status !== decided.syncedStatus ? `status ${decided.status}` : '', decided.permissions.length ? `permissions ${decided.permissions.join(', ')}` : ''].filter(Boolean).join(', ');
+  return change('create', null, after, [`its row was deleted from the roster sheet; recreated with its local decision (${kept || 'as it was'})`, ...fresh.reasons]);
 }
 
 /** An in-scope user with an account: bring fields and status in line, respecting local decisions. */

@@ -91,6 +91,11 @@ export interface RosterPort {
    * destinations that keep such records (a SCIM app's ledger) offer it; false when there is none.
    */
   relink?(fromAccountId: string, toAccountId: string): boolean;
+  /**
+   * Only a roster people can clear by hand (the sheet) has this: it starts an empty roster on purpose
+   * (an emptied one is refused until then). Throws a UserError when the roster still holds accounts.
+   */
+  startNew?(): void;
 }
 
 export interface HistoryPort {

@@ -36,6 +36,8 @@ export interface Schedule {
 export interface Threshold {
   kind: 'percent' | 'count';
   value: number;
+  /** Deactivations and deletions of the last this many hours count together against the threshold (0: this sync's only). */
+  windowHours: number;
 }
 
 /** The destination chosen by default: a sheet of the spreadsheet the add-on runs in. */
@@ -43,6 +45,11 @@ export const EMBEDDED_DESTINATION = 'sheet';
 
 export interface Settings extends Partial<DestinationSettings> {
   schemaVersion: number;
+  /**
+   * Counts saves: a save carries the revision it was read at, and one read before another save (another
+   * admin's, or an exclude from the Accounts tab) is refused instead of silently undoing that save.
+   */
+  revision: number;
   rules: Rule[];
   /** Roles known to the destination; admin also grants teacher. */
   roles: Role[];
@@ -62,6 +69,10 @@ export interface Settings extends Partial<DestinationSettings> {
   admins: string[];
   cooldownMinutes: number;
   notifyOnFailure: boolean;
+  /** Roles that let their holders do more (admin): granting one to many accounts at once halts the sync. */
+  privilegedRoles: Role[];
+  /** How many accounts one sync may give a privileged role before it halts for a confirmation. */
+  privilegedGrantLimit: number;
   /** Email the admins a report after each scheduled sync that changed something (off by default). */
   reportEmail: boolean;
   /**
@@ -75,12 +86,13 @@ export interface Settings extends Partial<DestinationSettings> {
 export function defaultSettings(): Settings {
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
+    revision: 0,
     rules: [],
     roles: [...DEFAULT_ROLES],
     impliedRoles: { admin: ['teacher'] },
     schedule: { mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] },
     graceDays: 30,
-    threshold: { kind: 'percent', value: 10 },
+    threshold: { kind: 'percent', value: 10, windowHours: 24 },
     exclude: [],
     suspendedUsers: 'suspend',
     archivedUsers: 'suspend',
@@ -88,6 +100,8 @@ export function defaultSettings(): Settings {
     admins: [],
     cooldownMinutes: 15,
     notifyOnFailure: true,
+    privilegedRoles: ['admin'],
+    privilegedGrantLimit: 10,
     reportEmail: false,
     destination: EMBEDDED_DESTINATION,
   };
@@ -191,6 +205,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   const threshold = obj(s.threshold ?? d.threshold, 'threshold');
   const thresholdKind = oneOf(threshold.kind, 'threshold.kind', ['percent', 'count'] as const);
   const thresholdValue = int(threshold.value, 'threshold.value', 0, thresholdKind === 'percent' ? 100 : 1_000_000);
+  const windowHours = int(threshold.windowHours ?? d.threshold.windowHours, 'threshold.windowHours', 0, 168);
+  const privilegedRoles = [...new Set(list(s.privilegedRoles ?? d.privilegedRoles.filter((r) => roles.includes(r)), 'privilegedRoles', 20).map((r, i) => role(r, `privilegedRoles[${i}]`, roles)))];
   const permissionNames = list(s.permissionNames ?? d.permissionNames, 'permissionNames', 50).map((p, i) => {
     if (typeof p !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,39}$/.test(p)) fail(`permissionNames[${i}]`, 'must be a short name (letters, digits, space, - _ .)');
     return p;
@@ -206,12 +222,13 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   if (typeof reportEmail !== 'boolean') fail('reportEmail', 'must be true or false');
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
+    revision: int(s.revision ?? d.revision, 'revision', 0, 2_000_000_000),
     rules,
     roles,
     impliedRoles,
     schedule: validateSchedule(s.schedule ?? d.schedule),
     graceDays: int(s.graceDays ?? d.graceDays, 'graceDays', 0, 3650),
-    threshold: { kind: thresholdKind, value: thresholdValue },
+    threshold: { kind: thresholdKind, value: thresholdValue, windowHours },
     exclude: [...new Set(list(s.exclude ?? [], 'exclude').map((e, i) => email(e, `exclude[${i}]`)))],
     suspendedUsers,
     archivedUsers,
@@ -219,6 +236,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
+    privilegedRoles,
+    privilegedGrantLimit: int(s.privilegedGrantLimit ?? d.privilegedGrantLimit, 'privilegedGrantLimit', 0, 1_000_000),
     reportEmail,
     destination,
     ...destinationSettings,

@@ -5,7 +5,7 @@ import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryE
 import { ApplyResult, BlobStore, Services } from './ports';
 import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, UNREADABLE_SETTINGS, readNumber, readSettings } from './config';
+import { KEYS, UNREADABLE_SETTINGS, evenIfStoreFull, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
@@ -80,6 +80,8 @@ export interface SyncRequest {
 }
 
 const JOB_KEY = 'job';
+/** Where the state store keeps a sync's progress, named in messages (the Apps Script adapter's hidden sheet). */
+export const STATE_SHEET_NAME = 'Roster Sync state';
 
 /** The sync part-way, or null (also when its saved job cannot be read: runSync discards that one). */
 export function loadJob(state: BlobStore): Job | null {
@@ -101,7 +103,14 @@ function saveJob(state: BlobStore, job: Job): void {
 }
 
 export function runSync(services: Services, request: SyncRequest): SyncResult {
-  if (!services.lock.tryLock(LOCK_WAIT_MS, 'sync')) return busy(services);
+  let locked: boolean;
+  try {
+    locked = services.lock.tryLock(LOCK_WAIT_MS, 'sync');
+  } catch (error) {
+    // The lease could not even be taken (a first sync of a roster while the property store is full).
+    return failJob(services, null, error, services.clock.nowMs(), request.trigger);
+  }
+  if (!locked) return busy(services);
   const state = new WriteBehindStore(services.state);
   const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();
@@ -110,10 +119,13 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     const settings = readSettings(svc);
     const saved = readJob(svc.state);
     job = saved.job;
-    if (saved.damaged) {
-      // A sync cut off while saving its progress: record it, and carry on from the beginning.
-      const m = msg('staleCheckpoint', { reason: 'its saved progress could not be read' });
-      appendHistory(svc, { trigger: request.trigger, startedAt: partStart, outcome: 'discarded', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
+    // A sync saved part-way whose progress is gone: a person deleted or cleared the hidden state sheet.
+    const lost = !job && !saved.damaged && svc.config.get(KEYS.runningJob) !== null;
+    const interrupted = saved.damaged || lost;
+    if (interrupted) {
+      // Record that it was interrupted, and carry on from the beginning.
+      const reason = lost ? `its saved progress (the hidden sheet "${STATE_SHEET_NAME}") was deleted or cleared` : 'its saved progress could not be read';
+      appendHistory(svc, { trigger: request.trigger, startedAt: partStart, outcome: 'discarded', counts: emptyCounts(), parts: 0, busyMs: 0 }, msg('staleCheckpoint', { reason }));
       forgetJob(svc);
     }
     if (job) {
@@ -124,8 +136,8 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       }
     }
     if (!job) {
-      if (request.mode === 'continue' && !saved.damaged) return lastOutcome(svc);
-      if (request.trigger === 'manual' && !saved.damaged) {
+      if (request.mode === 'continue' && !interrupted) return lastOutcome(svc);
+      if (request.trigger === 'manual' && !interrupted) {
         const refusal = cooldownRefusal(svc, settings, partStart);
         if (refusal) return refusal;
       }
@@ -229,7 +241,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
-      if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
+      if (block && block.destructive > job.allowDestructive) return halt(svc, job, block, partStart);
       job.phase = 'apply';
     }
     const batch = plan.changes.splice(0, APPLY_BATCH);
@@ -257,10 +269,61 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   }
   const accounts = readRoster(svc);
   confirmUnseen(svc, snapshot, accounts);
-  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
+  // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
+  const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
+  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt, recentDestructive: recentDestructive(svc, settings), remembered });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
+}
+
+const DECISIONS_KEY = 'decisions';
+
+/** Whether an account carries something decided in Roster Sync or the sheet, not in Google. */
+function carriesDecision(a: Account): boolean {
+  return a.source === 'manual' || (a.status !== a.syncedStatus && a.status !== 'deleted') || a.permissions.length > 0;
+}
+
+/** The accounts with a local decision as last seen, by id (kept in the state store, apart from any sync's progress). */
+export function loadDecisions(state: BlobStore): Map<string, Account> {
+  try {
+    const list = JSON.parse(state.get(DECISIONS_KEY) ?? '[]') as Account[];
+    return new Map(Array.isArray(list) ? list.filter((a) => a && typeof a.id === 'string').map((a) => [a.id, a]) : []);
+  } catch {
+    return new Map(); // unreadable: forgotten, never a crash; the roster still holds every decision it shows
+  }
+}
+
+function saveDecisions(state: BlobStore, before: Map<string, Account>, after: Map<string, Account>): void {
+  if (JSON.stringify([...before.values()]) !== JSON.stringify([...after.values()])) state.set(DECISIONS_KEY, JSON.stringify([...after.values()]));
+}
+
+/**
+ * Brings the remembered decisions in line with the roster as read: those of accounts on the sheet as
+ * they are now, and those of accounts a person's row deletion took off it while their Google user is
+ * still in the directory (they are recreated with it). Returns the decisions the plan uses.
+ */
+export function rememberDecisions(state: BlobStore, accounts: Account[], snapshot: DirectorySnapshot): Map<string, Account> {
+  const before = loadDecisions(state);
+  const present = new Set(accounts.map((a) => a.id));
+  const inDirectory = new Set(snapshot.users.map((u) => u.id));
+  const after = new Map<string, Account>();
+  for (const [id, a] of before) if (!present.has(id) && (a.source === 'manual' || inDirectory.has(id))) after.set(id, a);
+  for (const a of accounts) if (carriesDecision(a)) after.set(a.id, a);
+  saveDecisions(state, before, after);
+  return after;
+}
+
+/** Records the decisions of accounts an admin just edited (Accounts tab), so a row deleted before the next sync keeps them. */
+export function noteDecisions(state: BlobStore, edited: Account[], replacedIds: string[] = []): void {
+  const before = loadDecisions(state);
+  const after = new Map(before);
+  for (const id of replacedIds) after.delete(id);
+  for (const a of edited) {
+    if (carriesDecision(a)) after.set(a.id, a);
+    else after.delete(a.id);
+  }
+  saveDecisions(state, before, after);
 }
 
 /**
@@ -306,7 +369,27 @@ export function readRoster(svc: Services): Account[] {
     const first = problems[0];
     throw new UserError(msg('rosterRowInvalid', { row: first.row, sheet: svc.roster.kind, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` }));
   }
+  refuseEmptied(svc, accounts);
   return accounts;
+}
+
+/**
+ * A roster that held synced accounts and now holds none was cleared by a person (rows deleted or
+ * cleared, header kept): refilling it would recreate every account and forget every local decision.
+ */
+function refuseEmptied(svc: Services, accounts: Account[]): void {
+  if (!svc.roster.startNew) return;
+  const held = readNumber(svc.config, KEYS.rosterSyncedAccounts);
+  if (held && !accounts.some((a) => a.source === 'synced')) throw new UserError(msg('rosterEmptied', { sheet: svc.roster.kind, count: held }));
+}
+
+/** Remembers how many synced accounts the roster holds after a sync (a property write only when it changed). */
+function rememberSyncedAccounts(svc: Services): void {
+  if (!svc.roster.startNew) return;
+  const synced = svc.roster.readAll().accounts.filter((a) => a.source === 'synced').length;
+  if (readNumber(svc.config, KEYS.rosterSyncedAccounts) === (synced || null)) return;
+  if (synced) svc.config.set(KEYS.rosterSyncedAccounts, String(synced));
+  else svc.config.remove(KEYS.rosterSyncedAccounts);
 }
 
 function applyBatch(svc: Services, job: Job, batch: Change[]): ApplyResult['unsent'] {
@@ -372,6 +455,7 @@ function pause(svc: Services, job: Job, partStart: number): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
   saveJob(svc.state, job);
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
+  if (svc.config.get(KEYS.runningJob) !== job.id) svc.config.set(KEYS.runningJob, job.id);
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
   return result('in-progress', msg('syncInProgress', { part: job.part, phase: describePhase(job) }), job);
@@ -387,13 +471,15 @@ export function describePhase(job: Job): string {
 
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
-  // Deactivations the app could not be told of leave people able to sign in: not a success.
-  const outcome: SyncOutcome = failed || job.notSent || job.postponed ? 'partial' : 'success';
+  // Deactivations the app could not be told of leave people able to sign in, and changes held back
+  // (a broken rule) are not done: neither is a success.
+  const outcome: SyncOutcome = failed || job.notSent || job.postponed ? 'partial' : job.held ? 'warning' : 'success';
   const notes = [...job.ruleProblems];
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
-    notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
+    const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has, on an account whose email a Google user has)';
+    notes.push(`${job.held} changes ${why}${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them and why.`);
   }
   if (job.postponed) {
     const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
@@ -405,6 +491,9 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : job.postponed ? job.postponed.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
+  rememberSyncedAccounts(svc);
+  // The remembered decisions noted while planning (the sync's own progress is gone by now).
+  if (svc.state instanceof WriteBehindStore) svc.state.flush();
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else {
     if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
@@ -415,8 +504,8 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   return result('done', { id: 'syncDone', text, fix }, job);
 }
 
-function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
-  const fix = msg('thresholdBlocked', { count: 0, limit: 0, threshold: '' }).fix;
+function halt(svc: Services, job: Job, block: NonNullable<Plan['blockedByThreshold']>, partStart: number): SyncResult {
+  const { message, fix, destructive } = block;
   end(svc, job, 'halted', { text: message, fix }, partStart);
   notify(svc, job.trigger, 'halted', { text: message, fix }, job.applied);
   return result('halted', { id: 'thresholdBlocked', text: message, fix }, job, { destructive });
@@ -456,16 +545,48 @@ const PASSING_FAILURES: ReadonlySet<string> = new Set(['directoryUnavailable', '
 /** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
 function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string; id?: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
+  evenIfStoreFull(() => recordDestructive(svc, job));
   appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
-  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
-  else markScheduledRun(svc, job);
+  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) evenIfStoreFull(() => unmarkScheduledRun(svc, job));
+  else evenIfStoreFull(() => markScheduledRun(svc, job));
   forgetJob(svc);
   keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
+/** The longest rolling window settings allow; older entries of the log are dropped. */
+const MAX_WINDOW_MS = 168 * 3_600_000;
+
+function destructiveLog(svc: Services): [number, number][] {
+  try {
+    const log = JSON.parse(svc.config.get(KEYS.destructiveLog) ?? '[]');
+    return Array.isArray(log) ? log.filter((e): e is [number, number] => Array.isArray(e) && typeof e[0] === 'number' && typeof e[1] === 'number') : [];
+  } catch {
+    return []; // an unreadable log only forgets past syncs: this sync's own changes still face the threshold
+  }
+}
+
+/** Deactivations and deletions of the rolling window (settings.threshold.windowHours) an admin did not confirm. */
+export function recentDestructive(svc: Services, settings: Settings): number {
+  const hours = settings.threshold.windowHours;
+  if (!hours) return 0;
+  const since = svc.clock.nowMs() - hours * 3_600_000;
+  return destructiveLog(svc).reduce((n, [at, count]) => (at > since ? n + count : n), 0);
+}
+
+/** Adds this sync's deactivations and deletions to the log, unless an admin confirmed them ("Apply anyway"). */
+function recordDestructive(svc: Services, job: Job): void {
+  const count = job.applied.deactivate + job.applied.delete;
+  if (!count || job.allowDestructive > 0) return;
+  const now = svc.clock.nowMs();
+  const log = destructiveLog(svc).filter(([at]) => at > now - MAX_WINDOW_MS);
+  svc.config.set(KEYS.destructiveLog, JSON.stringify([...log, [now, count]]));
+}
+
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
 function forgetJob(svc: Services): void {
-  // The job first: an execution cut off here must not leave a job whose snapshot is already gone.
+  // The pointer first (cut off here, the job is still found and resumed, never taken for lost state),
+  // then the job: an execution cut off here must not leave a job whose snapshot is already gone.
+  if (svc.config.get(KEYS.runningJob) !== null) svc.config.remove(KEYS.runningJob);
   svc.state.removePrefix(JOB_KEY);
   clearSnapshot(svc.state);
   svc.config.remove(PROGRESS_KEY);
@@ -489,7 +610,7 @@ function unmarkScheduledRun(svc: Services, job: Job): void {
 
 function appendHistory(
   svc: Services,
-  run: { trigger: SyncTrigger; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
+  run: { trigger: HistoryEntry['trigger']; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
   message: { text: string; fix: string },
 ): void {
   const entry: HistoryEntry = {
@@ -581,9 +702,17 @@ function keepReport(svc: Services, startedAt: number, report: Omit<SyncReport, '
   }
 }
 
+/** History of a settings save: who, when, and what changed (a History row, not a sync). */
+export function recordSettingsChange(svc: Services, who: string, changes: string[]): void {
+  if (!changes.length) return;
+  const now = svc.clock.nowMs();
+  const m = msg('settingsChanged', { who: who || 'an admin', changes: changes.join('; ') });
+  appendHistory(svc, { trigger: 'settings', startedAt: now, outcome: 'changed', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
+}
+
 /** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
 export function lastFullSyncEntry(svc: Services): HistoryEntry | undefined {
-  return svc.history.list(100).find((e) => e.trigger !== 'user');
+  return svc.history.list(100).find((e) => e.trigger !== 'user' && e.trigger !== 'settings');
 }
 
 function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {

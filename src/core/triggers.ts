@@ -26,7 +26,8 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
     for (const t of svc.triggers.list()) if (t.handler === SCHEDULE_HANDLER) svc.triggers.remove(t.id);
     return { state: 'idle', message: msg('notSyncAccount', { owner }).text };
   }
-  if (loadJob(svc.state)) return runSync(svc, { trigger: 'scheduled', mode: 'continue' });
+  // A sync part-way, or one whose saved progress was lost (runSync reports it and starts clean).
+  if (loadJob(svc.state) || svc.config.get(KEYS.runningJob) !== null) return runSync(svc, { trigger: 'scheduled', mode: 'continue' });
   let settings: Settings;
   try {
     settings = readSettings(svc);

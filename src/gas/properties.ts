@@ -4,6 +4,8 @@
 import { KeyValueStore } from '../core/ports';
 import { UserError, msg } from '../core/messages';
 
+const STORE_NAMES = { script: 'script properties (shared by every roster of this deployment)', user: 'your user properties', document: "the spreadsheet's document properties" } as const;
+
 /** Under Google's 9 KB per value, counted in UTF-8 bytes. */
 const CHUNK_BYTES = 8000;
 const CHUNKED = '\u0001chunks:';
@@ -30,8 +32,16 @@ function split(value: string): string[] {
   return parts;
 }
 
+/** Google's quota for one property store (script, document or user properties), in bytes. */
+const STORE_BYTES = 500 * 1024;
+
 export class PropertyStore implements KeyValueStore {
-  constructor(private readonly props: GoogleAppsScript.Properties.Properties, private readonly prefix: string) {}
+  /** `store` names the store in messages: the script properties every roster of a deployment shares, or a user's or document's own. */
+  constructor(
+    private readonly props: GoogleAppsScript.Properties.Properties,
+    private readonly prefix: string,
+    private readonly store: 'script' | 'user' | 'document' = 'script',
+  ) {}
 
   get(key: string): string | null {
     const raw = this.props.getProperty(this.prefix + key);
@@ -48,9 +58,21 @@ export class PropertyStore implements KeyValueStore {
     } catch (error) {
       // A property store holds 500 KB in all: say which value did not fit, not just Google's quota text.
       if (!/property storage quota/i.test(error instanceof Error ? error.message : String(error))) throw error;
-      const kb = Math.ceil(utf8Length(value) / 1024);
-      throw new UserError(msg('invalidSetting', { field: key, problem: `is too large to store (${kb} KB; a property store holds at most 500 KB in all): shorten it and save again; nothing was saved` }));
+      const bytes = utf8Length(this.prefix + key) + utf8Length(value);
+      const kb = Math.ceil(bytes / 1024);
+      if (bytes > STORE_BYTES / 2) {
+        throw new UserError(msg('invalidSetting', { field: key, problem: `is too large to store (${kb} KB; a property store holds at most 500 KB in all): shorten it and save again; nothing was saved` }));
+      }
+      // A small value that does not fit: the store is full of other values (in script properties, often other rosters').
+      throw new UserError(msg('propertyStoreFull', { store: STORE_NAMES[this.store], used: this.usedKb(), key, kb }));
     }
+  }
+
+  /** KB the store holds now, counted as the quota counts (keys and values). */
+  private usedKb(): number {
+    let bytes = 0;
+    for (const [k, v] of Object.entries(this.props.getProperties())) bytes += utf8Length(k) + utf8Length(String(v));
+    return Math.ceil(bytes / 1024);
   }
 
   private write(key: string, value: string): void {

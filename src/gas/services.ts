@@ -1,13 +1,13 @@
 // Builds the core's Services from Apps Script's globals, once per execution.
-import { RosterPort, Services } from '../core/ports';
-import { readSettings } from '../core/config';
+import { KeyValueStore, RosterPort, Services } from '../core/ports';
+import { KEYS, readSettings } from '../core/config';
 import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
 import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
 import { PropertyStore } from './properties';
 import { SheetHistory } from './sheetHistory';
-import { REPORTS_SHEET, SheetBlobStore } from './sheetState';
+import { REPORTS_SHEET, STATE_SHEET, SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
 import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
@@ -64,7 +64,7 @@ function openRoster(svc: Services, spreadsheet: GoogleAppsScript.Spreadsheet.Spr
 
 function documentConfig(state: SheetBlobStore) {
   const props = PropertiesService.getDocumentProperties();
-  return new MirroredConfig(props ? new PropertyStore(props, 'rs:') : null, state);
+  return new MirroredConfig(props ? new PropertyStore(props, 'rs:', 'document') : null, state);
 }
 
 /**
@@ -83,16 +83,28 @@ function syncLock(ssId: string, startedMs: number): LeaseLock {
   });
 }
 
+/** The sync account, the installer and the listed admins: who runs syncs (scheduled, or Sync now). */
+function syncRunners(config: KeyValueStore): string[] {
+  let admins: string[] = [];
+  try {
+    admins = readSettings({ config, destinations: DESTINATIONS }).admins;
+  } catch {
+    // Unreadable settings: the sync account and the installer still run syncs once they are repaired.
+  }
+  return [config.get(KEYS.syncAccount) ?? '', config.get(KEYS.installer) ?? '', ...admins].filter(Boolean);
+}
+
 export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, startedMs: number): Services {
   const scope = settingsScope();
   const ssId = spreadsheet.getId();
-  const state = new SheetBlobStore(spreadsheet);
+  // The accounts that run syncs may edit the state sheet; nobody else (config is read only when the sheet is created).
+  const state: SheetBlobStore = new SheetBlobStore(spreadsheet, STATE_SHEET, (): string[] => syncRunners(config));
   const budget = budgetMs();
   // Namespaced by roster spreadsheet: every user who opens it (whatever their email domain, e.g. a
   // customer's secondary domain) meets the same configuration, and who may change it is decided by
   // that configuration (installer and listed admins), never by a namespace of one's own.
-  const config = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
-  const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`);
+  const config: KeyValueStore = scope === 'document' ? documentConfig(state) : new PropertyStore(PropertiesService.getScriptProperties(), `rs:${ssId}:`);
+  const secrets = new PropertyStore(PropertiesService.getUserProperties(), `rs:${ssId}:`, 'user');
   let roster: RosterPort | null = null;
   const services: Services = {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
@@ -107,7 +119,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     config,
     secrets,
     state,
-    reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET),
+    reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET, (): string[] => syncRunners(config)),
     lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,

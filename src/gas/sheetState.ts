@@ -13,15 +13,28 @@ const WRITE_CHARS = 4_000_000;
 
 export class SheetBlobStore implements BlobStore {
   private index: Map<string, { row: number; count: number }> | null = null;
+  /** Rows of a key's older values still in the sheet, removed with the key's next write or removal. */
+  private readonly older = new Map<string, { row: number; count: number }[]>();
   private lastRow = 1;
   private handle: GoogleAppsScript.Spreadsheet.Sheet | null = null;
   /** Values read together with another key of their family, served once by get(). */
   private readonly ahead = new Map<string, string>();
 
-  constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, private readonly sheetName = STATE_SHEET) {}
+  /**
+   * `editors`: who may edit the sheet besides the account running this execution (the sync account,
+   * Roster Sync's admins); the sheet is protected against everyone else when it is first written.
+   */
+  constructor(
+    private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet,
+    private readonly sheetName = STATE_SHEET,
+    private readonly editors: () => string[] = () => [],
+  ) {}
 
   private sheet() {
-    return this.handle ?? (this.handle = ensureSheet(this.spreadsheet, this.sheetName, ['Key', 'Chunks', 'Data'], true));
+    if (this.handle) return this.handle;
+    const sheet = ensureSheet(this.spreadsheet, this.sheetName, ['Key', 'Chunks', 'Data'], true);
+    if (!sheet.getProtections(SpreadsheetApp.ProtectionType.SHEET).length) protect(sheet, this.editors());
+    return (this.handle = sheet);
   }
 
   /** The sheet only once something is stored: reads of a missing sheet find nothing. */
@@ -35,10 +48,15 @@ export class SheetBlobStore implements BlobStore {
     // Row 1 is the header even when an execution was cut off before writing it: data starts at row 2.
     this.lastRow = sheet ? Math.max(sheet.getLastRow(), 1) : 1;
     const index = new Map<string, { row: number; count: number }>();
+    this.older.clear();
     if (sheet && this.lastRow > 1) {
       const keys = sheet.getRange(2, 1, this.lastRow - 1, 2).getValues();
       keys.forEach(([key, count], i) => {
-        if (key !== '' && Number(count) > 0 && !index.has(String(key))) index.set(String(key), { row: i + 2, count: Number(count) });
+        if (key === '' || !(Number(count) > 0)) return;
+        // A key written twice (cut off between writing its new value and removing the old one): the newer counts.
+        const previous = index.get(String(key));
+        if (previous) this.older.set(String(key), [...(this.older.get(String(key)) ?? []), previous]);
+        index.set(String(key), { row: i + 2, count: Number(count) });
       });
     }
     return (this.index = index);
@@ -79,8 +97,9 @@ export class SheetBlobStore implements BlobStore {
 
   /**
    * Saves several keys with as few writes as their size allows (a checkpoint: snapshot pages, then
-   * the job). New keys are written first; keys that already exist are replaced last, so an execution
-   * cut off part-way leaves the previous job in place, never a job without its pages.
+   * the job). New keys are written first; keys that already exist are written again after them and
+   * only then their old rows removed, so an execution cut off part-way leaves the previous job or the
+   * new one in place (the newer copy is read), never a job without its pages nor none at all.
    */
   setMany(entries: [string, string][]): void {
     const index = this.load();
@@ -89,8 +108,9 @@ export class SheetBlobStore implements BlobStore {
     const replaced = entries.filter(([key]) => index.has(key));
     this.append(fresh);
     if (replaced.length) {
-      this.deleteRows(replaced.map(([key]) => key));
+      const old = replaced.flatMap(([key]) => [index.get(key)!, ...(this.older.get(key) ?? [])]);
       this.append(replaced);
+      this.removeAt(old);
     }
   }
 
@@ -121,13 +141,34 @@ export class SheetBlobStore implements BlobStore {
   }
 
   private deleteRows(keys: string[]): void {
+    this.removeAt(keys.flatMap((key) => [this.index!.get(key)!, ...(this.older.get(key) ?? [])]));
+  }
+
+  private removeAt(values: { row: number; count: number }[]): void {
     const rows: number[] = [];
-    for (const key of keys) {
-      const at = this.index!.get(key)!;
-      for (let i = 0; i < at.count; i++) rows.push(at.row + i);
-    }
+    for (const at of values) for (let i = 0; i < at.count; i++) rows.push(at.row + i);
     removeRows(this.sheet(), rows);
     this.index = null;
     this.load();
   }
+}
+
+/**
+ * A hidden sheet is still editable by every editor of the spreadsheet: protect it so that only the
+ * accounts that run syncs can change a sync's saved progress (Google: the owner can always edit, and
+ * the current user is added first so that removing the others cannot lock it out).
+ */
+function protect(sheet: GoogleAppsScript.Spreadsheet.Sheet, editors: string[]): void {
+  const protection = sheet.protect().setDescription('Roster Sync keeps its own data here; edited by Roster Sync only.');
+  protection.addEditor(Session.getEffectiveUser());
+  const keep = new Set([Session.getEffectiveUser().getEmail(), ...editors].map((e) => e.toLowerCase()).filter(Boolean));
+  protection.removeEditors(protection.getEditors().filter((e) => !keep.has(e.getEmail().toLowerCase())));
+  for (const email of keep) {
+    try {
+      protection.addEditor(email);
+    } catch {
+      // Not an editor of the spreadsheet (Google refuses): this account cannot run a sync of it anyway.
+    }
+  }
+  if (protection.canDomainEdit()) protection.setDomainEdit(false);
 }

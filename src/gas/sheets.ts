@@ -64,7 +64,11 @@ export function runs(rows: number[]): { start: number; values: number[] }[] {
 export function removeRows(sheet: GoogleAppsScript.Spreadsheet.Sheet, rows: number[]): void {
   const all = runs(rows);
   if (!all.length) return;
-  const total = all.reduce((n, r) => n + r.values.length, 0);
-  if (sheet.getMaxRows() - total <= sheet.getFrozenRows()) sheet.insertRowsAfter(sheet.getMaxRows(), 1);
+  keepSpareRow(sheet, all.reduce((n, r) => n + r.values.length, 0));
   for (const run of all.reverse()) sheet.deleteRows(run.start, run.values.length);
+}
+
+/** Sheets refuses to delete every non-frozen row: adds a blank row when deleting `count` rows would. */
+export function keepSpareRow(sheet: GoogleAppsScript.Spreadsheet.Sheet, count: number): void {
+  if (count && sheet.getMaxRows() - count <= sheet.getFrozenRows()) sheet.insertRowsAfter(sheet.getMaxRows(), 1);
 }

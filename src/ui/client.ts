@@ -19,16 +19,21 @@ export type Data<K extends ApiName> = ReturnType<Api[K]> extends Envelope<infer 
 
 /** A failure as the sidebar shows it: the catalog's text and fix, and the field it is about. */
 export interface ServerError {
+  /** The catalog id of a server's message (none for errors the sidebar makes itself). */
+  id?: string;
   text: string;
   fix: string;
   field?: string;
 }
 
 /** A settings document as the form reads it: an empty number field is sent as null for the server to name. */
-export type SettingsDraft = Omit<Settings, 'graceDays' | 'cooldownMinutes' | 'threshold' | 'scim'> & {
+export type SettingsDraft = Omit<Settings, 'graceDays' | 'cooldownMinutes' | 'threshold' | 'scim' | 'privilegedGrantLimit'> & {
   graceDays: number | null;
   cooldownMinutes: number | null;
-  threshold: { kind: Settings['threshold']['kind']; value: number | null };
+  threshold: { kind: Settings['threshold']['kind']; value: number | null; windowHours: number | null };
+  privilegedGrantLimit: number | null;
+  /** Sent once the admin confirmed a save that lowers the protection against mass changes. */
+  confirmLowerProtection?: boolean;
   scim?: (Omit<NonNullable<Settings['scim']>, 'maxMembersPerPatch'> & { maxMembersPerPatch: number | null }) | null;
 };
 
@@ -49,6 +54,7 @@ export interface Requests {
   useMyAccountForSync: { confirmChange?: boolean };
   askAdminMessage: { adminEmail: string };
   saveScimToken: { token: string; baseUrl?: string };
+  startNewRoster: { confirm: boolean };
   getSyncReport: { startedAt: string; query?: string };
 }
 /** The server functions that take an argument. */

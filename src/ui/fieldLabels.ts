@@ -30,6 +30,8 @@ const SETTING_LABELS: Record<string, string> = {
   threshold: 'Deletion threshold',
   'threshold.kind': 'Threshold unit',
   'threshold.value': 'Deletion threshold',
+  'threshold.windowHours': 'Rolling window (hours)',
+  privilegedGrantLimit: 'Privileged role grants',
   exclude: 'Exclude',
   suspendedUsers: 'Suspended users',
   archivedUsers: 'Archived users',

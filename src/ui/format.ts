@@ -1,14 +1,14 @@
 // Words and numbers as the sidebar shows them. The keys are the server's own types, so a new
 // change kind, status or outcome fails the type check until it has a label here.
-import { CHANGE_KINDS, AccountStatus, ChangeKind, SyncOutcome, SyncTrigger } from '../core/model';
+import { CHANGE_KINDS, AccountStatus, ChangeKind, HistoryEntry, SyncOutcome } from '../core/model';
 import type { CheckStatus } from '../core/finalize';
 import { store } from './store';
 
 export const KIND_LABEL: Record<ChangeKind, string> = { create: 'Create', update: 'Update', deactivate: 'Deactivate', reactivate: 'Reactivate', delete: 'Delete' };
 const KIND_PAST: Record<ChangeKind, string> = { create: 'created', update: 'updated', deactivate: 'deactivated', reactivate: 'reactivated', delete: 'deleted' };
 export const STATUS_LABEL: Record<AccountStatus, string> = { active: 'Active', disabled: 'Disabled', suspended: 'Suspended', deleted: 'Deleted' };
-export const OUTCOME_LABEL: Record<SyncOutcome, string> = { success: 'Success', failed: 'Failed', halted: 'Halted', partial: 'Partly applied', discarded: 'Discarded' };
-export const TRIGGER_LABEL: Record<SyncTrigger, string> = { manual: 'Manual', scheduled: 'Scheduled', user: 'Single user' };
+export const OUTCOME_LABEL: Record<SyncOutcome, string> = { success: 'Success', warning: 'Changes held', failed: 'Failed', halted: 'Halted', partial: 'Partly applied', discarded: 'Discarded', changed: 'Settings changed' };
+export const TRIGGER_LABEL: Record<HistoryEntry['trigger'], string> = { manual: 'Manual', scheduled: 'Scheduled', user: 'Single user', settings: 'Settings' };
 export const CHECK_LABEL: Record<CheckStatus, string> = { pass: 'Pass', fail: 'Fail', warning: 'Warning', notRun: 'Not run' };
 
 export function plural(n: number, word: string, many?: string): string {

@@ -9,7 +9,7 @@ import { $, all, button, fillSelect, form, h, input, select } from './dom';
 import { plural } from './format';
 import { say, sayError } from './notices';
 import { preview } from './preview';
-import { applyState } from './session';
+import { applyState, loadState } from './session';
 import { currentSettings, on, store } from './store';
 import { busy } from './widgets';
 
@@ -103,7 +103,10 @@ function saveRules(rules: Rule[], box: HTMLElement, okText: string): Promise<boo
       return true;
     },
     (e) => {
-      sayError(box, withFieldLabel(errorOf(e), settingLabels(next)));
+      const error = errorOf(e);
+      sayError(box, withFieldLabel(error, settingLabels(next)));
+      // Saved by someone else meanwhile: show the saved rules, so the change is made again on top of them.
+      if (error.id === 'settingsStale') void loadState();
       return false;
     },
   );

@@ -10,7 +10,7 @@ export type Tone = 'error' | 'warn' | 'ok' | 'info';
 const ICON: Record<Tone | CheckStatus | SyncOutcome, string> = {
   error: '✗', warn: '⚠', ok: '✓', info: 'ℹ',
   pass: '✓', fail: '✗', warning: '⚠', notRun: '–',
-  success: '✓', failed: '✗', halted: '⚠', partial: '⚠', discarded: '–',
+  success: '✓', failed: '✗', halted: '⚠', partial: '⚠', discarded: '–', changed: '✎',
 };
 
 export function msgBox(tone: Tone, text: string, fix: string, extra?: Child): HTMLDivElement {

@@ -6,7 +6,7 @@ import { $, all, button, checkedValue, fillSelect, form, h, input, oneOf, select
 import { labelsOf, settingLabels, withFieldLabel } from './fieldLabels';
 import { lines } from './format';
 import { clearInvalid, fieldError, say, sayError } from './notices';
-import { applyState } from './session';
+import { applyState, loadState } from './session';
 import { currentSettings, currentState, on, store } from './store';
 import { renderFacts } from './syncTab';
 import { busy } from './widgets';
@@ -16,7 +16,8 @@ const ZONES = ['America/New_York', 'America/Chicago', 'America/Denver', 'America
 /** The control of each settings path the server can name (list entries such as exclude[2] go to their list). */
 const FIELDS: Record<string, string> = {
   'schedule.mode': 'sModeDaily', 'schedule.hour': 'sHour', 'schedule.timeZone': 'sTz', 'schedule.blackouts': 'addBlackout',
-  graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', exclude: 'pExclude', suspendedUsers: 'pSusp', archivedUsers: 'pArch',
+  graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', 'threshold.windowHours': 'pWindow', privilegedGrantLimit: 'pPrivLimit',
+  exclude: 'pExclude', suspendedUsers: 'pSusp', archivedUsers: 'pArch',
   permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify', reportEmail: 'pReport',
   destination: 'dSheet', scim: 'dBase', 'scim.baseUrl': 'dBase', 'scim.roleMapping': 'dMapRoles', 'scim.attributes': 'dUserName',
   'scim.attributes.userName': 'dUserName', 'scim.attributes.externalId': 'dExternalId', 'scim.attributes.name': 'dName',
@@ -77,6 +78,7 @@ export function setUpSettings(): void {
     $('settingsMsg').replaceChildren();
   });
   setUpToken();
+  setUpNewRoster();
 }
 
 function blackoutRow(b: { start: string; end: string }): HTMLLIElement {
@@ -110,6 +112,9 @@ function renderSettings(force: boolean): void {
   input('pGrace').value = String(s.graceDays);
   input('pThr').value = String(s.threshold.value);
   select('pThrKind').value = s.threshold.kind;
+  input('pWindow').value = String(s.threshold.windowHours);
+  input('pPrivLimit').value = String(s.privilegedGrantLimit);
+  $('pPrivRoles').textContent = s.privilegedRoles.join(', ') || 'none';
   textarea('pExclude').value = s.exclude.join('\n');
   select('pSusp').value = s.suspendedUsers;
   select('pArch').value = s.archivedUsers;
@@ -121,6 +126,7 @@ function renderSettings(force: boolean): void {
   renderDestination();
   syncHourState();
   store.dirty = false;
+  store.formRevision = s.revision;
 }
 
 function renderDestination(): void {
@@ -155,6 +161,7 @@ function roleMapping(): ScimSettings['roleMapping'] | null {
 function syncDestinationState(): void {
   const mapping = roleMapping();
   $('scimPart').hidden = !input('dScim').checked;
+  $('sheetPart').hidden = input('dScim').checked;
   $('roleGroups').hidden = mapping !== 'groups';
   $('hMap').textContent = MAP_HINT[mapping ?? 'roles'];
 }
@@ -190,9 +197,12 @@ function readSettings(): SettingsDraft {
   }));
   return {
     ...saved,
+    // The revision the form was filled from: a save based on older settings is refused, never merged silently.
+    revision: store.formRevision ?? saved.revision,
     schedule: { mode: oneOf(checkedValue('mode'), ['daily', 'hourly', 'off'] as const, 'off'), hour: Number(select('sHour').value), timeZone: input('sTz').value.trim(), blackouts },
     graceDays: num('pGrace'),
-    threshold: { kind: oneOf(select('pThrKind').value, ['percent', 'count'] as const, 'percent'), value: num('pThr') },
+    threshold: { kind: oneOf(select('pThrKind').value, ['percent', 'count'] as const, 'percent'), value: num('pThr'), windowHours: num('pWindow') },
+    privilegedGrantLimit: num('pPrivLimit'),
     exclude: lines(textarea('pExclude').value),
     suspendedUsers: oneOf(select('pSusp').value, ['suspend', 'deprovision'] as const, 'suspend'),
     archivedUsers: oneOf(select('pArch').value, ['suspend', 'deprovision'] as const, 'suspend'),
@@ -221,10 +231,11 @@ function controlOf(field: string | undefined): HTMLElement | null {
   return Object.prototype.hasOwnProperty.call(FIELDS, key) ? $(FIELDS[key]) : null;
 }
 
-function save(): void {
+/** Saves the form; a save that lowers the protection against mass changes is sent again only once the admin confirms it. */
+function save(confirmLowerProtection = false): void {
   const box = $('settingsMsg');
   clearInvalid(form('settingsForm'));
-  const draft = readSettings();
+  const draft: SettingsDraft = { ...readSettings(), ...(confirmLowerProtection ? { confirmLowerProtection: true } : {}) };
   void busy(button('saveSettings'), () =>
     call('saveSettings', draft).then((st) => {
       store.dirty = false;
@@ -232,10 +243,36 @@ function save(): void {
       say(box, 'ok', 'Settings saved.' + (st.trigger?.installed ? ' The schedule trigger is installed.' : ''), '');
     }, (err) => {
       const error = withFieldLabel(errorOf(err), settingLabels(draft));
+      if (error.id === 'protectionLowered') {
+        say(box, 'warn', error.text, error.fix, h('button', { type: 'button', class: 'btn small danger', onclick: () => save(true) }, 'Confirm and save'));
+        return;
+      }
       sayError(box, error);
+      // Saved by someone else meanwhile: show what is saved now, so the change is made again on top of it.
+      if (error.id === 'settingsStale') {
+        store.dirty = false;
+        void loadState();
+        return;
+      }
       markField(error);
     }),
   );
+}
+
+/** Settings → Destination → Start a new roster: asked twice, since the next sync then recreates every account. */
+function setUpNewRoster(): void {
+  const box = $('newRosterMsg');
+  button('newRoster').addEventListener('click', () => {
+    const yes: HTMLButtonElement = h('button', { type: 'button', class: 'btn small danger', onclick: () => {
+      void busy(yes, () =>
+        call('startNewRoster', { confirm: true }).then((st) => {
+          applyState(st);
+          say(box, 'ok', 'A new roster was started: the next sync fills it.', '');
+        }, (e) => sayError(box, errorOf(e))),
+      );
+    } }, 'Yes, start a new roster');
+    say(box, 'warn', 'The next sync creates every account again; the old roster’s disabled, deleted and manual accounts are not carried over.', '', yes);
+  });
 }
 
 /** Marks the field a refused save is about, with its message right below it. */

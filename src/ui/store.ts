@@ -15,11 +15,13 @@ interface Store {
   syncing: boolean;
   /** The settings form has changes not saved yet. */
   dirty: boolean;
+  /** The revision of the settings the form was last filled from: a save carries it, so a save on older settings is refused. */
+  formRevision: number | null;
   /** Tabs whose data is loaded on first open. */
   loaded: { accounts: boolean; tree: boolean };
 }
 
-export const store: Store = { state: null, settings: null, matches: null, syncing: false, dirty: false, loaded: { accounts: false, tree: false } };
+export const store: Store = { state: null, settings: null, matches: null, syncing: false, dirty: false, formRevision: null, loaded: { accounts: false, tree: false } };
 
 /** The last state read; only called once the tabs are shown, which needs one. */
 export function currentState(): State {

@@ -31,8 +31,8 @@ export function setUpSyncTab(): void {
 export function renderFacts(): void {
   const st = currentState();
   const schedule = currentSettings().schedule;
-  // "Sync this user" entries are not full syncs: the last full one is the first of another trigger.
-  const last = (st.history ?? []).find((e) => e.trigger !== 'user');
+  // "Sync this user" entries and settings saves are not full syncs: the last full one is the first of another trigger.
+  const last = (st.history ?? []).find((e) => e.trigger !== 'user' && e.trigger !== 'settings');
   const lastSync: [string, Child] = ['Last sync', last ? [outcomeBadge(last.outcome), ' ' + fmtDate(last.finishedAt)] : 'Never'];
   // Every time is in the schedule's own time zone, as the admin chose it (the browser may be elsewhere).
   const nextRun: [string, string] = ['Next run', schedule.mode === 'off' ? 'Scheduled syncs are off' : st.nextRun ? fmtDate(st.nextRun) : '—'];

@@ -36,7 +36,7 @@ export async function rpc<T = any>(emu: Emulator, fn: string, arg?: unknown): Pr
 /** Saves settings through the server API (for tests whose subject is not the settings screen). */
 export async function configure(emu: Emulator, patch: Record<string, unknown>): Promise<void> {
   const state = await rpc(emu, 'getState');
-  await rpc(emu, 'saveSettings', { ...(state.settings ?? state.defaults), ...patch });
+  await rpc(emu, 'saveSettings', { ...(state.settings ?? state.defaults), ...patch, confirmLowerProtection: true });
 }
 
 export const EVERYONE = [{ id: 'everyone', type: 'ou', orgUnitPath: '/', includeSubOrgUnits: true, role: 'student' }];

@@ -277,9 +277,32 @@ describe('once linked', () => {
     await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
     await openTab(page, 'History');
     await textOf(page.locator('#histList li').first(), 'Success');
-    expect(await page.locator('#histList li').count()).toBe(2);
-    expect(await page.locator('#histList li').nth(1).textContent()).toContain('Failed');
+    // The two syncs, and below them the settings saved before (History records those too).
+    const syncs = page.locator('#histList li').filter({ hasNotText: 'Settings changed' });
+    expect(await syncs.count()).toBe(2);
+    expect(await syncs.nth(1).textContent()).toContain('Failed');
+    expect(await page.locator('#histList li').filter({ hasText: 'Settings changed' }).first().textContent()).toContain('Settings saved by');
     await screenshot(page, 'history');
+  });
+
+  test('a roster emptied by hand is refused with its fix; "Start a new roster", confirmed, lets the next sync build a new one', async () => {
+    await configure(emu!, { cooldownMinutes: 0 });
+    await syncAll();
+    const created = (await accounts()).total;
+    emu!.runtime.sheetData(emu!.runtime.activeSpreadsheetId, 'Roster').rows.splice(1); // a person clears the data rows
+    const { page } = await open();
+    await page.getByRole('button', { name: 'Sync now' }).click();
+    const alert = await textOf(page.locator('#syncOut [role=alert]'), 'Fix:', 30_000);
+    expect(alert).toContain(`held ${created} synced accounts after the last sync and now holds none`);
+    expect(alert).toContain('Start a new roster');
+    await openTab(page, 'Settings');
+    await page.getByRole('button', { name: 'Start a new roster' }).click();
+    await textOf(page.locator('#newRosterMsg'), 'are not carried over');
+    expect((await rpc(emu!, 'syncNow', {})).state).toBe('failed'); // nothing started until confirmed
+    await page.getByRole('button', { name: 'Yes, start a new roster' }).click();
+    await textOf(page.locator('#newRosterMsg'), 'A new roster was started');
+    await syncAll();
+    expect((await accounts()).total).toBe(created);
   });
 
   test('a name full of HTML is shown as literal text everywhere', async () => {
@@ -388,6 +411,10 @@ describe('once linked', () => {
     await page.getByLabel('Cooldown (minutes)').fill('0');
     await page.getByLabel('Notify on failure').uncheck();
     await page.getByRole('button', { name: 'Save settings' }).click();
+    // 25 accounts instead of 10% lowers the protection against mass changes: saved only once confirmed.
+    await textOf(page.locator('#settingsMsg'), 'This save lowers the protection against mass changes: the deletion threshold from 10% to 25 accounts.');
+    expect((await rpc(emu!, 'getState')).settings.threshold).toMatchObject({ kind: 'percent', value: 10 });
+    await page.getByRole('button', { name: 'Confirm and save' }).click();
     await textOf(page.locator('#settingsMsg'), 'Settings saved');
     expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBeNull();
     const saved = (await rpc(emu!, 'getState')).settings;
@@ -478,7 +505,7 @@ describe('once linked', () => {
       expect(text.match(/already running/g)).toHaveLength(1);
       await page.waitForFunction(() => !(document.getElementById('syncBtn') as HTMLButtonElement).disabled);
       expect((await accounts()).total).toBe(0);
-      expect((await rpc(emu!, 'getState')).history).toEqual([]);
+      expect((await rpc(emu!, 'getState')).history.filter((e: { trigger: string }) => e.trigger !== 'settings')).toEqual([]);
     } finally {
       release();
     }

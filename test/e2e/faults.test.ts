@@ -722,14 +722,309 @@ rec.test('destination', 'a roster sheet deleted by a user: a clear error (no sil
   later(w);
   expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
   expect(w.roster().find((r) => r.ID === first.ID)!.Status).toBe('disabled');
-  // Deleted again, and an empty sheet named Roster added on purpose: a new roster is built in it.
+  // Deleted again, and an empty sheet named Roster added by hand: refused like an emptied roster.
   ss.sheets.splice(ss.sheets.indexOf(saved), 1);
   ss.addSheet('Roster');
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('rosterEmptied')) });
+  // Started anew on purpose (Settings → Destination → Start a new roster): a new roster is built.
+  ss.sheets.splice(ss.sheets.findIndex((s) => s.name === 'Roster'), 1);
+  w.call('startNewRoster', { confirm: true });
   later(w);
   const rebuilt = w.call('syncNow', {});
   expect(rebuilt.state).toBe('done');
   expect(rebuilt.applied.create).toBe(w.roster().length);
+  rec.count('faultScenarios', 3);
+});
+
+rec.test('destination', 'a roster whose rows were cleared (header kept) or all deleted is refused like a deleted sheet, until a new roster is started on purpose', () => {
+  const w = world();
+  w.call('syncNow', {});
+  const sheet = rosterSheet(w);
+  const accounts = w.roster().length;
+  const [first] = w.roster();
+  w.call('updateAccounts', { ids: [first.ID], status: 'disabled' }); // a local decision the roster holds
+  const saved = sheet.rows.map((row) => (row ? [...row] : row));
+  const restore = () => {
+    sheet.rows.length = 0;
+    saved.forEach((row) => sheet.rows.push(row ? [...row] : row));
+  };
+  const emptied: [string, () => void][] = [
+    ['data rows cleared, header kept', () => sheet.rows.splice(1)],
+    ['every row deleted, header too', () => sheet.rows.splice(0)],
+    ['every data row deleted and one manual account typed in', () => {
+      sheet.rows.splice(1);
+      sheet.rows.push(['manual-typed1', 'typed@springfield-schools.example', 'Typed By Hand', 'student', 'active', '', 'manual', '', '', '', '']);
+    }],
+  ];
+  for (const [label, empty] of emptied) {
+    empty();
+    later(w);
+    const before = sheetDump(w, 'Roster');
+    const result = w.call('syncNow', {});
+    expect({ label, state: result.state }).toEqual({ label, state: 'failed' });
+    expect(result.message).toBe(CATALOG.rosterEmptied.text.replace('{sheet}', 'Roster').replace('{count}', String(accounts)));
+    expect(result.fix).toBe(CATALOG.rosterEmptied.fix.replace('{sheet}', 'Roster'));
+    expect(Object.values(result.applied).every((n) => n === 0)).toBe(true);
+    expect(newest(w)).toMatchObject({ Outcome: 'failed', Created: '0', Message: result.message });
+    expect(w.envelope('previewSync')).toMatchObject({ ok: false, error: { text: result.message } });
+    expect(w.envelope('syncUser', { email: first.Email })).toMatchObject({ ok: false, error: { text: result.message } });
+    // Nothing was written beyond the header an entirely blank sheet gets.
+    if (label !== 'every row deleted, header too') expect(sheetDump(w, 'Roster')).toBe(before);
+    // Starting anew is refused while the sheet still holds a row: it would be lost with the old roster's decisions.
+    if (label.includes('manual')) expect(w.envelope('startNewRoster', { confirm: true })).toMatchObject({ ok: false, error: { id: 'rosterNotEmpty' } });
+    rec.count('faultScenarios');
+  }
+  // Restored from version history: the local decision is intact, nothing is recreated.
+  restore();
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+  expect(w.roster().find((r) => r.ID === first.ID)!.Status).toBe('disabled');
+  // Cleared again, then a new roster started on purpose: it needs a confirmation, then the next sync builds it.
+  sheet.rows.splice(1);
+  expect(w.envelope('startNewRoster', {})).toMatchObject({ ok: false, error: { id: 'invalidInput', field: 'confirm' } });
+  w.call('startNewRoster', { confirm: true });
+  later(w);
+  const rebuilt = w.call('syncNow', {});
+  expect(rebuilt.state).toBe('done');
+  expect(rebuilt.applied.create).toBe(accounts);
+});
+
+// ---------- people editing the roster while a sync writes it ----------
+
+const ID_COL = 0;
+const EMAIL_COL = 1;
+const NAME_COL = 2;
+const SHEET_WRITES = new Set(['Range.setValues', 'Range.setValue', 'Sheet.deleteRows', 'Sheet.insertRowsAfter', 'Sheet.appendRow']);
+
+/**
+ * A roster whose next sync changes accounts all over the sheet: a year-end rollover (OU moves,
+ * graduates deactivated), leavers of the last sync deleted after their grace period, new students
+ * created; some accounts carry local decisions (disabled, a permission) and there are manual accounts.
+ */
+function busyRoster(): World {
+  const w = world();
+  w.save({ graceDays: 1, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  const students = w.roster().filter((r) => r.Roles === 'student');
+  w.call('updateAccounts', { ids: students.filter((_, i) => i % 23 === 5).map((r) => r.ID), status: 'disabled' });
+  w.call('updateAccounts', { ids: students.filter((_, i) => i % 31 === 7).map((r) => r.ID), grant: ['hall-pass'] });
+  for (let i = 0; i < 3; i++) w.call('addAccount', { name: `Visitor ${i}`, email: `visitor${i}@partner.example`, role: 'teacher' });
+  for (const r of students.filter((_, i) => i % 19 === 3)) w.rt.directory.deleteUser(r.Email);
+  w.call('syncNow', {});
+  w.rt.setClock(w.rt.nowMs() + 2 * 24 * 3600_000);
+  rollover(w.rt.directory, 'alumni');
+  for (let i = 0; i < 12; i++) w.rt.directory.addUser({ email: `new.student${i}@${DEMO_DOMAIN}`, givenName: 'New', familyName: `Student ${i}`, orgUnitPath: '/Students/Lincoln High/Grade 9' });
+  return w;
+}
+
+type PersonEdit = [label: string, edit: (sheet: SheetData, unchanged: Set<string>) => string | null];
+
+/** What people do in the Sheets UI; a delete takes the row of an account the sync leaves as it is (returns its id). */
+const PERSON_EDITS: PersonEdit[] = [
+  ['sorts the roster by name', (sheet) => (sheet.personSorts(2, NAME_COL), null)],
+  ['inserts a blank row near the top', (sheet) => (sheet.personInsertsRow(3), null)],
+  ['deletes a row in the middle', (sheet, unchanged) => {
+    const last = sheet.lastRow();
+    for (let d = 0; d < last; d++) {
+      for (const row of [Math.floor(last / 2) + d, Math.floor(last / 2) - d]) {
+        const id = String(sheet.get(row - 1, ID_COL));
+        if (row > 1 && unchanged.has(id)) return (sheet.personDeletesRow(row), id);
+      }
+    }
+    return null;
+  }],
+  ['sorts the roster by email, Z to A', (sheet) => (sheet.personSorts(2, EMAIL_COL, true), null)],
+];
+
+rec.test('concurrent edits', 'people sort, insert and delete roster rows before each write of a sync: no account is written over another, none is duplicated, History counts only what was written', () => {
+  // The same roster synced with nobody editing: what every account must end up as.
+  const twin = busyRoster();
+  const before = new Map(twin.roster().map((r) => [r.ID, r]));
+  twin.call('syncNow', { allowDestructive: 100000 });
+  const expected = twin.roster();
+  const want = new Map(expected.map((r) => [r.ID, r]));
+  const unchanged = new Set([...want.keys()].filter((id) => before.has(id) && untimed(before.get(id)!) === untimed(want.get(id)!) && want.get(id)!.Status === 'active' && !want.get(id)!.Permissions));
+  const changedIds = [...want.keys()].filter((id) => !unchanged.has(id) && (!before.has(id) || untimed(before.get(id)!) !== untimed(want.get(id)!)));
+  expect(changedIds.length).toBeGreaterThan(100);
+  expect([...before.keys()].filter((id) => !want.has(id)).length).toBeGreaterThan(5); // deletions too
+
+  const w = busyRoster();
+  const sheet = rosterSheet(w);
+  // After the sync's first full read and after each of its writes, the next call finds the sheet edited.
+  const personDeleted: string[] = [];
+  const done: string[] = [];
+  let armed = false;
+  sheet.beforeCall = (method, rows) => {
+    if (armed && done.length < 12) {
+      armed = false;
+      const [label, edit] = PERSON_EDITS[done.length % PERSON_EDITS.length];
+      const id = edit(sheet, unchanged);
+      if (id) personDeleted.push(id);
+      done.push(label);
+    }
+    const fullRead = method === 'Range.getValues' && rows?.first === 1 && rows.count >= sheet.lastRow();
+    if (SHEET_WRITES.has(method) || (fullRead && done.length === 0)) armed = true;
+  };
+  const result = w.call('syncNow', { allowDestructive: 100000 });
+  sheet.beforeCall = null;
+  expect(done.length).toBeGreaterThanOrEqual(PERSON_EDITS.length);
+  expect(personDeleted.length).toBeGreaterThan(0);
+
+  const rows = w.roster();
+  const ids = rows.map((r) => r.ID);
+  expect(ids.length).toBe(new Set(ids).size);
+  const live = rows.filter((r) => r.Status !== 'deleted').map((r) => r.Email);
+  expect(live.length).toBe(new Set(live).size);
+  // Every row holds one account, either as it was or as the plan wanted it; nothing half-written or misplaced.
+  const misplaced = rows.filter((r) => !(before.has(r.ID) && untimed(before.get(r.ID)!) === untimed(r)) && !(want.has(r.ID) && untimed(want.get(r.ID)!) === untimed(r)));
+  expect(misplaced).toEqual([]);
+  // History counts exactly the accounts written (a row differs from before the sync in any cell, its times included).
+  const have = new Map(rows.map((r) => [r.ID, r]));
+  const cells = (r: Row | undefined) => JSON.stringify(r && Object.entries(r));
+  const written =
+    [...want.keys()].filter((id) => have.has(id) && untimed(have.get(id)!) === untimed(want.get(id)!) && cells(have.get(id)) !== cells(before.get(id))).length +
+    [...before.keys()].filter((id) => !want.has(id) && !have.has(id) && !personDeleted.includes(id)).length;
+  const h = newest(w);
+  const counted = ['Created', 'Updated', 'Deactivated', 'Reactivated', 'Deleted'].reduce((n, k) => n + Number(h[k]), 0);
+  expect(counted).toBe(written);
+  expect(written).toBeGreaterThan(changedIds.length / 2);
+  if (result.state === 'done' && h.Outcome === 'partial') expect(h.Message).toContain('moved, edited or removed in the sheet');
+
+  // The next sync (nobody editing) finishes the job: the roster is the one nobody edited, rows deleted by hand recreated.
+  later(w);
+  expect(w.call('syncNow', { allowDestructive: 100000 }).state).toBe('done');
+  expect(compareRoster(w, expected)).toEqual({ lost: 0, duplicated: 0, extra: 0, differing: 0 });
+  rec.count('faultScenarios', done.length);
+  rec.note(`${done.length} edits by a person during one sync (${[...new Set(done)].join(', ')}); ${written} accounts written in that sync, the rest by the next`);
+});
+
+// ---------- mass changes, however they arrive ----------
+
+const counted = (w: World) => w.roster().filter((r) => r.Source === 'synced' && r.Status !== 'deleted').length;
+
+rec.test('mass changes', 'a drip of small deactivations (7% of the students an hour) is halted once the rolling 24 hours pass the threshold; a confirmed change does not count again; the window is turned off only with a confirmation, and History records who did', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  const leavers = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students') && !u.suspended);
+  const limit = Math.floor(counted(w) / 10);
+  // 7% of the students each time: under the threshold's share of the students, and of the whole roster.
+  const drip = Math.floor((w.roster().filter((r) => r.Roles === 'student' && r.Status === 'active').length * 7) / 100);
+  const leave = () => {
+    for (const u of leavers.splice(0, drip)) w.rt.directory.deleteUser(u.primaryEmail);
+  };
+  // Hour 1: under the 10% threshold: applied.
+  leave();
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', applied: { deactivate: drip } });
+  // Hour 2: as many again, alone under the threshold too, but together over it within 24 hours: halted, nothing changed.
+  expect(2 * drip).toBeGreaterThan(limit);
+  later(w, 60);
+  leave();
+  const roster = sheetDump(w, 'Roster');
+  const halted = w.call('syncNow', {});
+  expect(halted).toMatchObject({ state: 'halted', destructive: drip, applied: { deactivate: 0 } });
+  expect(halted.message).toBe(
+    CATALOG.rollingThresholdBlocked.text
+      .replace('{count}', String(drip)).replace('{recent}', String(drip)).replace('{hours}', '24').replace('{total}', String(2 * drip))
+      .replace('{limit}', String(limit)).replace('{threshold}', `10% of ${counted(w)} synced accounts`),
+  );
+  expect(halted.fix).toBe(CATALOG.rollingThresholdBlocked.fix);
+  expect(halted.fix).toContain('Settings → Policy → deletion threshold');
+  expect(newest(w)).toMatchObject({ Outcome: 'halted', Deactivated: '0', Message: halted.message });
+  expect(sheetDump(w, 'Roster')).toBe(roster);
+  expect(w.call('previewSync').blocked).toMatchObject({ destructive: drip, message: halted.message });
+  // Confirmed once ("Apply anyway"): applied, and a confirmed change is not counted against the next syncs.
+  expect(w.call('syncNow', { allowDestructive: halted.destructive })).toMatchObject({ state: 'done', applied: { deactivate: drip } });
+  // Hour 3: the unconfirmed drip of hour 1 is still inside the window: halted again.
+  later(w, 60);
+  leave();
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'halted', destructive: drip });
+  // A day after hour 1 it has left the window: the same sync goes through.
+  later(w, 24 * 60);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', applied: { deactivate: drip } });
+  // Turning the window off lowers the protection: refused until confirmed; History records who, what, before and after.
+  const off = { ...w.settings(), threshold: { kind: 'percent', value: 10, windowHours: 0 } };
+  expect(w.envelope('saveSettings', off)).toMatchObject({
+    ok: false,
+    error: { id: 'protectionLowered', text: CATALOG.protectionLowered.text.replace('{changes}', 'the rolling window turned off (was 24 hours)') },
+  });
+  expect(w.settings().threshold.windowHours).toBe(24);
+  w.call('saveSettings', { ...off, confirmLowerProtection: true });
+  expect(w.settings().threshold.windowHours).toBe(0);
+  const recorded = w.settingsChanges().pop()!;
+  expect(recorded).toMatchObject({ Trigger: 'settings', Outcome: 'changed', Message: `Settings saved by admin@${DEMO_DOMAIN}: rolling window 24 → 0 hours.` });
+  expect(Date.parse(recorded.Started)).toBeGreaterThan(w.rt.nowMs() - 60_000);
+  // Without the window, each sync faces the threshold alone: the drip an hour after the last one goes through.
+  later(w, 60);
+  leave();
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', applied: { deactivate: drip } });
+  rec.count('faultScenarios', 6);
+});
+
+rec.test('mass changes', 'removing the teacher rule deactivates every teacher (fewer than the 15% threshold of all accounts): halted by the per-role share; History records the rule removed', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0, threshold: { kind: 'percent', value: 15, windowHours: 24 } });
+  w.call('syncNow', {});
+  const before = sheetDump(w, 'Roster');
+  const teachers = w.roster().filter((r) => r.Roles.split(', ').includes('teacher') && r.Status === 'active').length;
+  w.save({ rules: DEMO_RULES.filter((r) => r.id !== 'teachers') });
+  expect(w.settingsChanges().pop()!.Message).toContain('rule removed: OU /Staff/Teachers (and sub-OUs) → teacher');
+  // The whole-roster threshold alone would let it through.
+  const plan = w.call('previewSync');
+  expect(plan.counts.deactivate).toBeGreaterThan(Math.max(1, Math.floor((teachers * 15) / 100)));
+  expect(plan.counts.deactivate).toBeLessThanOrEqual(Math.floor((counted(w) * 15) / 100));
+  const halted = w.call('syncNow', {});
+  expect(halted.state).toBe('halted');
+  expect(halted.message).toMatch(catalog('roleThresholdBlocked'));
+  expect(halted.message).toContain(`take the role teacher from ${halted.destructive} of its ${teachers} accounts`);
+  expect(halted.fix).toBe(CATALOG.roleThresholdBlocked.fix);
+  expect(newest(w)).toMatchObject({ Outcome: 'halted', Deactivated: '0', Updated: '0' });
+  expect(sheetDump(w, 'Roster')).toBe(before);
+  // Put back: nothing to do. Removed again and confirmed once: applied.
+  w.save({ rules: DEMO_RULES });
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+  w.save({ rules: DEMO_RULES.filter((r) => r.id !== 'teachers') });
+  expect(w.call('syncNow', { allowDestructive: halted.destructive }).state).toBe('done');
   rec.count('faultScenarios', 2);
+});
+
+rec.test('mass changes', 'remapping students to admin would give hundreds of people the admin role: halted for a confirmation (privileged-role grant limit); nobody gets it meanwhile', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  const admins = () => w.roster().filter((r) => r.Roles.split(', ').includes('admin')).length;
+  const adminsBefore = admins();
+  const students = w.roster().filter((r) => r.Roles === 'student' && r.Status === 'active').length;
+  w.save({ rules: DEMO_RULES.map((r) => (r.id === 'students' ? { ...r, role: 'admin' } : r)) });
+  const halted = w.call('syncNow', {});
+  expect(halted.state).toBe('halted');
+  expect(halted.message).toContain(CATALOG.privilegeBlocked.text.replace('{roles}', 'admin').replace('{count}', String(students)).replace('{limit}', '10'));
+  expect(halted.destructive).toBe(students);
+  expect(newest(w)).toMatchObject({ Outcome: 'halted', Updated: '0' });
+  expect(admins()).toBe(adminsBefore);
+  // A few grants stay under the limit: a new admin (and a first sync, which creates every admin) needs no confirmation.
+  w.save({ rules: DEMO_RULES });
+  const principal = w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Staff/Teachers') && !u.suspended)!;
+  w.rt.directory.addMember(`admins@${DEMO_DOMAIN}`, principal.primaryEmail);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', applied: { update: 1 } });
+  expect(admins()).toBe(adminsBefore + 1);
+  // The limit itself is a protection: raising it takes a confirmation.
+  expect(w.envelope('saveSettings', { ...w.settings(), privilegedGrantLimit: 1000 })).toMatchObject({ ok: false, error: { id: 'protectionLowered' } });
+  rec.count('faultScenarios', 2);
+});
+
+rec.test('mass changes', 'a sync with changes held back by a broken rule is recorded as a warning, not a success', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  w.rt.directory.renameOu('/Staff/Teachers', 'Faculty');
+  later(w);
+  const result = w.call('syncNow', {});
+  expect(result.state).toBe('done');
+  expect(newest(w)).toMatchObject({ Outcome: 'warning' });
+  expect(newest(w).Message).toMatch(/changes \(deactivations or role removals\) held while a rule is broken/);
+  rec.count('faultScenarios');
 });
 
 // ---------- corrupt or hand-edited state ----------
@@ -911,6 +1206,113 @@ rec.test('corrupt', 'corrupt properties and sync state (invalid JSON, a lost chu
     expect(w.history().map((h) => h.Outcome)).not.toContain('failed');
     rec.count('faultScenarios');
   }
+});
+
+rec.test('corrupt', 'the hidden state sheet is protected (only the accounts that run syncs edit it); deleted or cleared between two parts, the sync is recorded as interrupted and starts clean, never "done"', () => {
+  const clean = world();
+  clean.call('syncNow', {});
+  const expected = clean.roster();
+  const it = `it@${DEMO_DOMAIN}`;
+  const teacher = clean.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Staff/Teachers/'))!.primaryEmail;
+  for (const how of ['deleted', 'cleared'] as const) {
+    const w = world({ globals: { ROSTER_SYNC_BUDGET_MS: 700 } });
+    w.save({ admins: [it] });
+    expect(w.call('syncNow', {}).state).toBe('in-progress');
+    const ss = w.rt.spreadsheet();
+    const state = ss.sheet('Roster Sync state')!;
+    expect(state.hidden).toBe(true);
+    expect(state.protections).toHaveLength(1);
+    const [protection] = state.protections;
+    expect(protection).toMatchObject({ type: 'SHEET', domainEdit: false, warningOnly: false, range: null });
+    expect([...protection.editors].sort()).toEqual([`admin@${DEMO_DOMAIN}`, it].sort());
+    expect(protection.editors.has(teacher)).toBe(false);
+    // Between two parts a person deletes the hidden sheet, or clears it (header kept).
+    if (how === 'deleted') ss.sheets.splice(ss.sheets.indexOf(state), 1);
+    else state.rows.splice(1);
+    const next = w.call('continueSync');
+    expect({ how, state: next.state }).toEqual({ how, state: 'in-progress' });
+    expect(next.part).toBe(1);
+    const interrupted = newest(w);
+    expect(interrupted).toMatchObject({ Outcome: 'discarded', Message: CATALOG.staleCheckpoint.text.replace('{reason}', 'its saved progress (the hidden sheet "Roster Sync state") was deleted or cleared') });
+    let last = next;
+    for (let i = 0; i < 100 && last.state === 'in-progress'; i++) last = w.call('continueSync');
+    expect(last.state).toBe('done');
+    expect(compareRoster(w, expected)).toEqual({ lost: 0, duplicated: 0, extra: 0, differing: 0 });
+    expect(w.history().map((h) => h.Outcome)).toEqual(['discarded', 'success']);
+    rec.count('faultScenarios');
+  }
+});
+
+rec.test('corrupt', 'a person deletes the rows of a disabled account, of one with a permission and of a manual account, and retypes an ID: each comes back with its decision; the retyped ID is reported, never a second account with the same email', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  const students = w.roster().filter((r) => r.Roles === 'student' && r.Status === 'active');
+  const [disabled, permitted, retyped] = [students[3], students[40], students[77]];
+  w.call('updateAccounts', { ids: [disabled.ID], status: 'disabled' });
+  w.call('updateAccounts', { ids: [permitted.ID], grant: ['hall-pass'] });
+  const manual = w.call('addAccount', { name: 'Visiting Nurse', email: 'nurse@partner.example', role: 'teacher' });
+  const sheet = rosterSheet(w);
+  const rowOf = (id: string) => sheet.rows.findIndex((row) => row?.[ID_COL] === id) + 1;
+  // Deleted rows (bottom first, as a person would pick them) and an ID retyped with one digit wrong.
+  for (const row of [disabled.ID, permitted.ID, manual.id].map(rowOf).sort((a, b) => b - a)) sheet.personDeletesRow(row);
+  const typo = retyped.ID.slice(0, -1) + String((Number(retyped.ID.slice(-1)) + 1) % 10);
+  sheet.set(rowOf(retyped.ID) - 1, ID_COL, typo);
+  later(w);
+  const preview = w.call('previewSync');
+  const conflict = CATALOG.idConflict.text.replace(/\{email\}/g, retyped.Email).replace('{id}', typo).replace('{googleId}', retyped.ID);
+  expect(preview.held.map((h: Json) => h.why)).toEqual([expect.stringContaining(conflict), expect.stringContaining(conflict)]);
+  const result = w.call('syncNow', {});
+  expect(result).toMatchObject({ state: 'done', applied: { create: 3, deactivate: 0 } });
+  const byId = new Map(w.roster().map((r) => [r.ID, r]));
+  expect(byId.get(disabled.ID)).toMatchObject({ Email: disabled.Email, Status: 'disabled', 'Synced status': 'active', Source: 'synced' });
+  expect(byId.get(permitted.ID)).toMatchObject({ Email: permitted.Email, Status: 'active', Permissions: 'hall-pass' });
+  expect(byId.get(manual.id)).toMatchObject({ Email: 'nurse@partner.example', Source: 'manual', Status: 'active', Roles: 'teacher' });
+  // The retyped row is left as it is, and no second account takes its email.
+  expect(w.roster().filter((r) => r.Email === retyped.Email)).toEqual([{ ...retyped, ID: typo }]);
+  expect(newest(w)).toMatchObject({ Outcome: 'warning', Created: '3' });
+  expect(newest(w).Message).toContain(retyped.Email);
+  // The ID typed back: nothing left to do.
+  sheet.set(rowOf(typo) - 1, ID_COL, retyped.ID);
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+  expect(newest(w).Outcome).toBe('success');
+  rec.count('faultScenarios', 4);
+});
+
+rec.test('corrupt', 'a full script property store (other rosters of the deployment fill it): the sync says what is full and what to do, History records it and the admins are emailed; the sync lease never needs free space', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0, schedule: { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] } });
+  w.call('syncNow', {});
+  // Other rosters' settings fill the script properties to the last byte.
+  const store = w.rt.properties.script;
+  const LIMIT = 500 * 1024;
+  for (let i = 0; store.size() < LIMIT - 9000; i++) store.map.set(`rs:another-roster-${i}:settings`, 'x'.repeat(8000));
+  const topUp = 'rs:another-roster-last:settings';
+  store.map.set(topUp, 'x'.repeat(LIMIT - store.size() - topUp.length));
+  expect(store.size()).toBe(LIMIT);
+  later(w);
+  const result = w.call('syncNow', {});
+  expect(result.state).toBe('failed');
+  expect(result.message).toMatch(catalog('propertyStoreFull'));
+  expect(result.message).toContain('script properties (shared by every roster of this deployment) are full (500 KB of the 500 KB Google allows)');
+  expect(result.fix).toBe(CATALOG.propertyStoreFull.fix);
+  expect(newest(w)).toMatchObject({ Outcome: 'failed', Message: result.message, Fix: result.fix });
+  // The scheduled sync: recorded and emailed, the heartbeat itself never fails.
+  const mails = w.rt.outbox.length;
+  const scheduled = scheduledRun(w);
+  expect(scheduled).toMatchObject({ state: 'failed', message: result.message });
+  expect(newest(w)).toMatchObject({ Trigger: 'scheduled', Outcome: 'failed', Message: result.message });
+  // (A full store cannot remember that the admins were told: each failed scheduled run tells them.)
+  const sent = w.rt.outbox.slice(mails);
+  expect(sent.length).toBeGreaterThan(0);
+  for (const mail of sent) expect(mail.body).toContain(`${result.message}\n\nHow to fix: ${CATALOG.propertyStoreFull.fix}`);
+  expect(store.size()).toBeLessThanOrEqual(LIMIT);
+  // Space freed: the next sync runs as usual.
+  for (const key of [...store.map.keys()]) if (key.startsWith('rs:another-roster-')) store.map.delete(key);
+  later(w);
+  expect(w.call('syncNow', {}).state).toBe('done');
+  rec.count('faultScenarios', 2);
 });
 
 // ---------- mail to the admins ----------

@@ -17,7 +17,10 @@ export interface World {
   /** Calls a server function and returns the whole envelope. */
   envelope(fn: string, arg?: unknown, user?: string): Json;
   roster(): Record<string, string>[];
+  /** The syncs in the History sheet, oldest first (settings saves, also recorded there, left out). */
   history(): Record<string, string>[];
+  /** The settings saves in the History sheet, oldest first. */
+  settingsChanges(): Record<string, string>[];
   writes(sheet: string): number;
   settings(): Json;
   save(patch: Json): Json;
@@ -46,7 +49,8 @@ export function world(options: Partial<SimRuntimeOptions> & { directory?: FakeDi
     call,
     envelope,
     roster: () => table('Roster'),
-    history: () => table('Sync history'),
+    history: () => table('Sync history').filter((r) => r.Trigger !== 'settings'),
+    settingsChanges: () => table('Sync history').filter((r) => r.Trigger === 'settings'),
     writes: (sheet) => {
       try {
         return rt.sheetData(rt.activeSpreadsheetId, sheet).writes;
@@ -55,7 +59,8 @@ export function world(options: Partial<SimRuntimeOptions> & { directory?: FakeDi
       }
     },
     settings: () => call('getState').settings,
-    save: (patch) => call('saveSettings', { ...w.settings(), ...patch }),
+    // An admin who saves and, when the save lowers the mass-change protection, confirms it.
+    save: (patch) => call('saveSettings', { ...w.settings(), ...patch, confirmLowerProtection: true }),
   };
   if (options.link !== false) {
     call('useMyAccountForSync', {});

@@ -130,6 +130,7 @@ function validArgs(w: World, fn: string, caller: string): unknown[] {
     useMyAccountForSync: { confirmChange: true },
     saveScimToken: { token: 'tok_attacker_0123456789abcdef' },
     askAdminMessage: { adminEmail: IT },
+    startNewRoster: { confirm: true },
   };
   return fn in valid ? [valid[fn]] : [];
 }
@@ -184,6 +185,42 @@ rec.test('authorization', 'every server function refuses a caller who is not the
   // Private helpers (names ending in _) cannot be called at all.
   expect(() => w.rt.runFromBrowser('serve_', [])).toThrow('is not a function');
   rec.note(`public read-only functions (first-open screen): ${Object.keys(PUBLIC).join(', ')}; getSetupStatus tells any user who can open the spreadsheet the installer's and the sync account's email`);
+});
+
+rec.test('authorization', 'two admins saving settings: a save made from settings read before another save (or an exclude) is refused with a message, never silently reverting it', () => {
+  const w = synced();
+  const student = w.roster().find((r) => r.Roles === 'student' && r.Status === 'active')!;
+  // Both admins open the sidebar and read the same settings.
+  const readByAdmin = w.call('getState', undefined, ADMIN).settings;
+  const readByIt = w.call('getState', undefined, IT).settings;
+  expect(readByAdmin.revision).toBe(readByIt.revision);
+  // IT excludes a student from the Accounts tab (and deletes the account): a settings change.
+  w.call('updateAccounts', { ids: [student.ID], status: 'deleted', exclude: true }, IT);
+  const afterExclude = w.settings();
+  expect(afterExclude.exclude).toContain(student.Email.toLowerCase());
+  expect(afterExclude.revision).toBe(readByAdmin.revision + 1);
+  // The admin, still on the settings read before, changes the grace period and saves: refused, nothing reverted.
+  const stored = () => JSON.stringify(w.rt.scriptProperties());
+  const before = stored();
+  const stale = w.envelope('saveSettings', { ...readByAdmin, graceDays: 7 }, ADMIN);
+  expect(stale).toMatchObject({ ok: false, error: { id: 'settingsStale', fix: CATALOG.settingsStale.fix } });
+  expect(stale.error.text).toBe(CATALOG.settingsStale.text.replace('{saved}', String(afterExclude.revision)).replace('{read}', String(readByAdmin.revision)));
+  expect(stored()).toBe(before);
+  // IT's own save of the settings it read before its exclude is refused just the same.
+  expect(w.envelope('saveSettings', { ...readByIt, cooldownMinutes: 0 }, IT)).toMatchObject({ ok: false, error: { id: 'settingsStale' } });
+  // A save that carries no revision at all (a sidebar from before revisions) cannot undo anything either.
+  const { revision: _dropped, ...unversioned } = readByAdmin;
+  expect(w.envelope('saveSettings', { ...unversioned, graceDays: 7 }, ADMIN)).toMatchObject({ ok: false, error: { id: 'settingsStale' } });
+  expect(stored()).toBe(before);
+  // Read again (the sidebar reloads): the save goes through on top of the exclude.
+  const saved = w.call('saveSettings', { ...w.call('getState', undefined, ADMIN).settings, graceDays: 7 }, ADMIN).settings;
+  expect(saved).toMatchObject({ graceDays: 7, revision: afterExclude.revision + 1 });
+  expect(saved.exclude).toContain(student.Email.toLowerCase());
+  // The excluded student stays deleted at the next sync.
+  w.save({ cooldownMinutes: 0 });
+  expect(w.call('syncNow', {}).state).toBe('done');
+  expect(w.roster().find((r) => r.ID === student.ID)!.Status).toBe('deleted');
+  rec.note('3 stale saves refused (after an exclude, after a save, without a revision); the save made on a fresh read kept the exclude');
 });
 
 // ---------- hostile input ----------
@@ -278,6 +315,7 @@ function fieldCases(w: World): Record<string, { base: Json; fields: string[] }> 
     useMyAccountForSync: { base: {}, fields: ['confirmChange'] },
     askAdminMessage: { base: { adminEmail: IT }, fields: ['adminEmail'] },
     saveScimToken: { base: { token: 'tok_0123456789abcdef0123' }, fields: ['token'] },
+    startNewRoster: { base: { confirm: true }, fields: ['confirm', '__proto__'] },
   };
 }
 
@@ -313,6 +351,10 @@ rec.test('input', 'malformed and hostile payloads to every server function: a cl
   const unnamed: string[] = [];
   const changed: string[] = [];
   for (const c of cases) {
+    // Each settings payload is made from the settings as saved now (a save carries the revision it was read
+    // at; one read before an earlier accepted case would be refused as stale and test nothing else).
+    const [arg] = c.args as Json[];
+    if (c.fn === 'saveSettings' && c.field !== 'revision' && arg && typeof arg === 'object' && !Array.isArray(arg) && 'revision' in arg) arg.revision = w.settings().revision;
     const before = stateOf(w, users);
     let r: Json;
     try {
@@ -358,7 +400,7 @@ rec.test('input', 'malformed and hostile payloads to every server function: a cl
       expect(state.settingsError).toBeUndefined();
       const preview = w.envelope('previewSync');
       if (!preview.ok && preview.error.id === 'unexpected') crashes.push(`${c.label}, then previewSync: ${preview.error.text}`);
-      w.call('saveSettings', original);
+      w.call('saveSettings', { ...original, revision: w.settings().revision });
     }
     if (kind === 'token') {
       expect(JSON.stringify(r)).not.toContain('tok_0123456789abcdef0123');
@@ -367,7 +409,7 @@ rec.test('input', 'malformed and hostile payloads to every server function: a cl
   rec.note(`${cases.length} payloads: ${HOSTILE.length} hostile values as the whole argument of each of ${SERVER.length} functions, and in each field of their arguments`);
   expect(crashes).toEqual([]);
   expect(unnamed).toEqual([]);
-  const tooLarge = w.rt.runFromBrowser('saveSettings', [{ ...original, exclude: longEmails }]) as Json;
+  const tooLarge = w.rt.runFromBrowser('saveSettings', [{ ...original, revision: w.settings().revision, exclude: longEmails }]) as Json;
   expect(tooLarge).toMatchObject({ ok: false, error: { id: 'invalidSetting', text: expect.stringMatching(/^Setting settings is too large to store/) } });
   expect(changed).toEqual([]);
   expect(formulaCells(w)).toBe(0);

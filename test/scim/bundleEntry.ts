@@ -31,7 +31,7 @@ export function setup(scim: unknown, rules: unknown, admin: string) {
   const svc = buildServices(rosterSpreadsheet(), Date.now());
   svc.config.set(KEYS.installer, admin);
   svc.config.set(KEYS.syncAccount, admin);
-  const settings = { ...defaultSettings(), rules: rules as never, cooldownMinutes: 0, graceDays: 7, threshold: { kind: 'count' as const, value: 1000 } };
+  const settings = { ...defaultSettings(), rules: rules as never, cooldownMinutes: 0, graceDays: 7, threshold: { kind: 'count' as const, value: 1000, windowHours: 24 } };
   storeSettings(svc, settings);
   svc.config.set(SCIM_KEY, JSON.stringify(validateScimSettings(scim, settings.roles)));
   return true;

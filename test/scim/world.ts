@@ -43,7 +43,7 @@ export function scimWorld(server: ScimTestServer, scim: Partial<ScimSettings> = 
     ],
     cooldownMinutes: 0,
     graceDays: 7,
-    threshold: { kind: 'count', value: 1000 },
+    threshold: { kind: 'count', value: 1000, windowHours: 24 },
     ...settings,
   });
   const world = base as unknown as ScimWorld;

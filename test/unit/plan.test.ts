@@ -192,7 +192,7 @@ describe('safety', () => {
     // 6 synced accounts, 10% → limit 0, one deactivation exceeds it.
     expect(p.blockedByThreshold).toMatchObject({ destructive: 1, limit: 0 });
     expect(p.blockedByThreshold!.message).toContain('would deactivate or delete 1 accounts');
-    w.setSettings({ ...loadSettings(w.config, DESTINATIONS), threshold: { kind: 'count', value: 1 } });
+    w.setSettings({ ...loadSettings(w.config, DESTINATIONS), threshold: { kind: 'count', value: 1, windowHours: 24 } });
     expect(plan(w).blockedByThreshold).toBeNull();
   });
 

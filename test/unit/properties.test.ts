@@ -36,7 +36,7 @@ function domain(w: TestWorld, size: number, ous: number[]) {
   for (let i = 0; i < size; i++) w.directory.addUser(String(100000000000000000000n + BigInt(i)), `u${i}@school.example`, `User ${i}`, OUS[ous[i % ous.length]]);
   w.directory.groups.set('coaches@school.example', { email: 'coaches@school.example', userIds: [], groupEmails: ['assistant-coaches@school.example'] });
   w.directory.groups.set('assistant-coaches@school.example', { email: 'assistant-coaches@school.example', userIds: [], groupEmails: ['coaches@school.example'] });
-  w.setSettings({ rules: RULES, threshold: { kind: 'count', value: 1_000_000 }, cooldownMinutes: 0, graceDays: 30 });
+  w.setSettings({ rules: RULES, threshold: { kind: 'count', value: 1_000_000, windowHours: 24 }, cooldownMinutes: 0, graceDays: 30 });
 }
 
 let nextId = 500;

@@ -16,7 +16,8 @@ test('defaults are valid: daily at 23:00 New York, 30 days grace, 10% threshold,
   const s = validateSettings(defaultSettings(), DESTINATIONS);
   expect(s.schedule).toEqual({ mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] });
   expect(s.graceDays).toBe(30);
-  expect(s.threshold).toEqual({ kind: 'percent', value: 10 });
+  expect(s.threshold).toEqual({ kind: 'percent', value: 10, windowHours: 24 });
+  expect(s).toMatchObject({ privilegedRoles: ['admin'], privilegedGrantLimit: 10, revision: 0 });
   expect(s.impliedRoles).toEqual({ admin: ['teacher'] });
 });
 
@@ -40,4 +41,21 @@ test.each([
 test('emails are stored lower-case and de-duplicated', () => {
   const s = validateSettings({ ...defaultSettings(), exclude: ['A@School.example', 'a@school.example'] }, DESTINATIONS);
   expect(s.exclude).toEqual(['a@school.example']);
+});
+
+test('a document saved before revisions, rolling windows and privileged roles still loads, with their defaults', () => {
+  const old = { schemaVersion: 1, rules: [], threshold: { kind: 'percent', value: 15 }, graceDays: 7 };
+  const s = validateSettings(old, DESTINATIONS);
+  expect(s).toMatchObject({ revision: 0, threshold: { kind: 'percent', value: 15, windowHours: 24 }, privilegedRoles: ['admin'], privilegedGrantLimit: 10, graceDays: 7 });
+  // Roles of its own without "admin": nothing is privileged until an admin says so.
+  expect(validateSettings({ ...old, roles: ['pupil', 'staff'], impliedRoles: {} }, DESTINATIONS).privilegedRoles).toEqual([]);
+});
+
+test.each([
+  [{ threshold: { kind: 'percent', value: 10, windowHours: 169 } }, 'Setting threshold.windowHours must be a whole number from 0 to 168.'],
+  [{ privilegedRoles: ['janitor'] }, 'Setting privilegedRoles[0] must be one of the roles student, teacher, admin.'],
+  [{ privilegedGrantLimit: -1 }, 'Setting privilegedGrantLimit must be a whole number from 0 to 1000000.'],
+  [{ revision: 'two' }, 'Setting revision must be a whole number from 0 to 2000000000.'],
+])('%j is refused naming the field', (patch, message) => {
+  expect(errorOf({ ...defaultSettings(), ...patch })).toContain(message);
 });

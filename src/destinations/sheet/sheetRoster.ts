@@ -4,7 +4,7 @@
 import { ACCOUNT_STATUSES, Account, AccountStatus, Change } from '../../core/model';
 import { ApplyResult, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
-import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from '../../gas/sheets';
+import { asText, ensureSheet, fromCell, keepSpareRow, runs, writeBlock } from '../../gas/sheets';
 import { HISTORY_SHEET } from '../../gas/sheetHistory';
 import { ROSTER_COLUMNS, RosterColumn as Column, RosterLayout, rosterLayout } from './rosterColumns';
 
@@ -61,7 +61,7 @@ export class SheetRoster implements RosterPort {
     return history
       .getRange(2, 4, last - 1, 1)
       .getValues()
-      .some(([outcome]) => outcome === 'success' || outcome === 'partial');
+      .some(([outcome]) => outcome === 'success' || outcome === 'warning' || outcome === 'partial');
   }
 
   readAll(): { accounts: Account[]; problems: RosterReadProblem[] } {
@@ -106,6 +106,19 @@ export class SheetRoster implements RosterPort {
     return { layout, byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
   }
 
+  /** An empty roster started on purpose (the sidebar's "Start a new roster"): the sheet with its header, nothing else. */
+  startNew(): void {
+    this.cache = null;
+    const existing = this.spreadsheet.getSheetByName(ROSTER_SHEET);
+    if (!existing) {
+      ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
+      return;
+    }
+    const rows = existing.getDataRange().getValues().slice(1).filter((row) => row.some((v) => v !== '' && v !== null)).length;
+    if (rows) throw new UserError(msg('rosterNotEmpty', { sheet: ROSTER_SHEET, count: rows }));
+    writeBlock(existing, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
+  }
+
   checkWritable(): void {
     const sheet = this.sheet();
     const me = Session.getEffectiveUser().getEmail();
@@ -114,25 +127,40 @@ export class SheetRoster implements RosterPort {
     }
   }
 
+  /**
+   * Writes the changes where their rows are now. People may sort, insert or delete rows while a sync
+   * writes, so every write and every row deletion first reads the rows it is about to change, and goes
+   * ahead only when they still hold the accounts (and the cells) it was planned for. On a mismatch the
+   * sheet is read again and what is left is placed anew; a change whose row was edited or removed
+   * meanwhile is not written (failed: the next sync plans it again), never guessed.
+   */
   apply(changes: Change[]): ApplyResult {
     if (!changes.length) return { applied: [], failed: [] };
-    const state = this.cache ?? (this.cache = this.load());
     const sheet = this.sheet();
-    const rows = new Map<number, string[]>();
-    const appended: string[][] = [];
-    const deletions: number[] = [];
-    for (const change of changes) {
-      const row = state.rowOf.get(change.accountId);
-      if (!change.after) {
-        if (row) deletions.push(row);
-      } else if (row) rows.set(row, accountToRow(change.after));
-      else appended.push(accountToRow(change.after));
-    }
+    const applied: string[] = [];
+    const failed: ApplyResult['failed'] = [];
+    let pending = changes;
     try {
-      extendHeader(sheet, state.layout);
-      for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
-      if (appended.length) writeRows(sheet, state.layout, state.lastRow + 1, appended, true);
-      removeRows(sheet, deletions);
+      for (let stalls = 0; pending.length; ) {
+        const state = this.cache ?? (this.cache = this.load());
+        const { placeable, gone } = placeChanges(state, pending);
+        for (const c of gone) failed.push({ accountId: c.accountId, message: ROW_MOVED });
+        const outcome = writeChecked(sheet, state, placeable);
+        applied.push(...outcome.written);
+        if (!outcome.moved) {
+          this.cache = afterWrite(state, placeable, outcome.deletions);
+          break;
+        }
+        // A person moved or edited rows since they were read: read the sheet again, place what is left.
+        this.cache = null;
+        const written = new Set(outcome.written);
+        pending = placeable.filter((c) => !written.has(c.accountId));
+        stalls = written.size ? 0 : stalls + 1;
+        if (stalls >= MAX_STALLS) {
+          for (const c of pending) failed.push({ accountId: c.accountId, message: ROW_MOVED });
+          break;
+        }
+      }
       // Sheets commits buffered writes before the next read; commit them now, so the time they take
       // is this batch's (and the sync stops for its budget in time), not a later read's.
       SpreadsheetApp.flush();
@@ -140,11 +168,86 @@ export class SheetRoster implements RosterPort {
       this.cache = null;
       throw new UserError(msg('rosterProtected', { sheet: ROSTER_SHEET, detail: error instanceof Error ? error.message : String(error) }));
     }
-    // The sheet now holds what the cache plus these changes say: keep the cache in step rather
-    // than reading the whole sheet again before the next batch (that made a sync quadratic).
-    this.cache = afterWrite(state, changes, deletions);
-    return { applied: changes.map((c) => c.accountId), failed: [] };
+    return { applied, failed };
   }
+}
+
+/** Re-reads in a row that let nothing be written (people keep moving rows): what is left then waits for the next sync. */
+export const MAX_STALLS = 3;
+const ROW_MOVED = 'its row was moved, edited or removed in the sheet while the sync was writing it, so it was not written; the next sync plans it again';
+
+/**
+ * Changes that can be placed on the sheet as read: an update or deletion whose account is on the
+ * sheet as planned (the cells it read then), a creation whose account is not on the sheet yet.
+ */
+function placeChanges(state: RosterCache, changes: Change[]): { placeable: Change[]; gone: Change[] } {
+  const placeable: Change[] = [];
+  const gone: Change[] = [];
+  for (const change of changes) {
+    const now = state.byId.get(change.accountId);
+    const ok = change.before ? !!now && sameAccount(now, change.before) : !now && !(change.after && state.byId.has(change.after.id));
+    (ok ? placeable : gone).push(change);
+  }
+  return { placeable, gone };
+}
+
+function sameAccount(a: Account, b: Account): boolean {
+  const theirs = accountToRow(b);
+  return accountToRow(a).every((cell, k) => fromRosterCell(cell, k === COLUMN.Name) === fromRosterCell(theirs[k], k === COLUMN.Name));
+}
+
+/**
+ * Writes the changes at the rows `state` says they are on, each write after reading the rows it
+ * changes: stops at the first write whose rows no longer hold what `state` says (moved: true).
+ */
+function writeChecked(sheet: GoogleAppsScript.Spreadsheet.Sheet, state: RosterCache, changes: Change[]): { written: string[]; moved: boolean; deletions: number[] } {
+  const rows = new Map<number, string[]>();
+  const planned = new Map<number, string>();
+  const appended: string[][] = [];
+  const appendedIds: string[] = [];
+  const deletions: number[] = [];
+  for (const change of changes) {
+    const row = state.rowOf.get(change.accountId);
+    if (row) planned.set(row, change.accountId);
+    if (!change.after) {
+      if (row) deletions.push(row);
+    } else if (row) rows.set(row, accountToRow(change.after));
+    else {
+      appended.push(accountToRow(change.after));
+      appendedIds.push(change.accountId);
+    }
+  }
+  const written: string[] = [];
+  const moved = (): { written: string[]; moved: boolean; deletions: number[] } => ({ written, moved: true, deletions });
+  extendHeader(sheet, state.layout);
+  for (const span of spans(runs([...rows.keys()]))) {
+    if (!writeSpan(sheet, state, span, rows)) return moved();
+    for (const run of span) for (const r of run.values) written.push(planned.get(r)!);
+  }
+  if (appended.length) {
+    // Rows below the last one read must still be empty: a person may have added or removed rows.
+    if (sheet.getLastRow() !== state.lastRow) return moved();
+    writeRows(sheet, state.layout, state.lastRow + 1, appended, true);
+    written.push(...appendedIds);
+  }
+  // Last run first, so the rows above keep their numbers; each run is checked just before it goes.
+  keepSpareRow(sheet, deletions.length);
+  for (const run of runs(deletions).reverse()) {
+    if (!rowsHold(sheet, state, run.start, run.values.length)) return moved();
+    sheet.deleteRows(run.start, run.values.length);
+    for (const r of run.values) written.push(planned.get(r)!);
+  }
+  return { written, moved: false, deletions };
+}
+
+/** Whether rows start… of the sheet still hold the accounts `state` has there, cell for cell (one read). */
+function rowsHold(sheet: GoogleAppsScript.Spreadsheet.Sheet, state: RosterCache, start: number, height: number): boolean {
+  const fresh = sheet.getRange(start, 1, height, state.layout.width).getValues();
+  const idAt = rowIndex(state);
+  return fresh.every((cells, i) => {
+    const account = state.byId.get(idAt.get(start + i) ?? '');
+    return !!account && sameCells(cells, accountToRow(account), state.layout);
+  });
 }
 
 /**
@@ -168,29 +271,32 @@ function spans(all: Run[]): Run[][] {
 }
 
 /**
- * Writes one span. Its unchanged rows are written back as they are, so they are read first and must
- * still hold what this execution read: a row a person edited meanwhile is never overwritten; the span
- * is then written run by run instead.
+ * Writes one span after reading it: false (nothing written) when a changed row no longer holds the
+ * account it was planned for. Its unchanged rows are written back as they are, so they too must still
+ * hold what this execution read: a row a person edited meanwhile is never overwritten; the span is
+ * then written run by run instead.
  */
-function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache, span: Run[], rows: Map<number, string[]>): void {
+function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache, span: Run[], rows: Map<number, string[]>): boolean {
   const { layout } = cache;
-  if (span.length > 1) {
-    const start = span[0].start;
-    const last = span[span.length - 1];
-    const height = last.start + last.values.length - start;
-    const fresh = sheet.getRange(start, 1, height, layout.width).getValues();
-    const idAt = rowIndex(cache);
-    const values: string[][] = [];
-    for (let i = 0; i < height && values.length === i; i++) {
-      const changed = rows.get(start + i);
-      const account = changed ? undefined : cache.byId.get(idAt.get(start + i) ?? '');
-      const unchanged = account && accountToRow(account);
-      if (changed) values.push(changed);
-      else if (unchanged && sameCells(fresh[i], unchanged, layout)) values.push(unchanged);
-    }
-    if (values.length === height) return writeRows(sheet, layout, start, values, false);
+  const start = span[0].start;
+  const last = span[span.length - 1];
+  const height = last.start + last.values.length - start;
+  const fresh = sheet.getRange(start, 1, height, layout.width).getValues();
+  const idAt = rowIndex(cache);
+  const values: string[][] = [];
+  let bridgeable = true;
+  for (let i = 0; i < height; i++) {
+    const account = cache.byId.get(idAt.get(start + i) ?? '');
+    const holds = !!account && sameCells(fresh[i], accountToRow(account), layout);
+    const changed = rows.get(start + i);
+    if (changed && !holds) return false;
+    if (changed) values.push(changed);
+    else if (holds) values.push(accountToRow(account!));
+    else bridgeable = false;
   }
-  for (const run of span) writeRows(sheet, layout, run.start, run.values.map((r) => rows.get(r)!), false);
+  if (bridgeable) writeRows(sheet, layout, start, values, false);
+  else for (const run of span) writeRows(sheet, layout, run.start, run.values.map((r) => rows.get(r)!), false);
+  return true;
 }
 
 /**
