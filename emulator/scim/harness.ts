@@ -18,6 +18,8 @@ export interface ScimTestServer {
   state(): Promise<ServerState>;
   /** Users (and groups by member userName) put straight into the app, as if created there. */
   seed(users: Record<string, any>[], groups?: { displayName: string; memberUserNames?: string[] }[]): Promise<void>;
+  /** Puts back users and groups exactly as state() returned them (ids, members, meta), e.g. an exported app. */
+  restore(store: { users: Record<string, any>[]; groups: Record<string, any>[] }): Promise<void>;
   /** A change made in the app itself (an app admin); null deletes the user. */
   mutate(userName: string, patch: Record<string, any> | null): Promise<void>;
   clearLog(): Promise<void>;
@@ -67,6 +69,7 @@ export async function startScimServer(switches: Partial<Switches> = {}): Promise
     set: async (s) => void (await send({ type: 'set', switches: s })),
     state: () => send({ type: 'state' }),
     seed: async (users, groups = []) => void (await send({ type: 'seed', users, groups })),
+    restore: async (store) => void (await send({ type: 'restore', store: { users: store.users, groups: store.groups } })),
     mutate: async (userName, patch) => void (await send({ type: 'mutate', userName, patch })),
     clearLog: async () => void (await send({ type: 'clearLog' })),
     clear: async () => void (await send({ type: 'clear' })),

@@ -472,10 +472,12 @@ applyConfig();
 
 interface Command {
   id: number;
-  type: 'set' | 'state' | 'seed' | 'mutate' | 'clearLog' | 'clear';
+  type: 'set' | 'state' | 'seed' | 'restore' | 'mutate' | 'clearLog' | 'clear';
   switches?: Partial<Switches>;
   users?: Record<string, any>[];
   groups?: { displayName: string; memberUserNames?: string[] }[];
+  /** For restore: the store as `state` returned it (ids, members and meta kept). */
+  store?: { users: Stored[]; groups: Stored[] };
   userName?: string;
   patch?: Record<string, any>;
 }
@@ -502,6 +504,13 @@ function handle(cmd: Command): unknown {
         const id = randomUUID();
         groups.set(id, { displayName: g.displayName, members, id, meta: { resourceType: 'Group', created: now(), lastModified: now() } });
       }
+      return { users: users.size, groups: groups.size };
+    }
+    case 'restore': {
+      users.clear();
+      groups.clear();
+      for (const u of cmd.store?.users ?? []) users.set(u.id, plain(u));
+      for (const g of cmd.store?.groups ?? []) groups.set(g.id, plain(g));
       return { users: users.size, groups: groups.size };
     }
     case 'mutate': {

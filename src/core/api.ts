@@ -3,7 +3,8 @@
 // never Dates). src/main.ts only wires these to Apps Script globals.
 import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, DirectoryUser, HistoryEntry, Plan, emptyCounts } from './model';
 import { ApplyResult, Services } from './ports';
-import { KEYS, readNumber, readSettings, storeSettings } from './config';
+import { KEYS, assertStoredSettingsNotNewer, readNumber, readSettings, storeSettings } from './config';
+import { migrateSettings } from './migrations';
 import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
@@ -250,7 +251,9 @@ function secretContext(svc: Services, email: string, args: Record<string, unknow
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
   const email = assertCanConfigure(svc);
-  const settings = validateSettings(raw, svc.destinations);
+  assertStoredSettingsNotNewer(svc.config);
+  // A sidebar page opened before an update may still send the previous version's document.
+  const settings = validateSettings(migrateSettings(raw), svc.destinations);
   if (email !== svc.config.get(KEYS.installer) && !settings.admins.includes(email)) {
     throw new UserError(msg('invalidSetting', { field: 'admins', problem: `must keep ${email}; you would lock yourself out` }));
   }

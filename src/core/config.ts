@@ -2,7 +2,8 @@
 import { KeyValueStore, Services } from './ports';
 import { DestinationCatalog } from './destination';
 import { Settings, defaultSettings, validateSettings } from './settings';
-import { UserError, msg } from './messages';
+import { MessageId, UserError, msg } from './messages';
+import { SETTINGS_SCHEMA_VERSION, migrateSettings, newerVersion } from './migrations';
 
 export const KEYS = {
   settings: 'settings',
@@ -16,7 +17,13 @@ export const KEYS = {
   directoryUsers: 'directoryUsers',
 } as const;
 
-/** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */
+/** Why settings cannot be read: until they can, nothing syncs and only the installer may repair them. */
+export const UNREADABLE_SETTINGS: ReadonlySet<MessageId> = new Set<MessageId>(['corruptSettings', 'settingsTooNew']);
+
+/**
+ * Settings as saved, upgraded from the version that saved them (migrations.ts; written back only by the
+ * next save); defaults when none were saved yet; a UserError when they are unreadable or newer than this code.
+ */
 export function loadSettings(config: KeyValueStore, destinations: DestinationCatalog): Settings {
   const raw = config.get(KEYS.settings);
   return raw === null ? defaultSettings() : parseSettings(raw, destinations);
@@ -29,12 +36,29 @@ function parseSettings(raw: string, destinations: DestinationCatalog): Settings 
   } catch {
     throw new UserError(msg('corruptSettings', { problem: 'the stored value is not valid JSON' }));
   }
+  const current = migrateSettings(parsed);
   try {
-    return validateSettings(parsed, destinations);
+    return validateSettings(current, destinations);
   } catch (error) {
     const problem = error instanceof UserError ? error.detail.text : String(error);
     throw new UserError(msg('corruptSettings', { problem }));
   }
+}
+
+/**
+ * Refuses to overwrite settings a newer version of Roster Sync saved (after a rollback): they hold what
+ * this version cannot read. Corrupt settings may be overwritten: saving is how they are repaired.
+ */
+export function assertStoredSettingsNotNewer(config: KeyValueStore): void {
+  const raw = config.get(KEYS.settings);
+  let stored: unknown = null;
+  try {
+    stored = raw === null ? null : JSON.parse(raw);
+  } catch {
+    return;
+  }
+  const version = (stored as { schemaVersion?: unknown } | null)?.schemaVersion;
+  if (typeof version === 'number' && version > SETTINGS_SCHEMA_VERSION) throw newerVersion(version);
 }
 
 /**

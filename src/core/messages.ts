@@ -25,6 +25,10 @@ export const CATALOG = {
     text: 'The saved settings cannot be read: {problem}.',
     fix: 'Open the sidebar and save the settings again; nothing was synced while they were unreadable.',
   },
+  settingsTooNew: {
+    text: 'The saved settings were written by a newer version of Roster Sync (settings version {version}; this version reads versions up to {current}).',
+    fix: 'Publish the newer version of Roster Sync again: it reads these settings as they are. Nothing was changed or synced, and saving is refused so the newer settings are not lost.',
+  },
   alreadyRunning: {
     text: 'A sync is already running (started {startedAt}, part {part}).',
     fix: 'Wait for it to finish; its result will appear in History.',

@@ -29,7 +29,9 @@ export function judge(user: DirectoryUser, match: Match, settings: Settings, exc
   let outOfScope: string | null = null;
   if (excluded.has(user.email.toLowerCase())) outOfScope = 'on the exclude list';
   else if (match.matchedRules.length === 0) outOfScope = `left every mapped OU and group (now in ${user.orgUnitPath})`;
-  else if (gSuspended && settings.suspendedUsers === 'deprovision') outOfScope = `${suspendWord(user)} in Google (policy: deprovision suspended users)`;
+  else if (gSuspended && (user.archived ? settings.archivedUsers : settings.suspendedUsers) === 'deprovision') {
+    outOfScope = `${suspendWord(user)} in Google (policy: deprovision ${suspendWord(user)} users)`;
+  }
   return { user, match, outOfScope, target: gSuspended ? 'suspended' : 'active' };
 }
 

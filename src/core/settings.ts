@@ -3,8 +3,9 @@
 import { DEFAULT_ROLES, Role } from './model';
 import { Checks, checks } from './validate';
 import { DestinationCatalog, DestinationSettings } from './destination';
+import { SETTINGS_SCHEMA_VERSION } from './migrations';
 
-export const SETTINGS_SCHEMA_VERSION = 1;
+export { SETTINGS_SCHEMA_VERSION };
 
 export interface OuRule {
   id: string;
@@ -54,6 +55,8 @@ export interface Settings extends Partial<DestinationSettings> {
   exclude: string[];
   /** 'suspend': mark the account suspended; 'deprovision': treat like leaving scope. */
   suspendedUsers: 'suspend' | 'deprovision';
+  /** The same choice for archived users (settings version 2; version 1 applied suspendedUsers to them). */
+  archivedUsers: 'suspend' | 'deprovision';
   permissionNames: string[];
   /** Emails (besides the installer) allowed to configure Roster Sync. */
   admins: string[];
@@ -80,6 +83,7 @@ export function defaultSettings(): Settings {
     threshold: { kind: 'percent', value: 10 },
     exclude: [],
     suspendedUsers: 'suspend',
+    archivedUsers: 'suspend',
     permissionNames: ['hall-pass', 'reports'],
     admins: [],
     cooldownMinutes: 15,
@@ -156,7 +160,10 @@ function validateSchedule(raw: unknown): Schedule {
   return { mode, hour, timeZone: s.timeZone as string, blackouts };
 }
 
-/** Validates a whole settings document; throws a UserError naming the first bad field. */
+/**
+ * Validates a whole settings document of the current schema version (older ones go through
+ * migrateSettings first); throws a UserError naming the first bad field.
+ */
 export function validateSettings(raw: unknown, destinations: DestinationCatalog): Settings {
   const s = obj(raw, 'settings');
   const d = defaultSettings();
@@ -190,6 +197,9 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   });
   const destination = oneOf(s.destination ?? d.destination, 'destination', destinations.ids);
   const destinationSettings = validateDestinationSettings(s, destination, roles, destinations);
+  const suspendedUsers = oneOf(s.suspendedUsers ?? d.suspendedUsers, 'suspendedUsers', ['suspend', 'deprovision'] as const);
+  // Without the field, archived users follow the suspended-users policy, as they always did.
+  const archivedUsers = oneOf(s.archivedUsers ?? suspendedUsers, 'archivedUsers', ['suspend', 'deprovision'] as const);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   const reportEmail = s.reportEmail ?? d.reportEmail;
@@ -203,7 +213,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     graceDays: int(s.graceDays ?? d.graceDays, 'graceDays', 0, 3650),
     threshold: { kind: thresholdKind, value: thresholdValue },
     exclude: [...new Set(list(s.exclude ?? [], 'exclude').map((e, i) => email(e, `exclude[${i}]`)))],
-    suspendedUsers: oneOf(s.suspendedUsers ?? d.suspendedUsers, 'suspendedUsers', ['suspend', 'deprovision'] as const),
+    suspendedUsers,
+    archivedUsers,
     permissionNames,
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
@@ -232,11 +243,20 @@ export function destinationSettingsOf(s: Settings): unknown {
   return (s as unknown as Record<string, unknown>)[s.destination] ?? null;
 }
 
+/**
+ * The suspended- and archived-users policies, as one value when they agree: that is how version 1
+ * (one policy for both) wrote it, so a sync part-way when the update lands keeps its fingerprint and
+ * carries on. A migration must leave the fingerprint of the document it upgrades as it was.
+ */
+function leaversPolicy(s: Settings): string | string[] {
+  return s.archivedUsers === s.suspendedUsers ? s.suspendedUsers : [s.suspendedUsers, s.archivedUsers];
+}
+
 /** Rules, policy and roles decide the plan; a checkpointed sync made under other settings is stale. */
 export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
   const spec = destinations.get(s.destination)?.settings;
   const own = destinationSettingsOf(s);
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '']);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, leaversPolicy(s), s.destination, spec && own ? spec.fingerprint(own) : '']);
 }
 
 export function describeRule(rule: Rule): string {

@@ -5,7 +5,7 @@ import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryE
 import { ApplyResult, BlobStore, Services } from './ports';
 import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
-import { KEYS, readNumber, readSettings } from './config';
+import { KEYS, UNREADABLE_SETTINGS, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
@@ -427,9 +427,9 @@ function failJob(svc: Services, job: Job | null, error: unknown, partStart: numb
   if (job) {
     end(svc, job, 'failed', m, partStart);
     notify(svc, job.trigger, 'failed', m, job.applied);
-  } else if (trigger === 'scheduled' && m.id === 'corruptSettings') {
+  } else if (trigger === 'scheduled' && UNREADABLE_SETTINGS.has(m.id)) {
     return scheduledRunUnstartable(svc, error);
-  } else if (!(error instanceof UserError && (m.id === 'noRules' || m.id === 'corruptSettings'))) {
+  } else if (!(error instanceof UserError && (m.id === 'noRules' || UNREADABLE_SETTINGS.has(m.id)))) {
     appendHistory(svc, { trigger, startedAt: partStart, outcome: 'failed', counts: emptyCounts(), parts: 1, busyMs: svc.clock.nowMs() - partStart }, m);
     notify(svc, trigger, 'failed', m, emptyCounts());
   }

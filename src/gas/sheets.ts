@@ -30,8 +30,8 @@ export function ensureSheet(ss: GoogleAppsScript.Spreadsheet.Spreadsheet, name: 
   return sheet;
 }
 
-/** One setValues for a block of rows, the cells formatted as text first. */
-export function writeBlock(sheet: GoogleAppsScript.Spreadsheet.Sheet, startRow: number, values: string[][], width: number, mayGrow = true): void {
+/** One setValues for a block of rows (from column `startColumn`, 1-based), the cells formatted as text first. */
+export function writeBlock(sheet: GoogleAppsScript.Spreadsheet.Sheet, startRow: number, values: string[][], width: number, mayGrow = true, startColumn = 1): void {
   if (!values.length) return;
   // A range past the sheet's last row is an error in Sheets ("outside the dimensions"): grow it first.
   // (mayGrow false: rows the caller knows exist, e.g. rows it just read, so no call is spent checking.)
@@ -40,7 +40,7 @@ export function writeBlock(sheet: GoogleAppsScript.Spreadsheet.Sheet, startRow: 
     const lastRow = startRow + values.length - 1;
     if (lastRow > maxRows) sheet.insertRowsAfter(maxRows, lastRow - maxRows);
   }
-  const range = sheet.getRange(startRow, 1, values.length, width);
+  const range = sheet.getRange(startRow, startColumn, values.length, width);
   range.setNumberFormat('@');
   range.setValues(values);
 }

@@ -32,6 +32,7 @@ const SETTING_LABELS: Record<string, string> = {
   'threshold.value': 'Deletion threshold',
   exclude: 'Exclude',
   suspendedUsers: 'Suspended users',
+  archivedUsers: 'Archived users',
   permissionNames: 'Permission names',
   admins: 'Extra admins',
   cooldownMinutes: 'Cooldown (minutes)',

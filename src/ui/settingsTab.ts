@@ -16,7 +16,7 @@ const ZONES = ['America/New_York', 'America/Chicago', 'America/Denver', 'America
 /** The control of each settings path the server can name (list entries such as exclude[2] go to their list). */
 const FIELDS: Record<string, string> = {
   'schedule.mode': 'sModeDaily', 'schedule.hour': 'sHour', 'schedule.timeZone': 'sTz', 'schedule.blackouts': 'addBlackout',
-  graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', exclude: 'pExclude', suspendedUsers: 'pSusp',
+  graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', exclude: 'pExclude', suspendedUsers: 'pSusp', archivedUsers: 'pArch',
   permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify', reportEmail: 'pReport',
   destination: 'dSheet', scim: 'dBase', 'scim.baseUrl': 'dBase', 'scim.roleMapping': 'dMapRoles', 'scim.attributes': 'dUserName',
   'scim.attributes.userName': 'dUserName', 'scim.attributes.externalId': 'dExternalId', 'scim.attributes.name': 'dName',
@@ -112,6 +112,7 @@ function renderSettings(force: boolean): void {
   select('pThrKind').value = s.threshold.kind;
   textarea('pExclude').value = s.exclude.join('\n');
   select('pSusp').value = s.suspendedUsers;
+  select('pArch').value = s.archivedUsers;
   textarea('pPerms').value = s.permissionNames.join('\n');
   textarea('pAdmins').value = s.admins.join('\n');
   input('pCooldown').value = String(s.cooldownMinutes);
@@ -194,6 +195,7 @@ function readSettings(): SettingsDraft {
     threshold: { kind: oneOf(select('pThrKind').value, ['percent', 'count'] as const, 'percent'), value: num('pThr') },
     exclude: lines(textarea('pExclude').value),
     suspendedUsers: oneOf(select('pSusp').value, ['suspend', 'deprovision'] as const, 'suspend'),
+    archivedUsers: oneOf(select('pArch').value, ['suspend', 'deprovision'] as const, 'suspend'),
     permissionNames: lines(textarea('pPerms').value),
     admins: lines(textarea('pAdmins').value),
     cooldownMinutes: num('pCooldown'),

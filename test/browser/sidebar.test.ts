@@ -384,6 +384,7 @@ describe('once linked', () => {
     await page.getByLabel('Threshold unit').selectOption('count');
     await page.getByLabel('Exclude (one email per line)').fill('Visitor@Springfield.example\nguest@springfield.example');
     await page.getByLabel('Suspended users').selectOption('deprovision');
+    await page.getByLabel('Archived users').selectOption('suspend');
     await page.getByLabel('Cooldown (minutes)').fill('0');
     await page.getByLabel('Notify on failure').uncheck();
     await page.getByRole('button', { name: 'Save settings' }).click();
@@ -396,6 +397,7 @@ describe('once linked', () => {
       threshold: { kind: 'count', value: 25 },
       exclude: ['visitor@springfield.example', 'guest@springfield.example'],
       suspendedUsers: 'deprovision',
+      archivedUsers: 'suspend',
       cooldownMinutes: 0,
       notifyOnFailure: false,
     });

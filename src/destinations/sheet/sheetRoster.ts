@@ -6,11 +6,10 @@ import { ApplyResult, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from '../../gas/sheets';
 import { HISTORY_SHEET } from '../../gas/sheetHistory';
+import { ROSTER_COLUMNS, RosterColumn as Column, RosterLayout, rosterLayout } from './rosterColumns';
 
+export { ROSTER_COLUMNS };
 export const ROSTER_SHEET = 'Roster';
-export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permissions', 'Source', 'OU', 'Last synced', 'Synced status', 'Out of scope since'] as const;
-
-type Column = (typeof ROSTER_COLUMNS)[number];
 
 export function accountToRow(a: Account): string[] {
   return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(asText);
@@ -24,6 +23,8 @@ function fromRosterCell(value: unknown, exact: boolean): string {
 
 /** The roster as last read or written in this execution; `accounts` (row order) is rebuilt from byId when needed. */
 interface RosterCache {
+  /** Where our columns are in this sheet (rosterColumns.ts). */
+  layout: RosterLayout;
   byId: Map<string, Account>;
   rowOf: Map<string, number>;
   accounts: Account[] | null;
@@ -79,30 +80,20 @@ export class SheetRoster implements RosterPort {
       // An empty sheet (an execution cut off between creating it and writing its header, or an
       // empty sheet a person added to start a new roster): it gets the header and holds no accounts.
       writeBlock(sheet, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
-      return { byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [] };
+      return { layout: layoutOf([...ROSTER_COLUMNS], ROSTER_COLUMNS.length), byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [] };
     }
     const header = (values[0] ?? []).map((h) => String(h).trim());
-    const col = new Map<Column, number>();
-    const missing: string[] = [];
-    for (const name of ROSTER_COLUMNS) {
-      const i = header.indexOf(name);
-      if (i < 0) missing.push(name);
-      else col.set(name, i);
-    }
-    if (missing.length) {
-      throw new UserError(msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: missing.join(', ') }));
-    }
-    if (header.some((h, i) => h !== ROSTER_COLUMNS[i] && i < ROSTER_COLUMNS.length)) {
-      throw new UserError(msg('rosterColumnsMoved', { sheet: ROSTER_SHEET, columns: ROSTER_COLUMNS.join(', ') }));
-    }
+    const layout = layoutOf(header, values[0]?.length ?? 0);
+    const at = layout.at;
     const accounts: Account[] = [];
     const byId = new Map<string, Account>();
     const rowOf = new Map<string, number>();
     const problems: RosterReadProblem[] = [];
     for (let r = 1; r < values.length; r++) {
-      const cell = (name: Column) => fromRosterCell(values[r][col.get(name)!], name === 'Name');
-      if (values[r].every((v) => v === '' || v === null)) continue;
-      const rawId = values[r][col.get('ID')!];
+      const cell = (name: Column) => fromRosterCell(values[r][at[COLUMN[name]]], name === 'Name');
+      // A row with nothing in our columns holds no account (empty, or only what a person wrote beside the roster).
+      if (at.every((c) => values[r][c] === '' || values[r][c] === null || values[r][c] === undefined)) continue;
+      const rawId = values[r][at[COLUMN.ID]];
       const parsed = typeof rawId === 'number' ? `the ID is stored as a number (${rawId}) and has lost digits; format the ID column as plain text and paste the id again` : parseRow(cell);
       if (typeof parsed === 'string') problems.push({ row: r + 1, message: parsed });
       else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
@@ -112,7 +103,7 @@ export class SheetRoster implements RosterPort {
         rowOf.set(parsed.id, r + 1);
       }
     }
-    return { byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
+    return { layout, byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
   }
 
   checkWritable(): void {
@@ -138,8 +129,9 @@ export class SheetRoster implements RosterPort {
       else appended.push(accountToRow(change.after));
     }
     try {
+      extendHeader(sheet, state.layout);
       for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
-      if (appended.length) writeBlock(sheet, state.lastRow + 1, appended, ROSTER_COLUMNS.length);
+      if (appended.length) writeRows(sheet, state.layout, state.lastRow + 1, appended, true);
       removeRows(sheet, deletions);
       // Sheets commits buffered writes before the next read; commit them now, so the time they take
       // is this batch's (and the sync stops for its budget in time), not a later read's.
@@ -181,12 +173,12 @@ function spans(all: Run[]): Run[][] {
  * is then written run by run instead.
  */
 function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache, span: Run[], rows: Map<number, string[]>): void {
-  const width = ROSTER_COLUMNS.length;
+  const { layout } = cache;
   if (span.length > 1) {
     const start = span[0].start;
     const last = span[span.length - 1];
     const height = last.start + last.values.length - start;
-    const fresh = sheet.getRange(start, 1, height, width).getValues();
+    const fresh = sheet.getRange(start, 1, height, layout.width).getValues();
     const idAt = rowIndex(cache);
     const values: string[][] = [];
     for (let i = 0; i < height && values.length === i; i++) {
@@ -194,19 +186,58 @@ function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache
       const account = changed ? undefined : cache.byId.get(idAt.get(start + i) ?? '');
       const unchanged = account && accountToRow(account);
       if (changed) values.push(changed);
-      else if (unchanged && sameCells(fresh[i], unchanged)) values.push(unchanged);
+      else if (unchanged && sameCells(fresh[i], unchanged, layout)) values.push(unchanged);
     }
-    if (values.length === height) return writeBlock(sheet, start, values, width, false);
+    if (values.length === height) return writeRows(sheet, layout, start, values, false);
   }
-  for (const run of span) writeBlock(sheet, run.start, run.values.map((r) => rows.get(r)!), width, false);
+  for (const run of span) writeRows(sheet, layout, run.start, run.values.map((r) => rows.get(r)!), false);
+}
+
+/**
+ * Rows of cells (in ROSTER_COLUMNS order) written into our columns only: one setValues per run of
+ * adjacent columns of ours, so a column a person put between two of ours is never written.
+ */
+function writeRows(sheet: GoogleAppsScript.Spreadsheet.Sheet, layout: RosterLayout, startRow: number, values: string[][], mayGrow: boolean): void {
+  layout.runs.forEach((run, i) => {
+    const block = layout.runs.length === 1 ? values : values.map((row) => run.columns.map((k) => row[k]));
+    writeBlock(sheet, startRow, block, run.columns.length, mayGrow && i === 0, run.start + 1);
+  });
 }
 
 /** Whether a row read from the sheet holds the cells a write of `expected` would leave there. */
-function sameCells(actual: unknown[], expected: string[]): boolean {
-  return expected.every((cell, c) => fromRosterCell(actual[c], c === NAME_COLUMN) === fromRosterCell(cell, c === NAME_COLUMN));
+function sameCells(actual: unknown[], expected: string[], layout: RosterLayout): boolean {
+  return expected.every((cell, k) => fromRosterCell(actual[layout.at[k]], k === COLUMN.Name) === fromRosterCell(cell, k === COLUMN.Name));
 }
 
-const NAME_COLUMN = ROSTER_COLUMNS.indexOf('Name');
+/** Position of each column in ROSTER_COLUMNS (and in accountToRow's cells). */
+const COLUMN = Object.fromEntries(ROSTER_COLUMNS.map((name, k) => [name, k])) as Record<Column, number>;
+
+/** The layout of a header, or the error that says what is wrong with it. */
+function layoutOf(header: string[], usedWidth: number): RosterLayout {
+  const layout = rosterLayout(header, usedWidth);
+  if ('problem' in layout) {
+    throw new UserError(
+      layout.problem === 'missing'
+        ? msg('rosterColumnsChanged', { sheet: ROSTER_SHEET, columns: layout.columns.join(', ') })
+        : msg('rosterColumnsMoved', { sheet: ROSTER_SHEET, columns: ROSTER_COLUMNS.join(', ') }),
+    );
+  }
+  return layout;
+}
+
+/**
+ * A roster of an earlier version gets the columns it lacks at the right of everything the sheet
+ * holds, with the first write of an execution (a Preview writes nothing); the rows keep their cells.
+ */
+function extendHeader(sheet: GoogleAppsScript.Spreadsheet.Sheet, layout: RosterLayout): void {
+  if (!layout.added.length) return;
+  const first = layout.at[ROSTER_COLUMNS.length - layout.added.length] + 1;
+  const needed = first + layout.added.length - 1 - sheet.getMaxColumns();
+  if (needed > 0) sheet.insertColumnsAfter(sheet.getMaxColumns(), needed);
+  writeBlock(sheet, 1, [layout.added], layout.added.length, false, first);
+  sheet.getRange(1, first, 1, layout.added.length).setFontWeight('bold');
+  layout.added = [];
+}
 
 /** Row number → account id, built once and kept until rows move. */
 function rowIndex(cache: RosterCache): Map<number, string> {
