@@ -205,7 +205,7 @@ describe('a token that may manage users but not groups', () => {
 
 describe('an app with no Bulk, pages of at most 100 and eq filters only (totalResults given)', () => {
   test('Test connection reports what it advertises and what it honours, and changes nothing', async () => {
-    await fresh({ ...PROFILES.narrow, noTotalResults: false });
+    await fresh({ ...PROFILES.narrow, omitTotalResults: false });
     await server.seed(Array.from({ length: 130 }, (_, i) => ({ userName: `local${i}@app.example` })));
     await server.clearLog();
     const w = scimApp();
@@ -219,7 +219,7 @@ describe('an app with no Bulk, pages of at most 100 and eq filters only (totalRe
   });
 
   test('a first sync and a no-change sync: everyone once, then no write', async () => {
-    await fresh({ ...PROFILES.narrow, noTotalResults: false });
+    await fresh({ ...PROFILES.narrow, omitTotalResults: false });
     const w = scimApp();
     const first = syncToEnd(w);
     expect(first.state).toBe('done');
