@@ -312,6 +312,15 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
 }
 
+/**
+ * Applies what changed in Google since the last sync, from the admin activity log (an incremental
+ * sync; a full one, saying why, when the log cannot be trusted). No cooldown: it reads only the changes.
+ */
+export function syncChanges(svc: Services): SyncResult {
+  assertCanConfigure(svc);
+  return runSync(svc, { trigger: 'manual', mode: 'start', kind: 'incremental' });
+}
+
 /** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */
 export function continueSync(svc: Services): SyncResult {
   assertCanConfigure(svc);

@@ -12,6 +12,11 @@ export interface PlanInput {
   snapshot: DirectorySnapshot;
   accounts: Account[];
   now: string;
+  /**
+   * The whole roster, when `accounts` is only the part a sync looks at (an incremental sync): the
+   * threshold is a share of every synced account, not of the few this sync reviews.
+   */
+  thresholdAccounts?: Account[];
 }
 
 /** What the rules say about one directory user. */
@@ -37,7 +42,7 @@ function suspendWord(user: DirectoryUser): string {
   return user.archived ? 'archived' : 'suspended';
 }
 
-export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan {
+export function makePlan({ settings, snapshot, accounts, now, thresholdAccounts }: PlanInput): Plan {
   const index = new RuleIndex(settings, snapshot);
   const excluded = new Set(settings.exclude);
   const byId = new Map<string, Account>();
@@ -96,7 +101,7 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     held,
     counts,
     ruleProblems: index.problems,
-    blockedByThreshold: thresholdCheck(counts, accounts, settings),
+    blockedByThreshold: thresholdCheck(counts, thresholdAccounts ?? accounts, settings),
     inScopeUsers,
     directoryUsers: snapshot.users.length,
   };

@@ -60,6 +60,11 @@ export interface Settings extends Partial<DestinationSettings> {
   cooldownMinutes: number;
   notifyOnFailure: boolean;
   /**
+   * Between the daily full syncs, each hourly heartbeat runs an incremental sync from the admin
+   * activity log (Reports API): a change in Google reaches the roster within the hour.
+   */
+  incremental: boolean;
+  /**
    * Where the roster lives: the id of a destination (a sheet of this spreadsheet, an app through
    * SCIM 2.0, …). A destination with settings of its own keeps them under its id; its secrets are
    * kept apart, in the sync account's user properties.
@@ -82,6 +87,7 @@ export function defaultSettings(): Settings {
     admins: [],
     cooldownMinutes: 15,
     notifyOnFailure: true,
+    incremental: true,
     destination: EMBEDDED_DESTINATION,
   };
 }
@@ -189,6 +195,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   const destinationSettings = validateDestinationSettings(s, destination, roles, destinations);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
+  const incremental = s.incremental ?? d.incremental;
+  if (typeof incremental !== 'boolean') fail('incremental', 'must be true or false');
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
     rules,
@@ -203,6 +211,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
+    incremental,
     destination,
     ...destinationSettings,
   };

@@ -52,13 +52,14 @@ export function startRead(settings: Settings): ReadProgress {
   };
 }
 
-type PackedUser = [string, string, string, string, number];
+/** A user as stored in saved progress: id, email, name, OU, flags (1 suspended, 2 archived). */
+export type PackedUser = [string, string, string, string, number];
 
-function pack(u: DirectoryUser): PackedUser {
+export function pack(u: DirectoryUser): PackedUser {
   return [u.id, u.email, u.name, u.orgUnitPath, (u.suspended ? 1 : 0) | (u.archived ? 2 : 0)];
 }
 
-function unpack(p: PackedUser): DirectoryUser {
+export function unpack(p: PackedUser): DirectoryUser {
   return { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
 }
 
@@ -181,6 +182,12 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
   return { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
 }
 
+/** The OUs and groups of a complete read, without its users (what incremental syncs build on). */
+export function loadStructure(p: ReadProgress, store: BlobStore): Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'> {
+  const { orgUnits, groups, missingGroups } = loadSnapshot({ ...p, userPages: 0 }, store);
+  return { orgUnits, groups, missingGroups };
+}
+
 export function clearSnapshot(store: BlobStore): void {
   store.removePrefix(SNAP);
 }
@@ -218,6 +225,11 @@ export class WriteBehindStore implements BlobStore {
   removePrefix(prefix: string): void {
     for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
     this.inner.removePrefix(prefix);
+  }
+  /** Writes one key through at once (what must outlive this sync, e.g. the structure incremental syncs build on). */
+  setNow(key: string, value: string): void {
+    this.pending.delete(key);
+    this.inner.set(key, value);
   }
   flush(): void {
     const entries = [...this.pending];

@@ -1,14 +1,28 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncKind, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
 import { BlobStore, Services } from './ports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
-import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
+import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
 import { NOTICE_KEY, noticeIsNew, notify, sendNotice } from './notices';
+import { ReportsError } from './googleErrors';
+import {
+  IncrementalProgress,
+  OVERLAP_MS,
+  affectedAccounts,
+  incrementalSnapshot,
+  incrementalStep,
+  missedByIncremental,
+  nothingChanged,
+  recordFullSync,
+  recordIncrementalSync,
+  seenEvents,
+  startIncremental,
+} from './incremental';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
@@ -40,12 +54,23 @@ export interface Job {
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
+  /** An incremental sync's progress through the admin log (a full sync, and jobs saved before incremental syncs existed, have none). */
+  inc?: IncrementalProgress;
+  /** Why this full sync runs instead of the incremental one that was asked for. */
+  fallback?: string;
+  /** Differences this full sync found that the incremental syncs since the last full one had not caught. */
+  missed?: { count: number; sinceMs: number } | null;
+}
+
+export function kindOf(job: Job): SyncKind {
+  return job.inc ? 'incremental' : 'full';
 }
 
 export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
 
 export interface SyncResult {
   state: SyncState;
+  kind: SyncKind;
   /** The catalog id of `message`, so the sidebar can act on what happened without reading the text. */
   id: MessageId;
   message: string;
@@ -64,6 +89,8 @@ export interface SyncRequest {
   /** 'start' begins a sync (or continues the one part-way); 'continue' only continues. */
   mode: 'start' | 'continue';
   allowDestructive?: number;
+  /** 'incremental': only what the admin log says changed (a full sync when that cannot be trusted). */
+  kind?: SyncKind;
 }
 
 const JOB_KEY = 'job';
@@ -112,13 +139,18 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     }
     if (!job) {
       if (request.mode === 'continue' && !saved.damaged) return lastOutcome(svc);
-      if (request.trigger === 'manual' && !saved.damaged) {
+      if (request.trigger === 'manual' && request.kind !== 'incremental' && !saved.damaged) {
         const refusal = cooldownRefusal(svc, settings, partStart);
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
       job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart);
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
+      if (request.kind === 'incremental') {
+        const start = startIncremental(svc, settings, job.fingerprint, partStart);
+        if ('progress' in start) job.inc = start.progress;
+        else job.fallback = start.fallback;
+      }
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
     job.part++;
@@ -180,7 +212,10 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       publishProgress(svc, job);
     }
     if (job.phase === 'read') {
-      if (!readStep(job.read, svc.directory, svc.state, svc.clock.nowMs())) job.phase = 'plan';
+      const more = job.inc ? incrementalReadStep(svc, settings, job.inc) : readStep(job.read, svc.directory, svc.state, svc.clock.nowMs());
+      if (job.inc?.fallback) fallBackToFull(job, settings);
+      else if (!more && job.inc && nothingChanged(job.inc)) return finish(svc, job, partStart);
+      else if (!more) job.phase = 'plan';
       lastStepMs = svc.clock.nowMs() - stepStart;
       continue;
     }
@@ -190,6 +225,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       stepStart = svc.clock.nowMs();
     }
     if (job.phase === 'plan') {
+      if (!job.inc) job.missed = missedByIncremental(svc.config, job.fingerprint, plan.changes, []);
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
@@ -205,17 +241,38 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
   }
 }
 
+/** One step of an incremental read; a structure it cannot build on (the saved base is gone) means a full sync. */
+function incrementalReadStep(svc: Services, settings: Settings, inc: IncrementalProgress): boolean {
+  try {
+    return incrementalStep(inc, svc, settings, seenEvents(svc.config));
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    inc.fallback = `the directory structure saved by the last full sync cannot be read (${error instanceof Error ? error.message : String(error)})`;
+    return true;
+  }
+}
+
+/** The incremental sync cannot be trusted to be complete: this job reads the whole directory instead, saying why. */
+function fallBackToFull(job: Job, settings: Settings): void {
+  job.fallback = job.inc!.fallback!;
+  job.inc = undefined;
+  job.read = startRead(settings);
+}
+
 /** The plan of what is left to do: the same snapshot against the roster as it is now. */
 function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   if (!job.plannedAt) job.plannedAt = new Date(svc.clock.nowMs()).toISOString();
   let snapshot: DirectorySnapshot;
   try {
-    snapshot = loadSnapshot(job.read, svc.state);
+    snapshot = job.inc ? incrementalSnapshot(job.inc, svc.state) : loadSnapshot(job.read, svc.state);
   } catch (error) {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   const accounts = readRoster(svc);
-  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
+  // An incremental sync reviews only the accounts of the users it re-read; the threshold still counts every synced account.
+  const plan = job.inc
+    ? makePlan({ settings, snapshot, accounts: affectedAccounts(job.inc, accounts), now: job.plannedAt, thresholdAccounts: accounts })
+    : makePlan({ settings, snapshot, accounts, now: job.plannedAt });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
@@ -256,6 +313,7 @@ function publishProgress(svc: Services, job: Job): void {
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
   return {
     state,
+    kind: job ? kindOf(job) : 'full',
     id: message.id,
     message: message.text,
     fix: message.fix,
@@ -295,13 +353,34 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
   }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
-  const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
+  if (job.missed?.count) notes.unshift(msg('reconcileFound', { count: job.missed.count, since: new Date(job.missed.sinceMs).toISOString() }).text);
+  const text = finishText(job, summarize(job.applied), notes.length ? ' ' + notes.join(' ') : '');
+  recordProgressForIncremental(svc, job);
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
-  svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
-  return result('done', { id: 'syncDone', text, fix }, job);
+  if (!job.inc) svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
+  return result('done', { id: job.inc ? 'incrementalDone' : 'syncDone', text, fix }, job);
+}
+
+function finishText(job: Job, summary: string, notes: string): string {
+  const inc = job.inc;
+  const text = inc
+    ? msg('incrementalDone', { events: inc.events, since: new Date(inc.startMs + OVERLAP_MS).toISOString(), users: inc.users.length, summary, notes }).text
+    : msg('syncDone', { summary, notes }).text;
+  return job.fallback ? `${msg('incrementalFallback', { reason: job.fallback }).text} ${text}` : text;
+}
+
+/**
+ * The changes are applied: the next incremental sync reads the admin log from here (accounts the
+ * destination refused are re-read and retried by it). A full sync also saves the structure it read.
+ */
+function recordProgressForIncremental(svc: Services, job: Job): void {
+  const write = (key: string, value: string) => (svc.state instanceof WriteBehindStore ? svc.state.setNow(key, value) : svc.state.set(key, value));
+  const failedIds = job.failed.map((f) => f.accountId);
+  if (job.inc) recordIncrementalSync(svc, write, job.inc, failedIds);
+  else recordFullSync(svc, write, loadStructure(job.read, svc.state), job.fingerprint, job.startedAt, failedIds);
 }
 
 function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
@@ -313,6 +392,15 @@ function halt(svc: Services, job: Job, destructive: number, message: string, par
 
 function failJob(svc: Services, job: Job | null, error: unknown, partStart: number, trigger: SyncTrigger): SyncResult {
   const m = toMessage(error);
+  if (job?.inc && job.trigger === 'scheduled' && error instanceof ReportsError) {
+    // The admin log refused (a missing privilege or scope) or is down: every heartbeat would say so.
+    // History and the admins hear of it once a day while it lasts; the daily full syncs go on.
+    if (noticeIsNew(svc, `failed\n${m.text}`)) {
+      end(svc, job, 'failed', m, partStart);
+      sendNotice(svc, 'failed', m, job.applied);
+    } else forgetJob(svc);
+    return result('failed', m, job);
+  }
   if (job) {
     end(svc, job, 'failed', m, partStart);
     notify(svc, job.trigger, 'failed', m, job.applied);
@@ -345,8 +433,10 @@ const PASSING_FAILURES: ReadonlySet<string> = new Set(['directoryUnavailable', '
 /** Records the outcome, then forgets the job and its snapshot so the next sync starts clean. */
 function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string; id?: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
-  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
-  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
+  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs, kind: kindOf(job) }, message);
+  if (job.inc) {
+    // An incremental sync serves no daily slot.
+  } else if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
   else markScheduledRun(svc, job);
   forgetJob(svc);
 }
@@ -365,7 +455,8 @@ function forgetJob(svc: Services): void {
  * the next heartbeat must start it again rather than wait for the next slot.
  */
 function markScheduledRun(svc: Services, job: Job): void {
-  if (job.trigger === 'scheduled') svc.config.set(KEYS.lastScheduledRun, String(job.startedAt));
+  // Only a full sync serves the daily slot; incremental ones run at the heartbeats in between.
+  if (job.trigger === 'scheduled' && !job.inc) svc.config.set(KEYS.lastScheduledRun, String(job.startedAt));
 }
 
 /** The slot this scheduled sync served counts as not run, so the next heartbeat tries it again. */
@@ -377,7 +468,7 @@ function unmarkScheduledRun(svc: Services, job: Job): void {
 
 function appendHistory(
   svc: Services,
-  run: { trigger: SyncTrigger; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
+  run: { trigger: SyncTrigger; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number; kind?: SyncKind | '' },
   message: { text: string; fix: string },
 ): void {
   const entry: HistoryEntry = {
@@ -390,6 +481,7 @@ function appendHistory(
     parts: run.parts,
     message: message.text,
     fix: message.fix,
+    kind: run.kind ?? '',
   };
   try {
     svc.history.append(entry);
@@ -400,7 +492,7 @@ function appendHistory(
 
 function discard(svc: Services, job: Job, reason: string): void {
   const m = msg('staleCheckpoint', { reason });
-  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs }, m);
+  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs, kind: kindOf(job) }, m);
   forgetJob(svc);
 }
 

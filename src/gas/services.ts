@@ -5,6 +5,7 @@ import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
 import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
+import { GasAuditLog } from './reports';
 import { PropertyStore } from './properties';
 import { SheetHistory } from './sheetHistory';
 import { SheetBlobStore } from './sheetState';
@@ -96,6 +97,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   let roster: RosterPort | null = null;
   const services: Services = {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
+    audit: new GasAuditLog((ms) => Utilities.sleep(ms)),
     destinations: DESTINATIONS,
     get roster() {
       return (roster ??= openRoster(services, spreadsheet));

@@ -1,0 +1,331 @@
+// Incremental syncs: the Directory API has no delta query, but the Admin SDK Reports API's admin
+// activity log records every user, group and OU change made in the Admin console, through the API
+// and by sync tools. An incremental sync reads the log since the last applied sync (minus an
+// overlap for events Google logs late), re-reads just the users and groups it names, and plans
+// them exactly as a full sync would. Anything it cannot be sure of falls back to a full sync.
+import { Account, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
+import { AuditEvent, BlobStore, KeyValueStore, Services } from './ports';
+import { Settings } from './settings';
+import { PackedUser, pack, unpack } from './snapshot';
+
+/** Events are read again this far before the watermark: Google logs admin events within "a couple of minutes". */
+export const OVERLAP_MS = 15 * 60_000;
+/** Google keeps the admin log 180 days; a watermark older than this (a day of margin) cannot be trusted. */
+export const LOG_RETENTION_MS = 179 * 24 * 60 * 60_000;
+/** More log pages (1000 activities each) than this: a full sync is cheaper and surer. */
+export const MAX_EVENT_PAGES = 5;
+/** More affected users than this: a full sync reads them faster (users.list pages of 500 vs one users.get each). */
+export const MAX_AFFECTED_USERS = 1000;
+
+const STATE_KEY = 'incremental';
+const BASE_KEY = 'inc.base';
+
+/** Where the admin log was read up to, kept in config (a few hundred bytes: read on every heartbeat). */
+export interface IncrementalState {
+  /** Events before this time are applied (the last applied sync read the log, or the directory, from here on). */
+  watermarkMs: number;
+  /** The settings fingerprint of the full sync that saved the base structure. */
+  fingerprint: string;
+  /** When the last full sync began, and when the last incremental one ended. */
+  fullAtMs: number;
+  incrementalAtMs: number;
+  /** Ids of events read in the overlap window, so they count once. */
+  seen: string[];
+  /** Accounts the destination refused last time: re-read and retried by the next incremental sync. */
+  retry: string[];
+}
+
+/** The directory's structure as the last full sync read it: OUs and the direct members of every rule group. */
+interface Base {
+  orgUnits: OrgUnit[];
+  groups: GroupMembers[];
+  missingGroups: string[];
+}
+
+export interface IncrementalProgress {
+  phase: 'events' | 'groups' | 'users' | 'roster' | 'complete';
+  startMs: number;
+  endMs: number;
+  eventsToken: string | null;
+  eventPages: number;
+  /** Distinct events read (the ones an earlier window already counted are skipped). */
+  events: number;
+  seen: string[];
+  /** Users to re-read (emails or ids), and every key asked so far. */
+  queue: string[];
+  asked: string[];
+  /** Keys that resolved to no user (deleted, or renamed without keeping the alias). */
+  notFound: string[];
+  users: PackedUser[];
+  /** Rule groups whose members changed, re-read one page at a time. */
+  groupQueue: string[];
+  membersToken: string | null;
+  reading: GroupMembers | null;
+  groupUpdates: GroupMembers[];
+  rosterChecked: boolean;
+  calls: number;
+  /** Set when the sync must be a full one, with why. */
+  fallback: string | null;
+}
+
+export function readIncrementalState(config: KeyValueStore): IncrementalState | null {
+  const raw = config.get(STATE_KEY);
+  if (!raw) return null;
+  try {
+    const s = JSON.parse(raw) as Partial<IncrementalState>;
+    if (typeof s.watermarkMs !== 'number' || typeof s.fingerprint !== 'string') return null;
+    return { watermarkMs: s.watermarkMs, fingerprint: s.fingerprint, fullAtMs: s.fullAtMs ?? 0, incrementalAtMs: s.incrementalAtMs ?? 0, seen: s.seen ?? [], retry: s.retry ?? [] };
+  } catch {
+    return null;
+  }
+}
+
+function writeIncrementalState(config: KeyValueStore, state: IncrementalState): void {
+  config.set(STATE_KEY, JSON.stringify(state));
+}
+
+/** Why an incremental sync cannot start now (a full one runs instead), or its first progress. */
+export function startIncremental(svc: Services, settings: Settings, fingerprint: string, nowMs: number): { progress: IncrementalProgress } | { fallback: string } {
+  if (!settings.incremental) return { fallback: 'incremental syncs are turned off in Settings' };
+  const state = readIncrementalState(svc.config);
+  if (!state) return { fallback: 'no full sync has recorded yet from where to read the admin log' };
+  if (state.fingerprint !== fingerprint) return { fallback: 'the mappings or policy changed since the last full sync' };
+  if (nowMs - state.watermarkMs > LOG_RETENTION_MS) return { fallback: 'the last applied sync is older than the 180 days Google keeps the admin log' };
+  const progress: IncrementalProgress = {
+    phase: 'events',
+    startMs: state.watermarkMs - OVERLAP_MS,
+    endMs: nowMs,
+    eventsToken: null,
+    eventPages: 0,
+    events: 0,
+    seen: [],
+    queue: [],
+    asked: [],
+    notFound: [],
+    users: [],
+    groupQueue: [],
+    membersToken: null,
+    reading: null,
+    groupUpdates: [],
+    rosterChecked: false,
+    calls: 0,
+    fallback: null,
+  };
+  for (const id of state.retry) enqueue(progress, id);
+  return { progress };
+}
+
+function enqueue(p: IncrementalProgress, key: string): void {
+  const k = key.toLowerCase();
+  if (!k || p.asked.includes(k) || p.queue.includes(k)) return;
+  p.queue.push(k);
+  if (p.queue.length + p.asked.length > MAX_AFFECTED_USERS) p.fallback = `more than ${MAX_AFFECTED_USERS} users changed; a full sync reads them faster`;
+}
+
+/** User events of the admin log (Admin Audit Activity Events – User Settings) that can change an account. */
+const USER_EVENTS = new Set([
+  'CREATE_USER',
+  'DELETE_USER',
+  'UNDELETE_USER',
+  'SUSPEND_USER',
+  'UNSUSPEND_USER',
+  'ARCHIVE_USER',
+  'UNARCHIVE_USER',
+  'MOVE_USER_TO_ORG_UNIT',
+  'CHANGE_FIRST_NAME',
+  'CHANGE_LAST_NAME',
+  'RENAME_USER',
+]);
+/** Group Settings events that change who is in a group. */
+const MEMBER_EVENTS = new Set(['ADD_GROUP_MEMBER', 'REMOVE_GROUP_MEMBER']);
+/** Group and OU events that change the structure the rules stand on. */
+const STRUCTURE_EVENTS = new Set(['DELETE_GROUP', 'CHANGE_GROUP_EMAIL', 'CREATE_GROUP', 'REMOVE_ORG_UNIT', 'EDIT_ORG_UNIT_NAME', 'MOVE_ORG_UNIT', 'CREATE_ORG_UNIT']);
+
+/** What one event means for this sync: users to re-read, a group to re-read, or a reason to read everything. */
+function classify(p: IncrementalProgress, e: AuditEvent, settings: Settings, ruleGroups: () => Set<string>): void {
+  const user = e.params.USER_EMAIL ?? '';
+  if (USER_EVENTS.has(e.name)) {
+    enqueue(p, user);
+    // RENAME_USER: USER_EMAIL is the old address, NEW_VALUE the new one.
+    if (e.name === 'RENAME_USER') enqueue(p, e.params.NEW_VALUE ?? '');
+    return;
+  }
+  const group = (e.params.GROUP_EMAIL ?? '').toLowerCase();
+  if (MEMBER_EVENTS.has(e.name)) {
+    if (ruleGroups().has(group) && !p.groupQueue.includes(group) && !p.groupUpdates.some((g) => g.email === group)) p.groupQueue.push(group);
+    return;
+  }
+  if (!STRUCTURE_EVENTS.has(e.name)) return;
+  if (e.name === 'CREATE_ORG_UNIT') {
+    // A new OU changes nobody until users move into it (their own events), unless a rule names it.
+    const path = (e.params.ORG_UNIT_NAME ?? '').toLowerCase();
+    if (settings.rules.some((r) => r.type === 'ou' && r.orgUnitPath.toLowerCase() === path)) p.fallback = `the organizational unit ${e.params.ORG_UNIT_NAME} a rule names was created`;
+    return;
+  }
+  if (e.name.endsWith('_ORG_UNIT') || e.name === 'EDIT_ORG_UNIT_NAME') {
+    p.fallback = `the organizational unit ${e.params.ORG_UNIT_NAME ?? ''} was ${e.name === 'REMOVE_ORG_UNIT' ? 'deleted' : e.name === 'MOVE_ORG_UNIT' ? 'moved' : 'renamed'} (its users move with no event of their own)`;
+    return;
+  }
+  const named = settings.rules.some((r) => r.type === 'group' && r.groupEmail.toLowerCase() === group);
+  if (named || ruleGroups().has(group)) p.fallback = `the group ${group}, which a rule reaches, was ${e.name === 'DELETE_GROUP' ? 'deleted' : e.name === 'CREATE_GROUP' ? 'created' : 'renamed'}`;
+}
+
+/** Makes one call (the log, a group's members or one user); returns false once the read is complete. */
+export function incrementalStep(p: IncrementalProgress, svc: Services, settings: Settings, seenBefore: Set<string>): boolean {
+  switch (p.phase) {
+    case 'events': {
+      const page = svc.audit.listEventsPage(p.startMs, p.endMs, p.eventsToken);
+      p.calls++;
+      p.eventPages++;
+      let groups: Set<string> | null = null;
+      const ruleGroups = () => (groups ??= new Set(loadBase(svc.state).groups.map((g) => g.email)));
+      for (const e of page.items) {
+        // Events near the end of this window are read again by the next one (its overlap): remember them.
+        if (e.timeMs >= p.endMs - OVERLAP_MS && !p.seen.includes(e.id)) p.seen.push(e.id);
+        if (seenBefore.has(e.id)) continue;
+        p.events++;
+        classify(p, e, settings, ruleGroups);
+      }
+      p.eventsToken = page.nextPageToken;
+      if (p.eventsToken && p.eventPages >= MAX_EVENT_PAGES) p.fallback = `more than ${MAX_EVENT_PAGES * 1000} changes in the admin log; a full sync is cheaper`;
+      if (!p.eventsToken) p.phase = 'groups';
+      return true;
+    }
+    case 'groups': {
+      if (!p.groupQueue.length) {
+        p.phase = 'users';
+        return true;
+      }
+      const email = p.groupQueue[0];
+      const page = svc.directory.listMembersPage(email, p.membersToken);
+      p.calls++;
+      if (!page) {
+        p.fallback = `the group ${email}, which a rule reaches, no longer exists`;
+        return true;
+      }
+      const reading = (p.reading ??= { email, userIds: [], groupEmails: [] });
+      for (const m of page.items) {
+        if (m.type === 'USER') reading.userIds.push(m.id);
+        else if (m.type === 'GROUP' && m.email) reading.groupEmails.push(m.email.toLowerCase());
+      }
+      p.membersToken = page.nextPageToken;
+      if (!p.membersToken) groupRead(p, svc.state);
+      return true;
+    }
+    case 'users': {
+      const key = p.queue.shift();
+      if (key === undefined) {
+        p.phase = p.asked.length && !p.rosterChecked ? 'roster' : 'complete';
+        // Planning builds on the structure the last full sync saved: make sure it is there (else a full sync).
+        if (p.phase === 'complete' && !nothingChanged(p)) loadBase(svc.state);
+        return p.phase !== 'complete';
+      }
+      p.asked.push(key);
+      const user = svc.directory.getUser(key);
+      p.calls++;
+      if (!user) p.notFound.push(key);
+      else if (!p.users.some((u) => u[0] === user.id)) p.users.push(pack(user));
+      return true;
+    }
+    case 'roster': {
+      // An account at an address the log named, whose user was not found there, may belong to a user
+      // who left (deleted) or lives on under another address (renamed, the alias not kept; the address
+      // given to someone else). Ask for that user by id before deciding anything about the account.
+      p.rosterChecked = true;
+      const emails = new Set([...p.asked, ...p.users.map((u) => u[1].toLowerCase())]);
+      const found = new Set(p.users.map((u) => u[0]));
+      for (const a of svc.roster.readAll().accounts) if (a.source === 'synced' && emails.has(a.email.toLowerCase()) && !found.has(a.id)) enqueue(p, a.id);
+      p.phase = 'users';
+      return true;
+    }
+    case 'complete':
+      return false;
+  }
+}
+
+/** A rule group read in full: nesting must not have changed; users who joined or left are re-read. */
+function groupRead(p: IncrementalProgress, state: BlobStore): void {
+  const now = p.reading!;
+  p.reading = null;
+  p.groupQueue.shift();
+  const before = loadBase(state).groups.find((g) => g.email === now.email);
+  const sameNesting = !!before && [...before.groupEmails].sort().join(',') === [...now.groupEmails].sort().join(',');
+  if (!sameNesting) {
+    p.fallback = `the groups nested in ${now.email}, which a rule reaches, changed`;
+    return;
+  }
+  p.groupUpdates.push(now);
+  const was = new Set(before.userIds);
+  const is = new Set(now.userIds);
+  for (const id of now.userIds) if (!was.has(id)) enqueue(p, id);
+  for (const id of before.userIds) if (!is.has(id)) enqueue(p, id);
+}
+
+/** True when the log named nothing to re-read: the sync is done without reading the roster. */
+export function nothingChanged(p: IncrementalProgress): boolean {
+  return p.asked.length === 0 && p.groupUpdates.length === 0;
+}
+
+/** The directory as it concerns the users this sync re-read. */
+export function incrementalSnapshot(p: IncrementalProgress, state: BlobStore): DirectorySnapshot {
+  const base = loadBase(state);
+  const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
+  return { users: p.users.map(unpack), orgUnits: base.orgUnits, groups: base.groups.map((g) => updated.get(g.email) ?? g), missingGroups: base.missingGroups };
+}
+
+/**
+ * The accounts this sync may change: those of the users it re-read, manual accounts with their
+ * addresses (adoption), and synced accounts whose user is gone by address and by id.
+ */
+export function affectedAccounts(p: IncrementalProgress, accounts: Account[]): Account[] {
+  const ids = new Set(p.users.map((u) => u[0]));
+  const emails = new Set([...p.users.map((u) => u[1].toLowerCase()), ...p.asked]);
+  const gone = new Set(p.notFound);
+  return accounts.filter((a) => ids.has(a.id) || (a.source === 'manual' && emails.has(a.email.toLowerCase())) || (a.source === 'synced' && gone.has(a.id.toLowerCase())));
+}
+
+// ---- the base structure and the watermark --------------------------------------------------
+
+function loadBase(state: BlobStore): Base {
+  const raw = state.get(BASE_KEY);
+  if (!raw) throw new Error('the directory structure saved by the last full sync is missing');
+  return JSON.parse(raw) as Base;
+}
+
+/** After a full sync: the structure it read and the watermark (when it began reading). */
+export function recordFullSync(svc: Services, write: (key: string, value: string) => void, snapshot: Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
+  const base: Base = { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups };
+  write(BASE_KEY, JSON.stringify(base));
+  const before = readIncrementalState(svc.config);
+  writeIncrementalState(svc.config, { watermarkMs: startedAtMs, fingerprint, fullAtMs: startedAtMs, incrementalAtMs: before?.incrementalAtMs ?? 0, seen: [], retry: failedIds });
+}
+
+/** After an incremental sync applied its changes: the watermark moves to the end of the window it read. */
+export function recordIncrementalSync(svc: Services, write: (key: string, value: string) => void, p: IncrementalProgress, failedIds: string[]): void {
+  const state = readIncrementalState(svc.config);
+  if (!state) return;
+  if (p.groupUpdates.length) {
+    const base = loadBase(svc.state);
+    const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
+    write(BASE_KEY, JSON.stringify({ ...base, groups: base.groups.map((g) => updated.get(g.email) ?? g) }));
+  }
+  writeIncrementalState(svc.config, { ...state, watermarkMs: p.endMs, incrementalAtMs: p.endMs, seen: p.seen, retry: failedIds });
+}
+
+/** Event ids the previous window already counted. */
+export function seenEvents(config: KeyValueStore): Set<string> {
+  return new Set(readIncrementalState(config)?.seen ?? []);
+}
+
+/**
+ * The differences a full sync found that incremental syncs should have caught, or null when no
+ * incremental sync ran since the last full one. Grace-period deletions (time passing, not a
+ * directory change) and accounts restored after an edit of the roster are not the log's to catch.
+ */
+export function missedByIncremental(config: KeyValueStore, fingerprint: string, changes: { kind: string; reasons: string[]; accountId: string }[], retry: string[]): { count: number; sinceMs: number } | null {
+  const state = readIncrementalState(config);
+  if (!state || state.fingerprint !== fingerprint || state.incrementalAtMs <= state.fullAtMs) return null;
+  const retried = new Set([...retry, ...state.retry]);
+  const count = changes.filter((c) => c.kind !== 'delete' && !c.reasons.some((r) => r.startsWith('deleted in the roster')) && !retried.has(c.accountId)).length;
+  return { count, sinceMs: state.fullAtMs };
+}

@@ -1,0 +1,192 @@
+// Incremental syncs from the admin activity log (Reports API), on the built bundle in the simulated
+// runtime: the fake directory logs every change as Google's admin log would (ids, times, a lag of a
+// couple of minutes, events it never reports), and the hourly heartbeat applies them.
+import { World, later, world } from './harness';
+import { DEMO_DOMAIN } from '../../emulator/domain';
+
+/** A linked demo district after its first full sync (which records where the log is read from). */
+function synced(): World {
+  const w = world();
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+  return w;
+}
+
+/** Lets time pass until the hourly heartbeat fires once (at a random minute of the hour, as Google's does). */
+function heartbeat(w: World) {
+  const clock = w.rt.triggers.list.filter((t) => t.eventType === 'CLOCK');
+  expect(clock).toHaveLength(1);
+  const runs = w.rt.advance(Math.max(0, clock[0].nextFireMs - w.rt.nowMs()));
+  expect(runs).toHaveLength(1);
+  expect(runs[0].ok).toBe(true);
+  return runs[0].result as { state: string; kind: string; message: string };
+}
+
+/** The newest History row (the sheet appends). */
+const latest = (w: World) => w.history()[w.history().length - 1];
+const row = (w: World, email: string) => w.roster().find((r) => r.Email === email);
+const student = (w: World, i = 0) => w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)[i];
+
+/** After the incremental sync, a full one plans nothing: the incremental gave the same result. */
+function fullPlansNothing(w: World): void {
+  expect(w.call('previewSync').total).toBe(0);
+}
+
+test('a new user in a mapped OU is created within one heartbeat, re-reading only that user', () => {
+  const w = synced();
+  const u = w.rt.directory.addUser({ email: `new.teacher@${DEMO_DOMAIN}`, givenName: 'Nova', familyName: 'Teacher', orgUnitPath: '/Staff/Teachers/Lincoln High' });
+  w.rt.resetCounters();
+  const result = heartbeat(w);
+  expect(result).toMatchObject({ state: 'done', kind: 'incremental' });
+  expect(row(w, u.primaryEmail)).toMatchObject({ ID: u.id, Roles: 'teacher', Status: 'active' });
+  // One users.get and one log page; the directory is not listed.
+  expect(w.rt.calls['AdminDirectory.Users.list'] ?? 0).toBe(0);
+  expect(w.rt.calls['AdminDirectory.Users.get']).toBe(1);
+  expect(w.rt.calls['AdminReports.Activities.list']).toBe(1);
+  expect(latest(w)).toMatchObject({ Kind: 'incremental', Trigger: 'scheduled', Outcome: 'success', Created: '1' });
+  expect(latest(w).Message).toMatch(/^Incremental: 1 changes in the admin log since .*, 1 users re-read\. 1 created\.$/);
+  fullPlansNothing(w);
+});
+
+test('a heartbeat with nothing in the log makes one Reports call, reads no directory and no roster, and writes nothing', () => {
+  const w = synced();
+  const rosterWrites = w.writes('Roster');
+  w.rt.resetCounters();
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', message: expect.stringContaining('0 changes in the admin log') });
+  expect(w.rt.calls['AdminReports.Activities.list']).toBe(1);
+  expect(Object.keys(w.rt.calls).filter((k) => k.startsWith('AdminDirectory.'))).toEqual([]);
+  expect(w.rt.lastExecution()!.calls['Range.getValues'] ?? 0).toBeLessThanOrEqual(1); // the history sheet's header check at most
+  expect(w.writes('Roster')).toBe(rosterWrites);
+});
+
+test('a suspension, a rename, an email change, an OU move and a group membership change each reach the roster as a full sync would', () => {
+  const w = synced();
+  const dir = w.rt.directory;
+  const [a, b, c, d, e] = [0, 1, 2, 3, 4].map((i) => student(w, i));
+  dir.suspend(a.primaryEmail);
+  dir.renameUser(b.primaryEmail, 'Renamed', 'Person');
+  const newEmail = `moved.on@${DEMO_DOMAIN}`;
+  dir.renameEmail(c.primaryEmail, newEmail, false);
+  dir.moveUser(d.primaryEmail, '/Staff/Teachers/Lincoln High');
+  dir.addMember(`admins@${DEMO_DOMAIN}`, e.primaryEmail);
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental' });
+  expect(row(w, a.primaryEmail)).toMatchObject({ Status: 'suspended' });
+  expect(row(w, b.primaryEmail)).toMatchObject({ Name: 'Renamed Person' });
+  expect(row(w, newEmail)).toMatchObject({ ID: c.id, Status: 'active' });
+  expect(row(w, d.primaryEmail)).toMatchObject({ Roles: 'teacher', OU: '/Staff/Teachers/Lincoln High' });
+  expect(row(w, e.primaryEmail)).toMatchObject({ Roles: 'student, teacher, admin' });
+  expect(latest(w)).toMatchObject({ Kind: 'incremental', Updated: '4', Deactivated: '1' });
+  fullPlansNothing(w);
+  // Leaving the group again, and a deletion, also reach it.
+  dir.removeMember(`admins@${DEMO_DOMAIN}`, e.primaryEmail);
+  dir.deleteUser(b.primaryEmail);
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental' });
+  expect(row(w, e.primaryEmail)).toMatchObject({ Roles: 'student' });
+  expect(row(w, b.primaryEmail)).toMatchObject({ Status: 'disabled' });
+  fullPlansNothing(w);
+});
+
+test('an event Google logs late is caught by the next heartbeat (the overlap), and counted once', () => {
+  const w = synced();
+  const u = student(w);
+  // A minute before the heartbeat fires, a suspension that Google logs 5 to 6 minutes late.
+  w.rt.setClock(w.rt.triggers.list[0].nextFireMs - 60_000);
+  w.rt.directory.audit.lagMs = 5 * 60_000;
+  w.rt.directory.suspend(u.primaryEmail);
+  expect(heartbeat(w).message).toContain('0 changes');
+  expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'active' });
+  expect(heartbeat(w).message).toContain(' 1 changes');
+  expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'suspended' });
+  expect(heartbeat(w).message).toContain('0 changes');
+});
+
+test('an event the log never reports is corrected by the next nightly full sync, which records that incremental syncs missed it', () => {
+  const w = synced();
+  const u = student(w);
+  w.rt.directory.audit.dropNext = 1;
+  w.rt.directory.suspend(u.primaryEmail);
+  expect(heartbeat(w)).toMatchObject({ kind: 'incremental', message: expect.stringContaining('0 changes') });
+  expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'active' });
+  // Hour by hour to the daily slot (23:00 New York): there a full sync runs.
+  let full: { kind: string; message: string } | undefined;
+  for (let h = 0; h < 24 && !full; h++) {
+    const r = heartbeat(w);
+    if (r.kind === 'full') full = r;
+  }
+  expect(full).toBeDefined();
+  expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'suspended' });
+  expect(full!.message).toMatch(/found 1 differences that the incremental syncs since .* had not caught/);
+  expect(latest(w)).toMatchObject({ Kind: 'full', Trigger: 'scheduled', Updated: '0', Deactivated: '1' });
+});
+
+test('a mass move out of the mapped OUs still halts at the threshold, and the watermark stays until it is applied', () => {
+  const w = synced();
+  const dir = w.rt.directory;
+  const movers = dir.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/Lincoln High'));
+  expect(movers.length).toBeGreaterThan(40);
+  for (const u of movers) dir.moveUser(u.primaryEmail, '/Alumni');
+  const before = w.roster();
+  const r = heartbeat(w);
+  expect(r).toMatchObject({ state: 'halted', kind: 'incremental' });
+  expect(w.roster()).toEqual(before);
+  expect(latest(w)).toMatchObject({ Kind: 'incremental', Outcome: 'halted' });
+  // The next heartbeat reads the same changes again (the watermark did not move) and halts again.
+  expect(heartbeat(w)).toMatchObject({ state: 'halted', kind: 'incremental' });
+});
+
+test('an OU renamed falls back to a full sync at the heartbeat, saying why', () => {
+  const w = synced();
+  w.rt.directory.renameOu('/Students/Lincoln High', 'Lincoln Senior High');
+  const r = heartbeat(w);
+  expect(r).toMatchObject({ state: 'done', kind: 'full' });
+  expect(r.message).toMatch(/^Full sync instead of an incremental one: the organizational unit \/Students\/Lincoln High was renamed/);
+  expect(latest(w)).toMatchObject({ Kind: 'full' });
+  expect(w.roster().some((x) => x.OU.startsWith('/Students/Lincoln Senior High/'))).toBe(true);
+  fullPlansNothing(w);
+});
+
+test('changed mappings fall back to a full sync; a group nested into a mapped group too', () => {
+  const w = synced();
+  w.save({ rules: [...w.settings().rules.filter((x: { id: string }) => x.id !== 'counselors')] });
+  expect(heartbeat(w)).toMatchObject({ kind: 'full', message: expect.stringContaining('the mappings or policy changed since the last full sync') });
+  w.rt.directory.addMember(`admins@${DEMO_DOMAIN}`, `support-staff@${DEMO_DOMAIN}`);
+  const r = heartbeat(w);
+  expect(r).toMatchObject({ kind: 'full', message: expect.stringContaining(`the groups nested in admins@${DEMO_DOMAIN}, which a rule reaches, changed`) });
+  fullPlansNothing(w);
+});
+
+test('without the Reports privilege the heartbeat records it once a day, the daily full sync goes on, and Finalize says how to enable incremental syncs', () => {
+  const w = synced();
+  w.rt.revokeReportsPrivilege();
+  const u = student(w);
+  w.rt.directory.suspend(u.primaryEmail);
+  const r = heartbeat(w);
+  expect(r).toMatchObject({ state: 'failed', kind: 'incremental' });
+  expect(r.message).toContain('Incremental syncs cannot read the admin activity log');
+  expect(latest(w)).toMatchObject({ Kind: 'incremental', Outcome: 'failed' });
+  const rows = w.history().length;
+  expect(heartbeat(w).state).toBe('failed');
+  expect(w.history().length).toBe(rows); // not again within the day
+  const check = w.call('runFinalizeChecks').checks.find((c: { id: string }) => c.id === 'incremental');
+  expect(check).toMatchObject({ status: 'warning' });
+  expect(check.fix).toContain('Reports');
+  expect(check.fix).toContain('admin.reports.audit.readonly');
+  for (let h = 0; h < 24 && row(w, u.primaryEmail)!.Status !== 'suspended'; h++) w.rt.advanceHours(1);
+  expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'suspended' });
+  expect(w.history().find((e) => e.Kind === 'full' && e.Trigger === 'scheduled')).toBeDefined();
+});
+
+test('Sync changes in the sidebar runs an incremental sync on demand, with no cooldown', () => {
+  const w = synced();
+  const u = w.rt.directory.addUser({ email: `on.demand@${DEMO_DOMAIN}`, givenName: 'On', familyName: 'Demand', orgUnitPath: '/Students/Lincoln High/Grade 9' });
+  later(w, 3);
+  expect(w.call('syncChanges')).toMatchObject({ state: 'done', kind: 'incremental', applied: { create: 1 } });
+  expect(row(w, u.primaryEmail)).toMatchObject({ Roles: 'student' });
+  expect(latest(w)).toMatchObject({ Kind: 'incremental', Trigger: 'manual' });
+});
+
+test('incremental syncs need a first full sync: before it the heartbeat stays idle until the daily slot', () => {
+  const w = world();
+  const r = heartbeat(w);
+  expect(r.state).toBe('idle');
+  expect(w.history()).toEqual([]);
+});
