@@ -4,7 +4,7 @@
 // overlap for events Google logs late), re-reads just the users and groups it names, and plans
 // them exactly as a full sync would. Anything it cannot be sure of falls back to a full sync.
 import { Account, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
-import { AuditEvent, BlobStore, KeyValueStore, Services } from './ports';
+import { AuditEvent, KeyValueStore, Services } from './ports';
 import { Settings } from './settings';
 import { PackedUser, pack, unpack } from './snapshot';
 
@@ -19,6 +19,13 @@ export const MAX_AFFECTED_USERS = 1000;
 
 const STATE_KEY = 'incremental';
 const BASE_KEY = 'inc.base';
+/**
+ * The saved structure stays in config (properties) while it is small, as it is for most rosters,
+ * so a sync that ends within one execution still writes nothing to the state sheet; a larger one
+ * (big rule groups) goes to the state sheet, and config holds this marker.
+ */
+const BASE_IN_CONFIG_MAX = 20_000;
+const BASE_IN_STATE = 'in the state sheet';
 
 /** Where the admin log was read up to, kept in config (a few hundred bytes: read on every heartbeat). */
 export interface IncrementalState {
@@ -178,7 +185,7 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
       p.calls++;
       p.eventPages++;
       let groups: Set<string> | null = null;
-      const ruleGroups = () => (groups ??= new Set(loadBase(svc.state).groups.map((g) => g.email)));
+      const ruleGroups = () => (groups ??= new Set(loadBase(svc).groups.map((g) => g.email)));
       for (const e of page.items) {
         // Events near the end of this window are read again by the next one (its overlap): remember them.
         if (e.timeMs >= p.endMs - OVERLAP_MS && !p.seen.includes(e.id)) p.seen.push(e.id);
@@ -209,7 +216,7 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
         else if (m.type === 'GROUP' && m.email) reading.groupEmails.push(m.email.toLowerCase());
       }
       p.membersToken = page.nextPageToken;
-      if (!p.membersToken) groupRead(p, svc.state);
+      if (!p.membersToken) groupRead(p, svc);
       return true;
     }
     case 'users': {
@@ -217,7 +224,7 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
       if (key === undefined) {
         p.phase = p.asked.length && !p.rosterChecked ? 'roster' : 'complete';
         // Planning builds on the structure the last full sync saved: make sure it is there (else a full sync).
-        if (p.phase === 'complete' && !nothingChanged(p)) loadBase(svc.state);
+        if (p.phase === 'complete' && !nothingChanged(p)) loadBase(svc);
         return p.phase !== 'complete';
       }
       p.asked.push(key);
@@ -244,11 +251,11 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
 }
 
 /** A rule group read in full: nesting must not have changed; users who joined or left are re-read. */
-function groupRead(p: IncrementalProgress, state: BlobStore): void {
+function groupRead(p: IncrementalProgress, svc: Services): void {
   const now = p.reading!;
   p.reading = null;
   p.groupQueue.shift();
-  const before = loadBase(state).groups.find((g) => g.email === now.email);
+  const before = loadBase(svc).groups.find((g) => g.email === now.email);
   const sameNesting = !!before && [...before.groupEmails].sort().join(',') === [...now.groupEmails].sort().join(',');
   if (!sameNesting) {
     p.fallback = `the groups nested in ${now.email}, which a rule reaches, changed`;
@@ -267,8 +274,8 @@ export function nothingChanged(p: IncrementalProgress): boolean {
 }
 
 /** The directory as it concerns the users this sync re-read. */
-export function incrementalSnapshot(p: IncrementalProgress, state: BlobStore): DirectorySnapshot {
-  const base = loadBase(state);
+export function incrementalSnapshot(p: IncrementalProgress, svc: Services): DirectorySnapshot {
+  const base = loadBase(svc);
   const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
   return { users: p.users.map(unpack), orgUnits: base.orgUnits, groups: base.groups.map((g) => updated.get(g.email) ?? g), missingGroups: base.missingGroups };
 }
@@ -286,16 +293,28 @@ export function affectedAccounts(p: IncrementalProgress, accounts: Account[]): A
 
 // ---- the base structure and the watermark --------------------------------------------------
 
-function loadBase(state: BlobStore): Base {
-  const raw = state.get(BASE_KEY);
+function loadBase(svc: Pick<Services, 'config' | 'state'>): Base {
+  const small = svc.config.get(BASE_KEY);
+  const raw = small === BASE_IN_STATE ? svc.state.get(BASE_KEY) : small;
   if (!raw) throw new Error('the directory structure saved by the last full sync is missing');
   return JSON.parse(raw) as Base;
 }
 
+/** Saves the structure where it fits (see BASE_IN_CONFIG_MAX), writing nothing when it did not change. */
+function saveBase(svc: Pick<Services, 'config' | 'state'>, write: (key: string, value: string) => void, base: Base): void {
+  const json = JSON.stringify(base);
+  const small = svc.config.get(BASE_KEY);
+  if (json.length <= BASE_IN_CONFIG_MAX) {
+    if (small !== json) svc.config.set(BASE_KEY, json);
+    return;
+  }
+  if (small !== BASE_IN_STATE || svc.state.get(BASE_KEY) !== json) write(BASE_KEY, json);
+  if (small !== BASE_IN_STATE) svc.config.set(BASE_KEY, BASE_IN_STATE);
+}
+
 /** After a full sync: the structure it read and the watermark (when it began reading). */
 export function recordFullSync(svc: Services, write: (key: string, value: string) => void, snapshot: Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
-  const base: Base = { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups };
-  write(BASE_KEY, JSON.stringify(base));
+  saveBase(svc, write, { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups });
   const before = readIncrementalState(svc.config);
   writeIncrementalState(svc.config, { watermarkMs: startedAtMs, fingerprint, fullAtMs: startedAtMs, incrementalAtMs: before?.incrementalAtMs ?? 0, seen: [], retry: failedIds });
 }
@@ -305,9 +324,9 @@ export function recordIncrementalSync(svc: Services, write: (key: string, value:
   const state = readIncrementalState(svc.config);
   if (!state) return;
   if (p.groupUpdates.length) {
-    const base = loadBase(svc.state);
+    const base = loadBase(svc);
     const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
-    write(BASE_KEY, JSON.stringify({ ...base, groups: base.groups.map((g) => updated.get(g.email) ?? g) }));
+    saveBase(svc, write, { ...base, groups: base.groups.map((g) => updated.get(g.email) ?? g) });
   }
   writeIncrementalState(svc.config, { ...state, watermarkMs: p.endMs, incrementalAtMs: p.endMs, seen: p.seen, retry: failedIds });
 }

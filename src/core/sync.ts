@@ -264,7 +264,7 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   if (!job.plannedAt) job.plannedAt = new Date(svc.clock.nowMs()).toISOString();
   let snapshot: DirectorySnapshot;
   try {
-    snapshot = job.inc ? incrementalSnapshot(job.inc, svc.state) : loadSnapshot(job.read, svc.state);
+    snapshot = job.inc ? incrementalSnapshot(job.inc, svc) : loadSnapshot(job.read, svc.state);
   } catch (error) {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
