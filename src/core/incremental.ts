@@ -3,7 +3,7 @@
 // and by sync tools. An incremental sync reads the log since the last applied sync (minus an
 // overlap for events Google logs late), re-reads just the users and groups it names, and plans
 // them exactly as a full sync would. Anything it cannot be sure of falls back to a full sync.
-import { Account, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
+import { Account, Change, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
 import { AuditEvent, KeyValueStore, Services } from './ports';
 import { Settings } from './settings';
 import { PackedUser, pack, unpack } from './snapshot';
@@ -338,13 +338,36 @@ export function seenEvents(config: KeyValueStore): Set<string> {
 
 /**
  * The differences a full sync found that incremental syncs should have caught, or null when no
- * incremental sync ran since the last full one. Grace-period deletions (time passing, not a
- * directory change) and accounts restored after an edit of the roster are not the log's to catch.
+ * incremental sync ran since the last full one (or the log cannot be read now). Not counted: changes
+ * the log announces since the last incremental sync read it (the next one would have applied them),
+ * grace-period deletions (time passing, not a directory change) and accounts restored after an edit
+ * of the roster (no directory event announces them).
  */
-export function missedByIncremental(config: KeyValueStore, fingerprint: string, changes: { kind: string; reasons: string[]; accountId: string }[], retry: string[]): { count: number; sinceMs: number } | null {
-  const state = readIncrementalState(config);
+export function missedByIncremental(svc: Services, fingerprint: string, changes: Change[]): { count: number; sinceMs: number } | null {
+  const state = readIncrementalState(svc.config);
   if (!state || state.fingerprint !== fingerprint || state.incrementalAtMs <= state.fullAtMs) return null;
-  const retried = new Set([...retry, ...state.retry]);
-  const count = changes.filter((c) => c.kind !== 'delete' && !c.reasons.some((r) => r.startsWith('deleted in the roster')) && !retried.has(c.accountId)).length;
+  const pending = announcedSince(svc, state.watermarkMs - OVERLAP_MS);
+  if (!pending) return null;
+  const retried = new Set(state.retry);
+  const announced = (c: Change) => [c.before?.email, c.after?.email, c.email].some((e) => !!e && pending.has(e.toLowerCase()));
+  const count = changes.filter((c) => c.kind !== 'delete' && !c.reasons.some((r) => r.startsWith('deleted in the roster')) && !retried.has(c.accountId) && !announced(c)).length;
   return { count, sinceMs: state.fullAtMs };
+}
+
+/** Every address the admin log names from startMs on (users, and members of groups), or null when it cannot be read. */
+function announcedSince(svc: Services, startMs: number): Set<string> | null {
+  const names = new Set<string>();
+  const now = svc.clock.nowMs();
+  let token: string | null = null;
+  try {
+    for (let pages = 0; pages < MAX_EVENT_PAGES; pages++) {
+      const page = svc.audit.listEventsPage(startMs, now, token);
+      for (const e of page.items) for (const key of ['USER_EMAIL', 'NEW_VALUE']) if (e.params[key]) names.add(e.params[key].toLowerCase());
+      token = page.nextPageToken;
+      if (!token) return names;
+    }
+  } catch {
+    // The count is a measure, not a guarantee: without the log it is not given.
+  }
+  return null;
 }

@@ -225,7 +225,8 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       stepStart = svc.clock.nowMs();
     }
     if (job.phase === 'plan') {
-      if (!job.inc) job.missed = missedByIncremental(svc.config, job.fingerprint, plan.changes, []);
+      // A full sync that replaces an incremental one runs because of changes the log did announce.
+      if (!job.inc && !job.fallback) job.missed = missedByIncremental(svc, job.fingerprint, plan.changes);
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);

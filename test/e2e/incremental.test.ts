@@ -85,6 +85,20 @@ test('a suspension, a rename, an email change, an OU move and a group membership
   fullPlansNothing(w);
 });
 
+test('an address given to someone new: the old owner, renamed in an event the log lost, is found by id and updated, not deactivated', () => {
+  const w = synced();
+  const dir = w.rt.directory;
+  const a = student(w);
+  const old = a.primaryEmail;
+  dir.audit.dropNext = 1;
+  dir.renameEmail(old, `renamed.${old}`, false);
+  const b = dir.addUser({ email: old, givenName: 'New', familyName: 'Owner', orgUnitPath: '/Students/Lincoln High/Grade 9' });
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { create: 1, update: 1 } });
+  expect(w.roster().find((r) => r.ID === a.id)).toMatchObject({ Email: `renamed.${old}`, Status: 'active' });
+  expect(w.roster().find((r) => r.ID === b.id)).toMatchObject({ Email: old, Status: 'active' });
+  fullPlansNothing(w);
+});
+
 test('an event Google logs late is caught by the next heartbeat (the overlap), and counted once', () => {
   const w = synced();
   const u = student(w);
@@ -116,6 +130,27 @@ test('an event the log never reports is corrected by the next nightly full sync,
   expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'suspended' });
   expect(full!.message).toMatch(/found 1 differences that the incremental syncs since .* had not caught/);
   expect(latest(w)).toMatchObject({ Kind: 'full', Trigger: 'scheduled', Updated: '0', Deactivated: '1' });
+});
+
+test('the threshold counts every synced account of the roster, not only those an incremental sync reviews: a few leavers are applied', () => {
+  const w = synced();
+  const leavers = [0, 1, 2].map((i) => student(w, i));
+  for (const u of leavers) w.rt.directory.moveUser(u.primaryEmail, '/Alumni');
+  // 3 deactivations of 3 reviewed accounts, but far below 10 % of the roster's synced accounts.
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { deactivate: 3 } });
+  for (const u of leavers) expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'disabled' });
+  fullPlansNothing(w);
+});
+
+test('a full sync right after a change the incremental syncs have not read yet does not count it as missed', () => {
+  const w = synced();
+  expect(heartbeat(w)).toMatchObject({ kind: 'incremental' });
+  const u = student(w);
+  w.rt.directory.suspend(u.primaryEmail);
+  later(w, 20);
+  const r = w.call('syncNow', {});
+  expect(r).toMatchObject({ state: 'done', kind: 'full', applied: { deactivate: 1 } });
+  expect(r.message).not.toContain('had not caught');
 });
 
 test('a mass move out of the mapped OUs still halts at the threshold, and the watermark stays until it is applied', () => {
