@@ -93,8 +93,8 @@ function apply(d: FakeDirectoryState, e: Edit, serial: number): void {
 function untimed(w: World): Record<string, string>[] {
   return w
     .roster()
-    .map((r) => ({ ...r, 'Last synced': '', 'Out of scope since': r['Out of scope since'] ? 'set' : '' }))
-    .sort((a, b) => a.ID.localeCompare(b.ID));
+    .map((r): Record<string, string> => ({ ...r, 'Last synced': '', 'Out of scope since': r['Out of scope since'] ? 'set' : '' }))
+    .sort((x, y) => x.ID.localeCompare(y.ID));
 }
 
 function setUp(): World {
