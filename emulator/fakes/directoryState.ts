@@ -68,6 +68,8 @@ export interface NewUser {
  * might not be reported" (Data retention and lag times, support.google.com/a/answer/7061566).
  */
 export interface AuditRecord {
+  /** 'admin' (Admin console and API changes) or 'groups_enterprise' (changes by group managers). */
+  application: 'admin' | 'groups_enterprise';
   timeMs: number;
   /** Google's int64 uniqueQualifier, as a string. */
   uniqueQualifier: string;
@@ -158,7 +160,7 @@ export class FakeDirectoryState {
     this.auditClock = clock;
   }
 
-  private log(type: string, name: string, params: Record<string, string>): void {
+  private log(type: string, name: string, params: Record<string, string>, application: AuditRecord['application'] = 'admin'): void {
     if (!this.auditClock) return;
     const timeMs = this.auditClock();
     const rng = this.auditRng;
@@ -168,12 +170,12 @@ export class FakeDirectoryState {
     if (this.audit.dropNext > 0) this.audit.dropNext--;
     const visibleAtMs = timeMs + this.audit.lagMs + Math.floor(rng() * this.audit.jitterMs) + this.audit.delayNextMs;
     this.audit.delayNextMs = 0;
-    this.auditLog.push({ timeMs, uniqueQualifier: qualifier, type, name, params, visibleAtMs, dropped });
+    this.auditLog.push({ application, timeMs, uniqueQualifier: qualifier, type, name, params, visibleAtMs, dropped });
   }
 
-  /** The events the Reports API shows at `nowMs` with startMs <= time < endMs, newest first (as Google lists them). */
-  auditEvents(startMs: number, endMs: number, nowMs: number): AuditRecord[] {
-    return this.auditLog.filter((e) => !e.dropped && e.visibleAtMs <= nowMs && e.timeMs >= startMs && e.timeMs < endMs).reverse();
+  /** The events of one log the Reports API shows at `nowMs` with startMs <= time < endMs, newest first (as Google lists them). */
+  auditEvents(application: AuditRecord['application'], startMs: number, endMs: number, nowMs: number): AuditRecord[] {
+    return this.auditLog.filter((e) => e.application === application && !e.dropped && e.visibleAtMs <= nowMs && e.timeMs >= startMs && e.timeMs < endMs).reverse();
   }
 
   // ---- ids ------------------------------------------------------------------
@@ -459,24 +461,38 @@ export class FakeDirectoryState {
     return [...this.groups.values()];
   }
 
-  /** memberKey: a user or group address/id, or 'CUSTOMER' for "everyone in the domain". */
-  addMember(groupKey: string, memberKey: string, role: MemberRole = 'MEMBER'): DirMembership {
+  /**
+   * memberKey: a user or group address/id, or 'CUSTOMER' for "everyone in the domain". `by`: an admin
+   * (Admin console or API: the admin log's ADD_GROUP_MEMBER) or a group manager (Google Groups: the
+   * groups_enterprise log's add_member).
+   */
+  addMember(groupKey: string, memberKey: string, role: MemberRole = 'MEMBER', by: 'admin' | 'manager' = 'admin'): DirMembership {
     const g = this.mustGroup(groupKey);
     const m = this.resolveMember(memberKey);
     if (g.members.some((x) => x.type === m.type && x.id === m.id)) throw new Error(`${memberKey} is already a member of ${g.email}`);
     const membership: DirMembership = { ...m, role };
     g.members.push(membership);
     this.touch();
-    this.log('GROUP_SETTINGS', 'ADD_GROUP_MEMBER', { USER_EMAIL: this.memberEmail(m), GROUP_EMAIL: g.email });
+    this.logMembership('add', g, m, role, by);
     return membership;
   }
 
-  removeMember(groupKey: string, memberKey: string): void {
+  removeMember(groupKey: string, memberKey: string, by: 'admin' | 'manager' = 'admin'): void {
     const g = this.mustGroup(groupKey);
     const m = this.resolveMember(memberKey);
     g.members = g.members.filter((x) => !(x.type === m.type && x.id === m.id));
     this.touch();
-    this.log('GROUP_SETTINGS', 'REMOVE_GROUP_MEMBER', { USER_EMAIL: this.memberEmail(m), GROUP_EMAIL: g.email });
+    this.logMembership('remove', g, m, 'MEMBER', by);
+  }
+
+  private logMembership(change: 'add' | 'remove', g: DirGroup, m: { type: MemberType; id: string }, role: MemberRole, by: 'admin' | 'manager'): void {
+    if (by === 'admin') {
+      this.log('GROUP_SETTINGS', change === 'add' ? 'ADD_GROUP_MEMBER' : 'REMOVE_GROUP_MEMBER', { USER_EMAIL: this.memberEmail(m), GROUP_EMAIL: g.email });
+      return;
+    }
+    // Enterprise Groups Audit Activity Events: add_member / remove_member (type moderator_action).
+    const params = { group_id: g.email, member_id: this.memberEmail(m), member_role: role.toLowerCase(), member_type: m.type === 'GROUP' ? 'group' : 'user', namespace: '' };
+    this.log('moderator_action', change === 'add' ? 'add_member' : 'remove_member', params, 'groups_enterprise');
   }
 
   /** The address the log names a member by (a nested group's too; '' for the whole customer). */

@@ -44,7 +44,7 @@ function rfc3339(raw: unknown, field: string): number | undefined {
 function activity(state: FakeDirectoryState, e: AuditRecord): Record<string, unknown> {
   return {
     kind: 'admin#reports#activity',
-    id: { time: new Date(e.timeMs).toISOString(), uniqueQualifier: e.uniqueQualifier, applicationName: 'admin', customerId: state.customerId },
+    id: { time: new Date(e.timeMs).toISOString(), uniqueQualifier: e.uniqueQualifier, applicationName: e.application, customerId: state.customerId },
     etag: '"sim-etag"',
     actor: { callerType: 'USER', email: `admin@${state.domain}`, profileId: '100000000000000000001' },
     ipAddress: '203.0.113.7',
@@ -78,8 +78,9 @@ export function makeAdminReports(exec: Exec, state: FakeDirectoryState, switches
           const raw = opts.maxResults;
           const size = raw === undefined ? 1000 : Math.floor(Number(raw));
           if (!Number.isFinite(size) || size < 1 || size > 1000) throw reportsError(400, 'invalid', `Invalid value '${String(raw)}'. Values must be within the range: [1, 1000]`);
-          // Only admin events are simulated: the fake directory has no group managers, logins or files.
-          const events = applicationName === 'admin' ? state.auditEvents(start, end, now).filter((e) => userKey === 'all' || state.findUser(String(userKey))) : [];
+          // Admin and group-manager events are simulated; the fake domain has no logins, files or tokens.
+          const app = String(applicationName);
+          const events = app === 'admin' || app === 'groups_enterprise' ? state.auditEvents(app, start, end, now).filter(() => userKey === 'all' || !!state.findUser(String(userKey))) : [];
           const key = JSON.stringify(['activities', applicationName, userKey, start, end]);
           let offset = 0;
           if (opts.pageToken) {

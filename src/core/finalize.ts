@@ -85,7 +85,7 @@ const CHECKS: Check[] = [
       if (settings && !settings.incremental) return pass('Incremental syncs are off (Settings); only full syncs run.');
       const now = svc.clock.nowMs();
       try {
-        svc.audit.listEventsPage(now - 60 * 60_000, now, null);
+        svc.audit.listEventsPage('admin', now - 60 * 60_000, now, null);
         return pass('The admin activity log answered: between the daily full syncs, each hourly run applies what changed.');
       } catch (error) {
         const m = toMessage(error);

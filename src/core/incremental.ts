@@ -4,7 +4,7 @@
 // overlap for events Google logs late), re-reads just the users and groups it names, and plans
 // them exactly as a full sync would. Anything it cannot be sure of falls back to a full sync.
 import { Account, Change, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
-import { AuditEvent, KeyValueStore, Services } from './ports';
+import { AuditApplication, AuditEvent, KeyValueStore, Services } from './ports';
 import { Settings } from './settings';
 import { PackedUser, pack, unpack } from './snapshot';
 
@@ -51,6 +51,8 @@ interface Base {
 
 export interface IncrementalProgress {
   phase: 'events' | 'groups' | 'users' | 'roster' | 'complete';
+  /** The log being read: the admin log first, then the group managers' one. */
+  app?: AuditApplication;
   startMs: number;
   endMs: number;
   eventsToken: string | null;
@@ -100,6 +102,7 @@ export function startIncremental(svc: Services, settings: Settings, fingerprint:
   if (nowMs - state.watermarkMs > LOG_RETENTION_MS) return { fallback: 'the last applied sync is older than the 180 days Google keeps the admin log' };
   const progress: IncrementalProgress = {
     phase: 'events',
+    app: 'admin',
     startMs: state.watermarkMs - OVERLAP_MS,
     endMs: nowMs,
     eventsToken: null,
@@ -143,8 +146,9 @@ const USER_EVENTS = new Set([
   'CHANGE_LAST_NAME',
   'RENAME_USER',
 ]);
-/** Group Settings events that change who is in a group. */
+/** Group Settings events that change who is in a group: by an admin (admin log), or by a group manager (groups_enterprise log). */
 const MEMBER_EVENTS = new Set(['ADD_GROUP_MEMBER', 'REMOVE_GROUP_MEMBER']);
+const MANAGER_MEMBER_EVENTS = new Set(['add_member', 'remove_member']);
 /** Group and OU events that change the structure the rules stand on. */
 const STRUCTURE_EVENTS = new Set(['DELETE_GROUP', 'CHANGE_GROUP_EMAIL', 'CREATE_GROUP', 'REMOVE_ORG_UNIT', 'EDIT_ORG_UNIT_NAME', 'MOVE_ORG_UNIT', 'CREATE_ORG_UNIT']);
 
@@ -157,9 +161,16 @@ function classify(p: IncrementalProgress, e: AuditEvent, settings: Settings, rul
     if (e.name === 'RENAME_USER') enqueue(p, e.params.NEW_VALUE ?? '');
     return;
   }
+  if (MANAGER_MEMBER_EVENTS.has(e.name)) {
+    const id = (e.params.group_id ?? '').toLowerCase();
+    // group_id names the group by its address; one that does not cannot be matched to the rules.
+    if (!id.includes('@')) p.fallback = `a group manager changed the members of a group the admin log names only as "${e.params.group_id ?? ''}"`;
+    else rereadGroup(p, id, ruleGroups);
+    return;
+  }
   const group = (e.params.GROUP_EMAIL ?? '').toLowerCase();
   if (MEMBER_EVENTS.has(e.name)) {
-    if (ruleGroups().has(group) && !p.groupQueue.includes(group) && !p.groupUpdates.some((g) => g.email === group)) p.groupQueue.push(group);
+    rereadGroup(p, group, ruleGroups);
     return;
   }
   if (!STRUCTURE_EVENTS.has(e.name)) return;
@@ -177,25 +188,34 @@ function classify(p: IncrementalProgress, e: AuditEvent, settings: Settings, rul
   if (named || ruleGroups().has(group)) p.fallback = `the group ${group}, which a rule reaches, was ${e.name === 'DELETE_GROUP' ? 'deleted' : e.name === 'CREATE_GROUP' ? 'created' : 'renamed'}`;
 }
 
+/** A group a rule reaches whose members changed is read again (once per sync); other groups do not matter. */
+function rereadGroup(p: IncrementalProgress, group: string, ruleGroups: () => Set<string>): void {
+  if (ruleGroups().has(group) && !p.groupQueue.includes(group) && !p.groupUpdates.some((g) => g.email === group)) p.groupQueue.push(group);
+}
+
 /** Makes one call (the log, a group's members or one user); returns false once the read is complete. */
 export function incrementalStep(p: IncrementalProgress, svc: Services, settings: Settings, seenBefore: Set<string>): boolean {
   switch (p.phase) {
     case 'events': {
-      const page = svc.audit.listEventsPage(p.startMs, p.endMs, p.eventsToken);
+      const app = p.app ?? 'admin';
+      const page = svc.audit.listEventsPage(app, p.startMs, p.endMs, p.eventsToken);
       p.calls++;
       p.eventPages++;
       let groups: Set<string> | null = null;
       const ruleGroups = () => (groups ??= new Set(loadBase(svc).groups.map((g) => g.email)));
       for (const e of page.items) {
         // Events near the end of this window are read again by the next one (its overlap): remember them.
-        if (e.timeMs >= p.endMs - OVERLAP_MS && !p.seen.includes(e.id)) p.seen.push(e.id);
-        if (seenBefore.has(e.id)) continue;
+        const id = `${app}:${e.id}`;
+        if (e.timeMs >= p.endMs - OVERLAP_MS && !p.seen.includes(id)) p.seen.push(id);
+        if (seenBefore.has(id)) continue;
         p.events++;
         classify(p, e, settings, ruleGroups);
       }
       p.eventsToken = page.nextPageToken;
       if (p.eventsToken && p.eventPages >= MAX_EVENT_PAGES) p.fallback = `more than ${MAX_EVENT_PAGES * 1000} changes in the admin log; a full sync is cheaper`;
-      if (!p.eventsToken) p.phase = 'groups';
+      if (p.eventsToken) return true;
+      if (app === 'admin') p.app = 'groups_enterprise';
+      else p.phase = 'groups';
       return true;
     }
     case 'groups': {
@@ -360,12 +380,16 @@ function announcedSince(svc: Services, startMs: number): Set<string> | null {
   const now = svc.clock.nowMs();
   let token: string | null = null;
   try {
-    for (let pages = 0; pages < MAX_EVENT_PAGES; pages++) {
-      const page = svc.audit.listEventsPage(startMs, now, token);
-      for (const e of page.items) for (const key of ['USER_EMAIL', 'NEW_VALUE']) if (e.params[key]) names.add(e.params[key].toLowerCase());
-      token = page.nextPageToken;
-      if (!token) return names;
+    for (const app of ['admin', 'groups_enterprise'] as const) {
+      let pages = 0;
+      do {
+        if (++pages > MAX_EVENT_PAGES) return null;
+        const page = svc.audit.listEventsPage(app, startMs, now, token);
+        for (const e of page.items) for (const key of ['USER_EMAIL', 'NEW_VALUE', 'member_id']) if (e.params[key]) names.add(e.params[key].toLowerCase());
+        token = page.nextPageToken;
+      } while (token);
     }
+    return names;
   } catch {
     // The count is a measure, not a guarantee: without the log it is not given.
   }

@@ -46,10 +46,16 @@ export interface AuditEvent {
   params: Record<string, string>;
 }
 
-/** The admin activity log, one call per page so the engine can checkpoint between pages. */
+/**
+ * The activity logs incremental syncs read: `admin` (changes made in the Admin console, through the
+ * API and by sync tools) and `groups_enterprise` (membership changes made by group managers).
+ */
+export type AuditApplication = 'admin' | 'groups_enterprise';
+
+/** The activity logs, one call per page so the engine can checkpoint between pages. */
 export interface AuditLogPort {
   /** Events with startMs <= time < endMs, newest first as Google lists them; throws a ReportsError when refused. */
-  listEventsPage(startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent>;
+  listEventsPage(application: AuditApplication, startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent>;
 }
 
 export interface ApplyResult {

@@ -1,7 +1,8 @@
 // AdminReports (Admin SDK Reports API advanced service, reports_v1) behind the AuditLogPort.
 // activities.list(userKey 'all', applicationName 'admin') returns the Admin console audit log:
-// user, group and OU changes made in the Admin console, through the API and by sync tools.
-import { AuditEvent, AuditLogPort, Page } from '../core/ports';
+// user, group and OU changes made in the Admin console, through the API and by sync tools;
+// applicationName 'groups_enterprise' the membership changes group managers make.
+import { AuditApplication, AuditEvent, AuditLogPort, Page } from '../core/ports';
 import { withRetry } from '../core/retry';
 import { ReportsError, classifyGoogleError, isTransient } from '../core/googleErrors';
 
@@ -31,11 +32,11 @@ function toEvents(a: RawActivity): AuditEvent[] {
 export class GasAuditLog implements AuditLogPort {
   constructor(private readonly sleep: (ms: number) => void) {}
 
-  listEventsPage(startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent> {
+  listEventsPage(application: AuditApplication, startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent> {
     const options = { startTime: new Date(startMs).toISOString(), endTime: new Date(endMs).toISOString(), maxResults: PAGE_SIZE, pageToken: pageToken ?? undefined, fields: FIELDS };
     let r: GoogleAppsScript.AdminReports.Schema.Activities;
     try {
-      r = withRetry(() => reports().Activities!.list('all', 'admin', options), { attempts: 5, baseDelayMs: 1000, maxDelayMs: 16000, sleep: this.sleep, isRetryable: isTransient });
+      r = withRetry(() => reports().Activities!.list('all', application, options), { attempts: 5, baseDelayMs: 1000, maxDelayMs: 16000, sleep: this.sleep, isRetryable: isTransient });
     } catch (error) {
       throw new ReportsError(classifyGoogleError(error));
     }

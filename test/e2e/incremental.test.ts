@@ -38,22 +38,22 @@ test('a new user in a mapped OU is created within one heartbeat, re-reading only
   const result = heartbeat(w);
   expect(result).toMatchObject({ state: 'done', kind: 'incremental' });
   expect(row(w, u.primaryEmail)).toMatchObject({ ID: u.id, Roles: 'teacher', Status: 'active' });
-  // One users.get and one log page; the directory is not listed.
+  // One users.get and one page of each log (admin, group managers'); the directory is not listed.
   expect(w.rt.calls['AdminDirectory.Users.list'] ?? 0).toBe(0);
   expect(w.rt.calls['AdminDirectory.Users.get']).toBe(1);
-  expect(w.rt.calls['AdminReports.Activities.list']).toBe(1);
+  expect(w.rt.calls['AdminReports.Activities.list']).toBe(2);
   expect(latest(w)).toMatchObject({ Kind: 'incremental', Trigger: 'scheduled', Outcome: 'success', Created: '1' });
   expect(latest(w).Message).toMatch(/^Incremental: 1 changes in the admin log since .*, 1 users re-read\. 1 created\.$/);
   fullPlansNothing(w);
 });
 
-test('a heartbeat with nothing in the log makes one Reports call, reads no directory and no roster, and writes nothing', () => {
+test('a heartbeat with nothing in the logs makes two Reports calls (admin, group managers), reads no directory and no roster, and writes nothing', () => {
   const w = synced();
   const rosterWrites = w.writes('Roster');
   const rosterCellsRead = w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster').cellsRead;
   w.rt.resetCounters();
   expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', message: expect.stringContaining('0 changes in the admin log') });
-  expect(w.rt.calls['AdminReports.Activities.list']).toBe(1);
+  expect(w.rt.calls['AdminReports.Activities.list']).toBe(2);
   expect(Object.keys(w.rt.calls).filter((k) => k.startsWith('AdminDirectory.'))).toEqual([]);
   expect(w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster').cellsRead).toBe(rosterCellsRead);
   expect(w.writes('Roster')).toBe(rosterWrites);
@@ -83,6 +83,19 @@ test('a suspension, a rename, an email change, an OU move and a group membership
   expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental' });
   expect(row(w, e.primaryEmail)).toMatchObject({ Roles: 'student' });
   expect(row(w, b.primaryEmail)).toMatchObject({ Status: 'disabled' });
+  fullPlansNothing(w);
+});
+
+test('a member a group manager adds to a mapped group (the groups_enterprise log, not the admin log) gets the role within one heartbeat', () => {
+  const w = synced();
+  const u = student(w);
+  w.rt.directory.addMember(`counselors@${DEMO_DOMAIN}`, u.primaryEmail, 'MEMBER', 'manager');
+  expect(w.rt.directory.auditLog.slice(-1)[0]).toMatchObject({ application: 'groups_enterprise', name: 'add_member' });
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { update: 1 } });
+  expect(row(w, u.primaryEmail)).toMatchObject({ Roles: 'student, teacher' });
+  w.rt.directory.removeMember(`counselors@${DEMO_DOMAIN}`, u.primaryEmail, 'manager');
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { update: 1 } });
+  expect(row(w, u.primaryEmail)).toMatchObject({ Roles: 'student' });
   fullPlansNothing(w);
 });
 

@@ -29,14 +29,14 @@ function district(): FakeDirectoryState {
 
 type Edit =
   | { op: 'add'; ou: number }
-  | { op: 'suspend' | 'archive' | 'rename' | 'delete' | 'join' | 'leave'; user: number; group?: number }
+  | { op: 'suspend' | 'archive' | 'rename' | 'delete' | 'join' | 'leave'; user: number; group?: number; byManager?: boolean }
   | { op: 'move'; user: number; ou: number }
   | { op: 'email'; user: number; keepAlias: boolean }
   | { op: 'renameOu' };
 
 const editArb: fc.Arbitrary<Edit> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ op: fc.constant('add' as const), ou: fc.nat(OUS.length - 1) }) },
-  { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('suspend' as const, 'archive' as const, 'rename' as const, 'delete' as const, 'join' as const, 'leave' as const), user: fc.nat(40), group: fc.nat(1) }) },
+  { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('suspend' as const, 'archive' as const, 'rename' as const, 'delete' as const, 'join' as const, 'leave' as const), user: fc.nat(40), group: fc.nat(1), byManager: fc.boolean() }) },
   { weight: 3, arbitrary: fc.record({ op: fc.constant('move' as const), user: fc.nat(40), ou: fc.nat(OUS.length - 1) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('email' as const), user: fc.nat(40), keepAlias: fc.boolean() }) },
   { weight: 1, arbitrary: fc.constant({ op: 'renameOu' as const }) },
@@ -73,10 +73,10 @@ function apply(d: FakeDirectoryState, e: Edit, serial: number): void {
       d.deleteUser(u.primaryEmail);
       break;
     case 'join':
-      if (!member) d.addMember(group, u.primaryEmail);
+      if (!member) d.addMember(group, u.primaryEmail, 'MEMBER', 'byManager' in e && e.byManager ? 'manager' : 'admin');
       break;
     case 'leave':
-      if (member) d.removeMember(group, u.primaryEmail);
+      if (member) d.removeMember(group, u.primaryEmail, 'byManager' in e && e.byManager ? 'manager' : 'admin');
       break;
     case 'move': {
       const paths = d.allOrgUnits().map((o) => o.orgUnitPath);

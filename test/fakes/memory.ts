@@ -1,6 +1,6 @@
 // Small in-memory fakes of the core's ports, for unit tests of the pure core.
 import { Account, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
-import { ApplyResult, AuditEvent, AuditLogPort, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockPort, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
+import { ApplyResult, AuditApplication, AuditEvent, AuditLogPort, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockPort, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
 import { MemoryBlobStore } from '../../src/core/snapshot';
 import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
@@ -180,11 +180,11 @@ export function intlLocal(ms: number, timeZone: string): LocalTime {
 
 /** The admin activity log: events tests append, listed newest first within the window asked for. */
 export class MemoryAuditLog implements AuditLogPort {
-  events: AuditEvent[] = [];
+  events: (AuditEvent & { application?: AuditApplication })[] = [];
   calls = 0;
-  listEventsPage(startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent> {
+  listEventsPage(application: AuditApplication, startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent> {
     this.calls++;
-    const items = this.events.filter((e) => e.timeMs >= startMs && e.timeMs < endMs).sort((a, b) => b.timeMs - a.timeMs);
+    const items = this.events.filter((e) => (e.application ?? 'admin') === application && e.timeMs >= startMs && e.timeMs < endMs).sort((a, b) => b.timeMs - a.timeMs);
     const start = pageToken ? Number(pageToken) : 0;
     return { items: items.slice(start, start + 1000), nextPageToken: start + 1000 < items.length ? String(start + 1000) : null };
   }
