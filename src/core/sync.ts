@@ -528,9 +528,9 @@ export function recordUserSync(svc: Services, email: string, startedAt: number, 
   appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
 }
 
-/** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
+/** The newest entry of a full sync (manual or scheduled), skipping single-user and incremental syncs. */
 export function lastFullSyncEntry(svc: Services): HistoryEntry | undefined {
-  return svc.history.list(100).find((e) => e.trigger !== 'user');
+  return svc.history.list(100).find((e) => e.trigger !== 'user' && e.kind !== 'incremental');
 }
 
 function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {
