@@ -14,6 +14,11 @@ export const OVERLAP_MS = 15 * 60_000;
 export const LOG_RETENTION_MS = 179 * 24 * 60 * 60_000;
 /** More log pages (1000 activities each) than this: a full sync is cheaper and surer. */
 export const MAX_EVENT_PAGES = 5;
+/**
+ * Event ids remembered for the next window's overlap, at most (they live in config). Past it an event
+ * read twice is counted twice in History; what is re-read and applied does not change.
+ */
+const MAX_SEEN = 300;
 /** More affected users than this: a full sync reads them faster (users.list pages of 500 vs one users.get each). */
 export const MAX_AFFECTED_USERS = 1000;
 
@@ -194,7 +199,7 @@ function rereadGroup(p: IncrementalProgress, group: string, ruleGroups: () => Se
 }
 
 /** Makes one call (the log, a group's members or one user); returns false once the read is complete. */
-export function incrementalStep(p: IncrementalProgress, svc: Services, settings: Settings, seenBefore: Set<string>): boolean {
+export function incrementalStep(p: IncrementalProgress, svc: Services, settings: Settings): boolean {
   switch (p.phase) {
     case 'events': {
       const app = p.app ?? 'admin';
@@ -203,10 +208,11 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
       p.eventPages++;
       let groups: Set<string> | null = null;
       const ruleGroups = () => (groups ??= new Set(loadBase(svc).groups.map((g) => g.email)));
+      const seenBefore = new Set(readIncrementalState(svc.config)?.seen ?? []);
       for (const e of page.items) {
         // Events near the end of this window are read again by the next one (its overlap): remember them.
         const id = `${app}:${e.id}`;
-        if (e.timeMs >= p.endMs - OVERLAP_MS && !p.seen.includes(id)) p.seen.push(id);
+        if (e.timeMs >= p.endMs - OVERLAP_MS && p.seen.length < MAX_SEEN && !p.seen.includes(id)) p.seen.push(id);
         if (seenBefore.has(id)) continue;
         p.events++;
         classify(p, e, settings, ruleGroups);
@@ -351,10 +357,6 @@ export function recordIncrementalSync(svc: Services, write: (key: string, value:
   writeIncrementalState(svc.config, { ...state, watermarkMs: p.endMs, incrementalAtMs: p.endMs, seen: p.seen, retry: failedIds });
 }
 
-/** Event ids the previous window already counted. */
-export function seenEvents(config: KeyValueStore): Set<string> {
-  return new Set(readIncrementalState(config)?.seen ?? []);
-}
 
 /**
  * The differences a full sync found that incremental syncs should have caught, or null when no

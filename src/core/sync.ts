@@ -20,7 +20,6 @@ import {
   nothingChanged,
   recordFullSync,
   recordIncrementalSync,
-  seenEvents,
   startIncremental,
 } from './incremental';
 
@@ -245,7 +244,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
 /** One step of an incremental read; a structure it cannot build on (the saved base is gone) means a full sync. */
 function incrementalReadStep(svc: Services, settings: Settings, inc: IncrementalProgress): boolean {
   try {
-    return incrementalStep(inc, svc, settings, seenEvents(svc.config));
+    return incrementalStep(inc, svc, settings);
   } catch (error) {
     if (error instanceof UserError) throw error;
     inc.fallback = `the directory structure saved by the last full sync cannot be read (${error instanceof Error ? error.message : String(error)})`;
