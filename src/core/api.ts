@@ -1,7 +1,7 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan } from './model';
 import { Services } from './ports';
 import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
@@ -10,10 +10,11 @@ import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeMatch, judge, makePlan } from './plan';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
+import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
 import { Destination, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
@@ -309,7 +310,7 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   assertCanConfigure(svc);
   const a = input.args(raw);
   const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
-  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
+  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive, startedBy: svc.session.activeUserEmail() });
 }
 
 /**
@@ -490,9 +491,20 @@ export function syncUser(svc: Services, raw: unknown) {
     const startedAt = svc.clock.nowMs();
     const { plan } = planForUser(svc, settings, email);
     const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, result.applied, emptyCounts()), result.failed);
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, result, svc.session.activeUserEmail());
     return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
   });
+}
+
+/** The report of one History entry (by its start time), its changes filtered by a search. */
+export function getSyncReport(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const startedAt = input.text(a.startedAt, 'startedAt', 40);
+  const query = input.text(a.query, 'query', 200, { optional: true });
+  const report = loadReport(svc.reports, startedAt);
+  if (!report) throw new UserError(msg('reportNotKept', { startedAt, kept: REPORTS_KEPT, days: REPORT_DAYS }));
+  return { ...report, changes: searchReport(report, query), listed: report.changes.length };
 }
 
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
@@ -501,12 +513,12 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
 }
 
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
-export function getSyncProgress(svc: Services) {
+export function getSyncProgress(svc: Services): { running: false } | ({ running: true } & Partial<ProgressNote>) {
   assertCanConfigure(svc);
   const raw = svc.config.get(PROGRESS_KEY);
   if (!raw) return { running: false };
   try {
-    const note = JSON.parse(raw) as { at?: number };
+    const note = JSON.parse(raw) as Partial<ProgressNote>;
     // A note older than one execution can last was left by a part that was killed: nothing runs now.
     if (typeof note.at === 'number' && svc.clock.nowMs() - note.at > 6 * 60_000) return { running: false };
     return { running: true, ...note };

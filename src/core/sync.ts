@@ -2,7 +2,8 @@
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
 import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncKind, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
-import { BlobStore, Services } from './ports';
+import { ApplyResult, BlobStore, Services } from './ports';
+import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
@@ -53,6 +54,8 @@ export interface Job {
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
+  /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
+  report?: ReportDraft;
   /** An incremental sync's progress through the admin log (a full sync, and jobs saved before incremental syncs existed, have none). */
   inc?: IncrementalProgress;
   /** Why this full sync runs instead of the incremental one that was asked for. */
@@ -90,6 +93,8 @@ export interface SyncRequest {
   allowDestructive?: number;
   /** 'incremental': only what the admin log says changed (a full sync when that cannot be trusted). */
   kind?: SyncKind;
+  /** Who asked for it, for the sync report: an admin's email, or the schedule. */
+  startedBy?: string;
 }
 
 const JOB_KEY = 'job';
@@ -143,7 +148,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy);
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
       if (request.kind === 'incremental') {
         const start = startIncremental(svc, settings, job.fingerprint, partStart);
@@ -159,7 +164,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs(), job.report?.startedBy), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -170,7 +175,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number): Job {
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number, startedBy = startedByDefault(trigger)): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
@@ -187,7 +192,16 @@ function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, n
     held: 0,
     ruleProblems: [],
     busyMs: 0,
+    report: newDraft(startedBy),
   };
+}
+
+function startedByDefault(trigger: SyncTrigger): string {
+  return trigger === 'scheduled' ? 'the schedule' : 'an admin';
+}
+
+function draftOf(job: Job): ReportDraft {
+  return (job.report ??= newDraft(startedByDefault(job.trigger)));
 }
 
 function staleReason(job: Job, fingerprint: string, now: number): string | null {
@@ -229,6 +243,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
+      noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
       if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
@@ -293,6 +308,7 @@ export function readRoster(svc: Services): Account[] {
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const result = svc.roster.apply(batch);
   countApplied(batch, result.applied, job.applied);
+  noteApplied(draftOf(job), batch, result.applied);
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
@@ -306,8 +322,19 @@ export function countApplied(changes: Change[], appliedIds: string[], counts: Re
   return counts;
 }
 
+/** What the part running now says about itself (the sidebar polls it while Sync now runs). */
+export interface ProgressNote {
+  part: number;
+  phase: Job['phase'];
+  usersRead: number;
+  applied: Record<ChangeKind, number>;
+  planned: Record<ChangeKind, number>;
+  at: number;
+}
+
 function publishProgress(svc: Services, job: Job): void {
-  svc.config.set(PROGRESS_KEY, JSON.stringify({ part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() }));
+  const note: ProgressNote = { part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() };
+  svc.config.set(PROGRESS_KEY, JSON.stringify(note));
 }
 
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
@@ -439,6 +466,7 @@ function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: str
   } else if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
   else markScheduledRun(svc, job);
   forgetJob(svc);
+  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
@@ -520,11 +548,31 @@ export function underSyncLock<T>(svc: Services, edit: () => T): T {
 }
 
 /** History of a "Sync this user": its own trigger, so it never counts as the last full sync. */
-export function recordUserSync(svc: Services, email: string, startedAt: number, counts: Record<ChangeKind, number>, failed: { message: string }[]): void {
+export function recordUserSync(svc: Services, email: string, startedAt: number, changes: Change[], result: ApplyResult, startedBy: string): void {
+  const counts = countApplied(changes, result.applied, emptyCounts());
+  const failed = result.failed;
   const outcome: SyncOutcome = failed.length ? 'partial' : 'success';
   const text = `Synced one user (${email}): ${summarize(counts)}.${failed.length ? ` Not written: ${failed[0].message}` : ''}`;
   const fix = failed.length ? msg('syncFailed', { detail: '' }).fix : '';
   appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
+  const draft = newDraft(startedBy);
+  noteApplied(draft, changes, result.applied);
+  keepReport(svc, startedAt, { ...draft, trigger: 'user', outcome, counts, message: text, failed: failed.map((f) => ({ email, message: f.message })) });
+}
+
+/**
+ * Reports are best effort, like History: a full state sheet must not fail a sync that was applied.
+ * A run that changed, held and failed nothing has nothing to report (History says "No changes"),
+ * and so writes nothing to the state sheet.
+ */
+function keepReport(svc: Services, startedAt: number, report: Omit<SyncReport, 'startedAt' | 'finishedAt'>): void {
+  if (!report.changes.length && !report.heldTotal && !report.failed.length && !Object.values(report.omitted).some(Boolean)) return;
+  const now = svc.clock.nowMs();
+  try {
+    saveReport(svc.reports, startedAt, { ...report, startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(now).toISOString() }, now);
+  } catch {
+    // History already holds the outcome and counts.
+  }
 }
 
 /** The newest entry of a full sync (manual or scheduled), skipping single-user and incremental syncs. */
