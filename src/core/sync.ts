@@ -466,7 +466,7 @@ function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: str
   } else if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
   else markScheduledRun(svc, job);
   forgetJob(svc);
-  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
+  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, kind: kindOf(job), outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */

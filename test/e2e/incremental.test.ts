@@ -44,6 +44,10 @@ test('a new user in a mapped OU is created within one heartbeat, re-reading only
   expect(w.rt.calls['AdminReports.Activities.list']).toBe(2);
   expect(latest(w)).toMatchObject({ Kind: 'incremental', Trigger: 'scheduled', Outcome: 'success', Created: '1' });
   expect(latest(w).Message).toMatch(/^Incremental: 1 changes in the admin log since .*, 1 users re-read\. 1 created\.$/);
+  // Its sync report says it was incremental and lists the account with its reason.
+  const report = w.call('getSyncReport', { startedAt: latest(w).Started });
+  expect(report).toMatchObject({ kind: 'incremental', trigger: 'scheduled', startedBy: 'the schedule' });
+  expect(report.changes).toEqual([expect.objectContaining({ kind: 'create', accountId: u.id, reasons: [expect.stringContaining('in /Staff/Teachers/Lincoln High')] })]);
   fullPlansNothing(w);
 });
 
