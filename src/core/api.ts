@@ -87,7 +87,7 @@ export function askAdminMessage(svc: Services, raw: unknown) {
     `${user} would like to keep our account roster in step with the Google Workspace directory using the Roster Sync add-on for Google Sheets.`,
     'What is needed from a Workspace admin:',
     '1. Install Roster Sync from the Google Workspace Marketplace (Admin console → Apps → Google Workspace Marketplace apps), for the domain or the admins\' OU.',
-    '2. Use a super admin account, or give a dedicated sync account a custom admin role with only: Organizational Units → Read, Users → Read, Groups → Read.',
+    '2. Use a super admin account, or give a dedicated sync account a custom admin role with only: Organizational Units → Read, Users → Read, Groups → Read, and Reports (so that changes reach the roster within the hour, not only at the nightly sync).',
     '3. Open the roster spreadsheet below with that account, choose Extensions → Roster Sync → Open Roster Sync, then "I am a Workspace admin — use my account for syncing".',
     `Roster spreadsheet: ${svc.rosterUrl()}`,
     'Thank you!',

@@ -59,7 +59,7 @@ export const CATALOG = {
   },
   noDirectoryAccess: {
     text: 'This account cannot access the Google Workspace Directory.',
-    fix: 'In the Google Admin console, give the sync account an admin role with Organizational Units → Read, Users → Read and Groups → Read (Account → Admin roles → Create new role), or use a Workspace admin as the sync account.',
+    fix: 'In the Google Admin console, give the sync account an admin role with Organizational Units → Read, Users → Read and Groups → Read, and Reports for incremental syncs (Account → Admin roles → Create new role), or use a Workspace admin as the sync account.',
   },
   directoryUnavailable: {
     text: 'Google Workspace Directory did not answer ({detail}); nothing was changed.',
