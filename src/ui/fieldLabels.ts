@@ -36,6 +36,7 @@ const SETTING_LABELS: Record<string, string> = {
   admins: 'Extra admins',
   cooldownMinutes: 'Cooldown (minutes)',
   notifyOnFailure: 'Notify on failure',
+  incremental: 'Between daily syncs, apply changes hourly',
   destination: 'Destination',
   scim: 'SCIM settings',
   'scim.baseUrl': 'SCIM base URL',

@@ -17,7 +17,7 @@ const ZONES = ['America/New_York', 'America/Chicago', 'America/Denver', 'America
 const FIELDS: Record<string, string> = {
   'schedule.mode': 'sModeDaily', 'schedule.hour': 'sHour', 'schedule.timeZone': 'sTz', 'schedule.blackouts': 'addBlackout',
   graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', exclude: 'pExclude', suspendedUsers: 'pSusp',
-  permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify',
+  permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify', incremental: 'sIncremental',
   destination: 'dSheet', scim: 'dBase', 'scim.baseUrl': 'dBase', 'scim.roleMapping': 'dMapRoles', 'scim.attributes': 'dUserName',
   'scim.attributes.userName': 'dUserName', 'scim.attributes.externalId': 'dExternalId', 'scim.attributes.name': 'dName',
   'scim.attributes.emails': 'dEmails', 'scim.attributes.active': 'dActive', 'scim.maxMembersPerPatch': 'dMax',
@@ -116,6 +116,7 @@ function renderSettings(force: boolean): void {
   textarea('pAdmins').value = s.admins.join('\n');
   input('pCooldown').value = String(s.cooldownMinutes);
   input('pNotify').checked = s.notifyOnFailure;
+  input('sIncremental').checked = s.incremental;
   renderDestination();
   syncHourState();
   store.dirty = false;
@@ -197,6 +198,7 @@ function readSettings(): SettingsDraft {
     admins: lines(textarea('pAdmins').value),
     cooldownMinutes: num('pCooldown'),
     notifyOnFailure: input('pNotify').checked,
+    incremental: input('sIncremental').checked,
     // With the sheet chosen, the (hidden) SCIM fields are not sent: the saved SCIM settings are kept as they were.
     destination: scim ? 'scim' : 'sheet',
     scim: scim ? readScim() : saved.scim || null,

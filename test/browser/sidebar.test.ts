@@ -403,6 +403,8 @@ describe('once linked', () => {
     await page.getByLabel('Suspended users').selectOption('deprovision');
     await page.getByLabel('Cooldown (minutes)').fill('0');
     await page.getByLabel('Notify on failure').uncheck();
+    expect(await page.getByLabel('Between daily syncs, apply changes hourly').isChecked()).toBe(true);
+    await page.getByLabel('Between daily syncs, apply changes hourly').uncheck();
     await page.getByRole('button', { name: 'Save settings' }).click();
     await textOf(page.locator('#settingsMsg'), 'Settings saved');
     expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBeNull();
@@ -415,6 +417,7 @@ describe('once linked', () => {
       suspendedUsers: 'deprovision',
       cooldownMinutes: 0,
       notifyOnFailure: false,
+      incremental: false,
     });
     await textOf(page.locator('#schedFacts'), 'Installed');
     await screenshot(page, 'settings', '#schedFs');
