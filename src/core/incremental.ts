@@ -45,6 +45,11 @@ export interface IncrementalState {
   seen: string[];
   /** Accounts the destination refused last time: re-read and retried by the next incremental sync. */
   retry: string[];
+  /**
+   * When a scheduled sync last halted at the deletion threshold. Until a sync is applied (an admin's
+   * Apply anyway, or the next daily sync), heartbeats do not run the same halted changes again every hour.
+   */
+  haltedAtMs?: number;
 }
 
 /** The directory's structure as the last full sync read it: OUs and the direct members of every rule group. */
@@ -88,7 +93,7 @@ export function readIncrementalState(config: KeyValueStore): IncrementalState | 
   try {
     const s = JSON.parse(raw) as Partial<IncrementalState>;
     if (typeof s.watermarkMs !== 'number' || typeof s.fingerprint !== 'string') return null;
-    return { watermarkMs: s.watermarkMs, fingerprint: s.fingerprint, fullAtMs: s.fullAtMs ?? 0, incrementalAtMs: s.incrementalAtMs ?? 0, seen: s.seen ?? [], retry: s.retry ?? [] };
+    return { watermarkMs: s.watermarkMs, fingerprint: s.fingerprint, fullAtMs: s.fullAtMs ?? 0, incrementalAtMs: s.incrementalAtMs ?? 0, seen: s.seen ?? [], retry: s.retry ?? [], haltedAtMs: s.haltedAtMs };
   } catch {
     return null;
   }
@@ -354,7 +359,20 @@ export function recordIncrementalSync(svc: Services, write: (key: string, value:
     const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
     saveBase(svc, write, { ...base, groups: base.groups.map((g) => updated.get(g.email) ?? g) });
   }
-  writeIncrementalState(svc.config, { ...state, watermarkMs: p.endMs, incrementalAtMs: p.endMs, seen: p.seen, retry: failedIds });
+  writeIncrementalState(svc.config, { ...state, watermarkMs: p.endMs, incrementalAtMs: p.endMs, seen: p.seen, retry: failedIds, haltedAtMs: undefined });
+}
+
+/** A scheduled sync halted at the threshold: heartbeats wait for an admin (or the next daily sync) instead of halting again hourly. */
+export function recordHalt(config: KeyValueStore, atMs: number): void {
+  const state = readIncrementalState(config);
+  if (state) writeIncrementalState(config, { ...state, haltedAtMs: atMs });
+}
+
+/** Why the heartbeat runs no incremental sync now, or null: the last scheduled sync halted and nothing was applied since. */
+export function haltedSinceApplied(state: IncrementalState): string | null {
+  return state.haltedAtMs !== undefined && state.haltedAtMs > state.watermarkMs
+    ? 'a sync halted at the deletion threshold waits for an admin (Preview, then Apply anyway); incremental syncs resume once a sync is applied'
+    : null;
 }
 
 

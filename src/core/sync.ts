@@ -20,6 +20,7 @@ import {
   missedByIncremental,
   nothingChanged,
   recordFullSync,
+  recordHalt,
   recordIncrementalSync,
   startIncremental,
 } from './incremental';
@@ -413,6 +414,7 @@ function recordProgressForIncremental(svc: Services, job: Job): void {
 function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {
   const fix = msg('thresholdBlocked', { count: 0, limit: 0, threshold: '' }).fix;
   end(svc, job, 'halted', { text: message, fix }, partStart);
+  if (job.trigger === 'scheduled') recordHalt(svc.config, svc.clock.nowMs());
   notify(svc, job.trigger, 'halted', { text: message, fix }, job.applied);
   return result('halted', { id: 'thresholdBlocked', text: message, fix }, job, { destructive });
 }

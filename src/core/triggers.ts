@@ -2,7 +2,7 @@
 import { Services } from './ports';
 import { KEYS, readNumber, readSettings } from './config';
 import { isDue, isIncrementalDue } from './schedule';
-import { readIncrementalState } from './incremental';
+import { haltedSinceApplied, readIncrementalState } from './incremental';
 import { msg } from './messages';
 import { SyncResult, loadJob, runSync, scheduledRunUnstartable } from './sync';
 import { Settings } from './settings';
@@ -39,8 +39,10 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
   }
   const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local, readNumber(svc.config, KEYS.scheduleSince));
   if (due.due) return runSync(svc, { trigger: 'scheduled', mode: 'start' });
-  const ready = readIncrementalState(svc.config) !== null;
-  const incremental = isIncrementalDue(settings, svc.clock.nowMs(), svc.clock.local, ready);
+  const state = readIncrementalState(svc.config);
+  const incremental = isIncrementalDue(settings, svc.clock.nowMs(), svc.clock.local, state !== null);
   if (!incremental.due) return { state: 'idle', message: due.why };
+  const halted = state && haltedSinceApplied(state);
+  if (halted) return { state: 'idle', message: halted };
   return runSync(svc, { trigger: 'scheduled', mode: 'start', kind: 'incremental' });
 }

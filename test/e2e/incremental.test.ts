@@ -171,7 +171,7 @@ test('a full sync right after a change the incremental syncs have not read yet d
   expect(r.message).not.toContain('had not caught');
 });
 
-test('a mass move out of the mapped OUs still halts at the threshold, and the watermark stays until it is applied', () => {
+test('a mass move out of the mapped OUs still halts at the threshold; heartbeats then wait for an admin instead of halting hourly, and run again once it is applied', () => {
   const w = synced();
   const dir = w.rt.directory;
   const movers = dir.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/Lincoln High'));
@@ -182,8 +182,16 @@ test('a mass move out of the mapped OUs still halts at the threshold, and the wa
   expect(r).toMatchObject({ state: 'halted', kind: 'incremental' });
   expect(w.roster()).toEqual(before);
   expect(latest(w)).toMatchObject({ Kind: 'incremental', Outcome: 'halted' });
-  // The next heartbeat reads the same changes again (the watermark did not move) and halts again.
-  expect(heartbeat(w)).toMatchObject({ state: 'halted', kind: 'incremental' });
+  const rows = w.history().length;
+  expect(heartbeat(w)).toMatchObject({ state: 'idle', message: expect.stringContaining('waits for an admin (Preview, then Apply anyway)') });
+  expect(w.history()).toHaveLength(rows);
+  // The admin confirms once (Apply anyway): the watermark moves, and heartbeats run incremental syncs again.
+  later(w);
+  const destructive = (r as unknown as { destructive: number }).destructive;
+  expect(destructive).toBeGreaterThan(40);
+  expect(w.call('syncNow', { allowDestructive: destructive })).toMatchObject({ state: 'done', applied: { deactivate: destructive } });
+  for (const u of movers.filter((x) => !x.suspended).slice(0, 3)) expect(row(w, u.primaryEmail)).toMatchObject({ Status: 'disabled' });
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { deactivate: 0 } });
 });
 
 test('an OU renamed falls back to a full sync at the heartbeat, saying why', () => {
