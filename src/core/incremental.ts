@@ -32,11 +32,11 @@ const BASE_KEY = 'inc.base';
 const BASE_IN_CONFIG_MAX = 20_000;
 const BASE_IN_STATE = 'in the state sheet';
 
-/** Where the admin log was read up to, kept in config (a few hundred bytes: read on every heartbeat). */
+/** Where the admin log was read up to, kept in config (small: read on every heartbeat). */
 export interface IncrementalState {
   /** Events before this time are applied (the last applied sync read the log, or the directory, from here on). */
   watermarkMs: number;
-  /** The settings fingerprint of the full sync that saved the base structure. */
+  /** A hash of the settings fingerprint of the full sync that saved the base structure (the fingerprint itself holds every rule). */
   fingerprint: string;
   /** When the last full sync began, and when the last incremental one ended. */
   fullAtMs: number;
@@ -99,6 +99,20 @@ export function readIncrementalState(config: KeyValueStore): IncrementalState | 
   }
 }
 
+/** A 53-bit hash (cyrb53) of a settings fingerprint, in base 36: a changed rule or policy changes it. */
+function digest(text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
+
 function writeIncrementalState(config: KeyValueStore, state: IncrementalState): void {
   config.set(STATE_KEY, JSON.stringify(state));
 }
@@ -108,7 +122,7 @@ export function startIncremental(svc: Services, settings: Settings, fingerprint:
   if (!settings.incremental) return { fallback: 'incremental syncs are turned off in Settings' };
   const state = readIncrementalState(svc.config);
   if (!state) return { fallback: 'no full sync has recorded yet from where to read the admin log' };
-  if (state.fingerprint !== fingerprint) return { fallback: 'the mappings or policy changed since the last full sync' };
+  if (state.fingerprint !== digest(fingerprint)) return { fallback: 'the mappings or policy changed since the last full sync' };
   if (nowMs - state.watermarkMs > LOG_RETENTION_MS) return { fallback: 'the last applied sync is older than the 180 days Google keeps the admin log' };
   const progress: IncrementalProgress = {
     phase: 'events',
@@ -347,7 +361,7 @@ function saveBase(svc: Pick<Services, 'config' | 'state'>, write: (key: string, 
 export function recordFullSync(svc: Services, write: (key: string, value: string) => void, snapshot: Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
   saveBase(svc, write, { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups });
   const before = readIncrementalState(svc.config);
-  writeIncrementalState(svc.config, { watermarkMs: startedAtMs, fingerprint, fullAtMs: startedAtMs, incrementalAtMs: before?.incrementalAtMs ?? 0, seen: [], retry: failedIds });
+  writeIncrementalState(svc.config, { watermarkMs: startedAtMs, fingerprint: digest(fingerprint), fullAtMs: startedAtMs, incrementalAtMs: before?.incrementalAtMs ?? 0, seen: [], retry: failedIds });
 }
 
 /** After an incremental sync applied its changes: the watermark moves to the end of the window it read. */
@@ -385,7 +399,7 @@ export function haltedSinceApplied(state: IncrementalState): string | null {
  */
 export function missedByIncremental(svc: Services, fingerprint: string, changes: Change[]): { count: number; sinceMs: number } | null {
   const state = readIncrementalState(svc.config);
-  if (!state || state.fingerprint !== fingerprint || state.incrementalAtMs <= state.fullAtMs) return null;
+  if (!state || state.fingerprint !== digest(fingerprint) || state.incrementalAtMs <= state.fullAtMs) return null;
   const pending = announcedSince(svc, state.watermarkMs - OVERLAP_MS);
   if (!pending) return null;
   const retried = new Set(state.retry);
