@@ -400,7 +400,7 @@ export function haltedSinceApplied(state: IncrementalState): string | null {
 export function missedByIncremental(svc: Services, fingerprint: string, changes: Change[]): { count: number; sinceMs: number } | null {
   const state = readIncrementalState(svc.config);
   if (!state || state.fingerprint !== digest(fingerprint) || state.incrementalAtMs <= state.fullAtMs) return null;
-  const pending = announcedSince(svc, state.watermarkMs - OVERLAP_MS);
+  const pending = announcedSince(svc, state.watermarkMs - OVERLAP_MS, new Set(state.seen));
   if (!pending) return null;
   const retried = new Set(state.retry);
   const announced = (c: Change) => [c.before?.email, c.after?.email, c.email].some((e) => !!e && pending.has(e.toLowerCase()));
@@ -408,8 +408,11 @@ export function missedByIncremental(svc: Services, fingerprint: string, changes:
   return { count, sinceMs: state.fullAtMs };
 }
 
-/** Every address the admin log names from startMs on (users, and members of groups), or null when it cannot be read. */
-function announcedSince(svc: Services, startMs: number): Set<string> | null {
+/**
+ * Every address the logs name from startMs on (users, and members of groups) in events the last
+ * incremental sync has not read (`seen`: those of its overlap it did read), or null when they cannot be read.
+ */
+function announcedSince(svc: Services, startMs: number, seen: Set<string>): Set<string> | null {
   const names = new Set<string>();
   const now = svc.clock.nowMs();
   let token: string | null = null;
@@ -419,7 +422,10 @@ function announcedSince(svc: Services, startMs: number): Set<string> | null {
       do {
         if (++pages > MAX_EVENT_PAGES) return null;
         const page = svc.audit.listEventsPage(app, startMs, now, token);
-        for (const e of page.items) for (const key of ['USER_EMAIL', 'NEW_VALUE', 'member_id']) if (e.params[key]) names.add(e.params[key].toLowerCase());
+        for (const e of page.items) {
+          if (seen.has(`${app}:${e.id}`)) continue;
+          for (const key of ['USER_EMAIL', 'NEW_VALUE', 'member_id']) if (e.params[key]) names.add(e.params[key].toLowerCase());
+        }
         token = page.nextPageToken;
       } while (token);
     }
