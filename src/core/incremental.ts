@@ -19,6 +19,8 @@ export const MAX_EVENT_PAGES = 5;
  * read twice is counted twice in History; what is re-read and applied does not change.
  */
 const MAX_SEEN = 300;
+/** Pages of 200 members, at most, re-read when a group that may be nested in a mapped one changed (else a full sync). */
+export const MAX_REREAD_PAGES = 50;
 /** More affected users than this: a full sync reads them faster (users.list pages of 500 vs one users.get each). */
 export const MAX_AFFECTED_USERS = 1000;
 
@@ -52,7 +54,7 @@ export interface IncrementalState {
   haltedAtMs?: number;
 }
 
-/** The directory's structure as the last full sync read it: OUs and the direct members of every rule group. */
+/** The directory's structure as the last full sync read it: OUs and every mapped group's members, indirect ones included. */
 interface Base {
   orgUnits: OrgUnit[];
   groups: GroupMembers[];
@@ -76,8 +78,10 @@ export interface IncrementalProgress {
   /** Keys that resolved to no user (deleted, or renamed without keeping the alias). */
   notFound: string[];
   users: PackedUser[];
-  /** Rule groups whose members changed, re-read one page at a time. */
+  /** Mapped groups whose members changed, re-read one page at a time. */
   groupQueue: string[];
+  /** A group that is not mapped changed: it may be nested in a mapped one, so every mapped group is re-read. */
+  otherGroupChanged?: boolean;
   membersToken: string | null;
   reading: GroupMembers | null;
   groupUpdates: GroupMembers[];
@@ -209,12 +213,30 @@ function classify(p: IncrementalProgress, e: AuditEvent, settings: Settings, rul
     return;
   }
   const named = settings.rules.some((r) => r.type === 'group' && r.groupEmail.toLowerCase() === group);
-  if (named || ruleGroups().has(group)) p.fallback = `the group ${group}, which a rule reaches, was ${e.name === 'DELETE_GROUP' ? 'deleted' : e.name === 'CREATE_GROUP' ? 'created' : 'renamed'}`;
+  if (named || ruleGroups().has(group)) p.fallback = `the mapped group ${group} was ${e.name === 'DELETE_GROUP' ? 'deleted' : e.name === 'CREATE_GROUP' ? 'created' : 'renamed'}`;
+  // Another group deleted: its members leave every mapped group it was nested in.
+  else if (e.name === 'DELETE_GROUP') p.otherGroupChanged = true;
 }
 
-/** A group a rule reaches whose members changed is read again (once per sync); other groups do not matter. */
+/**
+ * A mapped group whose members changed is read again (once per sync). Any other group may be nested
+ * in a mapped one (whose listing includes indirect members), so its change re-reads every mapped group.
+ */
 function rereadGroup(p: IncrementalProgress, group: string, ruleGroups: () => Set<string>): void {
-  if (ruleGroups().has(group) && !p.groupQueue.includes(group) && !p.groupUpdates.some((g) => g.email === group)) p.groupQueue.push(group);
+  if (!ruleGroups().has(group)) p.otherGroupChanged = true;
+  else if (!p.groupQueue.includes(group)) p.groupQueue.push(group);
+}
+
+/** After the logs: every mapped group when a group that may be nested in one changed, unless that costs more than a full sync should. */
+function queueNestedChanges(p: IncrementalProgress, svc: Services): void {
+  if (!p.otherGroupChanged) return;
+  const groups = loadBase(svc).groups;
+  const pages = groups.reduce((n, g) => n + Math.max(1, Math.ceil(g.userIds.length / 200)), 0);
+  if (pages > MAX_REREAD_PAGES) {
+    p.fallback = `a group that may be nested in a mapped group changed, and the mapped groups are too large to re-read (${pages} pages)`;
+    return;
+  }
+  for (const g of groups) if (!p.groupQueue.includes(g.email)) p.groupQueue.push(g.email);
 }
 
 /** Makes one call (the log, a group's members or one user); returns false once the read is complete. */
@@ -240,7 +262,10 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
       if (p.eventsToken && p.eventPages >= MAX_EVENT_PAGES) p.fallback = `more than ${MAX_EVENT_PAGES * 1000} changes in the admin log; a full sync is cheaper`;
       if (p.eventsToken) return true;
       if (app === 'admin') p.app = 'groups_enterprise';
-      else p.phase = 'groups';
+      else {
+        p.phase = 'groups';
+        queueNestedChanges(p, svc);
+      }
       return true;
     }
     case 'groups': {
@@ -252,14 +277,12 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
       const page = svc.directory.listMembersPage(email, p.membersToken);
       p.calls++;
       if (!page) {
-        p.fallback = `the group ${email}, which a rule reaches, no longer exists`;
+        p.fallback = `the mapped group ${email} no longer exists`;
         return true;
       }
+      // The listing includes indirect members (nested groups), as a full sync reads it.
       const reading = (p.reading ??= { email, userIds: [], groupEmails: [] });
-      for (const m of page.items) {
-        if (m.type === 'USER') reading.userIds.push(m.id);
-        else if (m.type === 'GROUP' && m.email) reading.groupEmails.push(m.email.toLowerCase());
-      }
+      for (const m of page.items) if (m.type === 'USER') reading.userIds.push(m.id);
       p.membersToken = page.nextPageToken;
       if (!p.membersToken) groupRead(p, svc);
       return true;
@@ -295,15 +318,14 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
   }
 }
 
-/** A rule group read in full: nesting must not have changed; users who joined or left are re-read. */
+/** A mapped group read in full: the users who joined or left it (directly or through a nested group) are re-read. */
 function groupRead(p: IncrementalProgress, svc: Services): void {
   const now = p.reading!;
   p.reading = null;
   p.groupQueue.shift();
   const before = loadBase(svc).groups.find((g) => g.email === now.email);
-  const sameNesting = !!before && [...before.groupEmails].sort().join(',') === [...now.groupEmails].sort().join(',');
-  if (!sameNesting) {
-    p.fallback = `the groups nested in ${now.email}, which a rule reaches, changed`;
+  if (!before) {
+    p.fallback = `the mapped group ${now.email} is not in the structure the last full sync saved`;
     return;
   }
   p.groupUpdates.push(now);

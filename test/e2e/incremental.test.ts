@@ -205,13 +205,32 @@ test('an OU renamed falls back to a full sync at the heartbeat, saying why', () 
   fullPlansNothing(w);
 });
 
-test('changed mappings fall back to a full sync; a group nested into a mapped group too', () => {
+test('changed mappings fall back to a full sync, saying why', () => {
   const w = synced();
   w.save({ rules: [...w.settings().rules.filter((x: { id: string }) => x.id !== 'counselors')] });
   expect(heartbeat(w)).toMatchObject({ kind: 'full', message: expect.stringContaining('the mappings or policy changed since the last full sync') });
+  fullPlansNothing(w);
+});
+
+test('a group nested into a mapped group: its members get the role at the next heartbeat (the mapped group is read again with indirect members)', () => {
+  const w = synced();
+  const support = w.rt.directory.findGroup(`support-staff@${DEMO_DOMAIN}`)!.members.map((m) => w.rt.directory.userById(m.id)!);
   w.rt.directory.addMember(`admins@${DEMO_DOMAIN}`, `support-staff@${DEMO_DOMAIN}`);
-  const r = heartbeat(w);
-  expect(r).toMatchObject({ kind: 'full', message: expect.stringContaining(`the groups nested in admins@${DEMO_DOMAIN}, which a rule reaches, changed`) });
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { create: support.length } });
+  for (const u of support) expect(row(w, u.primaryEmail)).toMatchObject({ Roles: 'teacher, admin' });
+  fullPlansNothing(w);
+});
+
+test('a change to a group nested in a mapped one (not mapped itself) re-reads the mapped groups and reaches the roster', () => {
+  const w = synced();
+  const dir = w.rt.directory;
+  // all-teachers is not mapped; nest it under counselors@ (mapped, teacher), then add a student to a school's teachers group.
+  dir.addMember(`counselors@${DEMO_DOMAIN}`, `lincoln-teachers@${DEMO_DOMAIN}`);
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental' });
+  const u = student(w);
+  dir.addMember(`lincoln-teachers@${DEMO_DOMAIN}`, u.primaryEmail);
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental', applied: { update: 1 } });
+  expect(row(w, u.primaryEmail)).toMatchObject({ Roles: 'student, teacher' });
   fullPlansNothing(w);
 });
 
