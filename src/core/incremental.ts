@@ -27,12 +27,12 @@ export const MAX_AFFECTED_USERS = 1000;
 const STATE_KEY = 'incremental';
 const BASE_KEY = 'inc.base';
 /**
- * The saved structure stays in config (properties) while it is small, as it is for most rosters,
- * so a sync that ends within one execution still writes nothing to the state sheet; a larger one
- * (big rule groups) goes to the state sheet, and config holds this marker.
+ * The saved structure stays in config (properties) while it is small, as it is for most rosters; a
+ * larger one (big mapped groups) goes to the incremental store (a hidden sheet of its own, apart from
+ * the sync state, which a finished sync leaves empty), and config holds this marker.
  */
 const BASE_IN_CONFIG_MAX = 20_000;
-const BASE_IN_STATE = 'in the state sheet';
+const BASE_IN_STORE = 'in the incremental store';
 
 /** Where the admin log was read up to, kept in config (small: read on every heartbeat). */
 export interface IncrementalState {
@@ -360,40 +360,40 @@ export function affectedAccounts(p: IncrementalProgress, accounts: Account[]): A
 
 // ---- the base structure and the watermark --------------------------------------------------
 
-function loadBase(svc: Pick<Services, 'config' | 'state'>): Base {
+function loadBase(svc: Pick<Services, 'config' | 'incremental'>): Base {
   const small = svc.config.get(BASE_KEY);
-  const raw = small === BASE_IN_STATE ? svc.state.get(BASE_KEY) : small;
+  const raw = small === BASE_IN_STORE ? svc.incremental.get(BASE_KEY) : small;
   if (!raw) throw new Error('the directory structure saved by the last full sync is missing');
   return JSON.parse(raw) as Base;
 }
 
 /** Saves the structure where it fits (see BASE_IN_CONFIG_MAX), writing nothing when it did not change. */
-function saveBase(svc: Pick<Services, 'config' | 'state'>, write: (key: string, value: string) => void, base: Base): void {
+function saveBase(svc: Pick<Services, 'config' | 'incremental'>, base: Base): void {
   const json = JSON.stringify(base);
   const small = svc.config.get(BASE_KEY);
   if (json.length <= BASE_IN_CONFIG_MAX) {
     if (small !== json) svc.config.set(BASE_KEY, json);
     return;
   }
-  if (small !== BASE_IN_STATE || svc.state.get(BASE_KEY) !== json) write(BASE_KEY, json);
-  if (small !== BASE_IN_STATE) svc.config.set(BASE_KEY, BASE_IN_STATE);
+  if (small !== BASE_IN_STORE || svc.incremental.get(BASE_KEY) !== json) svc.incremental.set(BASE_KEY, json);
+  if (small !== BASE_IN_STORE) svc.config.set(BASE_KEY, BASE_IN_STORE);
 }
 
 /** After a full sync: the structure it read and the watermark (when it began reading). */
-export function recordFullSync(svc: Services, write: (key: string, value: string) => void, snapshot: Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
-  saveBase(svc, write, { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups });
+export function recordFullSync(svc: Services, snapshot: Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
+  saveBase(svc, { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups });
   const before = readIncrementalState(svc.config);
   writeIncrementalState(svc.config, { watermarkMs: startedAtMs, fingerprint: digest(fingerprint), fullAtMs: startedAtMs, incrementalAtMs: before?.incrementalAtMs ?? 0, seen: [], retry: failedIds });
 }
 
 /** After an incremental sync applied its changes: the watermark moves to the end of the window it read. */
-export function recordIncrementalSync(svc: Services, write: (key: string, value: string) => void, p: IncrementalProgress, failedIds: string[]): void {
+export function recordIncrementalSync(svc: Services, p: IncrementalProgress, failedIds: string[]): void {
   const state = readIncrementalState(svc.config);
   if (!state) return;
   if (p.groupUpdates.length) {
     const base = loadBase(svc);
     const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
-    saveBase(svc, write, { ...base, groups: base.groups.map((g) => updated.get(g.email) ?? g) });
+    saveBase(svc, { ...base, groups: base.groups.map((g) => updated.get(g.email) ?? g) });
   }
   writeIncrementalState(svc.config, { ...state, watermarkMs: p.endMs, incrementalAtMs: p.endMs, seen: p.seen, retry: failedIds, haltedAtMs: undefined });
 }

@@ -181,6 +181,8 @@ export interface Services {
   state: BlobStore;
   /** The sync reports behind History entries (bounded; see reports.ts). */
   reports: BlobStore;
+  /** What incremental syncs keep between syncs when it outgrows config: the structure the last full sync read. */
+  incremental: BlobStore;
   lock: LockPort;
   triggers: TriggerPort;
   clock: ClockPort;

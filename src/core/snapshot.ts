@@ -338,11 +338,6 @@ export class WriteBehindStore implements BlobStore {
     for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
     this.inner.removePrefix(prefix);
   }
-  /** Writes one key through at once (what must outlive this sync, e.g. the structure incremental syncs build on). */
-  setNow(key: string, value: string): void {
-    this.pending.delete(key);
-    this.inner.set(key, value);
-  }
   flush(): void {
     const entries = [...this.pending];
     // A store that saves several keys at once (the state sheet: one write per few MB) gets them together.

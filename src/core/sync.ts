@@ -459,10 +459,9 @@ function finishText(job: Job, summary: string, notes: string): string {
  * destination refused are re-read and retried by it). A full sync also saves the structure it read.
  */
 function recordProgressForIncremental(svc: Services, job: Job): void {
-  const write = (key: string, value: string) => (svc.state instanceof WriteBehindStore ? svc.state.setNow(key, value) : svc.state.set(key, value));
   const failedIds = job.failed.map((f) => f.accountId);
-  if (job.inc) recordIncrementalSync(svc, write, job.inc, failedIds);
-  else recordFullSync(svc, write, loadStructure(job.read, svc.state), job.fingerprint, job.startedAt, failedIds);
+  if (job.inc) recordIncrementalSync(svc, job.inc, failedIds);
+  else recordFullSync(svc, loadStructure(job.read, svc.state), job.fingerprint, job.startedAt, failedIds);
 }
 
 function halt(svc: Services, job: Job, destructive: number, message: string, partStart: number): SyncResult {

@@ -8,7 +8,7 @@ import { GasDirectory } from './directory';
 import { GasAuditLog } from './reports';
 import { PropertyStore } from './properties';
 import { SheetHistory } from './sheetHistory';
-import { REPORTS_SHEET, SheetBlobStore } from './sheetState';
+import { INCREMENTAL_SHEET, REPORTS_SHEET, SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
 import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
@@ -110,6 +110,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     secrets,
     state,
     reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET),
+    incremental: new SheetBlobStore(spreadsheet, INCREMENTAL_SHEET),
     lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,

@@ -217,21 +217,11 @@ function savedJob(w: World): { startedAt: number; part: number; phase: string } 
   return JSON.parse(rows.slice(at, at + Number(rows[at][1])).map((r) => r[2]).join(''));
 }
 
-/** The state rows a sync leaves behind on purpose: the directory structure incremental syncs build on (inc.base, once it outgrows config). */
-function withoutIncrementalBase(rows: unknown[][]): unknown[][] {
-  const out: unknown[][] = [];
-  for (let i = 0; i < rows.length; i++) {
-    if (rows[i][0] === 'inc.base') i += Number(rows[i][1]) - 1;
-    else out.push(rows[i]);
-  }
-  return out;
-}
-
 /** After a sync has ended: no lock, no job, no snapshot, nothing "running". */
 function expectIdle(w: World): void {
   expect(w.rt.locks.held.size).toBe(0);
   expect(w.call('getState').running).toBeNull();
-  expect(withoutIncrementalBase(stateRows(w))).toEqual([]);
+  expect(stateRows(w)).toEqual([]);
 }
 
 /** Accounts whose roster row was changed more than once in one sync (a change applied twice). */
