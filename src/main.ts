@@ -6,6 +6,7 @@ import { Services } from './core/ports';
 import { Message, toMessage } from './core/messages';
 import { heartbeat } from './core/triggers';
 import { buildServices, rosterSpreadsheet } from './gas/services';
+import { REBUILD_LEDGER } from './destinations/scim';
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: Message };
 
@@ -102,6 +103,9 @@ export function runFinalizeChecks() {
 export function getSetupStatus() {
   return serve((svc) => api.getSetupStatus(svc));
 }
+export function reinstallTrigger() {
+  return serve((svc) => api.reinstallTrigger(svc));
+}
 export function useMyAccountForSync(request?: unknown) {
   return serve((svc) => api.useMyAccountForSync(svc, request));
 }
@@ -113,4 +117,7 @@ export function saveScimToken(request?: unknown) {
 }
 export function clearScimToken() {
   return serve((svc) => api.clearDestinationSecret(svc, 'scim'));
+}
+export function rebuildScimLedger() {
+  return serve((svc) => api.repairDestination(svc, REBUILD_LEDGER));
 }

@@ -70,6 +70,8 @@ export function makePlan({ settings, snapshot, accounts, now, thresholdAccounts 
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
+  let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
@@ -87,6 +89,8 @@ export function makePlan({ settings, snapshot, accounts, now, thresholdAccounts 
       push(reconcile(manual, verdict, settings, now));
     } else if (!existing && verdict.target === 'active') {
       push(create(verdict, settings, now));
+    } else if (!existing) {
+      suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
@@ -102,7 +106,8 @@ export function makePlan({ settings, snapshot, accounts, now, thresholdAccounts 
     counts,
     ruleProblems: index.problems,
     blockedByThreshold: thresholdCheck(counts, thresholdAccounts ?? accounts, settings),
-    inScopeUsers,
+    inScopeUsers: inScopeUsers - suspendedUnsynced,
+    suspendedUnsynced,
     directoryUsers: snapshot.users.length,
   };
 }

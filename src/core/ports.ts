@@ -84,6 +84,13 @@ export interface ApplyResult {
   /** accountIds of the changes the destination accepted. */
   applied: string[];
   failed: { accountId: string; message: string }[];
+  /**
+   * Of `applied`: deactivations the destination cannot express (a SCIM app without an active
+   * flag). Recorded (the grace period runs), never counted as done, reported on their own.
+   */
+  notSent?: string[];
+  /** Why those could not be sent, and what to do (the destination's own message). */
+  notSentWhy?: { text: string; fix: string };
 }
 
 export interface RosterReadProblem {
@@ -99,6 +106,12 @@ export interface RosterPort {
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
+  /**
+   * Gives the destination's record of one account to another account id: the admin's choice when a
+   * Google user deleted and re-created with the same address should keep the old app account. Only
+   * destinations that keep such records (a SCIM app's ledger) offer it; false when there is none.
+   */
+  relink?(fromAccountId: string, toAccountId: string): boolean;
 }
 
 export interface HistoryPort {
@@ -122,10 +135,24 @@ export interface BlobStore {
   removePrefix(prefix: string): void;
 }
 
+/** What holds the sync lock: a sync part, or an account edit (milliseconds). */
+export type LockPurpose = 'sync' | 'edit';
+
+export interface LockHolder {
+  /** Unknown for a lock taken by an older version. */
+  purpose?: LockPurpose;
+  /** When the holder took the lock (unknown for an older version's lock). */
+  sinceMs?: number;
+  /** When the lock is released at the latest (a killed holder cannot release it). */
+  expiresAtMs: number;
+}
+
 export interface LockPort {
   /** Waits up to timeoutMs; false when another execution holds the lock. */
-  tryLock(timeoutMs: number): boolean;
+  tryLock(timeoutMs: number, purpose?: LockPurpose): boolean;
   release(): void;
+  /** Another execution's hold on the lock, when the lock can tell (for "a sync is already running"). */
+  holder?(): LockHolder | null;
 }
 
 export interface TriggerInfo {

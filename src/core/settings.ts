@@ -59,6 +59,8 @@ export interface Settings extends Partial<DestinationSettings> {
   admins: string[];
   cooldownMinutes: number;
   notifyOnFailure: boolean;
+  /** Email the admins a report after each scheduled sync that changed something (off by default). */
+  reportEmail: boolean;
   /**
    * Between the daily full syncs, each hourly heartbeat runs an incremental sync from the admin
    * activity log (Reports API): a change in Google reaches the roster within the hour.
@@ -88,6 +90,7 @@ export function defaultSettings(): Settings {
     cooldownMinutes: 15,
     notifyOnFailure: true,
     incremental: true,
+    reportEmail: false,
     destination: EMBEDDED_DESTINATION,
   };
 }
@@ -197,6 +200,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
   const incremental = s.incremental ?? d.incremental;
   if (typeof incremental !== 'boolean') fail('incremental', 'must be true or false');
+  const reportEmail = s.reportEmail ?? d.reportEmail;
+  if (typeof reportEmail !== 'boolean') fail('reportEmail', 'must be true or false');
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
     rules,
@@ -212,6 +217,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
     incremental,
+    reportEmail,
     destination,
     ...destinationSettings,
   };

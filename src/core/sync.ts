@@ -9,7 +9,7 @@ import { KEYS, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
-import { NOTICE_KEY, noticeIsNew, notify, sendNotice } from './notices';
+import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 import { ReportsError } from './googleErrors';
 import {
   IncrementalProgress,
@@ -55,6 +55,8 @@ export interface Job {
   held: number;
   /** Emails of the first held changes, for the History message. */
   heldSample?: string[];
+  /** Deactivations recorded but not expressible in the destination (a SCIM app without an active flag). */
+  notSent?: { count: number; sample: string[]; destination: string; why: { text: string; fix: string } };
   ruleProblems: string[];
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
@@ -124,7 +126,7 @@ function saveJob(state: BlobStore, job: Job): void {
 }
 
 export function runSync(services: Services, request: SyncRequest): SyncResult {
-  if (!services.lock.tryLock(LOCK_WAIT_MS)) return busy(services);
+  if (!services.lock.tryLock(LOCK_WAIT_MS, 'sync')) return busy(services);
   const state = new WriteBehindStore(services.state);
   const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();
@@ -359,12 +361,23 @@ export function readRoster(svc: Services): Account[] {
 
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const result = svc.roster.apply(batch);
-  countApplied(batch, result.applied, job.applied);
-  noteApplied(draftOf(job), batch, result.applied);
+  const notSent = new Set(result.notSent ?? []);
+  const sent = result.applied.filter((id) => !notSent.has(id));
+  countApplied(batch, sent, job.applied);
+  noteApplied(draftOf(job), batch, sent);
+  if (notSent.size) {
+    const before = job.notSent ?? { count: 0, sample: [], destination: svc.roster.kind, why: result.notSentWhy ?? { text: '', fix: '' } };
+    const emails = batch.filter((c) => notSent.has(c.accountId)).map((c) => c.email);
+    job.notSent = { ...before, count: before.count + notSent.size, sample: [...before.sample, ...emails].slice(0, 5) };
+  }
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
   }
+}
+
+function sampleText(sample: string[], count: number): string {
+  return `${sample.join(', ')}${count > sample.length ? ` and ${count - sample.length} more` : ''}`;
 }
 
 /** Adds the changes the destination accepted to `counts`, per change kind. */
@@ -424,7 +437,8 @@ export function describePhase(job: Job): string {
 
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
-  const outcome: SyncOutcome = failed ? 'partial' : 'success';
+  // Deactivations the app could not be told of leave people able to sign in: not a success.
+  const outcome: SyncOutcome = failed || job.notSent ? 'partial' : 'success';
   const notes = [...job.ruleProblems];
   if (job.held) {
     const sample = job.heldSample ?? [];
@@ -432,13 +446,18 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
   }
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
+  const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
+  if (notSent) notes.push(notSent.text);
   if (job.missed?.count) notes.unshift(msg('reconcileFound', { count: job.missed.count, since: new Date(job.missed.sinceMs).toISOString() }).text);
   const text = finishText(job, summarize(job.applied), notes.length ? ' ' + notes.join(' ') : '');
   recordProgressForIncremental(svc, job);
-  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
-  else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+  else {
+    if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+    if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
+  }
   if (!job.inc) {
     svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
     if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
@@ -581,11 +600,25 @@ function discard(svc: Services, job: Job, reason: string): void {
 
 function busy(svc: Services): SyncResult {
   const job = loadJob(svc.state);
-  return result('busy', busyMessage(job), job);
+  return result('busy', busyMessage(svc, job), job);
 }
 
-function busyMessage(job: Job | null): Message {
-  return msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
+/** A part ends itself within 4.5 minutes; a sync lease held longer belongs to a part Google killed. */
+const PART_SURELY_OVER_MS = 5 * 60_000;
+
+/** What holds the roster's lock, in words: an account edit, a killed part, or the sync part running now. */
+function busyMessage(svc: Services, job: Job | null): Message {
+  const holder = svc.lock.holder?.() ?? null;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (holder?.sinceMs !== undefined && svc.clock.nowMs() - holder.sinceMs > PART_SURELY_OVER_MS) {
+    const what = holder.purpose === 'edit' ? 'account edit' : 'sync part';
+    return msg('runKilled', { what, since: iso(holder.sinceMs), until: iso(holder.expiresAtMs) });
+  }
+  if (holder?.purpose === 'edit') return msg('rosterBeingEdited', { since: iso(holder.sinceMs ?? svc.clock.nowMs()) });
+  // The saved job is as its last part left it: the part running now is the next one.
+  if (job) return msg('alreadyRunning', { startedAt: iso(job.startedAt), part: job.part + 1 });
+  if (holder?.sinceMs !== undefined) return msg('alreadyRunning', { startedAt: iso(holder.sinceMs), part: 1 });
+  return msg('rosterLocked', { until: holder ? iso(holder.expiresAtMs) : 'a few minutes from now' });
 }
 
 /**
@@ -594,7 +627,7 @@ function busyMessage(job: Job | null): Message {
  * next part plans against the roster as edited.
  */
 export function underSyncLock<T>(svc: Services, edit: () => T): T {
-  if (!svc.lock.tryLock(LOCK_WAIT_MS)) throw new UserError(busyMessage(loadJob(svc.state)));
+  if (!svc.lock.tryLock(LOCK_WAIT_MS, 'edit')) throw new UserError(busyMessage(svc, loadJob(svc.state)));
   try {
     return edit();
   } finally {

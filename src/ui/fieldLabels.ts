@@ -37,6 +37,7 @@ const SETTING_LABELS: Record<string, string> = {
   cooldownMinutes: 'Cooldown (minutes)',
   notifyOnFailure: 'Notify on failure',
   incremental: 'Between daily syncs, apply changes hourly',
+  reportEmail: 'Email a report after scheduled syncs',
   destination: 'Destination',
   scim: 'SCIM settings',
   'scim.baseUrl': 'SCIM base URL',

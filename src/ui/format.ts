@@ -10,7 +10,7 @@ export const STATUS_LABEL: Record<AccountStatus, string> = { active: 'Active', d
 export const OUTCOME_LABEL: Record<SyncOutcome, string> = { success: 'Success', failed: 'Failed', halted: 'Halted', partial: 'Partly applied', discarded: 'Discarded' };
 export const TRIGGER_LABEL: Record<SyncTrigger, string> = { manual: 'Manual', scheduled: 'Scheduled', user: 'Single user' };
 export const SYNC_KIND_LABEL: Record<SyncKind, string> = { full: 'Full', incremental: 'Incremental' };
-export const CHECK_LABEL: Record<CheckStatus, string> = { pass: 'Pass', fail: 'Fail', warning: 'Warning' };
+export const CHECK_LABEL: Record<CheckStatus, string> = { pass: 'Pass', fail: 'Fail', warning: 'Warning', notRun: 'Not run' };
 
 export function plural(n: number, word: string, many?: string): string {
   return n + ' ' + (n === 1 ? word : many || word + 's');
