@@ -16,6 +16,7 @@ import { DirectorySwitches, makeAdminDirectory } from './fakes/directory';
 import { FakeDirectoryState, seededRandom } from './fakes/directoryState';
 import { AuthMode, Exec, authAllows, permissionMessage } from './fakes/exec';
 import { makeHtmlService } from './fakes/html';
+import { ReportsSwitches, makeAdminReports } from './fakes/reports';
 import { LockKind, LockTable, makeLockService } from './fakes/lock';
 import { makeConsole, makeLogger } from './fakes/logger';
 import { MailState, SentMail, makeMailApp } from './fakes/mail';
@@ -76,6 +77,7 @@ export const DEFAULT_LATENCY: LatencyModel = {
     'AdminDirectory.Members.hasMember': 150,
     'AdminDirectory.Orgunits.list': 300,
     'AdminDirectory.*': 200,
+    'AdminReports.Activities.list': 400,
     'Range.getValues': 50,
     'Range.getDisplayValues': 50,
     'Range.getFormulas': 50,
@@ -451,6 +453,9 @@ export class SimRuntime {
   readonly directorySwitches: DirectorySwitches;
   /** Set to true to make AdminDirectory undefined (advanced service not enabled in the manifest). */
   advancedServiceMissing = false;
+  readonly reportsSwitches: ReportsSwitches;
+  /** Set to true to make AdminReports undefined (the Reports advanced service not enabled). */
+  reportsServiceMissing = false;
   /** Users who must (re)authorize the add-on; their FULL-mode executions fail. */
   readonly needsAuth = new Set<string>();
   readonly defaultUser: string;
@@ -477,6 +482,9 @@ export class SimRuntime {
     this.clockMs = options.clockStartMs ?? Date.UTC(2026, 8, 1, 13, 0, 0);
     this.rng = seededRandom(options.seed ?? 1234);
     this.directorySwitches = { apiDisabled: false, accessRevoked: false, enforceAdmin: options.enforceAdmin ?? true };
+    this.reportsSwitches = { privilegeMissing: false, apiDisabled: false, enforceAdmin: options.enforceAdmin ?? true };
+    // Changes made from now on (by tests, between executions) reach the admin audit log at the simulated time.
+    this.directory.startAuditLog(() => this.clockMs);
     this.mail = { outbox: [], remaining: options.mailDailyQuota ?? 100 };
     const admin = this.directory.allUsers().find((u) => u.isAdmin && !u.suspended);
     this.defaultUser = (options.defaultUser ?? admin?.primaryEmail ?? `admin@${this.directory.domain}`).toLowerCase();
@@ -636,6 +644,7 @@ export class SimRuntime {
     };
     Object.assign(globals, this.options.globals ?? {});
     if (!this.advancedServiceMissing) globals.AdminDirectory = makeAdminDirectory(exec, this.directory, this.directorySwitches);
+    if (!this.reportsServiceMissing) globals.AdminReports = makeAdminReports(exec, this.directory, this.reportsSwitches);
     for (const [k, v] of Object.entries(globals)) {
       Object.defineProperty(context, k, { value: v, writable: true, configurable: true, enumerable: false });
     }
@@ -739,6 +748,12 @@ export class SimRuntime {
   /** The domain turns API access off: every directory call gets 403 domainCannotUseApis. */
   disableAdminApi(on = true): void {
     this.directorySwitches.apiDisabled = on;
+    this.reportsSwitches.apiDisabled = on;
+  }
+
+  /** The sync account's admin role loses (or never had) the Reports privilege: activities.list gets 403 forbidden. */
+  revokeReportsPrivilege(on = true): void {
+    this.reportsSwitches.privilegeMissing = on;
   }
 
   /** The effective user loses directory rights: every directory call gets 403 forbidden. */

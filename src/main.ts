@@ -64,6 +64,9 @@ export function previewSync() {
 export function syncNow(request?: unknown) {
   return serve((svc) => api.syncNow(svc, request));
 }
+export function syncChanges() {
+  return serve((svc) => api.syncChanges(svc));
+}
 export function continueSync() {
   return serve((svc) => api.continueSync(svc));
 }

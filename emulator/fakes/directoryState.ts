@@ -61,6 +61,42 @@ export interface NewUser {
   isAdmin?: boolean;
 }
 
+/**
+ * One entry of the Admin console audit log (Reports API, applicationName=admin), as Google records
+ * a change made in the Admin console or through the Directory API. Google documents the lag of
+ * admin log events as "near real time (couple of minutes)" and warns that "in rare cases, events
+ * might not be reported" (Data retention and lag times, support.google.com/a/answer/7061566).
+ */
+export interface AuditRecord {
+  /** 'admin' (Admin console and API changes) or 'groups_enterprise' (changes by group managers). */
+  application: 'admin' | 'groups_enterprise';
+  timeMs: number;
+  /** Google's int64 uniqueQualifier, as a string. */
+  uniqueQualifier: string;
+  /** USER_SETTINGS, GROUP_SETTINGS or ORG_SETTINGS. */
+  type: string;
+  name: string;
+  params: Record<string, string>;
+  /** When the event shows up in the Reports API (its time plus the lag). */
+  visibleAtMs: number;
+  /** Never reported (Google: "in rare cases, events might not be reported"). */
+  dropped: boolean;
+}
+
+/** How the fake log lags and loses events; tests make it as unkind as Google allows. */
+export interface AuditKnobs {
+  /** Every event's lag; Google: a couple of minutes. */
+  lagMs: number;
+  /** Extra lag, uniform in [0, jitterMs). */
+  jitterMs: number;
+  /** Share of events never reported. */
+  dropRate: number;
+  /** The next n events are dropped. */
+  dropNext: number;
+  /** The next event is delayed by this much more (then back to 0). */
+  delayNextMs: number;
+}
+
 interface Address {
   kind: 'user' | 'group';
   id: string;
@@ -106,11 +142,42 @@ export class FakeDirectoryState {
   readonly recentQueries = new Map<string, number[]>();
   private tokenSerial = 0;
   private userCache: { version: number; list: DirUser[] } | null = null;
+  /** The admin audit log; recorded only once a runtime started it (a generated domain existed long before). */
+  readonly auditLog: AuditRecord[] = [];
+  readonly audit: AuditKnobs = { lagMs: 2 * 60_000, jitterMs: 60_000, dropRate: 0, dropNext: 0, delayNextMs: 0 };
+  private auditClock: (() => number) | null = null;
+  private readonly auditRng: () => number;
 
   constructor(options: { domain: string; customerId?: string; seed?: number }) {
     this.domain = options.domain.toLowerCase();
     this.customerId = options.customerId ?? 'C03az79cb';
     this.rng = seededRandom(options.seed ?? 42);
+    this.auditRng = seededRandom((options.seed ?? 42) + 1);
+  }
+
+  // ---- audit log --------------------------------------------------------------
+
+  /** From now on every change is logged, at the time `clock` says (the simulated clock). */
+  startAuditLog(clock: () => number): void {
+    this.auditClock = clock;
+  }
+
+  private log(type: string, name: string, params: Record<string, string>, application: AuditRecord['application'] = 'admin'): void {
+    if (!this.auditClock) return;
+    const timeMs = this.auditClock();
+    const rng = this.auditRng;
+    let qualifier = String(1 + Math.floor(rng() * 9));
+    while (qualifier.length < 19) qualifier += Math.floor(rng() * 10);
+    const dropped = this.audit.dropNext > 0 || rng() < this.audit.dropRate;
+    if (this.audit.dropNext > 0) this.audit.dropNext--;
+    const visibleAtMs = timeMs + this.audit.lagMs + Math.floor(rng() * this.audit.jitterMs) + this.audit.delayNextMs;
+    this.audit.delayNextMs = 0;
+    this.auditLog.push({ application, timeMs, uniqueQualifier: qualifier, type, name, params, visibleAtMs, dropped });
+  }
+
+  /** The events of one log the Reports API shows at `nowMs` with startMs <= time < endMs, newest first (as Google lists them). */
+  auditEvents(application: AuditRecord['application'], startMs: number, endMs: number, nowMs: number): AuditRecord[] {
+    return this.auditLog.filter((e) => e.application === application && !e.dropped && e.visibleAtMs <= nowMs && e.timeMs >= startMs && e.timeMs < endMs).reverse();
   }
 
   // ---- ids ------------------------------------------------------------------
@@ -154,6 +221,7 @@ export class FakeDirectoryState {
     };
     this.ous.set(p, ou);
     this.touch();
+    this.log('ORG_SETTINGS', 'CREATE_ORG_UNIT', { ORG_UNIT_NAME: p });
     return ou;
   }
 
@@ -178,6 +246,8 @@ export class FakeDirectoryState {
     if (parent === from || parent.startsWith(from + '/')) throw new Error('cannot move an OU under itself');
     const to = (parent === '/' ? '' : parent) + '/' + this.ous.get(from)!.name;
     this.repath(from, to);
+    // One OU event; the users below it move with no event of their own.
+    this.log('ORG_SETTINGS', 'MOVE_ORG_UNIT', { ORG_UNIT_NAME: from, NEW_VALUE: parent });
     return to;
   }
 
@@ -187,6 +257,7 @@ export class FakeDirectoryState {
     const parent = parentOf(from);
     const to = (parent === '/' ? '' : parent) + '/' + newName;
     this.repath(from, to);
+    this.log('ORG_SETTINGS', 'EDIT_ORG_UNIT_NAME', { ORG_UNIT_NAME: from, NEW_VALUE: newName });
     return to;
   }
 
@@ -214,9 +285,14 @@ export class FakeDirectoryState {
     if (!this.ous.has(p)) throw new Error(`no OU ${p}`);
     if ([...this.ous.keys()].some((k) => k.startsWith(p + '/'))) throw new Error(`OU ${p} has child OUs`);
     const target = normPath(moveUsersTo ?? parentOf(p));
-    for (const u of this.users.values()) if (u.orgUnitPath === p) u.orgUnitPath = target;
+    for (const u of this.users.values()) {
+      if (u.orgUnitPath !== p) continue;
+      u.orgUnitPath = target;
+      this.log('USER_SETTINGS', 'MOVE_USER_TO_ORG_UNIT', { USER_EMAIL: u.primaryEmail, ORG_UNIT_NAME: p, NEW_VALUE: target });
+    }
     this.ous.delete(p);
     this.touch();
+    this.log('ORG_SETTINGS', 'REMOVE_ORG_UNIT', { ORG_UNIT_NAME: p });
   }
 
   // ---- users ----------------------------------------------------------------
@@ -242,6 +318,7 @@ export class FakeDirectoryState {
     this.users.set(id, user);
     this.addresses.set(email, { kind: 'user', id });
     this.touch();
+    this.log('USER_SETTINGS', 'CREATE_USER', { USER_EMAIL: email });
     return user;
   }
 
@@ -279,6 +356,7 @@ export class FakeDirectoryState {
     const u = this.mustUser(email);
     u.suspended = suspended;
     this.touch();
+    this.log('USER_SETTINGS', suspended ? 'SUSPEND_USER' : 'UNSUSPEND_USER', { USER_EMAIL: u.primaryEmail });
     return u;
   }
 
@@ -286,6 +364,7 @@ export class FakeDirectoryState {
     const u = this.mustUser(email);
     u.archived = archived;
     this.touch();
+    this.log('USER_SETTINGS', archived ? 'ARCHIVE_USER' : 'UNARCHIVE_USER', { USER_EMAIL: u.primaryEmail });
     return u;
   }
 
@@ -293,6 +372,7 @@ export class FakeDirectoryState {
     const u = this.mustUser(email);
     u.isAdmin = isAdmin;
     this.touch();
+    this.log('USER_SETTINGS', isAdmin ? 'GRANT_ADMIN_PRIVILEGE' : 'REVOKE_ADMIN_PRIVILEGE', { USER_EMAIL: u.primaryEmail });
     return u;
   }
 
@@ -300,15 +380,20 @@ export class FakeDirectoryState {
     const u = this.mustUser(email);
     const p = normPath(orgUnitPath);
     if (!this.hasOrgUnit(p)) throw new Error(`no OU ${p}`);
+    const from = u.orgUnitPath;
     u.orgUnitPath = p;
     this.touch();
+    this.log('USER_SETTINGS', 'MOVE_USER_TO_ORG_UNIT', { USER_EMAIL: u.primaryEmail, ORG_UNIT_NAME: from, NEW_VALUE: p });
     return u;
   }
 
   renameUser(email: string, givenName: string, familyName: string): DirUser {
     const u = this.mustUser(email);
+    const before = u.name;
     u.name = { givenName, familyName, fullName: `${givenName} ${familyName}` };
     this.touch();
+    if (before.givenName !== givenName) this.log('USER_SETTINGS', 'CHANGE_FIRST_NAME', { USER_EMAIL: u.primaryEmail, OLD_VALUE: before.givenName, NEW_VALUE: givenName });
+    if (before.familyName !== familyName) this.log('USER_SETTINGS', 'CHANGE_LAST_NAME', { USER_EMAIL: u.primaryEmail, OLD_VALUE: before.familyName, NEW_VALUE: familyName });
     return u;
   }
 
@@ -324,6 +409,7 @@ export class FakeDirectoryState {
     else this.addresses.delete(prev);
     this.addresses.set(next, { kind: 'user', id: u.id });
     this.touch();
+    this.log('USER_SETTINGS', 'RENAME_USER', { USER_EMAIL: prev, NEW_VALUE: next });
     return u;
   }
 
@@ -336,6 +422,7 @@ export class FakeDirectoryState {
     for (const g of this.groups.values()) g.members = g.members.filter((m) => !(m.type === 'USER' && m.id === u.id));
     this.deleted.push(u);
     this.touch();
+    this.log('USER_SETTINGS', 'DELETE_USER', { USER_EMAIL: u.primaryEmail });
     return u;
   }
 
@@ -355,6 +442,7 @@ export class FakeDirectoryState {
     this.groups.set(group.id, group);
     this.addresses.set(email, { kind: 'group', id: group.id });
     this.touch();
+    this.log('GROUP_SETTINGS', 'CREATE_GROUP', { GROUP_EMAIL: email });
     return group;
   }
 
@@ -375,22 +463,45 @@ export class FakeDirectoryState {
     return [...this.groups.values()];
   }
 
-  /** memberKey: a user or group address/id, or 'CUSTOMER' for "everyone in the domain". */
-  addMember(groupKey: string, memberKey: string, role: MemberRole = 'MEMBER'): DirMembership {
+  /**
+   * memberKey: a user or group address/id, or 'CUSTOMER' for "everyone in the domain". `by`: an admin
+   * (Admin console or API: the admin log's ADD_GROUP_MEMBER) or a group manager (Google Groups: the
+   * groups_enterprise log's add_member).
+   */
+  addMember(groupKey: string, memberKey: string, role: MemberRole = 'MEMBER', by: 'admin' | 'manager' = 'admin'): DirMembership {
     const g = this.mustGroup(groupKey);
     const m = this.resolveMember(memberKey);
     if (g.members.some((x) => x.type === m.type && x.id === m.id)) throw new Error(`${memberKey} is already a member of ${g.email}`);
     const membership: DirMembership = { ...m, role };
     g.members.push(membership);
     this.touch();
+    this.logMembership('add', g, m, role, by);
     return membership;
   }
 
-  removeMember(groupKey: string, memberKey: string): void {
+  removeMember(groupKey: string, memberKey: string, by: 'admin' | 'manager' = 'admin'): void {
     const g = this.mustGroup(groupKey);
     const m = this.resolveMember(memberKey);
     g.members = g.members.filter((x) => !(x.type === m.type && x.id === m.id));
     this.touch();
+    this.logMembership('remove', g, m, 'MEMBER', by);
+  }
+
+  private logMembership(change: 'add' | 'remove', g: DirGroup, m: { type: MemberType; id: string }, role: MemberRole, by: 'admin' | 'manager'): void {
+    if (by === 'admin') {
+      this.log('GROUP_SETTINGS', change === 'add' ? 'ADD_GROUP_MEMBER' : 'REMOVE_GROUP_MEMBER', { USER_EMAIL: this.memberEmail(m), GROUP_EMAIL: g.email });
+      return;
+    }
+    // Enterprise Groups Audit Activity Events: add_member / remove_member (type moderator_action).
+    const params = { group_id: g.email, member_id: this.memberEmail(m), member_role: role.toLowerCase(), member_type: m.type === 'GROUP' ? 'group' : 'user', namespace: '' };
+    this.log('moderator_action', change === 'add' ? 'add_member' : 'remove_member', params, 'groups_enterprise');
+  }
+
+  /** The address the log names a member by (a nested group's too; '' for the whole customer). */
+  private memberEmail(m: { type: MemberType; id: string }): string {
+    if (m.type === 'USER') return this.users.get(m.id)?.primaryEmail ?? '';
+    if (m.type === 'GROUP') return this.groups.get(m.id)?.email ?? '';
+    return '';
   }
 
   private resolveMember(key: string): { type: MemberType; id: string } {
@@ -414,6 +525,7 @@ export class FakeDirectoryState {
     else if (prev !== next) this.addresses.delete(prev);
     this.addresses.set(next, { kind: 'group', id: g.id });
     this.touch();
+    if (prev !== next) this.log('GROUP_SETTINGS', 'CHANGE_GROUP_EMAIL', { GROUP_EMAIL: prev, NEW_VALUE: next });
     return g;
   }
 
@@ -424,6 +536,7 @@ export class FakeDirectoryState {
     for (const a of g.aliases) this.addresses.delete(a);
     for (const other of this.groups.values()) other.members = other.members.filter((m) => !(m.type === 'GROUP' && m.id === g.id));
     this.touch();
+    this.log('GROUP_SETTINGS', 'DELETE_GROUP', { GROUP_EMAIL: g.email });
   }
 
   userById(id: string): DirUser | null {

@@ -42,6 +42,8 @@ export class SheetData {
   readonly protections: ProtectionData[] = [];
   /** Calls that changed values or rows (setValues, setValue, appendRow, deleteRows…), for write-count assertions. */
   writes = 0;
+  /** Cells read by getValues / getDisplayValues, for read-cost assertions. */
+  cellsRead = 0;
 
   /**
    * Called before every call a script makes on this sheet or one of its ranges (method such as

@@ -430,10 +430,10 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
     for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) writeCell(exec, ss, sheet, r0 + r, c0 + k, v);
   };
   const self: Record<string, unknown> = {
-    getValues: () => (exec.reading(ss.id), c('getValues', [], true), exec.untimed(() => grid(nr, nc, (r, k) => readValue(exec, sheet.get(r0 + r, c0 + k))))),
+    getValues: () => (exec.reading(ss.id), c('getValues', [], true), (sheet.cellsRead += nr * nc), exec.untimed(() => grid(nr, nc, (r, k) => readValue(exec, sheet.get(r0 + r, c0 + k))))),
     getValue: () => (exec.reading(ss.id), c('getValue'), readValue(exec, sheet.get(r0, c0))),
     getDisplayValues: () =>
-      (exec.reading(ss.id), c('getDisplayValues', [], true), grid(nr, nc, (r, k) => display(sheet.get(r0 + r, c0 + k), sheet.fmt(r0 + r, c0 + k), ss.timeZone))),
+      (exec.reading(ss.id), c('getDisplayValues', [], true), (sheet.cellsRead += nr * nc), grid(nr, nc, (r, k) => display(sheet.get(r0 + r, c0 + k), sheet.fmt(r0 + r, c0 + k), ss.timeZone))),
     getDisplayValue: () => (exec.reading(ss.id), c('getDisplayValue'), display(sheet.get(r0, c0), sheet.fmt(r0, c0), ss.timeZone)),
     getFormulas: () => (exec.reading(ss.id), c('getFormulas', [], true), grid(nr, nc, (r, k) => formulaOf(sheet.get(r0 + r, c0 + k)))),
     getFormula: () => (c('getFormula'), formulaOf(sheet.get(r0, c0))),

@@ -89,7 +89,7 @@ export function askAdminMessage(svc: Services, raw: unknown) {
     `${user} would like to keep our account roster in step with the Google Workspace directory using the Roster Sync add-on for Google Sheets.`,
     'What is needed from a Workspace admin:',
     '1. Install Roster Sync from the Google Workspace Marketplace (Admin console → Apps → Google Workspace Marketplace apps), for the domain or the admins\' OU.',
-    '2. Use a super admin account, or give a dedicated sync account a custom admin role with only: Organizational Units → Read, Users → Read, Groups → Read.',
+    '2. Use a super admin account, or give a dedicated sync account a custom admin role with only: Organizational Units → Read, Users → Read, Groups → Read, and Reports (so that changes reach the roster within the hour, not only at the nightly sync).',
     '3. Open the roster spreadsheet below with that account, choose Extensions → Roster Sync → Open Roster Sync, then "I am a Workspace admin — use my account for syncing".',
     `Roster spreadsheet: ${svc.rosterUrl()}`,
     'Thank you!',
@@ -381,6 +381,15 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   const a = input.args(raw);
   const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
   return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive, startedBy: svc.session.activeUserEmail() });
+}
+
+/**
+ * Applies what changed in Google since the last sync, from the admin activity log (an incremental
+ * sync; a full one, saying why, when the log cannot be trusted). No cooldown: it reads only the changes.
+ */
+export function syncChanges(svc: Services): SyncResult {
+  assertCanConfigure(svc);
+  return runSync(svc, { trigger: 'manual', mode: 'start', kind: 'incremental' });
 }
 
 /** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */

@@ -93,6 +93,23 @@ const CHECKS: Check[] = [
     run: directoryCheck((svc) => `${svc.directory.listGroupsPage('', null).items.length} groups found (first page).`),
   },
   {
+    id: 'incremental',
+    title: 'Incremental syncs can read the admin activity log',
+    needs: ['apiAccess'],
+    // Without the Reports privilege (or the audit scope) only the daily full syncs run: a warning, not a failure.
+    run: (svc, settings) => {
+      if (settings && !settings.incremental) return pass('Incremental syncs are off (Settings); only full syncs run.');
+      const now = svc.clock.nowMs();
+      try {
+        svc.audit.listEventsPage('admin', now - 60 * 60_000, now, null);
+        return pass('The admin activity log answered: between the daily full syncs, each hourly run applies what changed.');
+      } catch (error) {
+        const m = toMessage(error);
+        return { status: 'warning', found: m.text, fix: m.fix };
+      }
+    },
+  },
+  {
     id: 'mappings',
     needs: ['apiAccess', 'readOrgUnits', 'readGroups'],
     title: 'Every mapped OU and group exists and matches someone',

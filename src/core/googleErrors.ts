@@ -83,3 +83,21 @@ export class DirectoryError extends UserError {
     this.name = 'DirectoryError';
   }
 }
+
+/** The admin activity log (Reports API) refused or failed: incremental syncs cannot run, full syncs still can. */
+export class ReportsError extends UserError {
+  constructor(readonly info: GoogleErrorInfo) {
+    super(reportsMessage(info));
+    this.name = 'ReportsError';
+  }
+
+  /** A refusal (scope, privilege, API access) lasts until an admin acts; anything else usually passes. */
+  get refused(): boolean {
+    return ['forbidden', 'notAuthorized', 'apiDisabled', 'badRequest'].includes(this.info.failure);
+  }
+}
+
+function reportsMessage(info: GoogleErrorInfo): Message {
+  const detail = `${info.code || 'error'}${info.reason ? ` ${info.reason}` : ''}: ${info.message.replace(/^.*failed with error:\s*/, '').slice(0, 200)}`;
+  return info.failure === 'rateLimited' || info.failure === 'unavailable' ? msg('reportsUnavailable', { detail }) : msg('reportsRefused', { detail });
+}

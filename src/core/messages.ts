@@ -91,7 +91,7 @@ export const CATALOG = {
   },
   noDirectoryAccess: {
     text: 'This account cannot access the Google Workspace Directory.',
-    fix: 'In the Google Admin console, give the sync account an admin role with Organizational Units → Read, Users → Read and Groups → Read (Account → Admin roles → Create new role), or use a Workspace admin as the sync account.',
+    fix: 'In the Google Admin console, give the sync account an admin role with Organizational Units → Read, Users → Read and Groups → Read, and Reports for incremental syncs (Account → Admin roles → Create new role), or use a Workspace admin as the sync account.',
   },
   directoryUnavailable: {
     text: 'Google Workspace Directory did not answer ({detail}); nothing was changed.',
@@ -104,6 +104,26 @@ export const CATALOG = {
   directoryError: {
     text: 'Google Workspace Directory refused a request ({detail}); nothing was changed.',
     fix: 'Run Finalize sync to see which permission or setting is missing.',
+  },
+  reportsRefused: {
+    text: 'Incremental syncs cannot read the admin activity log (Reports API {detail}); only full syncs run, on the schedule.',
+    fix: 'Give the sync account\'s admin role the privilege Reports (Google Admin console → Account → Admin roles), or use a super admin; then open Roster Sync once as the sync account and accept the permission to view audit reports (admin.reports.audit.readonly). Finalize sync checks it.',
+  },
+  reportsUnavailable: {
+    text: 'The admin activity log (Reports API) did not answer ({detail}); nothing was changed.',
+    fix: 'This is usually temporary: the next hourly run reads the log again from where the last applied sync stopped, and the nightly full sync corrects anything missed.',
+  },
+  incrementalDone: {
+    text: 'Incremental: {events} changes in the admin log since {since}, {users} users re-read. {summary}.{notes}',
+    fix: '',
+  },
+  incrementalFallback: {
+    text: 'Full sync instead of an incremental one: {reason}.',
+    fix: '',
+  },
+  reconcileFound: {
+    text: 'This full sync found {count} differences that the incremental syncs since {since} had not caught (Google\'s log delayed or dropped their events); they are corrected now.',
+    fix: '',
   },
   ouMissing: {
     text: 'The organizational unit {path} in rule "{rule}" no longer exists in Google Workspace.',

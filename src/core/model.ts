@@ -119,6 +119,8 @@ export interface Plan {
 export type SyncTrigger = 'manual' | 'scheduled' | 'user';
 /** warning: done, with changes held back; changed: a settings save (trigger "settings"), not a sync. */
 export type SyncOutcome = 'success' | 'warning' | 'failed' | 'halted' | 'partial' | 'discarded' | 'changed';
+/** A full sync reads the whole directory; an incremental one re-reads only what the admin log says changed. */
+export type SyncKind = 'full' | 'incremental';
 
 export interface HistoryEntry {
   startedAt: string;
@@ -131,6 +133,8 @@ export interface HistoryEntry {
   message: string;
   /** The fix text for a failure, from the message catalog. */
   fix: string;
+  /** Full or incremental ('' for single-user syncs and entries written before incremental syncs existed). */
+  kind?: SyncKind | '';
 }
 
 export function emptyCounts(): Record<ChangeKind, number> {

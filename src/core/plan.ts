@@ -19,6 +19,11 @@ export interface PlanInput {
    * seen, by id: one whose row a person deleted is recreated with its decision, not as a new account.
    */
   remembered?: Map<string, Account>;
+  /**
+   * The whole roster, when `accounts` is only the part a sync looks at (an incremental sync): the
+   * threshold is a share of every synced account, not of the few this sync reviews.
+   */
+  thresholdAccounts?: Account[];
 }
 
 /** What the rules say about one directory user. */
@@ -46,7 +51,7 @@ function suspendWord(user: DirectoryUser): string {
   return user.archived ? 'archived' : 'suspended';
 }
 
-export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0, remembered = new Map() }: PlanInput): Plan {
+export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0, remembered = new Map(), thresholdAccounts }: PlanInput): Plan {
   const index = new RuleIndex(settings, snapshot);
   const excluded = new Set(settings.exclude);
   const byId = new Map<string, Account>();
@@ -131,7 +136,7 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     held,
     counts,
     ruleProblems: index.problems,
-    blockedByThreshold: massChangeCheck(changes, accounts, settings, recentDestructive),
+    blockedByThreshold: massChangeCheck(changes, thresholdAccounts ?? accounts, settings, recentDestructive),
     inScopeUsers: inScopeUsers - suspendedUnsynced,
     suspendedUnsynced,
     directoryUsers: snapshot.users.length,

@@ -45,12 +45,39 @@ export interface DirectoryPort {
   listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null;
   /** Groups of the domain, for the sidebar's group search. */
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
-  /** One user by email (Explain / Sync this user), null if there is none. */
-  getUser(email: string): DirectoryUser | null;
+  /** One user by email, alias or user id (Google's userKey), null if there is none. */
+  getUser(userKey: string): DirectoryUser | null;
   /** Whether any user is in the OU or below it (one cheap call, for the Finalize checks). */
   ouHasUsers(orgUnitPath: string): boolean;
   /** Whether a user is a member of a group, directly or through nested groups; null if the group does not exist. */
   hasMember(groupEmail: string, userEmail: string): boolean | null;
+}
+
+/**
+ * One change from the Admin SDK Reports API activity log (applicationName=admin): an event of
+ * one activity, keyed by the activity's id (its time and uniqueQualifier) and the event's index.
+ */
+export interface AuditEvent {
+  id: string;
+  timeMs: number;
+  /** USER_SETTINGS, GROUP_SETTINGS, ORG_SETTINGS, … */
+  type: string;
+  /** CREATE_USER, MOVE_USER_TO_ORG_UNIT, ADD_GROUP_MEMBER, … */
+  name: string;
+  /** The event's parameters by name (USER_EMAIL, GROUP_EMAIL, ORG_UNIT_NAME, NEW_VALUE, …). */
+  params: Record<string, string>;
+}
+
+/**
+ * The activity logs incremental syncs read: `admin` (changes made in the Admin console, through the
+ * API and by sync tools) and `groups_enterprise` (membership changes made by group managers).
+ */
+export type AuditApplication = 'admin' | 'groups_enterprise';
+
+/** The activity logs, one call per page so the engine can checkpoint between pages. */
+export interface AuditLogPort {
+  /** Events with startMs <= time < endMs, newest first as Google lists them; throws a ReportsError when refused. */
+  listEventsPage(application: AuditApplication, startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent>;
 }
 
 export interface ApplyResult {
@@ -179,6 +206,8 @@ export interface NotifierPort {
 /** Everything the core needs from the outside world. */
 export interface Services {
   directory: DirectoryPort;
+  /** The admin activity log (Reports API), for incremental syncs. */
+  audit: AuditLogPort;
   /** The destinations this build knows; `roster` is the one the settings chose, opened for this execution. */
   destinations: DestinationCatalog;
   roster: RosterPort;
@@ -190,6 +219,8 @@ export interface Services {
   state: BlobStore;
   /** The sync reports behind History entries (bounded; see reports.ts). */
   reports: BlobStore;
+  /** What incremental syncs keep between syncs when it outgrows config: the structure the last full sync read. */
+  incremental: BlobStore;
   lock: LockPort;
   triggers: TriggerPort;
   clock: ClockPort;

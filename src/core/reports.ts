@@ -3,7 +3,7 @@
 // sheet apart from the sync state), bounded: at
 // most REPORTS_KEPT reports of the last REPORT_DAYS days, each listing at most
 // REPORT_PER_KIND changes of each kind (the counts stay exact).
-import { Change, ChangeKind, SyncOutcome, SyncTrigger, emptyCounts } from './model';
+import { Change, ChangeKind, SyncKind, SyncOutcome, SyncTrigger, emptyCounts } from './model';
 import { BlobStore } from './ports';
 
 export const REPORT_PER_KIND = 200;
@@ -39,6 +39,8 @@ export interface SyncReport extends ReportDraft {
   startedAt: string;
   finishedAt: string;
   trigger: SyncTrigger;
+  /** Full or incremental (absent for single-user syncs and reports saved before incremental syncs existed). */
+  kind?: SyncKind;
   outcome: SyncOutcome;
   counts: Record<ChangeKind, number>;
   message: string;

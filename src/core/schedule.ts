@@ -1,7 +1,7 @@
 // When a scheduled sync is due. The add-on owns one hourly heartbeat trigger;
 // the schedule itself lives in settings, so changing it never touches triggers.
 import { LocalTime } from './ports';
-import { Schedule } from './settings';
+import { Schedule, Settings } from './settings';
 
 const HOUR_MS = 60 * 60 * 1000;
 
@@ -52,6 +52,21 @@ export function isDue(schedule: Schedule, nowMs: number, lastRunMs: number | nul
   // Never run and no record of when the schedule was set: only the slot's own hour counts.
   const due = since === -Infinity ? nowMs - slot < HOUR_MS : since < slot;
   return { due, why: due ? `daily sync at ${schedule.hour}:00 ${schedule.timeZone}` : 'not yet time for the daily sync' };
+}
+
+/**
+ * Whether the heartbeat at nowMs should run an incremental sync (when no full one is due): with a
+ * daily schedule, at every heartbeat between the daily full syncs (an incremental sync with nothing
+ * in the log costs one call), once the first full sync recorded where to read the admin log from (`ready`).
+ */
+export function isIncrementalDue(settings: Settings, nowMs: number, local: LocalTimeFn, ready: boolean): Due {
+  const { schedule } = settings;
+  if (!settings.incremental) return { due: false, why: 'incremental syncs are off' };
+  if (schedule.mode !== 'daily') return { due: false, why: schedule.mode === 'hourly' ? 'hourly full syncs need no incremental ones' : 'scheduled syncs are off' };
+  if (!ready) return { due: false, why: 'incremental syncs start after the first full sync' };
+  const blackout = inBlackout(schedule, local(nowMs, schedule.timeZone).date);
+  if (blackout) return { due: false, why: `paused by the blackout ${blackout.start} to ${blackout.end}` };
+  return { due: true, why: 'incremental sync between the daily full syncs' };
 }
 
 /** The next time a scheduled sync will run (the heartbeat that follows the next slot). */

@@ -76,6 +76,11 @@ export interface Settings extends Partial<DestinationSettings> {
   /** Email the admins a report after each scheduled sync that changed something (off by default). */
   reportEmail: boolean;
   /**
+   * Between the daily full syncs, each hourly heartbeat runs an incremental sync from the admin
+   * activity log (Reports API): a change in Google reaches the roster within the hour.
+   */
+  incremental: boolean;
+  /**
    * Where the roster lives: the id of a destination (a sheet of this spreadsheet, an app through
    * SCIM 2.0, …). A destination with settings of its own keeps them under its id; its secrets are
    * kept apart, in the sync account's user properties.
@@ -102,6 +107,7 @@ export function defaultSettings(): Settings {
     notifyOnFailure: true,
     privilegedRoles: ['admin'],
     privilegedGrantLimit: 10,
+    incremental: true,
     reportEmail: false,
     destination: EMBEDDED_DESTINATION,
   };
@@ -218,6 +224,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   const archivedUsers = oneOf(s.archivedUsers ?? suspendedUsers, 'archivedUsers', ['suspend', 'deprovision'] as const);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
+  const incremental = s.incremental ?? d.incremental;
+  if (typeof incremental !== 'boolean') fail('incremental', 'must be true or false');
   const reportEmail = s.reportEmail ?? d.reportEmail;
   if (typeof reportEmail !== 'boolean') fail('reportEmail', 'must be true or false');
   return {
@@ -238,6 +246,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     notifyOnFailure: notify,
     privilegedRoles,
     privilegedGrantLimit: int(s.privilegedGrantLimit ?? d.privilegedGrantLimit, 'privilegedGrantLimit', 0, 1_000_000),
+    incremental,
     reportEmail,
     destination,
     ...destinationSettings,

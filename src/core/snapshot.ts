@@ -95,13 +95,14 @@ export function startRead(settings: Settings, parallel = false): ReadProgress {
   };
 }
 
-type PackedUser = [string, string, string, string, number];
+/** A user as stored in saved progress: id, email, name, OU, flags (1 suspended, 2 archived). */
+export type PackedUser = [string, string, string, string, number];
 
-function pack(u: DirectoryUser): PackedUser {
+export function pack(u: DirectoryUser): PackedUser {
   return [u.id, u.email, u.name, u.orgUnitPath, (u.suspended ? 1 : 0) | (u.archived ? 2 : 0)];
 }
 
-function unpack(p: PackedUser): DirectoryUser {
+export function unpack(p: PackedUser): DirectoryUser {
   return { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
 }
 
@@ -256,7 +257,7 @@ export function readUserSnapshot(settings: Settings, directory: DirectoryPort, e
   return snapshot;
 }
 
-export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapshot {
+export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true): DirectorySnapshot {
   if (p.phase !== 'complete') throw new Error('the directory has not been read completely; no plan is made from a partial snapshot');
   const read = <T>(key: string): T => {
     const raw = store.get(key);
@@ -265,7 +266,7 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
   };
   const users: DirectoryUser[] = [];
   const seen = new Set<string>();
-  const userKeys = p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
+  const userKeys = !withUsers ? [] : p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
   for (const key of userKeys) {
     for (const u of read<PackedUser[]>(key)) {
       // A partitioned read can list a user twice (an alias in another partition): keep one.
@@ -285,6 +286,12 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
     } else byEmail.set(page.email, page);
   }
   return { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
+}
+
+/** The OUs and the mapped groups' members of a complete read, without its users (what incremental syncs build on). */
+export function loadStructure(p: ReadProgress, store: BlobStore): Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'> {
+  const { orgUnits, groups, missingGroups } = loadSnapshot(p, store, false);
+  return { orgUnits, groups, missingGroups };
 }
 
 function pageKeys(listings: Listing[], kind: 'users' | 'members'): string[] {

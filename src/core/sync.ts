@@ -1,15 +1,29 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryEntry, Plan, SyncKind, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
 import { ApplyResult, BlobStore, Services } from './ports';
 import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, UNREADABLE_SETTINGS, evenIfStoreFull, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
-import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
+import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
 import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
+import { ReportsError } from './googleErrors';
+import {
+  IncrementalProgress,
+  OVERLAP_MS,
+  affectedAccounts,
+  incrementalSnapshot,
+  incrementalStep,
+  missedByIncremental,
+  nothingChanged,
+  recordFullSync,
+  recordHalt,
+  recordIncrementalSync,
+  startIncremental,
+} from './incremental';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
@@ -51,12 +65,23 @@ export interface Job {
   previousScheduledRun?: number | null;
   /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
   report?: ReportDraft;
+  /** An incremental sync's progress through the admin log (a full sync, and jobs saved before incremental syncs existed, have none). */
+  inc?: IncrementalProgress;
+  /** Why this full sync runs instead of the incremental one that was asked for. */
+  fallback?: string;
+  /** Differences this full sync found that the incremental syncs since the last full one had not caught. */
+  missed?: { count: number; sinceMs: number } | null;
+}
+
+export function kindOf(job: Job): SyncKind {
+  return job.inc ? 'incremental' : 'full';
 }
 
 export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
 
 export interface SyncResult {
   state: SyncState;
+  kind: SyncKind;
   /** The catalog id of `message`, so the sidebar can act on what happened without reading the text. */
   id: MessageId;
   message: string;
@@ -75,6 +100,8 @@ export interface SyncRequest {
   /** 'start' begins a sync (or continues the one part-way); 'continue' only continues. */
   mode: 'start' | 'continue';
   allowDestructive?: number;
+  /** 'incremental': only what the admin log says changed (a full sync when that cannot be trusted). */
+  kind?: SyncKind;
   /** Who asked for it, for the sync report: an admin's email, or the schedule. */
   startedBy?: string;
 }
@@ -137,13 +164,18 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     }
     if (!job) {
       if (request.mode === 'continue' && !interrupted) return lastOutcome(svc);
-      if (request.trigger === 'manual' && !interrupted) {
+      if (request.trigger === 'manual' && request.kind !== 'incremental' && !interrupted) {
         const refusal = cooldownRefusal(svc, settings, partStart);
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
       job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy, readInParallel(svc, request.trigger));
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
+      if (request.kind === 'incremental') {
+        const start = startIncremental(svc, settings, job.fingerprint, partStart);
+        if ('progress' in start) job.inc = start.progress;
+        else job.fallback = start.fallback;
+      }
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
     job.part++;
@@ -225,7 +257,10 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       publishProgress(svc, job);
     }
     if (job.phase === 'read') {
-      if (!readStep(job.read, svc.directory, svc.state, svc.clock.nowMs())) job.phase = 'plan';
+      const more = job.inc ? incrementalReadStep(svc, settings, job.inc) : readStep(job.read, svc.directory, svc.state, svc.clock.nowMs());
+      if (job.inc?.fallback) fallBackToFull(svc, job, settings);
+      else if (!more && job.inc && nothingChanged(job.inc)) return finish(svc, job, partStart);
+      else if (!more) job.phase = 'plan';
       lastStepMs = svc.clock.nowMs() - stepStart;
       continue;
     }
@@ -235,6 +270,8 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       stepStart = svc.clock.nowMs();
     }
     if (job.phase === 'plan') {
+      // A full sync that replaces an incremental one runs because of changes the log did announce.
+      if (!job.inc && !job.fallback) job.missed = missedByIncremental(svc, job.fingerprint, plan.changes);
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
@@ -258,20 +295,43 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
   }
 }
 
+/** One step of an incremental read; a structure it cannot build on (the saved base is gone) means a full sync. */
+function incrementalReadStep(svc: Services, settings: Settings, inc: IncrementalProgress): boolean {
+  try {
+    return incrementalStep(inc, svc, settings);
+  } catch (error) {
+    if (error instanceof UserError) throw error;
+    inc.fallback = `the directory structure saved by the last full sync cannot be read (${error instanceof Error ? error.message : String(error)})`;
+    return true;
+  }
+}
+
+/** The incremental sync cannot be trusted to be complete: this job reads the whole directory instead (as a new full sync would), saying why. */
+function fallBackToFull(svc: Services, job: Job, settings: Settings): void {
+  job.fallback = job.inc!.fallback!;
+  job.inc = undefined;
+  job.read = startRead(settings, readInParallel(svc, job.trigger));
+}
+
 /** The plan of what is left to do: the same snapshot against the roster as it is now. */
 function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   if (!job.plannedAt) job.plannedAt = new Date(svc.clock.nowMs()).toISOString();
   let snapshot: DirectorySnapshot;
   try {
-    snapshot = loadSnapshot(job.read, svc.state);
+    snapshot = job.inc ? incrementalSnapshot(job.inc, svc) : loadSnapshot(job.read, svc.state);
   } catch (error) {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   const accounts = readRoster(svc);
-  confirmUnseen(svc, snapshot, accounts);
+  // An incremental sync reviews only the accounts of the users it re-read (each looked up by address
+  // and id already); the threshold still counts every synced account.
+  if (!job.inc) confirmUnseen(svc, snapshot, accounts);
   // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
   const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
-  const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt, recentDestructive: recentDestructive(svc, settings), remembered });
+  const safety = { recentDestructive: recentDestructive(svc, settings), remembered };
+  const plan = job.inc
+    ? makePlan({ settings, snapshot, accounts: affectedAccounts(job.inc, accounts), now: job.plannedAt, thresholdAccounts: accounts, ...safety })
+    : makePlan({ settings, snapshot, accounts, now: job.plannedAt, ...safety });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
@@ -439,6 +499,7 @@ function publishProgress(svc: Services, job: Job): void {
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
   return {
     state,
+    kind: job ? kindOf(job) : 'full',
     id: message.id,
     message: message.text,
     fix: message.fix,
@@ -488,7 +549,9 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
   if (notSent) notes.push(notSent.text);
-  const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
+  if (job.missed?.count) notes.unshift(msg('reconcileFound', { count: job.missed.count, since: new Date(job.missed.sinceMs).toISOString() }).text);
+  const text = finishText(job, summarize(job.applied), notes.length ? ' ' + notes.join(' ') : '');
+  recordProgressForIncremental(svc, job);
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : job.postponed ? job.postponed.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
   rememberSyncedAccounts(svc);
@@ -499,20 +562,50 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
     if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
   }
-  svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
-  if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
-  return result('done', { id: 'syncDone', text, fix }, job);
+  if (!job.inc) {
+    svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
+    if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
+  }
+  return result('done', { id: job.inc ? 'incrementalDone' : 'syncDone', text, fix }, job);
+}
+
+function finishText(job: Job, summary: string, notes: string): string {
+  const inc = job.inc;
+  const text = inc
+    ? msg('incrementalDone', { events: inc.events, since: new Date(inc.startMs + OVERLAP_MS).toISOString(), users: inc.users.length, summary, notes }).text
+    : msg('syncDone', { summary, notes }).text;
+  return job.fallback ? `${msg('incrementalFallback', { reason: job.fallback }).text} ${text}` : text;
+}
+
+/**
+ * The changes are applied: the next incremental sync reads the admin log from here (accounts the
+ * destination refused are re-read and retried by it). A full sync also saves the structure it read.
+ */
+function recordProgressForIncremental(svc: Services, job: Job): void {
+  const failedIds = job.failed.map((f) => f.accountId);
+  if (job.inc) recordIncrementalSync(svc, job.inc, failedIds);
+  else recordFullSync(svc, loadStructure(job.read, svc.state), job.fingerprint, job.startedAt, failedIds);
 }
 
 function halt(svc: Services, job: Job, block: NonNullable<Plan['blockedByThreshold']>, partStart: number): SyncResult {
   const { message, fix, destructive } = block;
   end(svc, job, 'halted', { text: message, fix }, partStart);
+  if (job.trigger === 'scheduled') recordHalt(svc.config, svc.clock.nowMs());
   notify(svc, job.trigger, 'halted', { text: message, fix }, job.applied);
   return result('halted', { id: 'thresholdBlocked', text: message, fix }, job, { destructive });
 }
 
 function failJob(svc: Services, job: Job | null, error: unknown, partStart: number, trigger: SyncTrigger): SyncResult {
   const m = toMessage(error);
+  if (job?.inc && job.trigger === 'scheduled' && error instanceof ReportsError) {
+    // The admin log refused (a missing privilege or scope) or is down: every heartbeat would say so.
+    // History and the admins hear of it once a day while it lasts; the daily full syncs go on.
+    if (noticeIsNew(svc, `failed\n${m.text}`)) {
+      end(svc, job, 'failed', m, partStart);
+      sendNotice(svc, 'failed', m, job.applied);
+    } else forgetJob(svc);
+    return result('failed', m, job);
+  }
   if (job) {
     end(svc, job, 'failed', m, partStart);
     notify(svc, job.trigger, 'failed', m, job.applied);
@@ -546,11 +639,13 @@ const PASSING_FAILURES: ReadonlySet<string> = new Set(['directoryUnavailable', '
 function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: string; fix: string; id?: string }, partStart: number): void {
   job.busyMs += svc.clock.nowMs() - partStart;
   evenIfStoreFull(() => recordDestructive(svc, job));
-  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs }, message);
-  if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) evenIfStoreFull(() => unmarkScheduledRun(svc, job));
+  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome, counts: job.applied, parts: job.part, busyMs: job.busyMs, kind: kindOf(job) }, message);
+  if (job.inc) {
+    // An incremental sync serves no daily slot.
+  } else if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) evenIfStoreFull(() => unmarkScheduledRun(svc, job));
   else evenIfStoreFull(() => markScheduledRun(svc, job));
   forgetJob(svc);
-  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
+  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, kind: kindOf(job), outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
 /** The longest rolling window settings allow; older entries of the log are dropped. */
@@ -598,7 +693,8 @@ function forgetJob(svc: Services): void {
  * the next heartbeat must start it again rather than wait for the next slot.
  */
 function markScheduledRun(svc: Services, job: Job): void {
-  if (job.trigger === 'scheduled') svc.config.set(KEYS.lastScheduledRun, String(job.startedAt));
+  // Only a full sync serves the daily slot; incremental ones run at the heartbeats in between.
+  if (job.trigger === 'scheduled' && !job.inc) svc.config.set(KEYS.lastScheduledRun, String(job.startedAt));
 }
 
 /** The slot this scheduled sync served counts as not run, so the next heartbeat tries it again. */
@@ -610,7 +706,7 @@ function unmarkScheduledRun(svc: Services, job: Job): void {
 
 function appendHistory(
   svc: Services,
-  run: { trigger: HistoryEntry['trigger']; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number },
+  run: { trigger: HistoryEntry['trigger']; startedAt: number; outcome: SyncOutcome; counts: Record<ChangeKind, number>; parts: number; busyMs: number; kind?: SyncKind | '' },
   message: { text: string; fix: string },
 ): void {
   const entry: HistoryEntry = {
@@ -623,6 +719,7 @@ function appendHistory(
     parts: run.parts,
     message: message.text,
     fix: message.fix,
+    kind: run.kind ?? '',
   };
   try {
     svc.history.append(entry);
@@ -633,7 +730,7 @@ function appendHistory(
 
 function discard(svc: Services, job: Job, reason: string): void {
   const m = msg('staleCheckpoint', { reason });
-  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs }, m);
+  appendHistory(svc, { trigger: job.trigger, startedAt: job.startedAt, outcome: 'discarded', counts: job.applied, parts: job.part, busyMs: job.busyMs, kind: kindOf(job) }, m);
   forgetJob(svc);
 }
 
@@ -710,9 +807,9 @@ export function recordSettingsChange(svc: Services, who: string, changes: string
   appendHistory(svc, { trigger: 'settings', startedAt: now, outcome: 'changed', counts: emptyCounts(), parts: 0, busyMs: 0 }, m);
 }
 
-/** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */
+/** The newest entry of a full sync (manual or scheduled), skipping single-user and incremental syncs and settings saves. */
 export function lastFullSyncEntry(svc: Services): HistoryEntry | undefined {
-  return svc.history.list(100).find((e) => e.trigger !== 'user' && e.trigger !== 'settings');
+  return svc.history.list(100).find((e) => e.trigger !== 'user' && e.trigger !== 'settings' && e.kind !== 'incremental');
 }
 
 function cooldownRefusal(svc: Services, settings: Settings, now: number): SyncResult | null {

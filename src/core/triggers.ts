@@ -1,7 +1,8 @@
 // The one hourly heartbeat trigger, and what it does when it fires.
 import { Services } from './ports';
 import { KEYS, readNumber, readSettings } from './config';
-import { isDue } from './schedule';
+import { isDue, isIncrementalDue } from './schedule';
+import { haltedSinceApplied, readIncrementalState } from './incremental';
 import { msg } from './messages';
 import { SyncResult, loadJob, runSync, scheduledRunUnstartable } from './sync';
 import { Settings } from './settings';
@@ -17,7 +18,10 @@ export function ensureTrigger(svc: Services): { installed: boolean; removed: num
   return { installed: true, removed: 0 };
 }
 
-/** The heartbeat: continue a sync that is part-way, else start one when the schedule says so. */
+/**
+ * The heartbeat: continue a sync that is part-way, else start the full one the schedule says is due,
+ * else (daily schedule) an incremental one from the admin log.
+ */
 export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message: string } {
   const owner = svc.config.get(KEYS.syncAccount);
   const me = svc.session.effectiveUserEmail();
@@ -35,6 +39,11 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
     return scheduledRunUnstartable(svc, error);
   }
   const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local, readNumber(svc.config, KEYS.scheduleSince));
-  if (!due.due) return { state: 'idle', message: due.why };
-  return runSync(svc, { trigger: 'scheduled', mode: 'start' });
+  if (due.due) return runSync(svc, { trigger: 'scheduled', mode: 'start' });
+  const state = readIncrementalState(svc.config);
+  const incremental = isIncrementalDue(settings, svc.clock.nowMs(), svc.clock.local, state !== null);
+  if (!incremental.due) return { state: 'idle', message: due.why };
+  const halted = state && haltedSinceApplied(state);
+  if (halted) return { state: 'idle', message: halted };
+  return runSync(svc, { trigger: 'scheduled', mode: 'start', kind: 'incremental' });
 }

@@ -5,9 +5,10 @@ import { EMBEDDED_DESTINATION, Settings } from '../core/settings';
 import { UserError, msg } from '../core/messages';
 import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
+import { GasAuditLog } from './reports';
 import { PropertyStore } from './properties';
 import { SheetHistory } from './sheetHistory';
-import { REPORTS_SHEET, STATE_SHEET, SheetBlobStore } from './sheetState';
+import { INCREMENTAL_SHEET, REPORTS_SHEET, STATE_SHEET, SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
 import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
@@ -108,6 +109,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
   let roster: RosterPort | null = null;
   const services: Services = {
     directory: new GasDirectory((ms) => Utilities.sleep(ms)),
+    audit: new GasAuditLog((ms) => Utilities.sleep(ms)),
     destinations: DESTINATIONS,
     get roster() {
       return (roster ??= openRoster(services, spreadsheet));
@@ -120,6 +122,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     secrets,
     state,
     reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET, (): string[] => syncRunners(config)),
+    incremental: new SheetBlobStore(spreadsheet, INCREMENTAL_SHEET, (): string[] => syncRunners(config)),
     lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,

@@ -1,11 +1,11 @@
 // Sync history as a sheet admins can read: one row per sync, appended.
-import { ChangeKind, HistoryEntry, SyncOutcome, SyncTrigger } from '../core/model';
+import { ChangeKind, HistoryEntry, SyncKind, SyncOutcome, SyncTrigger } from '../core/model';
 import { HistoryPort } from '../core/ports';
 import { asText, ensureSheet, fromCell, writeBlock } from './sheets';
 
 export const HISTORY_SHEET = 'Sync history';
 const KINDS: ChangeKind[] = ['create', 'update', 'deactivate', 'reactivate', 'delete'];
-export const HISTORY_COLUMNS = ['Started', 'Finished', 'Trigger', 'Outcome', 'Created', 'Updated', 'Deactivated', 'Reactivated', 'Deleted', 'Duration (s)', 'Parts', 'Message', 'Fix'];
+export const HISTORY_COLUMNS = ['Started', 'Finished', 'Trigger', 'Outcome', 'Created', 'Updated', 'Deactivated', 'Reactivated', 'Deleted', 'Duration (s)', 'Parts', 'Message', 'Fix', 'Kind'];
 
 export class SheetHistory implements HistoryPort {
   constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet) {}
@@ -18,8 +18,9 @@ export class SheetHistory implements HistoryPort {
     const sheet = this.sheet();
     // A sheet left without its header (an execution cut off right after creating it) gets it first.
     const last = sheet.getLastRow();
-    if (last === 0) writeBlock(sheet, 1, [HISTORY_COLUMNS], HISTORY_COLUMNS.length);
-    const row = [e.startedAt, e.finishedAt, e.trigger, e.outcome, ...KINDS.map((k) => String(e.counts[k])), (e.durationMs / 1000).toFixed(1), String(e.parts), e.message.slice(0, 5000), e.fix.slice(0, 2000)];
+    // So does a sheet begun before the Kind column existed (its header is one column short).
+    if (last === 0 || sheet.getLastColumn() < HISTORY_COLUMNS.length) writeBlock(sheet, 1, [HISTORY_COLUMNS], HISTORY_COLUMNS.length);
+    const row = [e.startedAt, e.finishedAt, e.trigger, e.outcome, ...KINDS.map((k) => String(e.counts[k])), (e.durationMs / 1000).toFixed(1), String(e.parts), e.message.slice(0, 5000), e.fix.slice(0, 2000), e.kind ?? ''];
     writeBlock(sheet, Math.max(last, 1) + 1, [row.map(asText)], HISTORY_COLUMNS.length);
   }
 
@@ -40,6 +41,8 @@ export class SheetHistory implements HistoryPort {
       parts: Number(r[10]) || 1,
       message: fromCell(r[11]),
       fix: fromCell(r[12]),
+      // A sheet written before the Kind column existed reads '' there (a range may reach past the last column).
+      kind: (['full', 'incremental'].includes(String(r[13])) ? String(r[13]) : '') as SyncKind | '',
     }));
   }
 }

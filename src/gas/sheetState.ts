@@ -7,6 +7,8 @@ import { ensureSheet, removeRows, writeBlock } from './sheets';
 export const STATE_SHEET = 'Roster Sync state';
 /** The sync reports behind History entries: kept apart, so the state sheet holds only what a sync part needs. */
 export const REPORTS_SHEET = 'Roster Sync reports';
+/** The directory structure incremental syncs build on, when it outgrows config (apart from the sync state, which a sync leaves empty). */
+export const INCREMENTAL_SHEET = 'Roster Sync incremental';
 const CHUNK = 45000;
 /** Characters written by one setValues when several keys are saved at once (a checkpoint). */
 const WRITE_CHARS = 4_000_000;

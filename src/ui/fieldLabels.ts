@@ -39,6 +39,7 @@ const SETTING_LABELS: Record<string, string> = {
   admins: 'Extra admins',
   cooldownMinutes: 'Cooldown (minutes)',
   notifyOnFailure: 'Notify on failure',
+  incremental: 'Between daily syncs, apply changes hourly',
   reportEmail: 'Email a report after scheduled syncs',
   destination: 'Destination',
   scim: 'SCIM settings',

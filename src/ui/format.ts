@@ -1,6 +1,6 @@
 // Words and numbers as the sidebar shows them. The keys are the server's own types, so a new
 // change kind, status or outcome fails the type check until it has a label here.
-import { CHANGE_KINDS, AccountStatus, ChangeKind, HistoryEntry, SyncOutcome } from '../core/model';
+import { CHANGE_KINDS, AccountStatus, ChangeKind, HistoryEntry, SyncKind, SyncOutcome } from '../core/model';
 import type { CheckStatus } from '../core/finalize';
 import { store } from './store';
 
@@ -9,6 +9,7 @@ const KIND_PAST: Record<ChangeKind, string> = { create: 'created', update: 'upda
 export const STATUS_LABEL: Record<AccountStatus, string> = { active: 'Active', disabled: 'Disabled', suspended: 'Suspended', deleted: 'Deleted' };
 export const OUTCOME_LABEL: Record<SyncOutcome, string> = { success: 'Success', warning: 'Changes held', failed: 'Failed', halted: 'Halted', partial: 'Partly applied', discarded: 'Discarded', changed: 'Settings changed' };
 export const TRIGGER_LABEL: Record<HistoryEntry['trigger'], string> = { manual: 'Manual', scheduled: 'Scheduled', user: 'Single user', settings: 'Settings' };
+export const SYNC_KIND_LABEL: Record<SyncKind, string> = { full: 'Full', incremental: 'Incremental' };
 export const CHECK_LABEL: Record<CheckStatus, string> = { pass: 'Pass', fail: 'Fail', warning: 'Warning', notRun: 'Not run' };
 
 export function plural(n: number, word: string, many?: string): string {

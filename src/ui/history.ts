@@ -3,7 +3,7 @@
 import { CHANGE_KINDS, ChangeKind, HistoryEntry } from '../core/model';
 import { Data, call } from './client';
 import { $, button, dialog, h, input } from './dom';
-import { TRIGGER_LABEL, cap, countsText, fmtDate, fmtDuration, plural, sum } from './format';
+import { SYNC_KIND_LABEL, TRIGGER_LABEL, cap, countsText, fmtDate, fmtDuration, plural, sum } from './format';
 import { msgBox, outcomeBadge, sayError } from './notices';
 import { loadState } from './session';
 import { currentState, on } from './store';
@@ -36,7 +36,7 @@ function renderHistory(): void {
 
 function historyItem(e: HistoryEntry): HTMLLIElement {
   return h('li', { class: 'card hist' },
-    h('div', { class: 'head' }, outcomeBadge(e.outcome), h('span', { class: 'small' }, TRIGGER_LABEL[e.trigger] || e.trigger)),
+    h('div', { class: 'head' }, outcomeBadge(e.outcome), h('span', { class: 'small' }, (TRIGGER_LABEL[e.trigger] || e.trigger) + (e.kind ? ' · ' + SYNC_KIND_LABEL[e.kind] : ''))),
     h('div', { class: 'small' }, h('time', { datetime: e.startedAt }, fmtDate(e.startedAt)), ' · took ' + fmtDuration(e.durationMs) + ' · ' + plural(e.parts, 'part')),
     h('div', null, countsText(e.counts)),
     e.outcome !== 'success' || e.fix ? msgBox(e.outcome === 'failed' ? 'error' : 'warn', e.message, e.fix) : null,

@@ -18,7 +18,7 @@ const FIELDS: Record<string, string> = {
   'schedule.mode': 'sModeDaily', 'schedule.hour': 'sHour', 'schedule.timeZone': 'sTz', 'schedule.blackouts': 'addBlackout',
   graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', 'threshold.windowHours': 'pWindow', privilegedGrantLimit: 'pPrivLimit',
   exclude: 'pExclude', suspendedUsers: 'pSusp', archivedUsers: 'pArch',
-  permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify', reportEmail: 'pReport',
+  permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify', incremental: 'sIncremental', reportEmail: 'pReport',
   destination: 'dSheet', scim: 'dBase', 'scim.baseUrl': 'dBase', 'scim.roleMapping': 'dMapRoles', 'scim.attributes': 'dUserName',
   'scim.attributes.userName': 'dUserName', 'scim.attributes.externalId': 'dExternalId', 'scim.attributes.name': 'dName',
   'scim.attributes.emails': 'dEmails', 'scim.attributes.active': 'dActive', 'scim.maxMembersPerPatch': 'dMax',
@@ -122,6 +122,7 @@ function renderSettings(force: boolean): void {
   textarea('pAdmins').value = s.admins.join('\n');
   input('pCooldown').value = String(s.cooldownMinutes);
   input('pNotify').checked = s.notifyOnFailure;
+  input('sIncremental').checked = s.incremental;
   input('pReport').checked = s.reportEmail;
   renderDestination();
   syncHourState();
@@ -210,6 +211,7 @@ function readSettings(): SettingsDraft {
     admins: lines(textarea('pAdmins').value),
     cooldownMinutes: num('pCooldown'),
     notifyOnFailure: input('pNotify').checked,
+    incremental: input('sIncremental').checked,
     reportEmail: input('pReport').checked,
     // With the sheet chosen, the (hidden) SCIM fields are not sent: the saved SCIM settings are kept as they were.
     destination: scim ? 'scim' : 'sheet',

@@ -1,4 +1,4 @@
-// The Sync tab: last and next run, Sync now (part after part, with progress), Finalize sync.
+// The Sync tab: last and next run, Sync now and Sync changes (part after part, with progress), Finalize sync.
 import type { SyncResult } from '../core/sync';
 import { Data, call, errorOf } from './client';
 import { labelsOf, withFieldLabel } from './fieldLabels';
@@ -24,6 +24,7 @@ export function setUpSyncTab(): void {
     renderFacts();
   });
   button('syncBtn').addEventListener('click', () => runSync({}));
+  button('syncChangesBtn').addEventListener('click', () => runSync({}, 'changes'));
   button('finalBtn').addEventListener('click', runFinalize);
 }
 
@@ -76,12 +77,15 @@ function progressBox(p: Progress): HTMLDivElement {
   return msgBox('info', 'Sync in progress (part ' + (p.part || 1) + ')', '', [h('p', null, what), bar]);
 }
 
-/** Sync now (`request`), or continue the sync part-way (null): one call per part, each a new execution, until it is no longer in progress. */
-export function runSync(request: { allowDestructive?: number } | null): void {
+/**
+ * Sync now (`request`), Sync changes (an incremental sync, `kind` 'changes'), or continue the sync
+ * part-way (null): one call per part, each a new execution, until it is no longer in progress.
+ */
+export function runSync(request: { allowDestructive?: number } | null, kind: 'full' | 'changes' = 'full'): void {
   if (store.syncing) return;
   store.syncing = true;
   const out = $('syncOut');
-  const btn = button('syncBtn');
+  const btn = button(kind === 'changes' ? 'syncChangesBtn' : 'syncBtn');
   let polling = false;
   let part = 0;
   btn.disabled = true;
@@ -114,7 +118,7 @@ export function runSync(request: { allowDestructive?: number } | null): void {
     }
     return res;
   };
-  (request ? call('syncNow', request) : call('continueSync'))
+  (!request ? call('continueSync') : kind === 'changes' ? call('syncChanges') : call('syncNow', request))
     .then(step)
     .then(
       (res) => {

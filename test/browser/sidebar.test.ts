@@ -305,6 +305,23 @@ describe('once linked', () => {
     expect((await accounts()).total).toBe(created);
   });
 
+  test('Sync changes applies what changed in Google since the last sync, and History says which syncs were incremental and which full', async () => {
+    await syncAll();
+    const rt = emu!.runtime;
+    const domain = rt.directory.domain;
+    const added = rt.directory.addUser({ email: `brand.new@${domain}`, givenName: 'Brand', familyName: 'New', orgUnitPath: '/Students/Lincoln High/Grade 9' });
+    rt.setClock(rt.nowMs() + 5 * 60_000); // Google has logged it (a couple of minutes)
+    const { page } = await open();
+    await page.getByRole('button', { name: 'Sync changes' }).click();
+    const text = await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
+    expect(text).toMatch(/Incremental: 1 changes in the admin log since .*, 1 users re-read\. 1 created\./);
+    expect((await accounts({ query: added.primaryEmail })).rows).toEqual([expect.objectContaining({ id: added.id, roles: ['student'], status: 'active' })]);
+    await openTab(page, 'History');
+    await textOf(page.locator('#histList li').first(), 'Incremental');
+    expect(await page.locator('#histList li').first().textContent()).toContain('Manual · Incremental');
+    expect(await page.locator('#histList li').nth(1).textContent()).toContain('Manual · Full');
+  });
+
   test('a name full of HTML is shown as literal text everywhere', async () => {
     const email = MARKUP_USER; // a demo district user named <img src=x onerror=alert(1)>
     await configure(emu!, { rules: EVERYONE });
@@ -410,6 +427,8 @@ describe('once linked', () => {
     await page.getByLabel('Archived users').selectOption('suspend');
     await page.getByLabel('Cooldown (minutes)').fill('0');
     await page.getByLabel('Notify on failure').uncheck();
+    expect(await page.getByLabel('Between daily syncs, apply changes hourly').isChecked()).toBe(true);
+    await page.getByLabel('Between daily syncs, apply changes hourly').uncheck();
     await page.getByRole('button', { name: 'Save settings' }).click();
     // 25 accounts instead of 10% lowers the protection against mass changes: saved only once confirmed.
     await textOf(page.locator('#settingsMsg'), 'This save lowers the protection against mass changes: the deletion threshold from 10% to 25 accounts.');
@@ -427,6 +446,7 @@ describe('once linked', () => {
       archivedUsers: 'suspend',
       cooldownMinutes: 0,
       notifyOnFailure: false,
+      incremental: false,
     });
     await textOf(page.locator('#schedFacts'), 'Installed');
     await screenshot(page, 'settings', '#schedFs');

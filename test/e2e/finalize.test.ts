@@ -11,7 +11,7 @@ function checks(w: World, ctx: { authMode?: 'LIMITED' } = {}): Record<string, Ch
   return Object.fromEntries(r.data.checks.map((c) => [c.id, c]));
 }
 
-const ORDER = ['installed', 'apiAccess', 'readUsers', 'readOrgUnits', 'readGroups', 'mappings', 'trigger', 'destination', 'settings'];
+const ORDER = ['installed', 'apiAccess', 'readUsers', 'readOrgUnits', 'readGroups', 'incremental', 'mappings', 'trigger', 'destination', 'settings'];
 
 test('a linked, scheduled, synced setup passes every check, in order', () => {
   const w = world();

@@ -156,7 +156,7 @@ test('a locally disabled account stays disabled across syncs', () => {
   for (const r of [a, b]) expect(byEmail(w, r.Email)!.Status).toBe('disabled');
 });
 
-test('the schedule: one hourly heartbeat trigger, a daily sync at 23:00 New York, nothing in between', () => {
+test('the schedule: one hourly heartbeat trigger, a daily full sync at 23:00 New York, only incremental syncs (here: nothing to do) in between', () => {
   const w = world();
   expect(w.rt.triggers.list).toHaveLength(1);
   w.save({ schedule: { mode: 'daily', hour: 23, timeZone: 'America/New_York', blackouts: [] } });
@@ -164,11 +164,17 @@ test('the schedule: one hourly heartbeat trigger, a daily sync at 23:00 New York
   const runs = w.rt.advanceHours(30); // 2026-09-01 14:00Z → 2026-09-02 20:00Z
   expect(runs.length).toBeGreaterThanOrEqual(29);
   expect(runs.every((r) => r.ok)).toBe(true);
-  const synced = w.history().filter((h) => h.Trigger === 'scheduled');
+  const synced = w.history().filter((h) => h.Trigger === 'scheduled' && h.Kind === 'full');
   expect(synced).toHaveLength(1);
   const started = new Date(synced[0].Started);
   expect(started.toISOString()).toMatch(/^2026-09-02T03:/); // 23:xx in New York (UTC-4)
   expect(w.roster().length).toBe(expectedRoster(w).size);
+  // Before the first full sync nothing runs; after it, each heartbeat reads the admin log and finds nothing.
+  const rows = w.history();
+  expect(rows[0]).toEqual(synced[0]);
+  const incremental = rows.slice(1);
+  expect(incremental.length).toBeGreaterThanOrEqual(14);
+  for (const h of incremental) expect(h).toMatchObject({ Trigger: 'scheduled', Kind: 'incremental', Outcome: 'success', Message: expect.stringMatching(/^Incremental: 0 changes .* No changes\.$/) });
 });
 
 test('a scheduled sync opens the roster by its stored id, with no active document', () => {

@@ -1,6 +1,6 @@
 // Small in-memory fakes of the core's ports, for unit tests of the pure core.
 import { Account, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
-import { ApplyResult, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockHolder, LockPort, LockPurpose, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
+import { ApplyResult, AuditApplication, AuditEvent, AuditLogPort, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockHolder, LockPort, LockPurpose, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
 import { MemoryBlobStore } from '../../src/core/snapshot';
 import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
@@ -65,9 +65,9 @@ export class MemoryDirectory implements DirectoryPort {
     const items = [...this.groups.values()].filter((g) => g.email.startsWith(query)).map((g) => ({ email: g.email, name: g.email, directMembersCount: g.userIds.length + g.groupEmails.length }));
     return { items, nextPageToken: null };
   }
-  getUser(email: string): DirectoryUser | null {
+  getUser(userKey: string): DirectoryUser | null {
     this.tick('users.get');
-    return this.users.find((u) => u.email === email.toLowerCase()) ?? null;
+    return this.users.find((u) => u.email === userKey.toLowerCase() || u.id === userKey) ?? null;
   }
   ouHasUsers(path: string): boolean {
     this.tick('users.ou');
@@ -196,8 +196,21 @@ export function intlLocal(ms: number, timeZone: string): LocalTime {
   return { date: `${parts.year}-${parts.month}-${parts.day}`, hour: Number(parts.hour), minute: Number(parts.minute) };
 }
 
+/** The admin activity log: events tests append, listed newest first within the window asked for. */
+export class MemoryAuditLog implements AuditLogPort {
+  events: (AuditEvent & { application?: AuditApplication })[] = [];
+  calls = 0;
+  listEventsPage(application: AuditApplication, startMs: number, endMs: number, pageToken: string | null): Page<AuditEvent> {
+    this.calls++;
+    const items = this.events.filter((e) => (e.application ?? 'admin') === application && e.timeMs >= startMs && e.timeMs < endMs).sort((a, b) => b.timeMs - a.timeMs);
+    const start = pageToken ? Number(pageToken) : 0;
+    return { items: items.slice(start, start + 1000), nextPageToken: start + 1000 < items.length ? String(start + 1000) : null };
+  }
+}
+
 export interface TestWorld {
   svc: Services;
+  audit: MemoryAuditLog;
   directory: MemoryDirectory;
   roster: MemoryRoster;
   history: MemoryHistory;
@@ -213,6 +226,7 @@ export interface TestWorld {
 
 export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld {
   const directory = new MemoryDirectory();
+  const audit = new MemoryAuditLog();
   const roster = new MemoryRoster();
   const history = new MemoryHistory();
   const config = new MemoryKV();
@@ -224,6 +238,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
   const budget = { ms: Infinity, stepMs: 0, used: 0 };
   const svc: Services = {
     directory,
+    audit,
     destinations: DESTINATIONS,
     roster,
     history,
@@ -231,6 +246,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
     secrets: new MemoryKV(),
     state: new MemoryBlobStore(),
     reports: new MemoryBlobStore(),
+    incremental: new MemoryBlobStore(),
     lock,
     triggers,
     clock: { nowMs: () => clock.now, sleep: (ms) => (clock.now += ms), local: intlLocal },
@@ -246,6 +262,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
   config.set('syncAccount', 'admin@school.example');
   const world: TestWorld = {
     svc,
+    audit,
     directory,
     roster,
     history,

@@ -44,6 +44,7 @@ test('linking: an admin who can read the directory becomes the sync account; oth
   expect(() => api.useMyAccountForSync(w.svc, {})).toThrow('This account cannot access the Google Workspace Directory.');
   const ask = api.askAdminMessage(w.svc, { adminEmail: 'it-admin@school.example' });
   expect(ask.body).toContain('Organizational Units → Read, Users → Read, Groups → Read');
+  expect(ask.body).toContain('Groups → Read, and Reports');
   expect(ask.mailto).toMatch(/^mailto:it-admin%40school\.example\?subject=/);
   expect(w.config.get('installer')).toBeNull();
   w.directory.failOn = null;

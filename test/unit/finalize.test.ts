@@ -19,6 +19,7 @@ test('a healthy setup passes every check, in order', () => {
     ['readUsers', 'pass'],
     ['readOrgUnits', 'pass'],
     ['readGroups', 'pass'],
+    ['incremental', 'pass'],
     ['mappings', 'pass'],
     ['trigger', 'pass'],
     ['destination', 'pass'],

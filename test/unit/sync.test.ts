@@ -102,16 +102,23 @@ test('a manual sync within the cooldown is refused with the time of the next all
   expect(r.message).toMatch(/next one is allowed at 2026-09-01T12:15/);
 });
 
-test('the heartbeat runs a daily sync once at 23:00 New York time and idles otherwise', () => {
+test('the heartbeat runs a daily full sync once at 23:00 New York time, incremental ones after it, and idles otherwise', () => {
   const w = school();
-  w.clock.now = Date.parse('2026-09-01T20:30:00Z'); // 16:30 in New York
+  w.clock.now = Date.parse('2026-09-01T20:30:00Z'); // 16:30 in New York: no full sync yet, so no incremental one either
   expect(heartbeat(w.svc)).toMatchObject({ state: 'idle' });
   w.clock.now = Date.parse('2026-09-02T03:20:00Z'); // 23:20 in New York
-  expect(heartbeat(w.svc)).toMatchObject({ state: 'done' });
+  expect(heartbeat(w.svc)).toMatchObject({ state: 'done', kind: 'full' });
+  w.clock.now += 60 * 60 * 1000;
+  expect(heartbeat(w.svc)).toMatchObject({ state: 'done', kind: 'incremental', message: expect.stringContaining('0 changes') });
+  expect(w.history.entries.map((e) => [e.trigger, e.kind])).toEqual([
+    ['scheduled', 'full'],
+    ['scheduled', 'incremental'],
+  ]);
+  // With incremental syncs off, the heartbeats between the daily syncs idle.
+  w.setSettings({ ...loadSettings(w.svc.config, DESTINATIONS), incremental: false });
   w.clock.now += 60 * 60 * 1000;
   expect(heartbeat(w.svc)).toMatchObject({ state: 'idle' });
-  expect(w.history.entries).toHaveLength(1);
-  expect(w.history.entries[0].trigger).toBe('scheduled');
+  expect(w.history.entries).toHaveLength(2);
 });
 
 test('a blackout pauses scheduled syncs without touching the trigger', () => {
