@@ -372,7 +372,7 @@ export function previewSync(svc: Services): PlanView {
   const { snapshot } = readAll(settings, svc.directory, readInParallel(svc, 'preview'));
   const accounts = readRoster(svc);
   snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts));
-  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc) });
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc), holdIdConflicts: !svc.roster.relink });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 
@@ -551,7 +551,7 @@ function planForUser(svc: Services, settings: Settings, email: string) {
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
   const remembered = new Map([...rememberedOnSheet(svc)].filter(([id, a]) => (user && id === user.id) || a.email.toLowerCase() === email));
-  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), remembered });
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), remembered, holdIdConflicts: !svc.roster.relink });
   return { snapshot, user, accounts, plan };
 }
 

@@ -20,6 +20,12 @@ export interface PlanInput {
    */
   remembered?: Map<string, Account>;
   /**
+   * Hold both sides when a synced account's id belongs to no Google user while a Google user has its
+   * email (an ID retyped by hand, or a user re-created in Google): on by default; off for a destination
+   * that names that conflict itself with the admin's choice (a SCIM app's ledger).
+   */
+  holdIdConflicts?: boolean;
+  /**
    * The whole roster, when `accounts` is only the part a sync looks at (an incremental sync): the
    * threshold is a share of every synced account, not of the few this sync reviews.
    */
@@ -51,7 +57,7 @@ function suspendWord(user: DirectoryUser): string {
   return user.archived ? 'archived' : 'suspended';
 }
 
-export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0, remembered = new Map(), thresholdAccounts }: PlanInput): Plan {
+export function makePlan({ settings, snapshot, accounts, now, recentDestructive = 0, remembered = new Map(), thresholdAccounts, holdIdConflicts = true }: PlanInput): Plan {
   const index = new RuleIndex(settings, snapshot);
   const excluded = new Set(settings.exclude);
   const byId = new Map<string, Account>();
@@ -102,7 +108,7 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     if (manual && !byId.has(user.id)) {
       seen.add(manual.id);
       push(reconcile(manual, verdict, settings, now));
-    } else if (!existing && orphan && orphan.id !== user.id && !directoryIds.has(orphan.id)) {
+    } else if (holdIdConflicts && !existing && orphan && orphan.id !== user.id && !directoryIds.has(orphan.id)) {
       conflicted.add(orphan.id);
       const why = msg('idConflict', { email: user.email, id: orphan.id, googleId: user.id });
       held.push({ change: create(verdict, settings, now), why: `${why.text} ${why.fix}` });

@@ -328,7 +328,7 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   if (!job.inc) confirmUnseen(svc, snapshot, accounts);
   // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
   const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
-  const safety = { recentDestructive: recentDestructive(svc, settings), remembered };
+  const safety = { recentDestructive: recentDestructive(svc, settings), remembered, holdIdConflicts: !svc.roster.relink };
   const plan = job.inc
     ? makePlan({ settings, snapshot, accounts: affectedAccounts(job.inc, accounts), now: job.plannedAt, thresholdAccounts: accounts, ...safety })
     : makePlan({ settings, snapshot, accounts, now: job.plannedAt, ...safety });
@@ -554,7 +554,8 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   recordProgressForIncremental(svc, job);
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : job.postponed ? job.postponed.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
-  rememberSyncedAccounts(svc);
+  // An incremental sync that applied nothing leaves the count as it was, and reads no roster for it.
+  if (!job.inc || Object.values(job.applied).some(Boolean)) rememberSyncedAccounts(svc);
   // The remembered decisions noted while planning (the sync's own progress is gone by now).
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
