@@ -148,11 +148,12 @@ interface Clause {
 
 function parseQuery(query: string): Clause[] {
   // field=value / field:value / bare words; values may be quoted ('...' or "...").
-  const re = /([A-Za-z]+)\s*(=|:)\s*(?:'([^']*)'|"([^"]*)"|(\S+))|'([^']*)'|"([^"]*)"|(\S+)/g;
+  // A quoted prefix keeps its '*' after the closing quote (name:'Lincoln High'*).
+  const re = /([A-Za-z]+)\s*(=|:)\s*(?:'([^']*)'(\*?)|"([^"]*)"(\*?)|(\S+))|'([^']*)'|"([^"]*)"|(\S+)/g;
   return [...query.matchAll(re)].map((m) =>
     m[1]
-      ? { field: m[1], op: m[2], value: m[3] ?? m[4] ?? m[5] }
-      : { field: '', op: ':', value: m[6] ?? m[7] ?? m[8] },
+      ? { field: m[1], op: m[2], value: m[3] !== undefined ? m[3] + m[4] : m[5] !== undefined ? m[5] + m[6] : m[7] }
+      : { field: '', op: ':', value: m[8] ?? m[9] ?? m[10] },
   );
 }
 

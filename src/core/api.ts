@@ -426,7 +426,7 @@ export function listGroups(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
   const a = input.args(raw);
   const query = input.text(a.query, 'query', 200, { optional: true });
-  const pageToken = input.text(a.pageToken, 'pageToken', 500, { optional: true }) || null;
+  const pageToken = input.text(a.pageToken, 'pageToken', 2000, { optional: true }) || null;
   const page = svc.directory.listGroupsPage(query, pageToken);
   return { groups: page.items, nextPageToken: page.nextPageToken };
 }

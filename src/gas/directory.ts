@@ -156,9 +156,29 @@ export class GasDirectory implements DirectoryPort {
     }
   }
 
+  /**
+   * Groups whose email or name starts with the query. groups.list joins the clauses of one query with
+   * AND (Directory API guide "Search for groups"), so the email and the name prefix are two listings,
+   * merged page by page; the page token carries both listings' tokens.
+   */
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup> {
+    if (!query) return this.groupsListing(undefined, pageToken);
+    const q = query.replace(/['"\\*]/g, '').trim();
+    // "Surround with single quotes if the query contains whitespace" (same guide).
+    const value = /\s/.test(q) ? `'${q}'*` : `${q}*`;
+    const tokens = pageToken ? readGroupTokens(pageToken) : { email: '', name: '' };
+    const none: Page<DirectoryGroup> = { items: [], nextPageToken: null };
+    const byEmail = tokens.email === null ? none : this.groupsListing(`email:${value}`, tokens.email || null);
+    const byName = tokens.name === null ? none : this.groupsListing(`name:${value}`, tokens.name || null);
+    const seen = new Set<string>();
+    const items = [...byEmail.items, ...byName.items].filter((g) => !seen.has(g.email) && seen.add(g.email));
+    const more = byEmail.nextPageToken !== null || byName.nextPageToken !== null;
+    return { items, nextPageToken: more ? JSON.stringify({ email: byEmail.nextPageToken, name: byName.nextPageToken }) : null };
+  }
+
+  private groupsListing(query: string | undefined, pageToken: string | null): Page<DirectoryGroup> {
     const options: Record<string, unknown> = { customer: CUSTOMER, maxResults: 200, pageToken: pageToken ?? undefined, fields: GROUP_FIELDS };
-    if (query) options.query = `email:${query.replace(/['"\\]/g, '')}*`;
+    if (query) options.query = query;
     const r = this.call(() => admin().Groups!.list(options));
     return {
       items: (r.groups ?? []).map((g) => ({ email: String(g.email ?? '').toLowerCase(), name: String(g.name ?? ''), directMembersCount: Number(g.directMembersCount ?? 0) })),
@@ -204,4 +224,15 @@ function restError(code: number, body: Record<string, unknown>): { message: stri
   const e = (body.error ?? {}) as { message?: string; errors?: { reason?: string }[] };
   const message = e.message ?? `HTTP ${code}`;
   return { message: `API call to directory failed with error: ${message}`, details: { code, message, errors: e.errors ?? [] } };
+}
+
+/** The two listings' page tokens of a group search ('' to start a listing, null when it is done). */
+function readGroupTokens(pageToken: string): { email: string | null; name: string | null } {
+  try {
+    const t = JSON.parse(pageToken) as { email?: unknown; name?: unknown };
+    const one = (v: unknown) => (typeof v === 'string' ? v : null);
+    return { email: one(t.email), name: one(t.name) };
+  } catch {
+    return { email: null, name: null };
+  }
 }

@@ -273,7 +273,7 @@ function searchGroups(token: string | null): Promise<void> {
     if (seq !== draft.seq) return;
     if (!token) box.replaceChildren();
     box.querySelector('.more')?.remove();
-    if (!r.groups.length && !token) return box.replaceChildren(h('p', { class: 'small' }, 'No group email starts with “' + q + '”.'));
+    if (!r.groups.length && !token) return box.replaceChildren(h('p', { class: 'small' }, 'No group email or name starts with “' + q + '”.'));
     const ul = box.querySelector('ul') ?? box.appendChild(h('ul'));
     r.groups.forEach((g) => ul.appendChild(groupItem(g)));
     const next = r.nextPageToken;
