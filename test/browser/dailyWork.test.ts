@@ -367,9 +367,9 @@ test('Finalize groups failures by their root cause, offers a one-click fix for t
   emu!.runtime.disableAdminApi(true);
   await page.getByRole('button', { name: 'Finalize sync' }).click();
   await checks.first().waitFor();
-  expect(await page.locator('#finalSummary').textContent()).toBe('1 check needs attention; 4 not run until it passes.');
+  expect(await page.locator('#finalSummary').textContent()).toBe('1 check needs attention; 5 not run until it passes.');
   expect(await check('apiAccess').locator('.badge').textContent()).toBe('✗ Fail');
-  for (const id of ['readUsers', 'readOrgUnits', 'readGroups', 'mappings']) {
+  for (const id of ['readUsers', 'readOrgUnits', 'readGroups', 'mappings', 'incremental']) {
     expect(await check(id).locator('.badge').textContent()).toBe('– Not run');
     expect(await check(id).textContent()).toContain('Not run: “Admin SDK API access is enabled” failed first.');
     expect(await check(id).textContent()).not.toContain('Fix:');
@@ -389,7 +389,7 @@ test('Finalize groups failures by their root cause, offers a one-click fix for t
   await textOf(check('trigger'), '✓ Pass');
   expect(emu!.runtime.triggers.list.map((t) => t.handler)).toEqual(['runScheduledSync']);
   await textOf(facts, 'Installed (runs as');
-  expect(await page.locator('#finalSummary').textContent()).toBe('All 9 checks passed.');
+  expect(await page.locator('#finalSummary').textContent()).toBe('All 10 checks passed.');
 });
 
 test('a suspended user with no account: Explain says "suspended in Google, so not synced" (not a green "in scope"), Preview counts such users apart', async () => {

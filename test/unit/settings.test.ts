@@ -1,3 +1,4 @@
+import { SETTINGS_SCHEMA_VERSION } from '../../src/core/migrations';
 import { defaultSettings, validateSettings } from '../../src/core/settings';
 import { UserError } from '../../src/core/messages';
 import { DESTINATIONS } from '../../src/destinations';
@@ -44,7 +45,7 @@ test('emails are stored lower-case and de-duplicated', () => {
 });
 
 test('a document saved before revisions, rolling windows and privileged roles still loads, with their defaults', () => {
-  const old = { schemaVersion: 1, rules: [], threshold: { kind: 'percent', value: 15 }, graceDays: 7 };
+  const old = { schemaVersion: SETTINGS_SCHEMA_VERSION, rules: [], threshold: { kind: 'percent', value: 15 }, graceDays: 7 };
   const s = validateSettings(old, DESTINATIONS);
   expect(s).toMatchObject({ revision: 0, threshold: { kind: 'percent', value: 15, windowHours: 24 }, privilegedRoles: ['admin'], privilegedGrantLimit: 10, graceDays: 7 });
   // Roles of its own without "admin": nothing is privileged until an admin says so.

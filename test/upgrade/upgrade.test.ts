@@ -134,7 +134,8 @@ describe.each(idle)('upgrading from %s', (name) => {
     call(rt, 'saveSettings', state.settings);
     const saved = JSON.parse(storedSettings(rt)!);
     expect(saved.schemaVersion).toBe(SETTINGS_SCHEMA_VERSION);
-    expect(saved).toEqual(state.settings);
+    // The same document, as the next revision (each save counts one, so a stale save is refused).
+    expect(saved).toEqual({ ...state.settings, revision: state.settings.revision + 1 });
     expect(call(rt, 'previewSync').counts).toEqual(noChanges);
   });
 
@@ -243,7 +244,9 @@ describe('a rollback: settings saved by a newer version than this one', () => {
   test('Preview and Sync now are refused and change nothing', () => {
     expect(envelope(rt, 'previewSync')).toMatchObject({ ok: false, error: { id: 'settingsTooNew', text: tooNew, fix: CATALOG.settingsTooNew.fix } });
     expect(call(rt, 'syncNow', {})).toMatchObject({ state: 'failed', message: tooNew, fix: CATALOG.settingsTooNew.fix, applied: noChanges });
-    expect(rt.scriptProperties()).toEqual(script);
+    // The sync lease is a lock, freed (not removed) after the attempt; the data is untouched.
+    const data = (props: Record<string, string>) => Object.fromEntries(Object.entries(props).filter(([k]) => !k.startsWith('rs:lease:')));
+    expect(data(rt.scriptProperties())).toEqual(data(script));
   });
 
   test('saving from this version is refused, so the newer settings are not lost', () => {
