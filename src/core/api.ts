@@ -8,7 +8,8 @@ import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
-import { changeKindFor, describeMatch, judge, makePlan } from './plan';
+import { changeKindFor, describeAttributes, describeMatch, judge, makePlan } from './plan';
+import { deriveAttributes } from './attributes';
 import { RuleIndex } from './rules';
 import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
@@ -260,6 +261,9 @@ export interface PlanView {
   inScopeUsers: number;
   directoryUsers: number;
   ruleMatches: Record<string, number>;
+  /** Mapped values that cannot be derived, per user (the first PREVIEW_PER_KIND), and how many in all. */
+  attributeProblems: Plan['attributeProblems'];
+  attributeProblemCount: number;
 }
 
 export function viewChange(c: Change): ChangeView {
@@ -292,6 +296,8 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
     inScopeUsers: plan.inScopeUsers,
     directoryUsers: plan.directoryUsers,
     ruleMatches,
+    attributeProblems: plan.attributeProblems.slice(0, PREVIEW_PER_KIND),
+    attributeProblemCount: plan.attributeProblems.length,
   };
 }
 
@@ -469,6 +475,8 @@ export function explainUser(svc: Services, raw: unknown) {
     changes: plan.changes.map(viewChange),
     held: plan.held.map((h) => ({ change: viewChange(h.change), why: h.why })),
     ruleProblems: plan.ruleProblems.map((p) => p.message),
+    /** Each mapped attribute: its value and where it came from, or why it cannot be derived. */
+    attributes: user && settings.attributes.length ? describeAttributes(deriveAttributes(user, settings.attributes, new Date(svc.clock.nowMs()).toISOString()), settings.attributes) : [],
   };
 }
 

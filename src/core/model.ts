@@ -28,6 +28,8 @@ export interface Account {
   syncedStatus: AccountStatus | '';
   /** ISO time the user left scope; starts the grace period before deletion. */
   outOfScopeSince: string;
+  /** Mapped attributes by name (Settings → Attributes), as the destination holds them; absent when none. */
+  attributes?: Record<string, string>;
 }
 
 /** A user as read from the Workspace directory (only the fields sync needs). */
@@ -38,6 +40,8 @@ export interface DirectoryUser {
   orgUnitPath: string;
   suspended: boolean;
   archived: boolean;
+  /** The raw Directory fields the attribute mapping names (see core/attributes.ts), absent when nothing is mapped. */
+  fields?: Record<string, string>;
 }
 
 export interface OrgUnit {
@@ -107,6 +111,8 @@ export interface Plan {
   blockedByThreshold: null | { destructive: number; limit: number; message: string };
   inScopeUsers: number;
   directoryUsers: number;
+  /** Mapped values that could not be derived, per user; the old value is kept, never replaced by garbage. */
+  attributeProblems: { accountId: string; email: string; attribute: string; problem: string }[];
 }
 
 export type SyncTrigger = 'manual' | 'scheduled' | 'user';

@@ -4,6 +4,7 @@ import { Account, AccountStatus, Change, ChangeKind, DirectorySnapshot, Director
 import { Match, RuleIndex } from './rules';
 import { Settings } from './settings';
 import { msg } from './messages';
+import { AttributeMapping, Derived, deriveAttributes } from './attributes';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -22,6 +23,8 @@ export interface Verdict {
   outOfScope: string | null;
   /** 'active' or 'suspended' for in-scope users. */
   target: 'active' | 'suspended';
+  /** The mapped attributes (Settings → Attributes) of an in-scope user; absent when nothing is mapped. */
+  derived?: Derived;
 }
 
 export function judge(user: DirectoryUser, match: Match, settings: Settings, excluded: Set<string>): Verdict {
@@ -65,10 +68,16 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  const mappings = settings.attributes ?? [];
+  const attributeProblems: Plan['attributeProblems'] = [];
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
     if (!verdict.outOfScope) inScopeUsers++;
+    if (mappings.length && !verdict.outOfScope) {
+      verdict.derived = deriveAttributes(user, mappings, now);
+      for (const p of verdict.derived.problems) attributeProblems.push({ accountId: user.id, email: user.email, ...p });
+    }
     const existing = byId.get(user.id);
     if (existing && existing.source === 'synced') {
       seen.add(existing.id);
@@ -99,6 +108,7 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     blockedByThreshold: thresholdCheck(counts, accounts, settings),
     inScopeUsers,
     directoryUsers: snapshot.users.length,
+    attributeProblems,
   };
 }
 
@@ -136,7 +146,40 @@ function create(verdict: Verdict, settings: Settings, now: string): Change {
     syncedStatus: 'active',
     outOfScopeSince: '',
   };
-  return change('create', null, after, [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`]);
+  const reasons = [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`];
+  if (verdict.derived) {
+    after.attributes = Object.fromEntries(Object.entries(verdict.derived.values).map(([k, v]) => [k, v.value]));
+    const shown = Object.entries(verdict.derived.values).filter(([, v]) => v.value !== '');
+    if (shown.length) reasons.push(shown.map(([k, v]) => `${k} ${v.value} (from ${v.from})`).join(', '));
+  }
+  return change('create', null, after, reasons);
+}
+
+/**
+ * Reasons for the mapped attributes that differ from what the account holds, and the values to write.
+ * A value that cannot be derived keeps the account's value (the plan reports it); attributes no longer
+ * mapped are kept as they are.
+ */
+function attributeChanges(account: Account, derived: Derived): { attributes: Record<string, string>; reasons: string[] } | null {
+  const held = account.attributes ?? {};
+  const reasons: string[] = [];
+  const attributes = { ...held };
+  for (const [name, { value, from }] of Object.entries(derived.values)) {
+    const old = held[name] ?? '';
+    if (old === value) continue;
+    attributes[name] = value;
+    if (!old) reasons.push(`${name} set to ${value} (from ${from})`);
+    else if (!value) reasons.push(`${name} ${old} cleared (${from} is empty)`);
+    else reasons.push(`${name} ${old} → ${value} (from ${from})`);
+  }
+  return reasons.length ? { attributes, reasons } : null;
+}
+
+/** The mapped attributes of one user, with where each came from (Explain). */
+export function describeAttributes(derived: Derived | undefined, mappings: AttributeMapping[]): { name: string; value: string; from: string; problem: string }[] {
+  if (!derived) return [];
+  const problems = new Map(derived.problems.map((p) => [p.attribute, p.problem]));
+  return mappings.map((m) => ({ name: m.name, value: derived.values[m.name]?.value ?? '', from: derived.values[m.name]?.from ?? '', problem: problems.get(m.name) ?? '' }));
 }
 
 /** An in-scope user with an account: bring fields and status in line, respecting local decisions. */
@@ -167,6 +210,11 @@ export function reconcile(account: Account, verdict: Verdict, settings: Settings
   if (roles.join(',') !== account.roles.join(',')) {
     reasons.push(`roles now ${roles.join(', ')} (were ${account.roles.join(', ') || 'none'}): ${describeMatch(verdict)}`);
     after.roles = roles;
+  }
+  const attributes = verdict.derived ? attributeChanges(account, verdict.derived) : null;
+  if (attributes) {
+    reasons.push(...attributes.reasons);
+    after.attributes = attributes.attributes;
   }
   if (account.outOfScopeSince) {
     reasons.push(`back in scope: ${describeMatch(verdict)}`);

@@ -16,7 +16,8 @@ export interface MemberRef {
 
 /** The Workspace directory, one call per method call so the engine can checkpoint between pages. */
 export interface DirectoryPort {
-  listUsersPage(pageToken: string | null): Page<DirectoryUser>;
+  /** `sources`: the raw fields the attribute mapping names (core/attributes.ts), read only when given. */
+  listUsersPage(pageToken: string | null, sources?: string[]): Page<DirectoryUser>;
   /** Every OU of the domain in one call (orgunits.list type=all does not page). */
   listOrgUnits(): OrgUnit[];
   /** null when the group does not exist (404). */
@@ -24,7 +25,7 @@ export interface DirectoryPort {
   /** Groups of the domain, for the sidebar's group search. */
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
   /** One user by email (Explain / Sync this user), null if there is none. */
-  getUser(email: string): DirectoryUser | null;
+  getUser(email: string, sources?: string[]): DirectoryUser | null;
   /** Whether any user is in the OU or below it (one cheap call, for the Finalize checks). */
   ouHasUsers(orgUnitPath: string): boolean;
   /** Whether a user is a member of a group, directly or through nested groups; null if the group does not exist. */

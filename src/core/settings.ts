@@ -3,6 +3,7 @@
 import { DEFAULT_ROLES, Role } from './model';
 import { Checks, checks } from './validate';
 import { DestinationCatalog, DestinationSettings } from './destination';
+import { AttributeMapping, validateAttributes } from './attributes';
 
 export const SETTINGS_SCHEMA_VERSION = 1;
 
@@ -65,6 +66,8 @@ export interface Settings extends Partial<DestinationSettings> {
    * kept apart, in the sync account's user properties.
    */
   destination: string;
+  /** The attribute mapping table: what each account carries beyond name and email (empty: nothing more). */
+  attributes: AttributeMapping[];
 }
 
 export function defaultSettings(): Settings {
@@ -83,6 +86,7 @@ export function defaultSettings(): Settings {
     cooldownMinutes: 15,
     notifyOnFailure: true,
     destination: EMBEDDED_DESTINATION,
+    attributes: [],
   };
 }
 
@@ -204,6 +208,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
     destination,
+    attributes: validateAttributes(s.attributes ?? d.attributes, destinations.ids.flatMap((id) => destinations.get(id)!.reservedAttributeNames ?? [])),
     ...destinationSettings,
   };
 }
@@ -230,7 +235,7 @@ export function destinationSettingsOf(s: Settings): unknown {
 export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
   const spec = destinations.get(s.destination)?.settings;
   const own = destinationSettingsOf(s);
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '']);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '', ...(s.attributes?.length ? [s.attributes] : [])]);
 }
 
 export function describeRule(rule: Rule): string {

@@ -4,6 +4,7 @@ import { DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model
 import { BlobStore, DirectoryPort } from './ports';
 import { Settings } from './settings';
 import { UserError, msg } from './messages';
+import { directoryFields } from './attributes';
 
 export interface ReadProgress {
   phase: 'orgunits' | 'groups' | 'users' | 'complete';
@@ -24,6 +25,8 @@ export interface ReadProgress {
   groupFirstPage?: number;
   /** Listings begun again because their page token had grown too old. */
   restarts?: number;
+  /** The raw Directory fields the attribute mapping needs; absent when nothing is mapped. */
+  sources?: string[];
 }
 
 const SNAP = 'snap.';
@@ -38,7 +41,9 @@ const MAX_RESTARTS = 3;
 
 export function startRead(settings: Settings): ReadProgress {
   const groups = [...new Set(settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])))];
+  const sources = directoryFields(settings.attributes ?? []);
   return {
+    ...(sources.length ? { sources } : {}),
     phase: 'orgunits',
     usersToken: null,
     userPages: 0,
@@ -52,14 +57,17 @@ export function startRead(settings: Settings): ReadProgress {
   };
 }
 
-type PackedUser = [string, string, string, string, number];
+type PackedUser = [string, string, string, string, number] | [string, string, string, string, number, Record<string, string>];
 
 function pack(u: DirectoryUser): PackedUser {
-  return [u.id, u.email, u.name, u.orgUnitPath, (u.suspended ? 1 : 0) | (u.archived ? 2 : 0)];
+  const flags = (u.suspended ? 1 : 0) | (u.archived ? 2 : 0);
+  return u.fields ? [u.id, u.email, u.name, u.orgUnitPath, flags, u.fields] : [u.id, u.email, u.name, u.orgUnitPath, flags];
 }
 
 function unpack(p: PackedUser): DirectoryUser {
-  return { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
+  const u: DirectoryUser = { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
+  if (p[5]) u.fields = p[5];
+  return u;
 }
 
 /** Makes one directory call and stores what it returned; returns false once the read is complete. */
@@ -105,7 +113,7 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
     }
     case 'users': {
       if (!p.usersToken) p.usersSince = nowMs;
-      const page = directory.listUsersPage(p.usersToken);
+      const page = p.sources ? directory.listUsersPage(p.usersToken, p.sources) : directory.listUsersPage(p.usersToken);
       p.directoryCalls++;
       store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map(pack)));
       p.usersRead += page.items.length;
@@ -149,7 +157,8 @@ export function readAll(settings: Settings, directory: DirectoryPort): { snapsho
 
 /** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
 export function readUserSnapshot(settings: Settings, directory: DirectoryPort, email: string): DirectorySnapshot {
-  const user = directory.getUser(email);
+  const sources = directoryFields(settings.attributes ?? []);
+  const user = sources.length ? directory.getUser(email, sources) : directory.getUser(email);
   const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: directory.listOrgUnits(), groups: [], missingGroups: [] };
   for (const rule of settings.rules) {
     if (rule.type !== 'group') continue;

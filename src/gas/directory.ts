@@ -3,10 +3,12 @@ import { DirectoryGroup, DirectoryUser, OrgUnit } from '../core/model';
 import { DirectoryPort, MemberRef, Page } from '../core/ports';
 import { withRetry } from '../core/retry';
 import { DirectoryError, classifyGoogleError, isTransient } from '../core/googleErrors';
+import { customSchemasOf, extractFields, fieldSelectors } from '../core/attributes';
 
 const CUSTOMER = 'my_customer';
 // A `fields` selector must name nextPageToken, or Google drops it and paging stops at page one.
-const USER_FIELDS = 'nextPageToken,users(id,primaryEmail,name/fullName,orgUnitPath,suspended,archived)';
+const USER_PARTS = 'id,primaryEmail,name/fullName,orgUnitPath,suspended,archived';
+const USER_FIELDS = `nextPageToken,users(${USER_PARTS})`;
 const MEMBER_FIELDS = 'nextPageToken,members(id,email,type,status)';
 const GROUP_FIELDS = 'nextPageToken,groups(email,name,directMembersCount)';
 const OU_FIELDS = 'organizationUnits(orgUnitPath,name,parentOrgUnitPath)';
@@ -19,8 +21,25 @@ function admin(): GoogleAppsScript.AdminDirectory {
 
 type RawUser = GoogleAppsScript.AdminDirectory.Schema.User;
 
-function toUser(u: RawUser): DirectoryUser {
-  return {
+/**
+ * What users.list / users.get are asked for: the fields sync always reads, plus only those the attribute
+ * mapping names. Custom schema fields come back only with projection=custom and the schemas named in
+ * customFieldMask (projection "basic", the default, includes no custom fields).
+ */
+function userRequest(sources: string[] | undefined, list: boolean): Record<string, string> {
+  if (!sources?.length) return { fields: list ? USER_FIELDS : USER_PARTS };
+  const parts = [USER_PARTS, ...fieldSelectors(sources)].join(',');
+  const request: Record<string, string> = { fields: list ? `nextPageToken,users(${parts})` : parts };
+  const schemas = customSchemasOf(sources);
+  if (schemas.length) {
+    request.projection = 'custom';
+    request.customFieldMask = schemas.join(',');
+  }
+  return request;
+}
+
+function toUser(u: RawUser, sources?: string[]): DirectoryUser {
+  const user: DirectoryUser = {
     id: String(u.id ?? ''),
     email: String(u.primaryEmail ?? '').toLowerCase(),
     name: String(u.name?.fullName ?? ''),
@@ -28,6 +47,8 @@ function toUser(u: RawUser): DirectoryUser {
     suspended: Boolean(u.suspended),
     archived: Boolean(u.archived),
   };
+  if (sources?.length) user.fields = extractFields(u as Record<string, unknown>, sources);
+  return user;
 }
 
 export class GasDirectory implements DirectoryPort {
@@ -41,9 +62,9 @@ export class GasDirectory implements DirectoryPort {
     }
   }
 
-  listUsersPage(pageToken: string | null): Page<DirectoryUser> {
-    const r = this.call(() => admin().Users!.list({ customer: CUSTOMER, maxResults: 500, pageToken: pageToken ?? undefined, fields: USER_FIELDS }));
-    return { items: (r.users ?? []).map(toUser), nextPageToken: r.nextPageToken || null };
+  listUsersPage(pageToken: string | null, sources?: string[]): Page<DirectoryUser> {
+    const r = this.call(() => admin().Users!.list({ customer: CUSTOMER, maxResults: 500, pageToken: pageToken ?? undefined, ...userRequest(sources, true) }));
+    return { items: (r.users ?? []).map((u) => toUser(u, sources)), nextPageToken: r.nextPageToken || null };
   }
 
   listOrgUnits(): OrgUnit[] {
@@ -73,9 +94,9 @@ export class GasDirectory implements DirectoryPort {
     };
   }
 
-  getUser(email: string): DirectoryUser | null {
+  getUser(email: string, sources?: string[]): DirectoryUser | null {
     try {
-      return toUser(this.call(() => admin().Users!.get(email, { fields: 'id,primaryEmail,name/fullName,orgUnitPath,suspended,archived' })));
+      return toUser(this.call(() => admin().Users!.get(email, userRequest(sources, false))), sources);
     } catch (error) {
       if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
       throw error;

@@ -3,13 +3,14 @@ import { Destination } from '../../core/destination';
 import { msg, toMessage } from '../../core/messages';
 import { EMBEDDED_DESTINATION } from '../../core/settings';
 import { OpenContext } from '../context';
-import { SheetRoster } from './sheetRoster';
+import { ROSTER_COLUMNS, SheetRoster } from './sheetRoster';
 
 export const sheetDestination: Destination<never, OpenContext> = {
   id: EMBEDDED_DESTINATION,
   label: 'a sheet of this spreadsheet',
   describe: () => 'Roster',
-  open: (context) => new SheetRoster(context.spreadsheet),
+  reservedAttributeNames: ROSTER_COLUMNS,
+  open: (context) => new SheetRoster(context.spreadsheet, (context.settings?.attributes ?? []).map((a) => a.name)),
   check(svc) {
     try {
       svc.roster.checkWritable();

@@ -16,6 +16,40 @@ export function accountToRow(a: Account): string[] {
   return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(asText);
 }
 
+/**
+ * Where the mapped attributes live: one column each, found by its header right of the fixed columns.
+ * A column for a newly mapped attribute is added after the last column in use, so columns a person
+ * added keep their place and content; an attribute no longer mapped keeps its column, no longer written.
+ */
+interface Layout {
+  /** Attribute name → 0-based column. */
+  attributeColumns: [string, number][];
+  /** Columns the sheet reads and writes: 1 + the last managed column. */
+  width: number;
+  /** Runs of consecutive managed columns [first, last] (0-based): one setValues per run per block of rows. */
+  runs: [number, number][];
+}
+
+function layoutOf(attributeColumns: [string, number][]): Layout {
+  const cols = [...ROSTER_COLUMNS.keys(), ...attributeColumns.map(([, c]) => c)].sort((a, b) => a - b);
+  const runs: [number, number][] = [];
+  for (const c of cols) {
+    const last = runs[runs.length - 1];
+    if (last && last[1] + 1 === c) last[1] = c;
+    else runs.push([c, c]);
+  }
+  return { attributeColumns, width: cols[cols.length - 1] + 1, runs };
+}
+
+/** The cells of an account's row across the layout's width (columns not managed are left undefined). */
+function rowCells(a: Account, layout: Layout): string[] {
+  const cells = accountToRow(a);
+  if (!layout.attributeColumns.length) return cells;
+  cells.length = layout.width;
+  for (const [name, col] of layout.attributeColumns) cells[col] = asText(a.attributes?.[name] ?? '');
+  return cells;
+}
+
 /** The value asText wrote. Names are kept exactly (a directory name is compared as is); other cells are trimmed. */
 function fromRosterCell(value: unknown, exact: boolean): string {
   const s = String(value ?? '');
@@ -31,6 +65,7 @@ interface RosterCache {
   problems: RosterReadProblem[];
   /** Row number → account id, for the unchanged rows inside a span (built on demand). */
   idAt?: Map<number, string> | null;
+  layout: Layout;
 }
 
 const list = (cell: string) => cell.split(',').map((s) => s.trim()).filter(Boolean);
@@ -39,7 +74,11 @@ export class SheetRoster implements RosterPort {
   readonly kind = ROSTER_SHEET;
   private cache: RosterCache | null = null;
 
-  constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet) {}
+  /** `attributeNames`: the mapped attributes (Settings → Attributes), one column each. */
+  constructor(
+    private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet,
+    private readonly attributeNames: readonly string[] = [],
+  ) {}
 
   private sheet(): GoogleAppsScript.Spreadsheet.Sheet {
     const existing = this.spreadsheet.getSheetByName(ROSTER_SHEET);
@@ -49,7 +88,7 @@ export class SheetRoster implements RosterPort {
     if (this.syncedBefore()) {
       throw new UserError(msg('rosterDeleted', { sheet: ROSTER_SHEET }));
     }
-    return ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
+    return ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS, ...this.attributeNames]);
   }
 
   /** Whether History records a sync that completed, i.e. the roster sheet existed. Read only when the sheet is missing. */
@@ -78,8 +117,10 @@ export class SheetRoster implements RosterPort {
     if (values.every((row) => row.every((v) => v === '' || v === null))) {
       // An empty sheet (an execution cut off between creating it and writing its header, or an
       // empty sheet a person added to start a new roster): it gets the header and holds no accounts.
-      writeBlock(sheet, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
-      return { byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [] };
+      const header = [...ROSTER_COLUMNS, ...this.attributeNames];
+      writeBlock(sheet, 1, [header], header.length);
+      const layout = layoutOf(this.attributeNames.map((name, i) => [name, ROSTER_COLUMNS.length + i]));
+      return { byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [], layout };
     }
     const header = (values[0] ?? []).map((h) => String(h).trim());
     const col = new Map<Column, number>();
@@ -95,6 +136,7 @@ export class SheetRoster implements RosterPort {
     if (header.some((h, i) => h !== ROSTER_COLUMNS[i] && i < ROSTER_COLUMNS.length)) {
       throw new UserError(msg('rosterColumnsMoved', { sheet: ROSTER_SHEET, columns: ROSTER_COLUMNS.join(', ') }));
     }
+    const layout = this.attributeLayout(sheet, header);
     const accounts: Account[] = [];
     const byId = new Map<string, Account>();
     const rowOf = new Map<string, number>();
@@ -107,12 +149,36 @@ export class SheetRoster implements RosterPort {
       if (typeof parsed === 'string') problems.push({ row: r + 1, message: parsed });
       else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
       else {
+        if (layout.attributeColumns.length) parsed.attributes = Object.fromEntries(layout.attributeColumns.map(([name, c]) => [name, fromCell(values[r][c])]));
         accounts.push(parsed);
         byId.set(parsed.id, parsed);
         rowOf.set(parsed.id, r + 1);
       }
     }
-    return { byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
+    return { byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems, layout };
+  }
+
+  /** Finds each mapped attribute's column; the header of one not there yet is added after the last column in use. */
+  private attributeLayout(sheet: GoogleAppsScript.Spreadsheet.Sheet, header: string[]): Layout {
+    const found: [string, number][] = [];
+    const missing: string[] = [];
+    for (const name of this.attributeNames) {
+      const c = header.findIndex((h, i) => i >= ROSTER_COLUMNS.length && h.toLowerCase() === name.toLowerCase());
+      if (c < 0) missing.push(name);
+      else found.push([name, c]);
+    }
+    if (missing.length) {
+      let used = header.length;
+      while (used > ROSTER_COLUMNS.length && !header[used - 1]) used--;
+      const maxCols = sheet.getMaxColumns();
+      if (used + missing.length > maxCols) sheet.insertColumnsAfter(maxCols, used + missing.length - maxCols);
+      const range = sheet.getRange(1, used + 1, 1, missing.length);
+      range.setNumberFormat('@');
+      range.setValues([missing]);
+      range.setFontWeight('bold');
+      missing.forEach((name, i) => found.push([name, used + i]));
+    }
+    return layoutOf(found);
   }
 
   checkWritable(): void {
@@ -134,12 +200,12 @@ export class SheetRoster implements RosterPort {
       const row = state.rowOf.get(change.accountId);
       if (!change.after) {
         if (row) deletions.push(row);
-      } else if (row) rows.set(row, accountToRow(change.after));
-      else appended.push(accountToRow(change.after));
+      } else if (row) rows.set(row, rowCells(change.after, state.layout));
+      else appended.push(rowCells(change.after, state.layout));
     }
     try {
       for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
-      if (appended.length) writeBlock(sheet, state.lastRow + 1, appended, ROSTER_COLUMNS.length);
+      if (appended.length) writeRows(sheet, state.lastRow + 1, appended, state.layout, true);
       removeRows(sheet, deletions);
     } catch (error) {
       this.cache = null;
@@ -178,7 +244,8 @@ function spans(all: Run[]): Run[][] {
  * is then written run by run instead.
  */
 function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache, span: Run[], rows: Map<number, string[]>): void {
-  const width = ROSTER_COLUMNS.length;
+  const { layout } = cache;
+  const width = layout.width;
   if (span.length > 1) {
     const start = span[0].start;
     const last = span[span.length - 1];
@@ -189,18 +256,33 @@ function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache
     for (let i = 0; i < height && values.length === i; i++) {
       const changed = rows.get(start + i);
       const account = changed ? undefined : cache.byId.get(idAt.get(start + i) ?? '');
-      const unchanged = account && accountToRow(account);
+      const unchanged = account && rowCells(account, layout);
       if (changed) values.push(changed);
       else if (unchanged && sameCells(fresh[i], unchanged)) values.push(unchanged);
     }
-    if (values.length === height) return writeBlock(sheet, start, values, width, false);
+    if (values.length === height) return writeRows(sheet, start, values, layout, false);
   }
-  for (const run of span) writeBlock(sheet, run.start, run.values.map((r) => rows.get(r)!), width, false);
+  for (const run of span) writeRows(sheet, run.start, run.values.map((r) => rows.get(r)!), layout, false);
 }
 
-/** Whether a row read from the sheet holds the cells a write of `expected` would leave there. */
+/** Rows written across the layout: one setValues per run of managed columns (one in all without attributes). */
+function writeRows(sheet: GoogleAppsScript.Spreadsheet.Sheet, start: number, values: string[][], layout: Layout, mayGrow: boolean): void {
+  const [first, ...rest] = layout.runs;
+  writeBlock(sheet, start, values.map((row) => row.slice(0, first[1] + 1)), first[1] + 1, mayGrow);
+  for (const [c0, c1] of rest) {
+    const range = sheet.getRange(start, c0 + 1, values.length, c1 - c0 + 1);
+    range.setNumberFormat('@');
+    range.setValues(values.map((row) => row.slice(c0, c1 + 1)));
+  }
+}
+
+/** Whether a row read from the sheet holds the cells a write of `expected` would leave there (managed columns only). */
 function sameCells(actual: unknown[], expected: string[]): boolean {
-  return expected.every((cell, c) => fromRosterCell(actual[c], c === NAME_COLUMN) === fromRosterCell(cell, c === NAME_COLUMN));
+  for (let c = 0; c < expected.length; c++) {
+    if (expected[c] === undefined) continue;
+    if (fromRosterCell(actual[c], c === NAME_COLUMN) !== fromRosterCell(expected[c], c === NAME_COLUMN)) return false;
+  }
+  return true;
 }
 
 const NAME_COLUMN = ROSTER_COLUMNS.indexOf('Name');
