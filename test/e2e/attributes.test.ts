@@ -179,7 +179,7 @@ test('an upgrade from a roster without the new columns: columns appended after a
   sheet.set(0, 11, 'Notes');
   sheet.set(1, 11, 'call home');
   sheet.set(4, 11, 'new bus route');
-  const notedEmails = [rows[1][1], rows[4][1]];
+  const notedEmails = [rows[1][1], rows[4][1]] as string[];
   w.save({ attributes: SCHOOL_ATTRIBUTES.filter((a) => a.source === 'orgUnitPath') });
   later(w);
   const result = w.call('syncNow', {});

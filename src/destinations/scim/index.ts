@@ -27,7 +27,7 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
   open({ settings, config, secrets, state }) {
     const token = readScimToken(secrets);
     const problem = scimSetupProblem(settings?.scim ?? null, token, config.get(KEYS.syncAccount) ?? '');
-    return problem || !settings ? new ScimNotReady(problem!) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state });
+    return problem || !settings ? new ScimNotReady(problem!) : new ScimRoster({ settings: settings.scim!, token: token!, roles: settings.roles, state, attributes: settings.attributes ?? [] });
   },
   // One cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
   check: (svc) => checkScimDestination(svc.roster instanceof ScimRoster || svc.roster instanceof ScimNotReady ? svc.roster : null),

@@ -33,6 +33,8 @@ import {
 } from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry } from './ledger';
+import { AttributeMapping } from '../../core/attributes';
+import { MANAGER_PATH, valueAt } from './scimConfig';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -50,6 +52,8 @@ export interface ScimRosterOptions {
   batchSize?: number;
   /** Tries per request for 429 / 5xx. */
   attempts?: number;
+  /** The attribute mapping (Settings → Attributes); rows with a SCIM target are written to the app. */
+  attributes?: AttributeMapping[];
 }
 
 interface GroupState {
@@ -68,6 +72,8 @@ interface Snapshot {
   /** Filled by buildAccounts: account id ↔ SCIM id. */
   scimIdOf: Map<string, string>;
   ownerOf: Map<string, string>;
+  /** email → SCIM id, built when a manager is first looked up. */
+  byEmail?: Map<string, string>;
 }
 
 type Phase = 'create' | 'update' | 'delete' | 'lookupUserName' | 'lookupExternalId';
@@ -98,8 +104,13 @@ export class ScimRoster implements RosterPort {
   private readonly pageSize: number;
   private readonly attempts: number;
   private readonly sleep: (ms: number) => void;
+  private readonly attributes: AttributeMapping[];
+  /** The attribute rows sent to the app. */
+  private readonly mapped: AttributeMapping[];
 
   constructor(options: ScimRosterOptions) {
+    this.attributes = options.attributes ?? [];
+    this.mapped = this.attributes.filter((a) => a.scim);
     this.settings = options.settings;
     this.roles = options.roles;
     this.pageSize = options.pageSize ?? 100;
@@ -227,6 +238,7 @@ export class ScimRoster implements RosterPort {
         lastSynced: e.l,
         syncedStatus: e.ss,
         outOfScopeSince: e.o,
+        ...(this.attributes.length ? { attributes: this.attributesOf(raw, e.a) } : {}),
       });
     }
     // 3. App users Roster Sync has no record of: adopted by externalId, else shown as manual accounts
@@ -255,9 +267,42 @@ export class ScimRoster implements RosterPort {
         lastSynced: '',
         syncedStatus: byGoogleId ? status : '',
         outOfScopeSince: '',
+        ...(this.attributes.length ? { attributes: this.attributesOf(raw, undefined) } : {}),
       });
     }
     return accounts;
+  }
+
+  /**
+   * The mapped attributes of an account: what the app holds for those sent to it (so a value changed
+   * in the app is set back), what was last written for the others. The manager is held as a SCIM id:
+   * it reads as that user's email.
+   */
+  private attributesOf(raw: any | null, written: Record<string, string> | undefined): Record<string, string> {
+    const out: Record<string, string> = { ...(written ?? {}) };
+    if (!raw) return out;
+    for (const m of this.mapped) {
+      const held = valueAt(raw, m.scim!);
+      if (m.scim !== MANAGER_PATH) out[m.name] = held;
+      else {
+        const manager = held ? this.snap!.users.get(held) : null;
+        out[m.name] = manager ? emailOf(manager) : held ? out[m.name] ?? '' : '';
+      }
+    }
+    return out;
+  }
+
+  /** The SCIM id of the app user with this email (the manager's), or null. */
+  private scimIdByEmail(email: string): string | null {
+    const snap = this.snap!;
+    if (!snap.byEmail) {
+      snap.byEmail = new Map();
+      for (const [sid, raw] of snap.users) {
+        const e = emailOf(raw);
+        if (e && !snap.byEmail.has(e)) snap.byEmail.set(e, sid);
+      }
+    }
+    return snap.byEmail.get(email.toLowerCase()) ?? null;
   }
 
   /** The email as the mapping stores it in the app ('' when the mapping does not send one). */
@@ -297,6 +342,7 @@ export class ScimRoster implements RosterPort {
     const works = changes.map((c) => this.start(c, snap));
     try {
       this.userRounds(works, snap);
+      this.linkNewManagers(works, snap);
       if (snap.groups) this.applyGroups(works, snap);
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
@@ -322,10 +368,26 @@ export class ScimRoster implements RosterPort {
       else w.accepted = true; // nothing in the app to delete
       return w;
     }
-    w.desired = desiredUser(after, this.settings);
+    w.desired = desiredUser(after, this.settings, this.mapped, (email) => this.scimIdByEmail(email));
     if (raw) this.updateOrDone(w, snap);
     else this.createRequest(w);
     return w;
+  }
+
+  /**
+   * A manager created in this same batch had no SCIM id when the people they manage were written:
+   * now that the app has given one, those users get their manager in one more round.
+   */
+  private linkNewManagers(works: Work[], snap: Snapshot): void {
+    const manager = this.mapped.find((m) => m.scim === MANAGER_PATH);
+    if (!manager) return;
+    snap.byEmail = undefined;
+    const waiting = works.filter((w) => w.accepted && !w.failure && w.raw && w.desired && w.desired.extra && !(MANAGER_PATH in w.desired.extra) && w.change.after?.attributes?.[manager.name]);
+    for (const w of waiting) {
+      w.desired = desiredUser(w.change.after!, this.settings, this.mapped, (email) => this.scimIdByEmail(email));
+      if (MANAGER_PATH in w.desired.extra!) this.updateOrDone(w, snap);
+    }
+    if (waiting.some((w) => w.request)) this.userRounds(works, snap);
   }
 
   private next(w: Work, phase: Phase, request: ScimRequest): void {
@@ -346,7 +408,7 @@ export class ScimRoster implements RosterPort {
 
   /** PATCH (or PUT) only what differs; nothing at all when the app already holds it. */
   private updateOrDone(w: Work, snap: Snapshot): void {
-    const current = currentUser(w.raw, this.settings, this.roles);
+    const current = currentUser(w.raw, this.settings, this.roles, this.mapped);
     const ops = userPatchOps(current, w.desired!);
     if (!ops.length) return this.finish(w);
     const path = `/Users/${encodeURIComponent(w.scimId!)}`;
@@ -381,7 +443,7 @@ export class ScimRoster implements RosterPort {
       }
       case 'update': {
         if (ok) {
-          const current = currentUser(w.raw, this.settings, this.roles);
+          const current = currentUser(w.raw, this.settings, this.roles, this.mapped);
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...replaceUserBody(w.raw, current, w.desired!), id: w.scimId, meta: w.raw.meta };
           snap.users.set(w.scimId!, w.raw);
           return this.finish(w);
@@ -650,6 +712,7 @@ export class ScimRoster implements RosterPort {
         p: [...after.permissions],
         ou: after.orgUnitPath,
         r: [...after.roles],
+        ...(after.attributes && Object.keys(after.attributes).length ? { a: { ...after.attributes } } : {}),
       };
       if (c.accountId !== after.id) {
         if (old) changes.set(c.accountId, null);
