@@ -11,7 +11,7 @@ import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeAttributes, describeMatch, judge, makePlan } from './plan';
 import { deriveAttributes } from './attributes';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -307,6 +307,7 @@ export function previewSync(svc: Services): PlanView {
   const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   const { snapshot } = readAll(settings, svc.directory);
+  useAppGroups(svc, snapshot);
   const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
@@ -448,6 +449,7 @@ export function addAccount(svc: Services, raw: unknown): Account {
 function planForUser(svc: Services, settings: Settings, email: string) {
   const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
+  useAppGroups(svc, snapshot);
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
   const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });

@@ -30,6 +30,19 @@ export interface Account {
   outOfScopeSince: string;
   /** Mapped attributes by name (Settings → Attributes), as the destination holds them; absent when none. */
   attributes?: Record<string, string>;
+  /** Emails of the selected Google Groups (Settings → App groups) the account belongs to; absent when none is selected. */
+  groups?: string[];
+}
+
+/** A Google Group chosen to be pushed to the app as a group of its own. */
+export interface AppGroup {
+  /** The Google group id: the group stays the same app group through renames. */
+  id: string;
+  /** Its primary email now. */
+  email: string;
+  name: string;
+  /** The email as the settings name it (an alias once the group's email changed). */
+  key: string;
 }
 
 /** A user as read from the Workspace directory (only the fields sync needs). */
@@ -71,6 +84,10 @@ export interface DirectorySnapshot {
   groups: GroupMembers[];
   /** Group rule emails the directory answered 404 for. */
   missingGroups: string[];
+  /** The selected app groups found in the directory (their members are among `groups`); absent when none is selected. */
+  appGroups?: AppGroup[];
+  /** Selected app group emails the directory answered 404 for. */
+  missingAppGroups?: string[];
 }
 
 export type ChangeKind = 'create' | 'update' | 'deactivate' | 'reactivate' | 'delete';

@@ -1,6 +1,6 @@
 // The ports the core talks through. Apps Script adapters implement them in
 // src/gas; tests implement them with small in-memory fakes.
-import { Account, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
+import { Account, AppGroup, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
 import { DestinationCatalog } from './destination';
 
 export interface Page<T> {
@@ -22,6 +22,8 @@ export interface DirectoryPort {
   listOrgUnits(): OrgUnit[];
   /** null when the group does not exist (404). */
   listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null;
+  /** One group's id, primary email and name (groups.get; an alias finds it too), null if there is none. */
+  getGroup(email: string): AppGroup | null;
   /** Groups of the domain, for the sidebar's group search. */
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
   /** One user by email (Explain / Sync this user), null if there is none. */
@@ -51,6 +53,13 @@ export interface RosterPort {
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
+  /**
+   * The selected Google Groups as the directory has them now (Settings → App groups), given before
+   * readAll: a destination that keeps them as groups of its own reads their membership into Account.groups.
+   */
+  useAppGroups?(groups: AppGroup[]): void;
+  /** After a full sync applied its changes: bring the app groups themselves in step (names). Returns notes for History. */
+  finishAppGroups?(): string[];
 }
 
 export interface HistoryPort {

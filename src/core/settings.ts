@@ -68,6 +68,8 @@ export interface Settings extends Partial<DestinationSettings> {
   destination: string;
   /** The attribute mapping table: what each account carries beyond name and email (empty: nothing more). */
   attributes: AttributeMapping[];
+  /** Google Groups (by email) pushed to the app as groups of their own; their nested members count. */
+  appGroups: string[];
 }
 
 export function defaultSettings(): Settings {
@@ -87,6 +89,7 @@ export function defaultSettings(): Settings {
     notifyOnFailure: true,
     destination: EMBEDDED_DESTINATION,
     attributes: [],
+    appGroups: [],
   };
 }
 
@@ -209,6 +212,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     notifyOnFailure: notify,
     destination,
     attributes: validateAttributes(s.attributes ?? d.attributes, destinations.ids.flatMap((id) => destinations.get(id)!.reservedAttributeNames ?? [])),
+    appGroups: [...new Set(list(s.appGroups ?? [], 'appGroups', 100).map((e, i) => email(e, `appGroups[${i}]`)))],
     ...destinationSettings,
   };
 }
@@ -235,7 +239,7 @@ export function destinationSettingsOf(s: Settings): unknown {
 export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
   const spec = destinations.get(s.destination)?.settings;
   const own = destinationSettingsOf(s);
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '', ...(s.attributes?.length ? [s.attributes] : [])]);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, s.suspendedUsers, s.destination, spec && own ? spec.fingerprint(own) : '', ...(s.attributes?.length ? [s.attributes] : []), ...(s.appGroups?.length ? [s.appGroups] : [])]);
 }
 
 export function describeRule(rule: Rule): string {

@@ -1,13 +1,13 @@
 // Reading the directory into a snapshot, one call per step, with the progress
 // kept in the job so a sync cut off by the execution limit resumes where it stopped.
-import { DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
+import { AppGroup, DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
 import { BlobStore, DirectoryPort } from './ports';
 import { Settings } from './settings';
 import { UserError, msg } from './messages';
 import { directoryFields } from './attributes';
 
 export interface ReadProgress {
-  phase: 'orgunits' | 'groups' | 'users' | 'complete';
+  phase: 'orgunits' | 'appgroups' | 'groups' | 'users' | 'complete';
   usersToken: string | null;
   userPages: number;
   usersRead: number;
@@ -27,6 +27,10 @@ export interface ReadProgress {
   restarts?: number;
   /** The raw Directory fields the attribute mapping needs; absent when nothing is mapped. */
   sources?: string[];
+  /** Selected app groups still to look up (groups.get), those found, and those missing; absent when none is selected. */
+  appGroupQueue?: string[];
+  appGroups?: AppGroup[];
+  missingAppGroups?: string[];
 }
 
 const SNAP = 'snap.';
@@ -40,10 +44,12 @@ export const LISTING_MAX_AGE_MS = 50 * 60_000;
 const MAX_RESTARTS = 3;
 
 export function startRead(settings: Settings): ReadProgress {
-  const groups = [...new Set(settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])))];
+  const appGroups = settings.appGroups ?? [];
+  const groups = [...new Set([...settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])), ...appGroups])];
   const sources = directoryFields(settings.attributes ?? []);
   return {
     ...(sources.length ? { sources } : {}),
+    ...(appGroups.length ? { appGroupQueue: [...appGroups], appGroups: [], missingAppGroups: [] } : {}),
     phase: 'orgunits',
     usersToken: null,
     userPages: 0,
@@ -78,7 +84,16 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
       const ous = directory.listOrgUnits();
       p.directoryCalls++;
       store.set(`${SNAP}ous`, JSON.stringify(ous));
-      p.phase = p.groupQueue.length ? 'groups' : 'users';
+      p.phase = p.appGroupQueue?.length ? 'appgroups' : p.groupQueue.length ? 'groups' : 'users';
+      return true;
+    }
+    case 'appgroups': {
+      const key = p.appGroupQueue!.shift()!;
+      const group = directory.getGroup(key);
+      p.directoryCalls++;
+      if (group) p.appGroups!.push({ ...group, key });
+      else p.missingAppGroups!.push(key);
+      if (!p.appGroupQueue!.length) p.phase = p.groupQueue.length ? 'groups' : 'users';
       return true;
     }
     case 'groups': {
@@ -166,6 +181,19 @@ export function readUserSnapshot(settings: Settings, directory: DirectoryPort, e
     if (member === null) snapshot.missingGroups.push(rule.groupEmail);
     else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
   }
+  if (settings.appGroups?.length) {
+    snapshot.appGroups = [];
+    snapshot.missingAppGroups = [];
+    for (const key of settings.appGroups) {
+      const group = directory.getGroup(key);
+      const member = group && user ? directory.hasMember(key, user.email) : false;
+      if (!group || member === null) snapshot.missingAppGroups.push(key);
+      else {
+        snapshot.appGroups.push({ ...group, key });
+        if (!snapshot.groups.some((g) => g.email === key)) snapshot.groups.push({ email: key, userIds: member && user ? [user.id] : [], groupEmails: [] });
+      }
+    }
+  }
   return snapshot;
 }
 
@@ -187,7 +215,12 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
       merged.groupEmails.push(...page.groupEmails);
     } else byEmail.set(page.email, page);
   }
-  return { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
+  const snapshot: DirectorySnapshot = { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
+  if (p.appGroups) {
+    snapshot.appGroups = p.appGroups;
+    snapshot.missingAppGroups = p.missingAppGroups ?? [];
+  }
+  return snapshot;
 }
 
 export function clearSnapshot(store: BlobStore): void {

@@ -214,6 +214,7 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   } catch (error) {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
+  useAppGroups(svc, snapshot);
   const accounts = readRoster(svc);
   const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
   const failed = new Set(job.failed.map((f) => f.accountId));
@@ -223,6 +224,11 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
 
 /** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
 class DamagedCheckpoint extends Error {}
+
+/** Tells the destination which Google Groups are app groups now, before it reads the roster. */
+export function useAppGroups(svc: Services, snapshot: DirectorySnapshot): void {
+  if (snapshot.appGroups && svc.roster.useAppGroups) svc.roster.useAppGroups(snapshot.appGroups);
+}
 
 export function readRoster(svc: Services): Account[] {
   const { accounts, problems } = svc.roster.readAll();
@@ -288,7 +294,7 @@ export function describePhase(job: Job): string {
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
   const outcome: SyncOutcome = failed ? 'partial' : 'success';
-  const notes = [...job.ruleProblems];
+  const notes = [...job.ruleProblems, ...(svc.roster.finishAppGroups?.() ?? [])];
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;

@@ -1,5 +1,5 @@
 // AdminDirectory (Admin SDK Directory API advanced service) behind the DirectoryPort.
-import { DirectoryGroup, DirectoryUser, OrgUnit } from '../core/model';
+import { AppGroup, DirectoryGroup, DirectoryUser, OrgUnit } from '../core/model';
 import { DirectoryPort, MemberRef, Page } from '../core/ports';
 import { withRetry } from '../core/retry';
 import { DirectoryError, classifyGoogleError, isTransient } from '../core/googleErrors';
@@ -78,6 +78,17 @@ export class GasDirectory implements DirectoryPort {
       const items: MemberRef[] = (r.members ?? [])
         .map((m) => ({ type: (['USER', 'GROUP', 'CUSTOMER'].includes(String(m.type)) ? m.type : 'OTHER') as MemberRef['type'], id: String(m.id ?? ''), email: String(m.email ?? '').toLowerCase() }));
       return { items, nextPageToken: r.nextPageToken || null };
+    } catch (error) {
+      if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
+      throw error;
+    }
+  }
+
+  getGroup(email: string): AppGroup | null {
+    try {
+      const g = this.call(() => admin().Groups!.get(email));
+      const primary = String(g.email ?? email).toLowerCase();
+      return { id: String(g.id ?? ''), email: primary, name: String(g.name ?? primary), key: email.toLowerCase() };
     } catch (error) {
       if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
       throw error;

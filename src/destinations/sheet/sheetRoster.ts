@@ -8,6 +8,8 @@ import { asText, ensureSheet, fromCell, removeRows, runs, writeBlock } from '../
 import { HISTORY_SHEET } from '../../gas/sheetHistory';
 
 export const ROSTER_SHEET = 'Roster';
+/** The column listing the selected Google Groups (Settings → App groups) each account belongs to. */
+export const GROUPS_COLUMN = 'Groups';
 export const ROSTER_COLUMNS = ['ID', 'Email', 'Name', 'Roles', 'Status', 'Permissions', 'Source', 'OU', 'Last synced', 'Synced status', 'Out of scope since'] as const;
 
 type Column = (typeof ROSTER_COLUMNS)[number];
@@ -46,7 +48,7 @@ function rowCells(a: Account, layout: Layout): string[] {
   const cells = accountToRow(a);
   if (!layout.attributeColumns.length) return cells;
   cells.length = layout.width;
-  for (const [name, col] of layout.attributeColumns) cells[col] = asText(a.attributes?.[name] ?? '');
+  for (const [name, col] of layout.attributeColumns) cells[col] = asText(name === GROUPS_COLUMN ? (a.groups ?? []).join(', ') : a.attributes?.[name] ?? '');
   return cells;
 }
 
@@ -74,7 +76,7 @@ export class SheetRoster implements RosterPort {
   readonly kind = ROSTER_SHEET;
   private cache: RosterCache | null = null;
 
-  /** `attributeNames`: the mapped attributes (Settings → Attributes), one column each. */
+  /** `attributeNames`: the mapped attributes (Settings → Attributes), one column each, and GROUPS_COLUMN when app groups are selected. */
   constructor(
     private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet,
     private readonly attributeNames: readonly string[] = [],
@@ -149,7 +151,10 @@ export class SheetRoster implements RosterPort {
       if (typeof parsed === 'string') problems.push({ row: r + 1, message: parsed });
       else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
       else {
-        if (layout.attributeColumns.length) parsed.attributes = Object.fromEntries(layout.attributeColumns.map(([name, c]) => [name, fromCell(values[r][c])]));
+        for (const [name, c] of layout.attributeColumns) {
+          if (name === GROUPS_COLUMN) parsed.groups = list(fromCell(values[r][c]).toLowerCase());
+          else (parsed.attributes ??= {})[name] = fromCell(values[r][c]);
+        }
         accounts.push(parsed);
         byId.set(parsed.id, parsed);
         rowOf.set(parsed.id, r + 1);
