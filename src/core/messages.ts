@@ -201,6 +201,10 @@ export const CATALOG = {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',
   },
+  scimGroupRenameFailed: {
+    text: 'The SCIM group "{group}" could not be renamed to "{name}" as in Google (HTTP {code}): {detail}',
+    fix: 'Check that the token may manage groups; the next sync tries again.',
+  },
   scimIncompleteList: {
     text: 'The SCIM app at {host} listed {got} of its {total} {what}: its paging (startIndex and count) does not work; nothing was changed.',
     fix: 'Try again later. If it keeps happening, the app\'s SCIM paging is broken: send this message to the app\'s support.',

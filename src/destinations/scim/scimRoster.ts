@@ -3,7 +3,7 @@
 // cannot hold. Reads list the app's users in parallel pages; writes send only
 // what differs (POST / PATCH-or-PUT / DELETE), through Bulk when the app offers
 // it, and group memberships as add/remove PATCHes in small chunks.
-import { Account, AccountStatus, Change, Role } from '../../core/model';
+import { Account, AccountStatus, AppGroup, Change, Role } from '../../core/model';
 import { ApplyResult, BlobStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
@@ -23,6 +23,7 @@ import {
   eqFilter,
   groupNameFor,
   manualIdFor,
+  MemberDelta,
   memberPatchBodies,
   nameOf,
   patchBody,
@@ -74,6 +75,16 @@ interface Snapshot {
   ownerOf: Map<string, string>;
   /** email → SCIM id, built when a manager is first looked up. */
   byEmail?: Map<string, string>;
+  /** The selected Google Groups as SCIM Groups, by Google group id (null when none is selected). */
+  appGroups: Map<string, AppGroupState> | null;
+}
+
+interface AppGroupState {
+  group: AppGroup;
+  /** The SCIM Group's id; null until it is created. */
+  id: string | null;
+  displayName: string;
+  members: Set<string>;
 }
 
 type Phase = 'create' | 'update' | 'delete' | 'lookupUserName' | 'lookupExternalId';
@@ -107,6 +118,7 @@ export class ScimRoster implements RosterPort {
   private readonly attributes: AttributeMapping[];
   /** The attribute rows sent to the app. */
   private readonly mapped: AttributeMapping[];
+  private appGroups: AppGroup[] | null = null;
 
   constructor(options: ScimRosterOptions) {
     this.attributes = options.attributes ?? [];
@@ -127,6 +139,12 @@ export class ScimRoster implements RosterPort {
     });
     this.kind = `SCIM app (${this.client.host})`;
     this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+  }
+
+  /** The selected Google Groups (before readAll): each is a SCIM Group, found by externalId = the Google group id. */
+  useAppGroups(groups: AppGroup[]): void {
+    this.appGroups = groups;
+    if (this.snap) this.snap.appGroups = this.loadAppGroups(this.snap.caps);
   }
 
   /** For Finalize sync (checkScimDestination). */
@@ -153,7 +171,61 @@ export class ScimRoster implements RosterPort {
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
-    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map() });
+    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), appGroups: this.loadAppGroups(caps) });
+  }
+
+  /**
+   * The SCIM Groups of the selected Google Groups, found by externalId (the Google group id), so a
+   * group renamed in Google stays the same SCIM Group. Without filtering, the app's groups are listed.
+   */
+  private loadAppGroups(caps: ScimCapabilities): Map<string, AppGroupState> | null {
+    if (!this.appGroups) return null;
+    const found = new Map<string, any>();
+    let listAll = !caps.filter.supported;
+    if (!listAll && this.appGroups.length) {
+      const answers = this.client.find('/Groups', this.appGroups.map((g) => eqFilter('externalId', g.id)));
+      answers.forEach((a, i) => {
+        if ('found' in a) {
+          const match = a.found.find((g: any) => String(g?.externalId ?? '') === this.appGroups![i].id);
+          if (match) found.set(this.appGroups![i].id, match);
+        } else if (a.error.status === 400 || a.error.status === 501) listAll = true;
+        else this.client.failFor(a.error, '/Groups');
+      });
+    }
+    if (listAll && this.appGroups.length) {
+      const wanted = new Set(this.appGroups.map((g) => g.id));
+      for (const g of this.client.listAll('/Groups', this.pageSize)) {
+        const ext = String(g?.externalId ?? '');
+        if (wanted.has(ext) && !found.has(ext)) found.set(ext, g);
+      }
+    }
+    this.readMembers([...found.values()]);
+    const out = new Map<string, AppGroupState>();
+    for (const group of this.appGroups) {
+      const g = found.get(group.id);
+      const members = new Set<string>();
+      for (const m of Array.isArray(g?.members) ? g.members : []) {
+        if (m && m.value !== undefined && (!m.type || String(m.type).toLowerCase() === 'user')) members.add(String(m.value));
+      }
+      out.set(group.id, { group, id: g ? String(g.id) : null, displayName: g ? String(g.displayName ?? '') : group.name, members });
+    }
+    return out;
+  }
+
+  /** Many apps leave members out of list and filter answers: reads those groups one by one. */
+  private readMembers(groups: any[]): void {
+    const bare = groups.filter((g) => g && g.id !== undefined && g.members === undefined);
+    if (!bare.length) return;
+    const answers = this.client.send(bare.map((g) => ({ method: 'GET' as const, path: `/Groups/${encodeURIComponent(String(g.id))}` })));
+    answers.forEach((r, i) => {
+      if (r.status === 200 && r.body) bare[i].members = Array.isArray(r.body.members) ? r.body.members : [];
+      else this.client.failFor(r, '/Groups');
+    });
+  }
+
+  /** The selected groups an app user is in, by the group's email now, in the settings' order. */
+  private appGroupsOf(scimId: string): string[] {
+    return [...this.snap!.appGroups!.values()].filter((g) => g.members.has(scimId)).map((g) => g.group.email);
   }
 
   private loadGroups(caps: ScimCapabilities): Map<Role, GroupState> {
@@ -239,6 +311,7 @@ export class ScimRoster implements RosterPort {
         syncedStatus: e.ss,
         outOfScopeSince: e.o,
         ...(this.attributes.length ? { attributes: this.attributesOf(raw, e.a) } : {}),
+        ...(snap.appGroups ? { groups: sid && raw ? this.appGroupsOf(sid) : [] } : {}),
       });
     }
     // 3. App users Roster Sync has no record of: adopted by externalId, else shown as manual accounts
@@ -268,6 +341,7 @@ export class ScimRoster implements RosterPort {
         syncedStatus: byGoogleId ? status : '',
         outOfScopeSince: '',
         ...(this.attributes.length ? { attributes: this.attributesOf(raw, undefined) } : {}),
+        ...(snap.appGroups ? { groups: this.appGroupsOf(sid) } : {}),
       });
     }
     return accounts;
@@ -344,6 +418,7 @@ export class ScimRoster implements RosterPort {
       this.userRounds(works, snap);
       this.linkNewManagers(works, snap);
       if (snap.groups) this.applyGroups(works, snap);
+      if (snap.appGroups) this.applyAppGroups(works, snap);
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
@@ -462,6 +537,7 @@ export class ScimRoster implements RosterPort {
         if (ok || r.status === 404) {
           snap.users.delete(w.scimId!);
           if (snap.groups) for (const g of snap.groups.values()) g.members.delete(w.scimId!);
+          if (snap.appGroups) for (const g of snap.appGroups.values()) g.members.delete(w.scimId!);
           return this.finish(w);
         }
         return this.finish(w, this.failText(w, r));
@@ -680,6 +756,90 @@ export class ScimRoster implements RosterPort {
       if (r.status >= 200 && r.status < 300) for (const d of part) d.op === 'add' ? g.members.add(d.userId) : g.members.delete(d.userId);
       else failGroup(role, part.map((d) => d.userId), r);
     });
+  }
+
+  // ---------- app groups (selected Google Groups) ----------
+
+  /** Membership changes of the app groups: PATCH add/remove in chunks; a group not in the app yet is created when someone joins it. */
+  private applyAppGroups(works: Work[], snap: Snapshot): void {
+    const groups = snap.appGroups!;
+    const byEmail = new Map([...groups.values()].map((g) => [g.group.email, g]));
+    const deltas = new Map<AppGroupState, MemberDelta[]>();
+    const workOf = new Map<string, Work>();
+    for (const w of works) {
+      const after = w.change.after;
+      if (!w.accepted || w.failure || !w.scimId || !after || after.status === 'deleted' || !after.groups) continue;
+      workOf.set(w.scimId, w);
+      const want = new Set(after.groups.map((e) => byEmail.get(e)).filter((g): g is AppGroupState => !!g));
+      for (const g of groups.values()) {
+        const has = g.members.has(w.scimId);
+        if (want.has(g) === has) continue;
+        if (!deltas.has(g)) deltas.set(g, []);
+        deltas.get(g)!.push({ userId: w.scimId, op: has ? 'remove' : 'add' });
+      }
+    }
+    const fail = (g: AppGroupState, userIds: string[], r: ScimResponse) => {
+      for (const id of userIds) {
+        const w = workOf.get(id);
+        if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: g.group.name, code: r.status, detail: errorDetail(r) }).text;
+      }
+    };
+    const missing = [...deltas.keys()].filter((g) => !g.id && deltas.get(g)!.some((d) => d.op === 'add'));
+    if (missing.length) {
+      const created = this.executeWrites(missing.map((g) => ({ method: 'POST' as const, path: '/Groups', body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id } })));
+      created.forEach((r, i) => {
+        const g = missing[i];
+        const id = r.status >= 200 && r.status < 300 ? (r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location)) : '';
+        if (id) {
+          g.id = id;
+          g.displayName = g.group.name;
+        } else fail(g, deltas.get(g)!.map((d) => d.userId), r);
+      });
+    }
+    const requests: ScimRequest[] = [];
+    const meta: { g: AppGroupState; deltas: MemberDelta[] }[] = [];
+    for (const [g, list] of deltas) {
+      if (!g.id) continue;
+      const path = `/Groups/${encodeURIComponent(g.id)}`;
+      if (snap.caps.patch) {
+        for (const part of memberPatchBodies(list, this.settings.maxMembersPerPatch)) {
+          requests.push({ method: 'PATCH', path, body: part.body });
+          meta.push({ g, deltas: list.filter((d) => part.userIds.includes(d.userId)) });
+        }
+      } else {
+        const members = new Set(g.members);
+        for (const d of list) d.op === 'add' ? members.add(d.userId) : members.delete(d.userId);
+        requests.push({ method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id, members: [...members].map((value) => ({ value })) } });
+        meta.push({ g, deltas: list });
+      }
+    }
+    if (!requests.length) return;
+    this.executeWrites(requests).forEach((r, i) => {
+      const { g, deltas: part } = meta[i];
+      if (r.status >= 200 && r.status < 300) for (const d of part) d.op === 'add' ? g.members.add(d.userId) : g.members.delete(d.userId);
+      else fail(g, part.map((d) => d.userId), r);
+    });
+  }
+
+  /** After a full sync: a group renamed in Google gets its new name in the app (the same SCIM Group, found by the Google id). */
+  finishAppGroups(): string[] {
+    const groups = this.snap?.appGroups;
+    if (!groups) return [];
+    const renamed = [...groups.values()].filter((g) => g.id && g.displayName !== g.group.name);
+    if (!renamed.length) return [];
+    const requests: ScimRequest[] = renamed.map((g) => {
+      const path = `/Groups/${encodeURIComponent(g.id!)}`;
+      return this.snap!.caps.patch
+        ? { method: 'PATCH', path, body: patchBody([{ op: 'replace', path: 'displayName', value: g.group.name }]) }
+        : { method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id, members: [...g.members].map((value) => ({ value })) } };
+    });
+    const notes: string[] = [];
+    this.executeWrites(requests).forEach((r, i) => {
+      const g = renamed[i];
+      if (r.status >= 200 && r.status < 300) g.displayName = g.group.name;
+      else notes.push(msg('scimGroupRenameFailed', { group: g.displayName, name: g.group.name, code: r.status, detail: errorDetail(r) }).text);
+    });
+    return notes;
   }
 
   // ---------- ledger ----------
