@@ -496,6 +496,24 @@ export function syncUser(svc: Services, raw: unknown) {
   });
 }
 
+/**
+ * App groups Roster Sync put in the app whose Google Group is no longer selected: listed, and with
+ * `remove: true` (the admin's confirmation) removed from the app. Nothing else ever removes them.
+ */
+export function removeDeselectedAppGroups(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const settings = readSettings(svc);
+  const remove = input.bool(input.args(raw).remove, 'remove');
+  if (!svc.roster.deselectedAppGroups) return { groups: [] };
+  const selectedIds = settings.appGroups.map((email) => {
+    const group = svc.directory.getGroup(email);
+    // Without its id, a selected group's app group cannot be told from a deselected one: decide nothing.
+    if (!group) throw new UserError(msg('appGroupMissing', { email }));
+    return group.id;
+  });
+  return underSyncLock(svc, () => ({ groups: svc.roster.deselectedAppGroups!(selectedIds, remove) }));
+}
+
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
   assertCanConfigure(svc);
   return { checks: runChecks(svc) };

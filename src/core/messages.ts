@@ -201,6 +201,18 @@ export const CATALOG = {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',
   },
+  appGroupMissing: {
+    text: 'The selected group {email} no longer exists in Google Workspace.',
+    fix: 'Select its new email under Settings → App groups (or remove it); until then its app group and members are kept as they are.',
+  },
+  appGroupDeselected: {
+    text: 'The app group(s) {groups} are no longer selected under Settings → App groups; they stay in the app with their members.',
+    fix: 'To remove them from the app, choose "Remove deselected groups from the app" under Settings → App groups and confirm; to keep them in step, select them again.',
+  },
+  scimGroupRemoveFailed: {
+    text: 'The SCIM group "{group}" could not be removed from the app (HTTP {code}): {detail}',
+    fix: 'Check that the token may manage groups, then try again.',
+  },
   scimGroupRenameFailed: {
     text: 'The SCIM group "{group}" could not be renamed to "{name}" as in Google (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the next sync tries again.',

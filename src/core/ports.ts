@@ -60,6 +60,11 @@ export interface RosterPort {
   useAppGroups?(groups: AppGroup[]): void;
   /** After a full sync applied its changes: bring the app groups themselves in step (names). Returns notes for History. */
   finishAppGroups?(): string[];
+  /**
+   * App groups Roster Sync put in the app whose Google Group is no longer selected (`selectedIds`: the
+   * Google ids of those selected now). With `remove`, they are removed from the app: only on an admin's confirmation.
+   */
+  deselectedAppGroups?(selectedIds: string[], remove: boolean): { id: string; name: string; removed: boolean; problem: string }[];
 }
 
 export interface HistoryPort {

@@ -82,4 +82,14 @@ test('selected Google Groups become SCIM Groups with the in-scope nested members
   w.call('syncNow', {});
   const kept = (await server.state()).groups.find((g) => g.id === robotics.id)!;
   expect(kept.members.length).toBe(robotics.members.length);
+  expect(w.history().at(-1)!.Message).toContain('The app group(s) "Robotics Team" are no longer selected');
+
+  // Removed from the app only when the admin confirms.
+  expect(w.call('removeDeselectedAppGroups', {})).toEqual({ groups: [{ id: robotics.id, name: 'Robotics Team', removed: false, problem: '' }] });
+  expect((await server.state()).groups.some((g) => g.id === robotics.id)).toBe(true);
+  expect(w.call('removeDeselectedAppGroups', { remove: true })).toEqual({ groups: [{ id: robotics.id, name: 'Robotics Team', removed: true, problem: '' }] });
+  const left = (await server.state()).groups;
+  expect(left.some((g) => g.id === robotics.id)).toBe(false);
+  expect(left.some((g) => g.externalId === d.findGroup(at('all-staff'))!.id)).toBe(true);
+  expect(w.call('removeDeselectedAppGroups', {})).toEqual({ groups: [] });
 });

@@ -119,6 +119,8 @@ export class ScimRoster implements RosterPort {
   /** The attribute rows sent to the app. */
   private readonly mapped: AttributeMapping[];
   private appGroups: AppGroup[] | null = null;
+  private readonly state: BlobStore;
+  private readonly appGroupsKey: string;
 
   constructor(options: ScimRosterOptions) {
     this.attributes = options.attributes ?? [];
@@ -139,6 +141,8 @@ export class ScimRoster implements RosterPort {
     });
     this.kind = `SCIM app (${this.client.host})`;
     this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+    this.state = options.state;
+    this.appGroupsKey = `scim.${shortHash(this.client.baseUrl)}.appgroups`;
   }
 
   /** The selected Google Groups (before readAll): each is a SCIM Group, found by externalId = the Google group id. */
@@ -813,6 +817,7 @@ export class ScimRoster implements RosterPort {
         meta.push({ g, deltas: list });
       }
     }
+    this.rememberAppGroups();
     if (!requests.length) return;
     this.executeWrites(requests).forEach((r, i) => {
       const { g, deltas: part } = meta[i];
@@ -821,24 +826,70 @@ export class ScimRoster implements RosterPort {
     });
   }
 
+  /** The app groups Roster Sync has put in this app, by Google id (kept in the BlobStore beside the ledger). */
+  private linkedAppGroups(): Record<string, { s: string; n: string }> {
+    try {
+      return JSON.parse(this.state.get(this.appGroupsKey) ?? '{}');
+    } catch {
+      return {};
+    }
+  }
+
+  /** Records the selected groups the app now holds; a group once linked is remembered until it is removed. */
+  private rememberAppGroups(): void {
+    const groups = this.snap?.appGroups;
+    if (!groups) return;
+    const linked = this.linkedAppGroups();
+    let changed = false;
+    for (const g of groups.values()) {
+      if (!g.id || (linked[g.group.id]?.s === g.id && linked[g.group.id]?.n === g.group.name)) continue;
+      linked[g.group.id] = { s: g.id, n: g.group.name };
+      changed = true;
+    }
+    if (changed) this.state.set(this.appGroupsKey, JSON.stringify(linked));
+  }
+
+  deselectedAppGroups(selectedIds: string[], remove: boolean): { id: string; name: string; removed: boolean; problem: string }[] {
+    const linked = this.linkedAppGroups();
+    const selected = new Set(selectedIds);
+    const gone = Object.entries(linked).filter(([googleId]) => !selected.has(googleId));
+    if (!remove || !gone.length) return gone.map(([, l]) => ({ id: l.s, name: l.n, removed: false, problem: '' }));
+    const answers = this.executeWrites(gone.map(([, l]) => ({ method: 'DELETE' as const, path: `/Groups/${encodeURIComponent(l.s)}` })));
+    const out = gone.map(([googleId, l], i) => {
+      const r = answers[i];
+      const removed = (r.status >= 200 && r.status < 300) || r.status === 404;
+      if (removed) delete linked[googleId];
+      return { id: l.s, name: l.n, removed, problem: removed ? '' : msg('scimGroupRemoveFailed', { group: l.n, code: r.status, detail: errorDetail(r) }).text };
+    });
+    this.state.set(this.appGroupsKey, JSON.stringify(linked));
+    return out;
+  }
+
   /** After a full sync: a group renamed in Google gets its new name in the app (the same SCIM Group, found by the Google id). */
   finishAppGroups(): string[] {
     const groups = this.snap?.appGroups;
     if (!groups) return [];
+    const notes: string[] = [];
+    const selected = [...groups.keys()];
+    const deselected = this.deselectedAppGroups(selected, false);
+    if (deselected.length) notes.push(msg('appGroupDeselected', { groups: deselected.map((g) => `"${g.name}"`).join(', ') }).text);
     const renamed = [...groups.values()].filter((g) => g.id && g.displayName !== g.group.name);
-    if (!renamed.length) return [];
+    if (!renamed.length) {
+      this.rememberAppGroups();
+      return notes;
+    }
     const requests: ScimRequest[] = renamed.map((g) => {
       const path = `/Groups/${encodeURIComponent(g.id!)}`;
       return this.snap!.caps.patch
         ? { method: 'PATCH', path, body: patchBody([{ op: 'replace', path: 'displayName', value: g.group.name }]) }
         : { method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id, members: [...g.members].map((value) => ({ value })) } };
     });
-    const notes: string[] = [];
     this.executeWrites(requests).forEach((r, i) => {
       const g = renamed[i];
       if (r.status >= 200 && r.status < 300) g.displayName = g.group.name;
       else notes.push(msg('scimGroupRenameFailed', { group: g.displayName, name: g.group.name, code: r.status, detail: errorDetail(r) }).text);
     });
+    this.rememberAppGroups();
     return notes;
   }
 
