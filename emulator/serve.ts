@@ -198,7 +198,10 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       send(res, 500, 'text/plain', error instanceof Error ? error.message : String(error));
     }
   });
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', resolve);
+  });
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return {
@@ -219,5 +222,10 @@ if (require.main === module) {
   startEmulator({ port: Number(process.env.PORT ?? 8080), scim }).then((e) => {
     console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}) at ${e.url}`);
     console.log('Press Ctrl+C to stop.');
+  }, (error: NodeJS.ErrnoException) => {
+    const port = Number(process.env.PORT ?? 8080);
+    if (error.code !== 'EADDRINUSE') throw error;
+    console.error(`Port ${port} is in use; start with PORT=${port + 1} npm start`);
+    process.exit(1);
   });
 }

@@ -93,6 +93,9 @@ export function explainUser(request?: unknown) {
 export function syncUser(request?: unknown) {
   return serve((svc) => api.syncUser(svc, request));
 }
+export function getSyncReport(request?: unknown) {
+  return serve((svc) => api.getSyncReport(svc, request));
+}
 export function runFinalizeChecks() {
   return serve((svc) => api.runFinalizeChecks(svc));
 }

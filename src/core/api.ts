@@ -1,7 +1,7 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan, emptyCounts } from './model';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan } from './model';
 import { Services } from './ports';
 import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
@@ -11,10 +11,11 @@ import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeAttributes, describeMatch, judge, makePlan } from './plan';
 import { deriveAttributes } from './attributes';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, countApplied, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
+import { PROGRESS_KEY, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
+import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
 import { Destination, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
@@ -316,7 +317,7 @@ export function syncNow(svc: Services, raw: unknown): SyncResult {
   assertCanConfigure(svc);
   const a = input.args(raw);
   const allowDestructive = input.int(a.allowDestructive, 'allowDestructive', 0, 10_000_000, 0);
-  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive });
+  return runSync(svc, { trigger: 'manual', mode: 'start', allowDestructive, startedBy: svc.session.activeUserEmail() });
 }
 
 /** Runs the next part of a sync that is part-way (the sidebar calls this until it is done). */
@@ -491,7 +492,7 @@ export function syncUser(svc: Services, raw: unknown) {
     const startedAt = svc.clock.nowMs();
     const { plan } = planForUser(svc, settings, email);
     const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, countApplied(plan.changes, result.applied, emptyCounts()), result.failed);
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, result, svc.session.activeUserEmail());
     return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
   });
 }
@@ -512,6 +513,17 @@ export function removeDeselectedAppGroups(svc: Services, raw: unknown) {
     return group.id;
   });
   return underSyncLock(svc, () => ({ groups: svc.roster.deselectedAppGroups!(selectedIds, remove) }));
+}
+
+/** The report of one History entry (by its start time), its changes filtered by a search. */
+export function getSyncReport(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const a = input.args(raw);
+  const startedAt = input.text(a.startedAt, 'startedAt', 40);
+  const query = input.text(a.query, 'query', 200, { optional: true });
+  const report = loadReport(svc.reports, startedAt);
+  if (!report) throw new UserError(msg('reportNotKept', { startedAt, kept: REPORTS_KEPT, days: REPORT_DAYS }));
+  return { ...report, changes: searchReport(report, query), listed: report.changes.length };
 }
 
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {

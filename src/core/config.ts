@@ -38,24 +38,24 @@ function parseSettings(raw: string, destinations: DestinationCatalog): Settings 
 /**
  * The settings for this server call or execution, parsed and validated once: the stored text is
  * read each time (one property read, so a save by a second admin is never missed), and parsed
- * again only when it differs from what this Services object last parsed or stored.
+ * again only when it differs from what was last parsed or stored through this config store.
  */
 export function readSettings(svc: Pick<Services, 'config' | 'destinations'>): Settings {
   const raw = svc.config.get(KEYS.settings);
-  const last = parsed.get(svc);
+  const last = parsed.get(svc.config);
   if (last && last.raw === raw) return last.settings;
   const settings = raw === null ? defaultSettings() : parseSettings(raw, svc.destinations);
-  parsed.set(svc, { raw, settings });
+  parsed.set(svc.config, { raw, settings });
   return settings;
 }
 
-/** What each Services object (one per call or execution) last parsed, by the stored text it came from. */
+/** What was last parsed from each config store (one per call or execution), with the text it came from. */
 const parsed = new WeakMap<object, { raw: string | null; settings: Settings }>();
 
 export function storeSettings(svc: Pick<Services, 'config' | 'destinations'>, settings: Settings): void {
   const raw = JSON.stringify(settings);
   svc.config.set(KEYS.settings, raw);
-  parsed.set(svc, { raw, settings });
+  parsed.set(svc.config, { raw, settings });
 }
 
 export function readNumber(config: KeyValueStore, key: string): number | null {

@@ -149,6 +149,10 @@ export const CATALOG = {
     text: '{message}',
     fix: '{fix}',
   },
+  reportNotKept: {
+    text: 'No report is kept for the sync started {startedAt}.',
+    fix: 'Reports are kept for the last {kept} syncs of the last {days} days; History still shows its counts and message.',
+  },
   staleCheckpoint: {
     text: 'A sync that stopped part-way ({reason}) was discarded; the next sync starts from the beginning.',
     fix: '',

@@ -143,6 +143,8 @@ export interface Services {
   /** The current user's private store (secrets). */
   secrets: KeyValueStore;
   state: BlobStore;
+  /** The sync reports behind History entries (bounded; see reports.ts). */
+  reports: BlobStore;
   lock: LockPort;
   triggers: TriggerPort;
   clock: ClockPort;

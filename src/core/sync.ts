@@ -2,7 +2,8 @@
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
 import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
-import { BlobStore, Services } from './ports';
+import { ApplyResult, BlobStore, Services } from './ports';
+import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
@@ -40,6 +41,8 @@ export interface Job {
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
+  /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
+  report?: ReportDraft;
 }
 
 export type SyncState = 'done' | 'in-progress' | 'halted' | 'failed' | 'busy' | 'refused';
@@ -64,6 +67,8 @@ export interface SyncRequest {
   /** 'start' begins a sync (or continues the one part-way); 'continue' only continues. */
   mode: 'start' | 'continue';
   allowDestructive?: number;
+  /** Who asked for it, for the sync report: an admin's email, or the schedule. */
+  startedBy?: string;
 }
 
 const JOB_KEY = 'job';
@@ -117,7 +122,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy);
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
@@ -128,7 +133,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs()), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs(), job.report?.startedBy), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -139,7 +144,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number): Job {
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number, startedBy = startedByDefault(trigger)): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
@@ -156,7 +161,16 @@ function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, n
     held: 0,
     ruleProblems: [],
     busyMs: 0,
+    report: newDraft(startedBy),
   };
+}
+
+function startedByDefault(trigger: SyncTrigger): string {
+  return trigger === 'scheduled' ? 'the schedule' : 'an admin';
+}
+
+function draftOf(job: Job): ReportDraft {
+  return (job.report ??= newDraft(startedByDefault(job.trigger)));
 }
 
 function staleReason(job: Job, fingerprint: string, now: number): string | null {
@@ -193,6 +207,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
+      noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
       if (block && block.destructive > job.allowDestructive) return halt(svc, job, block.destructive, block.message, partStart);
@@ -242,6 +257,7 @@ export function readRoster(svc: Services): Account[] {
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const result = svc.roster.apply(batch);
   countApplied(batch, result.applied, job.applied);
+  noteApplied(draftOf(job), batch, result.applied);
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
@@ -355,6 +371,7 @@ function end(svc: Services, job: Job, outcome: SyncOutcome, message: { text: str
   if (outcome === 'failed' && message.id && PASSING_FAILURES.has(message.id)) unmarkScheduledRun(svc, job);
   else markScheduledRun(svc, job);
   forgetJob(svc);
+  keepReport(svc, job.startedAt, { ...draftOf(job), trigger: job.trigger, outcome, counts: job.applied, message: message.text, failed: job.failed.map((f) => ({ email: f.email || f.accountId, message: f.message })) });
 }
 
 /** Drops the saved job, its snapshot and its progress note, so the next sync starts clean. */
@@ -434,11 +451,31 @@ export function underSyncLock<T>(svc: Services, edit: () => T): T {
 }
 
 /** History of a "Sync this user": its own trigger, so it never counts as the last full sync. */
-export function recordUserSync(svc: Services, email: string, startedAt: number, counts: Record<ChangeKind, number>, failed: { message: string }[]): void {
+export function recordUserSync(svc: Services, email: string, startedAt: number, changes: Change[], result: ApplyResult, startedBy: string): void {
+  const counts = countApplied(changes, result.applied, emptyCounts());
+  const failed = result.failed;
   const outcome: SyncOutcome = failed.length ? 'partial' : 'success';
   const text = `Synced one user (${email}): ${summarize(counts)}.${failed.length ? ` Not written: ${failed[0].message}` : ''}`;
   const fix = failed.length ? msg('syncFailed', { detail: '' }).fix : '';
   appendHistory(svc, { trigger: 'user', startedAt, outcome, counts, parts: 1, busyMs: svc.clock.nowMs() - startedAt }, { text, fix });
+  const draft = newDraft(startedBy);
+  noteApplied(draft, changes, result.applied);
+  keepReport(svc, startedAt, { ...draft, trigger: 'user', outcome, counts, message: text, failed: failed.map((f) => ({ email, message: f.message })) });
+}
+
+/**
+ * Reports are best effort, like History: a full state sheet must not fail a sync that was applied.
+ * A run that changed, held and failed nothing has nothing to report (History says "No changes"),
+ * and so writes nothing to the state sheet.
+ */
+function keepReport(svc: Services, startedAt: number, report: Omit<SyncReport, 'startedAt' | 'finishedAt'>): void {
+  if (!report.changes.length && !report.heldTotal && !report.failed.length && !Object.values(report.omitted).some(Boolean)) return;
+  const now = svc.clock.nowMs();
+  try {
+    saveReport(svc.reports, startedAt, { ...report, startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(now).toISOString() }, now);
+  } catch {
+    // History already holds the outcome and counts.
+  }
 }
 
 /** The newest entry of a full sync (manual or scheduled), skipping single-user syncs. */

@@ -7,7 +7,7 @@ import { DESTINATIONS } from '../destinations';
 import { GasDirectory } from './directory';
 import { PropertyStore } from './properties';
 import { SheetHistory } from './sheetHistory';
-import { SheetBlobStore } from './sheetState';
+import { REPORTS_SHEET, SheetBlobStore } from './sheetState';
 import { MirroredConfig } from './mirroredConfig';
 import { LeaseLock } from '../core/lease';
 import { GasLock, GasTriggers, gasClock, gasMail, gasSession, triggerDocKey } from './platform';
@@ -107,6 +107,7 @@ export function buildServices(spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsh
     config,
     secrets,
     state,
+    reports: new SheetBlobStore(spreadsheet, REPORTS_SHEET),
     lock: syncLock(ssId, startedMs),
     triggers: new GasTriggers(spreadsheet),
     clock: gasClock,

@@ -5,6 +5,8 @@ import { BlobStore } from '../core/ports';
 import { ensureSheet, removeRows, writeBlock } from './sheets';
 
 export const STATE_SHEET = 'Roster Sync state';
+/** The sync reports behind History entries: kept apart, so the state sheet holds only what a sync part needs. */
+export const REPORTS_SHEET = 'Roster Sync reports';
 const CHUNK = 45000;
 /** Characters written by one setValues when several keys are saved at once (a checkpoint). */
 const WRITE_CHARS = 4_000_000;
@@ -16,15 +18,15 @@ export class SheetBlobStore implements BlobStore {
   /** Values read together with another key of their family, served once by get(). */
   private readonly ahead = new Map<string, string>();
 
-  constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet) {}
+  constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet, private readonly sheetName = STATE_SHEET) {}
 
   private sheet() {
-    return this.handle ?? (this.handle = ensureSheet(this.spreadsheet, STATE_SHEET, ['Key', 'Chunks', 'Data'], true));
+    return this.handle ?? (this.handle = ensureSheet(this.spreadsheet, this.sheetName, ['Key', 'Chunks', 'Data'], true));
   }
 
-  /** The state sheet only once something is stored: reads of a missing sheet find nothing. */
+  /** The sheet only once something is stored: reads of a missing sheet find nothing. */
   private existing() {
-    return this.handle ?? (this.handle = this.spreadsheet.getSheetByName(STATE_SHEET));
+    return this.handle ?? (this.handle = this.spreadsheet.getSheetByName(this.sheetName));
   }
 
   private load(): Map<string, { row: number; count: number }> {

@@ -75,12 +75,16 @@ function stateOf(w: World, users: string[]): string {
 }
 
 /** Sheet cells holding what no validated input may leave there: control characters, or over 5,000 characters. */
+/** The add-on's own hidden stores: JSON it wrote itself, in chunks of up to 45,000 characters a cell. */
+const MACHINE_STORES = new Set(['Roster Sync state', 'Roster Sync reports']);
+
 function badCells(w: World): string[] {
   const bad: string[] = [];
   for (const [, ss] of w.rt.spreadsheets.byId) {
     for (const sheet of ss.sheets) {
+      const maxLength = MACHINE_STORES.has(sheet.name) ? 45_000 : 5000;
       sheet.rows.forEach((row, r) => (row ?? []).forEach((cell, c) => {
-        if (typeof cell === 'string' && (cell.length > 5000 || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(cell))) bad.push(`${sheet.name}!R${r + 1}C${c + 1}`);
+        if (typeof cell === 'string' && (cell.length > maxLength || /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/.test(cell))) bad.push(`${sheet.name}!R${r + 1}C${c + 1}`);
       }));
     }
   }

@@ -216,6 +216,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
     config,
     secrets: new MemoryKV(),
     state: new MemoryBlobStore(),
+    reports: new MemoryBlobStore(),
     lock,
     triggers,
     clock: { nowMs: () => clock.now, sleep: (ms) => (clock.now += ms), local: intlLocal },
