@@ -2,7 +2,7 @@
 // columns, changes are updates with their reasons, what cannot be derived is reported and never
 // written, and the directory is asked only for the fields the mapping names.
 import { later, world, World } from './harness';
-import { DEMO_DOMAIN, DEMO_SCHEMA, rollover } from '../../emulator/domain';
+import { DEMO_DOMAIN, DEMO_SCHEMA, generateDomain, rollover, scaleRules } from '../../emulator/domain';
 
 const SCHOOL_ATTRIBUTES = [
   { name: 'Student ID', source: 'externalIds.organization' },
@@ -168,6 +168,19 @@ test('directory reads ask only for the fields mapped; without attributes they ar
     expect(args.fields).toBe('nextPageToken,users(id,primaryEmail,name/fullName,orgUnitPath,suspended,archived,organizations(primary,title,department,costCenter,description,name))');
     expect(args.projection).toBeUndefined();
   }
+});
+
+test('mapped attributes cost no directory call: the same pages of 500 users, OUs and group members as without', () => {
+  const calls = (attributes: unknown[]) => {
+    const w = world({ directory: generateDomain({ users: 3000, domain: 'scale.example' }), rules: scaleRules('scale.example') });
+    w.save({ attributes });
+    w.rt.resetCounters();
+    expect(w.call('syncNow', {}).state).toBe('done');
+    return Object.fromEntries(Object.entries(w.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.')));
+  };
+  const without = calls([]);
+  expect(without['AdminDirectory.Users.list']).toBe(6);
+  expect(calls(SCHOOL_ATTRIBUTES)).toEqual(without);
 });
 
 test('an upgrade from a roster without the new columns: columns appended after a person\'s own, which keep their content', () => {
