@@ -126,6 +126,8 @@ export function demoDistrict(seed = 2026): FakeDirectoryState {
   state.addUser({ email: `roster-bot@${DEMO_DOMAIN}`, givenName: 'Roster', familyName: 'Bot', orgUnitPath: '/Service Accounts' });
   // Directory data is not trusted markup: this name must show as text in the sidebar and the sheet.
   state.addUser({ email: `markup.test@${DEMO_DOMAIN}`, givenName: '<img src=x', familyName: 'onerror=alert(1)>', orgUnitPath: '/Students/Lincoln High/Grade 10' });
+  // Its profile is hostile too: a value that would be a formula in a sheet, markup in the sidebar.
+  state.setProfile(`markup.test@${DEMO_DOMAIN}`, { externalIds: [{ type: 'organization', value: '=HYPERLINK("http://x.example","S1")' }], customSchemas: { [DEMO_SCHEMA]: { homeroom: '<b>10-A</b>' } } });
 
   // Leavers: suspended accounts and one archived teacher.
   state.suspend(studentsBySchool.get('lincoln')![3].primaryEmail);

@@ -6,7 +6,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SimRuntime, googleError } from './runtime';
-import { DEMO_DOMAIN, demoDistrict, rollover } from './domain';
+import { DEMO_DOMAIN, DEMO_SCHEMA, demoDistrict, rollover } from './domain';
 import type { FakeDirectoryState } from './fakes/directoryState';
 import { SyncHttp, closeHttpWorker } from './fakes/urlFetchHttp';
 import { startScimServer } from './scim/harness';
@@ -25,6 +25,8 @@ export interface EmulatorOptions {
   globals?: Record<string, unknown>;
   /** Also start a local SCIM 2.0 app and make it the destination, so users can be seen arriving there. */
   scim?: boolean;
+  /** Also map the demo's attributes and app groups (DEMO_ATTRIBUTES, DEMO_APP_GROUPS), as `npm start` does. */
+  attributes?: boolean;
 }
 
 export interface Emulator {
@@ -41,6 +43,18 @@ export const DEMO_RULES = [
   { id: 'counselors', type: 'group', groupEmail: `counselors@${DEMO_DOMAIN}`, role: 'teacher' },
 ];
 
+/** What the demo maps beyond name and email: every kind of source the demo district fills in. */
+export const DEMO_ATTRIBUTES = [
+  { name: 'Student ID', source: 'externalIds.organization', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber' },
+  { name: 'School', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'school', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization' },
+  { name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade', scim: 'urn:ietf:params:scim:schemas:extension:hallpass:2.0:User:grade' },
+  { name: 'Homeroom', source: `customSchemas.${DEMO_SCHEMA}.homeroom`, scim: 'urn:ietf:params:scim:schemas:extension:hallpass:2.0:User:homeroom' },
+  { name: 'Title', source: 'organizations.title', scim: 'title' },
+  { name: 'Department', source: 'organizations.department', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' },
+  { name: 'Manager', source: 'relations.manager', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager' },
+];
+export const DEMO_APP_GROUPS = [`all-staff@${DEMO_DOMAIN}`, `robotics-club@${DEMO_DOMAIN}`];
+
 type Json = Record<string, unknown>;
 
 export function createRuntime(options: EmulatorOptions = {}, urlFetch?: SyncHttp): SimRuntime {
@@ -54,7 +68,8 @@ export function createRuntime(options: EmulatorOptions = {}, urlFetch?: SyncHttp
   });
   if (options.preconfigure !== false) {
     const state = envelope(runtime.runFromBrowser('useMyAccountForSync', [{}]));
-    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES }]));
+    const extra = options.attributes ? { attributes: DEMO_ATTRIBUTES, appGroups: DEMO_APP_GROUPS } : {};
+    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES, ...extra }]));
   }
   return runtime;
 }
@@ -219,7 +234,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
 if (require.main === module) {
   const scim = process.argv.includes('--scim');
-  startEmulator({ port: Number(process.env.PORT ?? 8080), scim }).then((e) => {
+  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, attributes: true }).then((e) => {
     console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}) at ${e.url}`);
     console.log('Press Ctrl+C to stop.');
   }, (error: NodeJS.ErrnoException) => {

@@ -3,6 +3,7 @@
 // written, and the directory is asked only for the fields the mapping names.
 import { later, world, World } from './harness';
 import { DEMO_DOMAIN, DEMO_SCHEMA, generateDomain, rollover, scaleRules } from '../../emulator/domain';
+import { DEMO_APP_GROUPS, DEMO_ATTRIBUTES } from '../../emulator/serve';
 
 const SCHOOL_ATTRIBUTES = [
   { name: 'Student ID', source: 'externalIds.organization' },
@@ -214,4 +215,20 @@ test('attribute settings are checked: a pattern part that is not in the pattern,
   expect(() => w.save({ attributes: [{ name: 'Email', source: 'organizations.title' }] })).toThrow(/"Email" is a column Roster Sync already writes/);
   expect(() => w.save({ attributes: [{ name: 'X', source: 'customSchemas.Bad Name.field' }] })).toThrow(/attributes\[0\]\.source must be/);
   expect(w.settings().attributes).toEqual([]);
+});
+
+test('the demo district fills in every mapped attribute of the demo: no student without ID, school, grade and homeroom, no teacher without title, department and manager', () => {
+  const w = world();
+  w.save({ attributes: DEMO_ATTRIBUTES, appGroups: DEMO_APP_GROUPS });
+  const preview = w.call('previewSync');
+  expect(preview.attributeProblems).toEqual([]);
+  w.call('syncNow', {});
+  const rows = w.roster();
+  const students = rows.filter((r) => r.OU.startsWith('/Students/'));
+  const teachers = rows.filter((r) => r.OU.startsWith('/Staff/Teachers/'));
+  expect(students.length).toBeGreaterThan(250);
+  for (const r of students) for (const k of ['Student ID', 'School', 'Grade', 'Homeroom']) expect([r.Email, k, r[k]]).not.toEqual([r.Email, k, '']);
+  for (const r of teachers) for (const k of ['Title', 'Department', 'Manager', 'Groups']) expect([r.Email, k, r[k]]).not.toEqual([r.Email, k, '']);
+  // A directory value is text in the sheet, never a formula.
+  expect(rowOf(w, `markup.test@${DEMO_DOMAIN}`)['Student ID']).toBe(`'=HYPERLINK("http://x.example","S1")`);
 });
