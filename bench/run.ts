@@ -27,6 +27,13 @@ const EXECUTION_BUDGET_MS = Number(/EXECUTION_BUDGET_MS = ([\d_]+)/.exec(fs.read
 const HOUR = 3_600_000;
 
 const RULES = scaleRules(DOMAIN);
+/** Attributes mapped in the "with attributes" sync: OU-path parts, a Directory field and a custom schema field (projection=custom). */
+const ATTRIBUTES = [
+  { name: 'School', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'school' },
+  { name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade' },
+  { name: 'Title', source: 'organizations.title' },
+  { name: 'Homeroom', source: 'customSchemas.Rostering.homeroom' },
+];
 
 /** Students in grades across schools, staff, groups, a chain of nested groups (nest-3 also inside group-1 and group-2), 2 % suspended. */
 function domain(users: number): FakeDirectoryState {
@@ -74,7 +81,7 @@ interface Measured {
 
 class Bench {
   readonly rt: SimRuntime;
-  constructor(readonly dir: FakeDirectoryState, budgetMs: number | null) {
+  constructor(readonly dir: FakeDirectoryState, budgetMs: number | null, extraSettings: Json = {}) {
     this.rt = new SimRuntime({
       scriptPath: path.join(DIST, 'Code.js'),
       htmlDir: DIST,
@@ -86,7 +93,7 @@ class Bench {
       wallTimeoutMs: 600_000,
     });
     const state = this.call('useMyAccountForSync', {});
-    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'off' } });
+    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'off' }, ...extraSettings });
   }
 
   call(fn: string, arg?: unknown): Json {
@@ -248,6 +255,8 @@ interface SizeResult {
   groupsRead: number;
   bound: { first: number; rollover: number };
   first: Measured;
+  /** The first sync of the same domain with ATTRIBUTES mapped. */
+  firstWithAttributes: Measured;
   noChange: Measured;
   rolloverSync: Measured;
   work: { first: number; noChange: number; rolloverSync: number };
@@ -269,6 +278,8 @@ function runSize(users: number): SizeResult {
   const first = multi.sync();
   log('first sync', first);
   const workFirst = single.sync().simMs;
+  const firstWithAttributes = new Bench(domain(users), EXECUTION_BUDGET_MS, { attributes: ATTRIBUTES }).sync();
+  log('first sync with attributes', firstWithAttributes);
   const next = (b: Bench) => b.rt.setClock(b.rt.nowMs() + HOUR);
   next(multi);
   next(single);
@@ -299,6 +310,7 @@ function runSize(users: number): SizeResult {
     groupsRead: data.snapshot.groups.length,
     bound: { first: boundFirst, rollover: boundRollover },
     first,
+    firstWithAttributes,
     noChange,
     rolloverSync,
     work: { first: workFirst, noChange: workNoChange, rolloverSync: workRollover },
@@ -334,9 +346,12 @@ built bundle in the simulated runtime, as the sidebar runs them (Sync now, then 
 Lower bound = ceil(users / 500) \`users.list\` pages + 1 \`orgunits.list\` + Σ ceil(members / 200) \`members.list\` pages
 over every group reachable from a rule, each group once however often it is nested.
 
-| users | groups read | first sync: calls / bound | ratio | rollover sync: calls / bound | ratio | no-change sync: calls |
-|---:|---:|---:|---:|---:|---:|---:|
-${rows((r) => [String(r.groupsRead), `${r.first.directoryCalls} / ${r.bound.first}`, fmt(r.first.directoryCalls / r.bound.first), `${r.rolloverSync.directoryCalls} / ${r.bound.rollover}`, fmt(r.rolloverSync.directoryCalls / r.bound.rollover), String(r.noChange.directoryCalls)])}
+| users | groups read | first sync: calls / bound | ratio | rollover sync: calls / bound | ratio | no-change sync: calls | first sync with ${ATTRIBUTES.length} attributes: calls |
+|---:|---:|---:|---:|---:|---:|---:|---:|
+${rows((r) => [String(r.groupsRead), `${r.first.directoryCalls} / ${r.bound.first}`, fmt(r.first.directoryCalls / r.bound.first), `${r.rolloverSync.directoryCalls} / ${r.bound.rollover}`, fmt(r.rolloverSync.directoryCalls / r.bound.rollover), String(r.noChange.directoryCalls), String(r.firstWithAttributes.directoryCalls)])}
+
+Mapped attributes (${ATTRIBUTES.map((a) => a.name).join(', ')}: OU-path parts, \`organizations.title\`, a custom schema field) add
+fields to the same \`users.list\` pages (and \`projection=custom\`), never a call.
 
 No \`users.get\`, \`members.get\` or \`members.hasMember\` call is made by a sync.
 

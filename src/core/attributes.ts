@@ -143,6 +143,15 @@ function extractOne(raw: Raw, source: string): string {
 
 const PART = /\{([A-Za-z][A-Za-z0-9_]{0,30})\}/g;
 
+/** Compiled patterns, so a sync of 100,000 users compiles each pattern once. */
+const compiled = new Map<string, { regex: RegExp; parts: string[]; scope: string }>();
+
+function patternOf(pattern: string): { regex: RegExp; parts: string[]; scope: string } {
+  let c = compiled.get(pattern);
+  if (!c) compiled.set(pattern, (c = { ...compilePattern(pattern), scope: patternScope(pattern) }));
+  return c;
+}
+
 /** The pattern as a regular expression with one named group per part (a user in a sub-OU still matches). */
 export function compilePattern(pattern: string): { regex: RegExp; parts: string[] } {
   const parts: string[] = [];
@@ -196,9 +205,9 @@ function deriveOne(user: DirectoryUser, m: AttributeMapping, nowIso: string): De
     if (m.pattern) {
       // The pattern speaks of the OUs under its fixed start (/Students for /Students/{school}/…): a user
       // elsewhere (a teacher) simply has no such value; one under it whose OU does not fit is a problem.
-      const scope = patternScope(m.pattern);
+      const { regex, scope } = patternOf(m.pattern);
       if (!ouWithin(user.orgUnitPath, scope)) return { value: '', from: `OU ${user.orgUnitPath} (outside ${scope})` };
-      const match = compilePattern(m.pattern).regex.exec(user.orgUnitPath);
+      const match = regex.exec(user.orgUnitPath);
       if (!match) return { problem: `the OU ${user.orgUnitPath} does not match the pattern ${m.pattern}` };
       raw = match.groups?.[m.part ?? ''] ?? '';
     } else raw = user.orgUnitPath;

@@ -196,6 +196,11 @@ test('an upgrade from a roster without the new columns: columns appended after a
   const notedEmails = [rows[1][1], rows[4][1]] as string[];
   w.save({ attributes: SCHOOL_ATTRIBUTES.filter((a) => a.source === 'orgUnitPath') });
   later(w);
+  // Preview writes nothing, not even the new header cells.
+  const writes = w.writes('Roster');
+  expect(w.call('previewSync').counts.update).toBeGreaterThan(0);
+  expect(w.writes('Roster')).toBe(writes);
+  expect(w.rt.sheetValues('Roster')[0].slice(11)).toEqual(['Notes']);
   const result = w.call('syncNow', {});
   expect(result.state).toBe('done');
   expect(result.applied.create).toBe(0);

@@ -30,6 +30,8 @@ interface Layout {
   width: number;
   /** Runs of consecutive managed columns [first, last] (0-based): one setValues per run per block of rows. */
   runs: [number, number][];
+  /** Header cells of newly mapped attributes, written with the first change (a Preview writes nothing). */
+  newHeader?: { column: number; names: string[] };
 }
 
 function layoutOf(attributeColumns: [string, number][]): Layout {
@@ -138,7 +140,7 @@ export class SheetRoster implements RosterPort {
     if (header.some((h, i) => h !== ROSTER_COLUMNS[i] && i < ROSTER_COLUMNS.length)) {
       throw new UserError(msg('rosterColumnsMoved', { sheet: ROSTER_SHEET, columns: ROSTER_COLUMNS.join(', ') }));
     }
-    const layout = this.attributeLayout(sheet, header);
+    const layout = this.attributeLayout(header);
     const accounts: Account[] = [];
     const byId = new Map<string, Account>();
     const rowOf = new Map<string, number>();
@@ -164,7 +166,7 @@ export class SheetRoster implements RosterPort {
   }
 
   /** Finds each mapped attribute's column; the header of one not there yet is added after the last column in use. */
-  private attributeLayout(sheet: GoogleAppsScript.Spreadsheet.Sheet, header: string[]): Layout {
+  private attributeLayout(header: string[]): Layout {
     const found: [string, number][] = [];
     const missing: string[] = [];
     for (const name of this.attributeNames) {
@@ -172,18 +174,23 @@ export class SheetRoster implements RosterPort {
       if (c < 0) missing.push(name);
       else found.push([name, c]);
     }
-    if (missing.length) {
-      let used = header.length;
-      while (used > ROSTER_COLUMNS.length && !header[used - 1]) used--;
-      const maxCols = sheet.getMaxColumns();
-      if (used + missing.length > maxCols) sheet.insertColumnsAfter(maxCols, used + missing.length - maxCols);
-      const range = sheet.getRange(1, used + 1, 1, missing.length);
-      range.setNumberFormat('@');
-      range.setValues([missing]);
-      range.setFontWeight('bold');
-      missing.forEach((name, i) => found.push([name, used + i]));
-    }
-    return layoutOf(found);
+    if (!missing.length) return layoutOf(found);
+    let used = header.length;
+    while (used > ROSTER_COLUMNS.length && !header[used - 1]) used--;
+    missing.forEach((name, i) => found.push([name, used + i]));
+    return { ...layoutOf(found), newHeader: { column: used, names: missing } };
+  }
+
+  /** Adds the header cells of newly mapped attributes after the last column in use (growing the sheet if needed). */
+  private writeNewHeader(sheet: GoogleAppsScript.Spreadsheet.Sheet, layout: Layout): void {
+    const { column, names } = layout.newHeader!;
+    const maxCols = sheet.getMaxColumns();
+    if (column + names.length > maxCols) sheet.insertColumnsAfter(maxCols, column + names.length - maxCols);
+    const range = sheet.getRange(1, column + 1, 1, names.length);
+    range.setNumberFormat('@');
+    range.setValues([names]);
+    range.setFontWeight('bold');
+    delete layout.newHeader;
   }
 
   checkWritable(): void {
@@ -209,6 +216,7 @@ export class SheetRoster implements RosterPort {
       else appended.push(rowCells(change.after, state.layout));
     }
     try {
+      if (state.layout.newHeader) this.writeNewHeader(sheet, state.layout);
       for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
       if (appended.length) writeRows(sheet, state.lastRow + 1, appended, state.layout, true);
       removeRows(sheet, deletions);
