@@ -370,14 +370,21 @@ export class ScimRoster implements RosterPort {
     return out;
   }
 
-  /** The SCIM id of the app user with this email (the manager's), or null. */
-  private scimIdByEmail(email: string): string | null {
+  /**
+   * The SCIM id of the synced account with this email (the manager's), or null. Only accounts Roster
+   * Sync itself keeps in step count: an app user who merely claims the email is never made anyone's manager.
+   */
+  private scimIdByEmail(email: string, works: Work[] = []): string | null {
     const snap = this.snap!;
     if (!snap.byEmail) {
       snap.byEmail = new Map();
-      for (const [sid, raw] of snap.users) {
-        const e = emailOf(raw);
-        if (e && !snap.byEmail.has(e)) snap.byEmail.set(e, sid);
+      for (const [id, e] of this.ledger.load()) {
+        const sid = snap.scimIdOf.get(id);
+        if (!e.m && sid && snap.users.has(sid)) snap.byEmail.set(e.e.toLowerCase(), sid);
+      }
+      for (const w of works) {
+        const after = w.change.after;
+        if (w.accepted && !w.failure && w.scimId && after && after.source === 'synced' && after.status !== 'deleted') snap.byEmail.set(after.email.toLowerCase(), w.scimId);
       }
     }
     return snap.byEmail.get(email.toLowerCase()) ?? null;
@@ -463,7 +470,7 @@ export class ScimRoster implements RosterPort {
     snap.byEmail = undefined;
     const waiting = works.filter((w) => w.accepted && !w.failure && w.raw && w.desired && w.desired.extra && !(MANAGER_PATH in w.desired.extra) && w.change.after?.attributes?.[manager.name]);
     for (const w of waiting) {
-      w.desired = desiredUser(w.change.after!, this.settings, this.mapped, (email) => this.scimIdByEmail(email));
+      w.desired = desiredUser(w.change.after!, this.settings, this.mapped, (email) => this.scimIdByEmail(email, works));
       if (MANAGER_PATH in w.desired.extra!) this.updateOrDone(w, snap);
     }
     if (waiting.some((w) => w.request)) this.userRounds(works, snap);
