@@ -11,7 +11,7 @@ import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeAttributes, describeMatch, judge, makePlan } from './plan';
 import { deriveAttributes } from './attributes';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -532,12 +532,12 @@ export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
 }
 
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */
-export function getSyncProgress(svc: Services) {
+export function getSyncProgress(svc: Services): { running: false } | ({ running: true } & Partial<ProgressNote>) {
   assertCanConfigure(svc);
   const raw = svc.config.get(PROGRESS_KEY);
   if (!raw) return { running: false };
   try {
-    const note = JSON.parse(raw) as { at?: number };
+    const note = JSON.parse(raw) as Partial<ProgressNote>;
     // A note older than one execution can last was left by a part that was killed: nothing runs now.
     if (typeof note.at === 'number' && svc.clock.nowMs() - note.at > 6 * 60_000) return { running: false };
     return { running: true, ...note };

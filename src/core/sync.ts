@@ -271,8 +271,19 @@ export function countApplied(changes: Change[], appliedIds: string[], counts: Re
   return counts;
 }
 
+/** What the part running now says about itself (the sidebar polls it while Sync now runs). */
+export interface ProgressNote {
+  part: number;
+  phase: Job['phase'];
+  usersRead: number;
+  applied: Record<ChangeKind, number>;
+  planned: Record<ChangeKind, number>;
+  at: number;
+}
+
 function publishProgress(svc: Services, job: Job): void {
-  svc.config.set(PROGRESS_KEY, JSON.stringify({ part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() }));
+  const note: ProgressNote = { part: job.part, phase: job.phase, usersRead: job.read.usersRead, applied: job.applied, planned: job.planned, at: svc.clock.nowMs() };
+  svc.config.set(PROGRESS_KEY, JSON.stringify(note));
 }
 
 function result(state: SyncState, message: Message, job: Job | null, extra: Partial<SyncResult> = {}): SyncResult {
