@@ -49,6 +49,7 @@ export interface Requests {
   useMyAccountForSync: { confirmChange?: boolean };
   askAdminMessage: { adminEmail: string };
   saveScimToken: { token: string };
+  removeDeselectedAppGroups: { remove?: boolean };
 }
 /** The server functions that take an argument. */
 type TakingArgument = { [K in ApiName]: Parameters<Api[K]> extends [] ? never : K }[ApiName];
