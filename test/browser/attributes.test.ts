@@ -71,4 +71,30 @@ test('an attribute row and an app group are saved from Settings; a bad row is na
   expect(await page.getByLabel('Attribute 2 part (or constant value)').inputValue()).toBe('Springfield');
   await page.getByRole('button', { name: 'Deselected groups still in the app…' }).click();
   await textOf(page.locator('#appGroupsMsg'), 'No app group is waiting for removal.');
+  // Explain lists each mapped value and where it came from.
+  const email = student[1];
+  await openTab(page, 'Sync');
+  await page.getByLabel('User email').fill(email);
+  await page.getByRole('button', { name: 'Explain', exact: true }).click();
+  const dialog = page.getByRole('dialog', { name: `Explain ${email}` });
+  const text = await textOf(dialog, 'Attributes and where they come from');
+  expect(text).toContain('Grade: 11 (from OU /Students/Lincoln High/Grade 11)');
+  expect(text).toContain('District: Springfield (from a constant)');
+});
+
+test('Preview names the values that cannot be derived, per user', async () => {
+  emu = await startEmulator();
+  emu.runtime.directory.addOrgUnit('/Students/Lincoln High/Transfers');
+  const moved = emu.runtime.directory.allUsers().find((u) => u.orgUnitPath === '/Students/Lincoln High/Grade 9')!;
+  emu.runtime.directory.moveUser(moved.primaryEmail, '/Students/Lincoln High/Transfers');
+  const state = await rpc(emu, 'getState');
+  await rpc(emu, 'saveSettings', { ...state.settings, attributes: [{ name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade' }] });
+  ui = await openSidebar(browser, emu);
+  const { page } = ui;
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const text = await textOf(page.locator('#previewOut'), '1 attribute value cannot be derived');
+  expect(text).toContain('Check the OU pattern under Settings → Attributes');
+  await page.locator('#previewOut').getByRole('button', { name: /^Cannot derive/ }).click();
+  await textOf(page.locator('#previewOut'), `Grade: the OU /Students/Lincoln High/Transfers does not match the pattern`);
+  expect(await page.locator('#previewOut').textContent()).toContain(moved.primaryEmail);
 });
