@@ -37,7 +37,10 @@ test('an attribute row and an app group are saved from Settings; a bad row is na
   await page.getByLabel('Attribute 1 source').fill('orgUnitPath');
   await page.getByLabel('Attribute 1 OU pattern').fill('/Students/{school}/Grade {grade}');
   await page.getByLabel('Attribute 1 part (or constant value)').fill('year');
-  await page.getByLabel('App groups (one Google Group email per line)').fill(`robotics-club@${DEMO_DOMAIN}`);
+  // App groups are found with the rule picker's group search.
+  await page.getByLabel('Find a group to add (email starts with)').fill('robotics');
+  await page.getByRole('button', { name: `Add robotics-club@${DEMO_DOMAIN}` }).click();
+  expect(await page.getByLabel('App groups (one Google Group email per line)').inputValue()).toBe(`robotics-club@${DEMO_DOMAIN}`);
   await page.getByRole('button', { name: 'Save settings' }).click();
   const error = await textOf(page.locator('#settingsMsg'), 'Attribute 1 part must be one of the pattern');
   expect(error).not.toContain('attributes[0]');
