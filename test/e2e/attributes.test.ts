@@ -172,16 +172,20 @@ test('directory reads ask only for the fields mapped; without attributes they ar
 });
 
 test('mapped attributes cost no directory call: the same pages of 500 users, OUs and group members as without', () => {
-  const calls = (attributes: unknown[]) => {
+  const sync = (attributes: unknown[]) => {
     const w = world({ directory: generateDomain({ users: 3000, domain: 'scale.example' }), rules: scaleRules('scale.example') });
     w.save({ attributes });
     w.rt.resetCounters();
     expect(w.call('syncNow', {}).state).toBe('done');
-    return Object.fromEntries(Object.entries(w.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.')));
+    return { w, calls: Object.fromEntries(Object.entries(w.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.'))) };
   };
-  const without = calls([]);
+  const without = sync([]).calls;
   expect(without['AdminDirectory.Users.list']).toBe(6);
-  expect(calls(SCHOOL_ATTRIBUTES)).toEqual(without);
+  const mapped = sync(SCHOOL_ATTRIBUTES);
+  expect(mapped.calls).toEqual(without);
+  // …and the values did arrive.
+  const grades = new Set(mapped.w.roster().map((r) => r.Grade));
+  expect([...grades].sort()).toEqual(['', '10', '11', '12', '9']);
 });
 
 test('an upgrade from a roster without the new columns: columns appended after a person\'s own, which keep their content', () => {
