@@ -5,7 +5,7 @@
 // mapping names (`directoryFields`), and this module turns them into values,
 // each with where it came from, or a problem when it cannot be derived.
 import { DirectoryUser } from './model';
-import { Checks, checks } from './validate';
+import { Checks, checks, isEmail } from './validate';
 
 /** Sources read from the Directory user resource (besides orgUnitPath and primaryEmail, always read). */
 export const DIRECTORY_SOURCES = [
@@ -217,6 +217,11 @@ function deriveOne(user: DirectoryUser, m: AttributeMapping, nowIso: string): De
   } else {
     raw = user.fields?.[m.source] ?? '';
     from = describeSource(m.source);
+    // The Admin console stores a manager as an email: anything else cannot name a person in the app.
+    if (m.source === 'relations.manager' && raw) {
+      if (!isEmail(raw as unknown)) return { problem: `the manager "${raw.slice(0, 60)}" is not an email address` };
+      raw = raw.toLowerCase();
+    }
   }
   return transform(raw, m, from, nowIso);
 }

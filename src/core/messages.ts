@@ -205,6 +205,10 @@ export const CATALOG = {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',
   },
+  attributesNotDerived: {
+    text: '{count} mapped attribute value(s) could not be derived (first: {first}); those accounts keep their last values.',
+    fix: 'Preview lists them per user: check the OU pattern under Settings → Attributes, or move the users to an OU that fits it.',
+  },
   appGroupMissing: {
     text: 'The selected group {email} no longer exists in Google Workspace.',
     fix: 'Select its new email under Settings → App groups (or remove it); until then its app group and members are kept as they are.',

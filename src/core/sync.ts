@@ -37,6 +37,9 @@ export interface Job {
   held: number;
   /** Emails of the first held changes, for the History message. */
   heldSample?: string[];
+  /** Mapped attribute values that could not be derived, and the first of them, for the History message. */
+  attributeProblems?: number;
+  firstAttributeProblem?: string;
   ruleProblems: string[];
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
@@ -207,6 +210,11 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
+      if (plan.attributeProblems.length) {
+        const first = plan.attributeProblems[0];
+        job.attributeProblems = plan.attributeProblems.length;
+        job.firstAttributeProblem = `${first.email}, ${first.attribute}: ${first.problem}`;
+      }
       noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
@@ -327,6 +335,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     const more = job.held - sample.length;
     notes.push(`${job.held} changes (deactivations or role removals) held while a rule is broken${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them.`);
   }
+  if (job.attributeProblems) notes.push(msg('attributesNotDerived', { count: job.attributeProblems, first: job.firstAttributeProblem ?? '' }).text);
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';

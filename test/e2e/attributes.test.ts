@@ -122,6 +122,17 @@ test('a value that cannot be derived is reported per user and the account keeps 
   expect(w.call('explainUser', { email: student.primaryEmail }).attributes).toContainEqual(expect.objectContaining({ name: 'Grade', value: '', problem: expect.stringContaining('does not match') }));
 });
 
+test('a manager who is not an email cannot be derived, and the sync says so in History', () => {
+  const w = world();
+  const teacher = w.rt.directory.allUsers().find((u) => u.orgUnitPath === '/Staff/Teachers/Lincoln High' && !u.suspended)!;
+  w.rt.directory.setProfile(teacher.primaryEmail, { relations: [{ type: 'manager', value: 'Dr. Principal' }] });
+  w.save({ attributes: [{ name: 'Manager', source: 'relations.manager' }] });
+  expect(w.call('previewSync').attributeProblems).toEqual([expect.objectContaining({ email: teacher.primaryEmail, attribute: 'Manager', problem: 'the manager "Dr. Principal" is not an email address' })]);
+  w.call('syncNow', {});
+  expect(rowOf(w, teacher.primaryEmail).Manager).toBe('');
+  expect(w.history().at(-1)!.Message).toContain(`1 mapped attribute value(s) could not be derived (first: ${teacher.primaryEmail}, Manager: the manager "Dr. Principal" is not an email address)`);
+});
+
 test('a graduation year in the OU gives the grade it implies on the rollover day the admin sets', () => {
   const w = world();
   const d = w.rt.directory;
