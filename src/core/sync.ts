@@ -248,9 +248,9 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
 /** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
 class DamagedCheckpoint extends Error {}
 
-/** Tells the destination which Google Groups are app groups now, before it reads the roster. */
+/** Tells the destination which Google Groups are app groups now (none, once all are deselected), before it reads the roster. */
 export function useAppGroups(svc: Services, snapshot: DirectorySnapshot): void {
-  if (snapshot.appGroups && svc.roster.useAppGroups) svc.roster.useAppGroups(snapshot.appGroups);
+  if (svc.roster.useAppGroups) svc.roster.useAppGroups(snapshot.appGroups ?? []);
 }
 
 export function readRoster(svc: Services): Account[] {

@@ -92,4 +92,13 @@ test('selected Google Groups become SCIM Groups with the in-scope nested members
   expect(left.some((g) => g.id === robotics.id)).toBe(false);
   expect(left.some((g) => g.externalId === d.findGroup(at('all-staff'))!.id)).toBe(true);
   expect(w.call('removeDeselectedAppGroups', {})).toEqual({ groups: [] });
+
+  // With every group deselected, History still names those left in the app, and nothing is removed.
+  w.save({ appGroups: [] });
+  later(w);
+  await server.clearLog();
+  w.call('syncNow', {});
+  expect(w.history().at(-1)!.Message).toContain('The app group(s) "All Staff" are no longer selected');
+  expect((await server.state()).log.filter((r) => r.method !== 'GET')).toEqual([]);
+  expect((await server.state()).groups.some((g) => g.externalId === d.findGroup(at('all-staff'))!.id)).toBe(true);
 });
