@@ -253,15 +253,7 @@ export class ScimRoster implements RosterPort {
         if (!found.has(key)) found.set(key, g);
       }
     }
-    // Many apps leave members out of list and filter answers: read those groups one by one.
-    const bare = [...found.values()].filter((g) => g && g.id !== undefined && g.members === undefined);
-    if (bare.length) {
-      const answers = this.client.send(bare.map((g) => ({ method: 'GET' as const, path: `/Groups/${encodeURIComponent(String(g.id))}` })));
-      answers.forEach((r, i) => {
-        if (r.status === 200 && r.body) bare[i].members = Array.isArray(r.body.members) ? r.body.members : [];
-        else this.client.failFor(r, '/Groups');
-      });
-    }
+    this.readMembers([...found.values()]);
     const groups = new Map<Role, GroupState>();
     for (const w of wanted) {
       const g = found.get(w.name.toLowerCase());
