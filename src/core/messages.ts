@@ -195,7 +195,7 @@ export const CATALOG = {
   },
   scimRejected: {
     text: 'The SCIM app rejected {email} (HTTP {code}): {detail}',
-    fix: 'Check the attribute mapping under Settings → Destination (userName must be unique and in the form the app expects); the account is retried on the next sync.',
+    fix: 'Check the attribute mapping under Settings → Destination (userName must be unique and in the form the app expects) and the SCIM attributes under Settings → Attributes (the app must know each one, and the extension URN it belongs to); the account is retried on the next sync.',
   },
   scimConflict: {
     text: '{email} conflicts with an existing user in the SCIM app that cannot be found by userName {userName} or externalId ({detail}).',
@@ -204,6 +204,10 @@ export const CATALOG = {
   scimGroupFailed: {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',
+  },
+  scimAttributeNotKept: {
+    text: 'The SCIM app at {host} did not keep {attributes} (sent for {email} and others); Roster Sync remembers what it sent instead.',
+    fix: 'Check that the app supports these attributes (and the extension URN they belong to), or clear their SCIM attribute under Settings → Attributes.',
   },
   attributesNotDerived: {
     text: '{count} mapped attribute value(s) could not be derived (first: {first}); those accounts keep their last values.',

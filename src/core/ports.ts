@@ -58,8 +58,8 @@ export interface RosterPort {
    * readAll: a destination that keeps them as groups of its own reads their membership into Account.groups.
    */
   useAppGroups?(groups: AppGroup[]): void;
-  /** After a full sync applied its changes: bring the app groups themselves in step (names). Returns notes for History. */
-  finishAppGroups?(): string[];
+  /** After a full sync applied its changes: what is left to bring in step (app group names), and notes for History. */
+  afterSync?(): string[];
   /**
    * App groups Roster Sync put in the app whose Google Group is no longer selected (`selectedIds`: the
    * Google ids of those selected now). With `remove`, they are removed from the app: only on an admin's confirmation.

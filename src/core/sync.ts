@@ -329,7 +329,7 @@ export function describePhase(job: Job): string {
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
   const outcome: SyncOutcome = failed ? 'partial' : 'success';
-  const notes = [...job.ruleProblems, ...(svc.roster.finishAppGroups?.() ?? [])];
+  const notes = [...job.ruleProblems, ...(svc.roster.afterSync?.() ?? [])];
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;

@@ -107,3 +107,23 @@ test('a rollover and a new title arrive as PATCHes of only what changed, each wi
   expect((await appUser(feeder.email)).title).toBeUndefined();
   expect((await appUser(untouched.email))[HALLPASS]).toMatchObject({ grade: '3' });
 });
+
+test('an attribute the app does not keep (it drops what it does not know) is named in History, and is not sent again and again', async () => {
+  await server.clear();
+  await server.set({ token: TOKEN });
+  const w = world({ urlFetch: new SyncHttp() });
+  const LOCKER = 'urn:ietf:params:scim:schemas:extension:lockers:2.0:User:locker';
+  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles' }, rules: [{ id: 'admins', type: 'group', groupEmail: 'admins@springfield-schools.example', role: 'admin' }], attributes: [{ name: 'Locker', source: 'constant', value: '12', scim: LOCKER }] });
+  w.call('saveScimToken', { token: TOKEN });
+  expect(w.call('syncNow', {}).state).toBe('done');
+  const users = (await server.state()).users;
+  expect(users.length).toBe(8);
+  expect(users.every((u) => !JSON.stringify(u).includes('lockers'))).toBe(true);
+
+  // The next sync sees the app holds nothing there: it says so, and sends nothing.
+  await server.clearLog();
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: expect.stringMatching(/^No changes\. The SCIM app at 127\.0\.0\.1:\d+ did not keep Locker/) });
+  expect(w.history().at(-1)!.Message).toContain(`did not keep Locker (${LOCKER})`);
+  expect((await server.state()).log.filter((r) => r.method !== 'GET')).toEqual([]);
+});

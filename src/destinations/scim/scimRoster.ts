@@ -121,6 +121,9 @@ export class ScimRoster implements RosterPort {
   private appGroups: AppGroup[] | null = null;
   private readonly state: BlobStore;
   private readonly appGroupsKey: string;
+  /** Mapped SCIM attributes the app answered without, though they were sent (it does not keep them). */
+  private readonly dropped = new Set<string>();
+  private droppedFor = '';
 
   constructor(options: ScimRosterOptions) {
     this.attributes = options.attributes ?? [];
@@ -306,7 +309,7 @@ export class ScimRoster implements RosterPort {
         lastSynced: e.l,
         syncedStatus: e.ss,
         outOfScopeSince: e.o,
-        ...(this.attributes.length ? { attributes: this.attributesOf(raw, e.a) } : {}),
+        ...(this.attributes.length ? { attributes: this.attributesOf(raw, e.a, e.e) } : {}),
         ...(snap.appGroups ? { groups: sid && raw ? this.appGroupsOf(sid) : [] } : {}),
       });
     }
@@ -348,11 +351,18 @@ export class ScimRoster implements RosterPort {
    * in the app is set back), what was last written for the others. The manager is held as a SCIM id:
    * it reads as that user's email.
    */
-  private attributesOf(raw: any | null, written: Record<string, string> | undefined): Record<string, string> {
+  private attributesOf(raw: any | null, written: Record<string, string> | undefined, email = ''): Record<string, string> {
     const out: Record<string, string> = { ...(written ?? {}) };
     if (!raw) return out;
     for (const m of this.mapped) {
       const held = valueAt(raw, m.scim!);
+      // An app that keeps no value there (it dropped what was sent): what was last written stands, so
+      // the next sync does not send it again and again.
+      if (!held && out[m.name]) {
+        this.dropped.add(m.scim!);
+        this.droppedFor ||= email;
+        continue;
+      }
       if (m.scim !== MANAGER_PATH) out[m.name] = held;
       else {
         const manager = held ? this.snap!.users.get(held) : null;
@@ -360,6 +370,16 @@ export class ScimRoster implements RosterPort {
       }
     }
     return out;
+  }
+
+  /** Records the mapped attributes an app answered a write without (many apps silently drop what they do not know). */
+  private noteDropped(w: Work, answer: any): void {
+    for (const [path, value] of Object.entries(w.desired?.extra ?? {})) {
+      if (value && !valueAt(answer, path) && !this.dropped.has(path)) {
+        this.dropped.add(path);
+        this.droppedFor ||= w.change.after?.email ?? w.change.email;
+      }
+    }
   }
 
   /**
@@ -513,6 +533,7 @@ export class ScimRoster implements RosterPort {
           if (!id) return this.finish(w, this.failText(w, { ...r, text: 'the app created the user but did not say its id' }));
           w.scimId = id;
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
+          if (r.body && r.body.id !== undefined) this.noteDropped(w, r.body);
           snap.users.set(id, w.raw);
           return this.finish(w);
         }
@@ -523,6 +544,7 @@ export class ScimRoster implements RosterPort {
         if (ok) {
           const current = currentUser(w.raw, this.settings, this.roles, this.mapped);
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...replaceUserBody(w.raw, current, w.desired!), id: w.scimId, meta: w.raw.meta };
+          if (r.body && r.body.id !== undefined) this.noteDropped(w, r.body);
           snap.users.set(w.scimId!, w.raw);
           return this.finish(w);
         }
@@ -864,8 +886,18 @@ export class ScimRoster implements RosterPort {
     return out;
   }
 
-  /** After a full sync: a group renamed in Google gets its new name in the app (the same SCIM Group, found by the Google id). */
-  finishAppGroups(): string[] {
+  /** After a full sync: app groups renamed in Google are renamed in the app; mapped attributes the app did not keep are named. */
+  afterSync(): string[] {
+    const notes: string[] = [];
+    if (this.dropped.size) {
+      const names = this.mapped.filter((m) => this.dropped.has(m.scim!)).map((m) => `${m.name} (${m.scim})`);
+      notes.push(msg('scimAttributeNotKept', { host: this.client.host, attributes: names.join(', '), email: this.droppedFor }).text);
+    }
+    return [...notes, ...this.renameAppGroups()];
+  }
+
+  /** A group renamed in Google gets its new name in the app (the same SCIM Group, found by the Google id). */
+  private renameAppGroups(): string[] {
     const groups = this.snap?.appGroups;
     if (!groups) return [];
     const notes: string[] = [];
