@@ -229,6 +229,29 @@ test('an upgrade from a roster without the new columns: columns appended after a
   expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
 });
 
+test('an attribute mapped after a person added a column lands right of it; rollovers write around the person\'s column, never over it', () => {
+  const w = world();
+  const [school, grade] = SCHOOL_ATTRIBUTES.filter((a) => a.source === 'orgUnitPath');
+  w.save({ attributes: [school], threshold: { kind: 'count', value: 1000 } });
+  w.call('syncNow', {});
+  const sheet = w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster');
+  const rows = w.rt.sheetValues('Roster') as string[][];
+  sheet.set(0, 12, 'Notes');
+  for (let r = 1; r < rows.length; r++) sheet.set(r, 12, `note ${rows[r][0]}`);
+  w.save({ attributes: [school, grade] });
+  later(w);
+  w.call('syncNow', {});
+  expect(w.rt.sheetValues('Roster')[0].slice(11)).toEqual(['School', 'Notes', 'Grade']);
+  rollover(w.rt.directory, 'alumni');
+  later(w);
+  expect(w.call('syncNow', { allowDestructive: 1000 }).state).toBe('done');
+  for (const row of w.roster()) expect(row.Notes).toBe(`note ${row.ID}`);
+  const student = firstStudent(w, '/Students/Lincoln High/Grade 10');
+  expect(rowOf(w, student.primaryEmail)).toMatchObject({ School: 'Lincoln High', Grade: '10', Notes: `note ${student.id}` });
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
+});
+
 test('attribute settings are checked: a pattern part that is not in the pattern, a name the roster already uses', () => {
   const w = world();
   expect(() => w.save({ attributes: [{ name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'year' }] })).toThrow(/attributes\[0\]\.part must be one of the pattern's parts: school, grade/);
