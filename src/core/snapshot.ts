@@ -63,16 +63,19 @@ export function startRead(settings: Settings): ReadProgress {
   };
 }
 
-type PackedUser = [string, string, string, string, number] | [string, string, string, string, number, Record<string, string>];
+/** A user as the snapshot stores it; mapped fields as their values alone, in the order of ReadProgress.sources (100,000 users add no key names). */
+type PackedUser = [string, string, string, string, number] | [string, string, string, string, number, string[]];
 
-function pack(u: DirectoryUser): PackedUser {
+function pack(u: DirectoryUser, sources: string[] | undefined): PackedUser {
   const flags = (u.suspended ? 1 : 0) | (u.archived ? 2 : 0);
-  return u.fields ? [u.id, u.email, u.name, u.orgUnitPath, flags, u.fields] : [u.id, u.email, u.name, u.orgUnitPath, flags];
+  const fields = u.fields;
+  return fields && sources ? [u.id, u.email, u.name, u.orgUnitPath, flags, sources.map((s) => fields[s] ?? '')] : [u.id, u.email, u.name, u.orgUnitPath, flags];
 }
 
-function unpack(p: PackedUser): DirectoryUser {
+function unpack(p: PackedUser, sources: string[] | undefined): DirectoryUser {
   const u: DirectoryUser = { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
-  if (p[5]) u.fields = p[5];
+  const values = p[5];
+  if (values && sources) u.fields = Object.fromEntries(sources.map((s, i) => [s, values[i] ?? '']));
   return u;
 }
 
@@ -130,7 +133,7 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
       if (!p.usersToken) p.usersSince = nowMs;
       const page = p.sources ? directory.listUsersPage(p.usersToken, p.sources) : directory.listUsersPage(p.usersToken);
       p.directoryCalls++;
-      store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map(pack)));
+      store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map((u) => pack(u, p.sources))));
       p.usersRead += page.items.length;
       p.usersToken = page.nextPageToken;
       if (!p.usersToken) p.phase = 'complete';
@@ -205,7 +208,7 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
     return JSON.parse(raw) as T;
   };
   const users: DirectoryUser[] = [];
-  for (let i = 0; i < p.userPages; i++) for (const u of read<PackedUser[]>(`${SNAP}users.${i}`)) users.push(unpack(u));
+  for (let i = 0; i < p.userPages; i++) for (const u of read<PackedUser[]>(`${SNAP}users.${i}`)) users.push(unpack(u, p.sources));
   const byEmail = new Map<string, GroupMembers>();
   for (let i = 0; i < p.groupPages; i++) {
     const page = read<GroupMembers>(`${SNAP}groups.${i}`);

@@ -252,6 +252,20 @@ test('an attribute mapped after a person added a column lands right of it; rollo
   expect(w.call('syncNow', {})).toMatchObject({ state: 'done', message: 'No changes.' });
 });
 
+test('a sync in many parts keeps the mapped fields through the saved snapshot', () => {
+  const w = world({ globals: { ROSTER_SYNC_BUDGET_MS: 200 } });
+  w.save({ attributes: SCHOOL_ATTRIBUTES });
+  let result = w.call('syncNow', {});
+  let parts = 1;
+  for (; result.state === 'in-progress'; parts++) result = w.call('continueSync');
+  expect(result.state).toBe('done');
+  expect(parts).toBeGreaterThan(3);
+  const student = firstStudent(w, '/Students/Washington Middle/Grade 8');
+  expect(rowOf(w, student.primaryEmail)).toMatchObject({ 'Student ID': student.profile!.externalIds![0].value, Homeroom: (student.profile!.customSchemas![DEMO_SCHEMA] as { homeroom: string }).homeroom, Grade: '8' });
+  const teacher = w.rt.directory.allUsers().find((u) => u.orgUnitPath === '/Staff/Teachers/Jefferson Elementary' && !u.suspended && !u.archived)!;
+  expect(rowOf(w, teacher.primaryEmail)).toMatchObject({ Title: 'Teacher', Manager: teacher.profile!.relations![0].value });
+});
+
 test('attribute settings are checked: a pattern part that is not in the pattern, a name the roster already uses', () => {
   const w = world();
   expect(() => w.save({ attributes: [{ name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'year' }] })).toThrow(/attributes\[0\]\.part must be one of the pattern's parts: school, grade/);
