@@ -1,99 +1,135 @@
-// `npm run bench`: the built bundle (dist/Code.js) in the simulated Apps Script runtime on generated
-// domains of 1k, 10k and 100k users, and the core planner in plain Node. Writes bench/results.md.
+// `npm run bench`: the built bundle (dist/Code.js) in the simulated Apps Script runtime, syncing
+// generated districts on the hourly heartbeat (heartbeats exactly 60 minutes apart), under the
+// calibrated latency model, its sensitivity (×0.5, ×2) and the old model. Writes bench/results.json
+// (one object per case) and bench/results.md rendered from it.
 //
-// Per size: directory calls vs the lower bound; executions per sync vs the fewest the time model
-// allows; roster writes on the first, the no-change and the rollover sync; plan time and memory vs a
-// bare Map-based diff of the same data. Simulated times follow emulator/runtime.ts DEFAULT_LATENCY;
-// absolute wall times depend on the machine and are informative only.
+// Every bound is computed here from the generated directory and the sheets, independently of the
+// add-on's code: directory calls = ceil(users / 500) + Σ over mapped groups ceil(derived members /
+// 200) + 1 (orgunits.list); roster writes = parts + ceil(changed rows / 10,000).
 import { spawnSync } from 'node:child_process';
 import { buildSync } from 'esbuild';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_LATENCY, SimRuntime } from '../emulator/runtime';
-import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../emulator/domain';
+import { CALIBRATED_LATENCY, DEFAULT_LATENCY, LatencyModel, SimRuntime, scaledLatency } from '../emulator/runtime';
+import { addClassGroups, generateDomain, rollover, scaleRules } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
 import type { Account, DirectorySnapshot } from '../src/core/model';
-import { APPLY_BATCH } from '../src/core/sync';
 import type { PlanData } from './planWork';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
-const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
-const DOMAIN = 'scale.example';
-const EXECUTION_LIMIT_MS = 360_000;
-/** The add-on's own budget, read from its source (src/gas/services.ts imports Apps Script-only code). */
-const EXECUTION_BUDGET_MS = Number(/EXECUTION_BUDGET_MS = ([\d_]+)/.exec(fs.readFileSync(path.join(ROOT, 'src/gas/services.ts'), 'utf8'))![1].replace(/_/g, ''));
+const DOMAIN = 'district.example';
 const HOUR = 3_600_000;
 
-const RULES = scaleRules(DOMAIN);
-/** Attributes mapped in the "with attributes" sync: OU-path parts, a Directory field and a custom schema field (projection=custom). */
-const ATTRIBUTES = [
-  { name: 'School', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'school' },
-  { name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade' },
-  { name: 'Title', source: 'organizations.title' },
-  { name: 'Homeroom', source: 'customSchemas.Rostering.homeroom' },
-];
+type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
-/** Students in grades across schools, staff, groups, a chain of nested groups (nest-3 also inside group-1 and group-2), 2 % suspended. */
-function domain(users: number): FakeDirectoryState {
-  const dir = generateDomain({ users, nestedDepth: 3, suspendedRate: 0.02, seed: 42, domain: DOMAIN });
-  dir.addMember(`group-1@${DOMAIN}`, `nest-3@${DOMAIN}`);
-  dir.addMember(`group-2@${DOMAIN}`, `nest-3@${DOMAIN}`);
-  dir.addMember(`group-2@${DOMAIN}`, `nest-2@${DOMAIN}`);
-  return dir;
+/** One row of bench/results.json: exactly these fields. */
+interface CaseResult {
+  id: string;
+  users: number;
+  groups: number;
+  model: string;
+  kind: 'first' | 'nochange' | 'rollover';
+  trigger: 'scheduled' | 'syncNow';
+  ok: boolean;
+  parts: number;
+  directoryCalls: number;
+  directoryBound: number;
+  rosterWrites: number;
+  rosterWriteBound: number;
+  stateWrites: number;
+  simulatedSeconds: number;
+  cpuSecondsNode: number;
 }
 
-/** Year end between two syncs: every student up a grade, graduates to /Alumni (deactivated), 1 % newly suspended. */
+const MODELS: Record<string, LatencyModel> = {
+  calibrated: CALIBRATED_LATENCY,
+  'calibrated×0.5': scaledLatency(CALIBRATED_LATENCY, 0.5),
+  'calibrated×2': scaledLatency(CALIBRATED_LATENCY, 2),
+  'calibrated+slowREST': { ...CALIBRATED_LATENCY, restAtServiceLatency: true },
+  old: DEFAULT_LATENCY,
+};
+
+interface District {
+  dir: FakeDirectoryState;
+  rules: Json[];
+  mappedGroups: string[];
+}
+
+/** A district of `users` people, family.given emails; with `classesPerSchool`, class groups nested under one mapped group per school. */
+function district(users: number, classesPerSchool: number): District {
+  const dir = generateDomain({ users, nestedDepth: 3, suspendedRate: 0.02, seed: 42, domain: DOMAIN, emailStyle: 'family.given', groups: 5 });
+  const base = scaleRules(DOMAIN);
+  const classes = classesPerSchool ? addClassGroups(dir, { perSchool: classesPerSchool, seed: 7 }) : [];
+  const rules = [...base, ...classes.map((email, i) => ({ id: `classes-${i + 1}`, type: 'group', groupEmail: email, role: 'student' }))];
+  const mappedGroups = rules.flatMap((r) => (r.type === 'group' ? [String(r.groupEmail).toLowerCase()] : []));
+  return { dir, rules, mappedGroups };
+}
+
+/** Year end: every student one grade up, graduates to /Alumni (deactivated), 1 % of students newly suspended. */
 function yearEnd(dir: FakeDirectoryState): void {
   rollover(dir, 'alumni');
   const students = dir.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended);
   for (let i = 0; i < students.length; i += 100) dir.suspend(students[i].primaryEmail, true);
 }
 
-/** ceil(U/500) users.list pages + one orgunits.list + Σ ceil(members/200) over every group reachable from a rule, each once. */
-function directoryCallBound(dir: FakeDirectoryState): number {
-  return directoryLowerBound(dir, RULES.flatMap((r) => (r.type === 'group' ? [r.groupEmail!] : []))).total;
+// ---- first-principles bounds ---------------------------------------------------------------------
+
+/** The users a group lists with includeDerivedMembership: its members and those of groups nested in it, each once. */
+function derivedUsers(dir: FakeDirectoryState, email: string): number {
+  const users = new Set<string>();
+  const seen = new Set<string>();
+  const stack = [dir.findGroup(email)];
+  while (stack.length) {
+    const g = stack.pop();
+    if (!g || seen.has(g.id)) continue;
+    seen.add(g.id);
+    for (const m of g.members) {
+      if (m.type === 'USER') users.add(m.id);
+      if (m.type === 'GROUP') stack.push(dir.groupById(m.id));
+    }
+  }
+  const g = dir.findGroup(email);
+  // Direct nested groups are listed as members too.
+  return users.size + (g ? g.members.filter((m) => m.type === 'GROUP').length : 0);
 }
 
-// ---- running syncs in the simulated runtime ----------------------------------------------
-
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
-
-interface Measured {
-  state: string;
-  executions: number;
-  simMs: number;
-  longestPartMs: number;
-  directoryCalls: number;
-  rosterWrites: number;
-  /** Contiguous blocks of changed rows, and those blocks merged across short gaps (see changedBlocks). */
-  rosterBlocks: number;
-  rosterSpans: number;
-  /** Unchanged rows inside spans, written back as they were. */
-  rosterGapRows: number;
-  /** The fewest writes: one per span, and at least one per batch of APPLY_BATCH changes. */
-  rosterWriteBound: number;
-  stateWrites: number;
-  applied: Record<string, number>;
-  wallMs: number;
+function directoryBound(d: District): number {
+  const users = Math.ceil(d.dir.allUsers().length / 500);
+  const members = d.mappedGroups.reduce((n, g) => n + Math.max(1, Math.ceil(derivedUsers(d.dir, g) / 200)), 0);
+  return users + members + 1;
 }
+
+/** Roster rows that differ before and after (by ID), plus rows added or removed. */
+function changedRows(before: string[][], after: string[][]): number {
+  const old = new Map(before.map((r) => [r[0], r.join('\u0001')]));
+  let n = 0;
+  const ids = new Set<string>();
+  for (const r of after) {
+    ids.add(r[0]);
+    if (old.get(r[0]) !== r.join('\u0001')) n++;
+  }
+  for (const id of old.keys()) if (!ids.has(id)) n++;
+  return n;
+}
+
+// ---- running scheduled syncs ---------------------------------------------------------------------
 
 class Bench {
   readonly rt: SimRuntime;
-  constructor(readonly dir: FakeDirectoryState, budgetMs: number | null, extraSettings: Json = {}) {
+  constructor(readonly d: District, latency: LatencyModel) {
     this.rt = new SimRuntime({
       scriptPath: path.join(DIST, 'Code.js'),
       htmlDir: DIST,
-      directory: dir,
+      directory: d.dir,
       clockStartMs: Date.UTC(2026, 8, 1, 14),
-      // null: the whole sync in one execution, to measure the total simulated work.
-      globals: budgetMs === null ? { ROSTER_SYNC_BUDGET_MS: 1e12 } : {},
-      executionLimitMs: budgetMs === null ? 1e12 : EXECUTION_LIMIT_MS,
+      latency,
+      exactHourlyTriggers: true,
       wallTimeoutMs: 600_000,
     });
     const state = this.call('useMyAccountForSync', {});
-    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'off' }, ...extraSettings });
+    this.call('saveSettings', { ...state.settings, rules: d.rules, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { ...state.settings.schedule, mode: 'hourly' } });
   }
 
   call(fn: string, arg?: unknown): Json {
@@ -112,97 +148,97 @@ class Bench {
 
   private rosterRows(): string[][] {
     try {
-      return this.rt.sheetValues('Roster').slice(1) as string[][];
+      return (this.rt.sheetValues('Roster').slice(1) as string[][]).map((r) => r.map(String));
     } catch {
       return [];
     }
   }
 
-  /** Sync now, then Continue for each part, as the sidebar does. */
-  sync(): Measured {
-    const wall = Date.now();
+  private historyRows(): string[][] {
+    try {
+      return (this.rt.sheetValues('Sync history').slice(1) as unknown[][]).map((r) => r.map(String));
+    } catch {
+      return [];
+    }
+  }
+
+  /** Heartbeats (60 minutes apart) until a scheduled sync ends in History; at most 12. */
+  scheduledSync(kind: CaseResult['kind'], model: string, label: string): CaseResult {
     const before = this.rosterRows();
-    const rosterWrites = this.writes('Roster');
-    const stateWrites = this.writes('Roster Sync state');
-    const firstExec = this.rt.history.length;
+    const rosterWrites0 = this.writes('Roster');
+    const stateWrites0 = this.writes('Roster Sync state');
+    const history0 = this.historyRows().length;
+    const exec0 = this.rt.history.length;
+    const bound = directoryBound(this.d);
     this.rt.resetCounters();
-    let r = this.call('syncNow', {});
-    while (r.state === 'in-progress') r = this.call('continueSync');
-    const parts = this.rt.history.slice(firstExec);
+    let entry: string[] | undefined;
+    for (let beat = 0; beat < 12 && !entry; beat++) {
+      this.rt.advanceHours(1);
+      entry = this.historyRows().slice(history0).find((r) => r.includes('scheduled'));
+    }
+    if (!entry) throw new Error(`${label}: no scheduled sync ended within 12 heartbeats`);
+    const header = (this.rt.sheetValues('Sync history')[0] as string[]).map(String);
+    const col = (name: string) => entry![header.indexOf(name)];
+    const execs = this.rt.history.slice(exec0).filter((e) => e.fn === 'runScheduledSync');
+    const parts = Number(col('Parts'));
     const after = this.rosterRows();
+    const changed = changedRows(before, after);
+    if (process.env.BENCH_DEBUG) console.log(label, JSON.stringify(this.rt.calls), execs.map((e) => `${((e.endMs - e.startMs) / 1000).toFixed(1)}s cpu ${(e.cpuMs / 1000).toFixed(2)}s`).join(' | '));
+    const directoryCalls = Object.entries(this.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.')).reduce((n, [, v]) => n + v, 0);
     return {
-      state: r.state,
-      executions: parts.length,
-      simMs: parts.reduce((n, e) => n + (e.endMs - e.startMs), 0),
-      longestPartMs: Math.max(...parts.map((e) => e.endMs - e.startMs)),
-      directoryCalls: Object.entries(this.rt.calls).filter(([k]) => k.startsWith('AdminDirectory.')).reduce((n, [, v]) => n + v, 0),
-      rosterWrites: this.writes('Roster') - rosterWrites,
-      ...changedBlocks(before, after, r.applied),
-      stateWrites: this.writes('Roster Sync state') - stateWrites,
-      applied: r.applied,
-      wallMs: Date.now() - wall,
+      id: label,
+      users: this.d.dir.allUsers().length,
+      groups: this.d.dir.allGroups().length,
+      model,
+      kind,
+      trigger: 'scheduled',
+      ok: col('Outcome') === 'success',
+      parts,
+      directoryCalls,
+      directoryBound: bound,
+      rosterWrites: this.writes('Roster') - rosterWrites0,
+      rosterWriteBound: parts + Math.ceil(changed / 10_000),
+      stateWrites: this.writes('Roster Sync state') - stateWrites0,
+      simulatedSeconds: round(execs.reduce((n, e) => n + (e.endMs - e.startMs), 0) / 1000, 1),
+      cpuSecondsNode: round(execs.reduce((n, e) => n + e.cpuMs, 0) / 1000, 2),
     };
   }
 }
 
-/** The add-on's own span gap, read from its source (src/destinations/sheet/sheetRoster.ts is Apps Script code). */
-const MAX_GAP_ROWS = Number(/MAX_GAP_ROWS = (\d+)/.exec(fs.readFileSync(path.join(ROOT, 'src/destinations/sheet/sheetRoster.ts'), 'utf8'))![1]);
-
-/**
- * Rows that changed, counted on the sheet before and after (rows keep their place unless deleted;
- * appended rows make one block): contiguous blocks of changed rows, the spans those blocks make when
- * gaps of up to MAX_GAP_ROWS unchanged rows are bridged, and the unchanged rows inside the spans.
- */
-function changedBlocks(before: string[][], after: string[][], applied: Record<string, number>): { rosterBlocks: number; rosterSpans: number; rosterGapRows: number; rosterWriteBound: number } {
-  const afterById = new Map(after.map((r) => [r[0], r.join('\u0001')]));
-  const changed = before.map((row) => afterById.get(row[0]) !== row.join('\u0001'));
-  let blocks = 0;
-  let spans = 0;
-  let gapRows = 0;
-  let lastChanged = -Infinity;
-  changed.forEach((c, i) => {
-    if (!c) return;
-    if (i !== lastChanged + 1) blocks++;
-    const gap = i - lastChanged - 1;
-    if (gap > MAX_GAP_ROWS) spans++;
-    else gapRows += gap;
-    lastChanged = i;
-  });
-  const old = new Set(before.map((r) => r[0]));
-  const appended = after.some((r) => !old.has(r[0])) ? 1 : 0;
-  const batches = Math.ceil(Object.values(applied).reduce((a, b) => a + b, 0) / APPLY_BATCH);
-  return { rosterBlocks: blocks + appended, rosterSpans: spans + appended, rosterGapRows: gapRows, rosterWriteBound: Math.max(spans + appended, batches) };
+function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
 }
 
-// ---- the planner in plain Node ---------------------------------------------------------------
 
-function snapshotOf(dir: FakeDirectoryState): DirectorySnapshot {
+// ---- the planner in plain Node (bench/planner.json) ------------------------------------------------
+
+/** The rollover's data as the planner gets it: the directory after the year end, the roster before it. */
+function planData(d: District, rosterRows: string[][], now: number): PlanData {
   const groups = [];
-  const queue = RULES.flatMap((r) => (r.type === 'group' ? [r.groupEmail!.toLowerCase()] : []));
+  const queue = [...d.mappedGroups];
   const seen = new Set<string>();
   while (queue.length) {
     const email = queue.shift()!;
     if (seen.has(email)) continue;
     seen.add(email);
-    const g = dir.findGroup(email)!;
-    const nested = g.members.filter((m) => m.type === 'GROUP').map((m) => dir.groupById(m.id)!.email.toLowerCase());
+    const g = d.dir.findGroup(email)!;
+    const nested = g.members.filter((m) => m.type === 'GROUP').map((m) => d.dir.groupById(m.id)!.email.toLowerCase());
     groups.push({ email, userIds: g.members.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: nested });
     queue.push(...nested);
   }
-  return {
-    users: dir.allUsers().map((u) => ({ id: u.id, email: u.primaryEmail, name: u.name.fullName, orgUnitPath: u.orgUnitPath, suspended: u.suspended, archived: u.archived })),
-    orgUnits: dir.allOrgUnits().map((o) => ({ orgUnitPath: o.orgUnitPath, name: o.name, parentOrgUnitPath: o.parentOrgUnitPath })),
+  const snapshot: DirectorySnapshot = {
+    users: d.dir.allUsers().map((u) => ({ id: u.id, email: u.primaryEmail, name: u.name.fullName, orgUnitPath: u.orgUnitPath, suspended: u.suspended, archived: u.archived })),
+    orgUnits: d.dir.allOrgUnits().map((o) => ({ orgUnitPath: o.orgUnitPath, name: o.name, parentOrgUnitPath: o.parentOrgUnitPath })),
     groups,
     missingGroups: [],
   };
-}
-
-function accountsOf(rows: string[][]): Account[] {
   const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
-  return rows.map((r) => ({
+  const accounts: Account[] = rosterRows.map((r) => ({
     id: r[0], email: r[1], name: r[2], roles: list(r[3]), status: r[4] as Account['status'], permissions: list(r[5]), source: r[6] as Account['source'],
     orgUnitPath: r[7], lastSynced: r[8], syncedStatus: r[9] as Account['syncedStatus'], outOfScopeSince: r[10],
   }));
+  return { rules: d.rules, snapshot, accounts, now: new Date(now).toISOString() };
 }
 
 interface PlanStats {
@@ -213,33 +249,25 @@ interface PlanStats {
   changes: number;
 }
 
-/**
- * bench/planWork.ts bundled by esbuild as the add-on is (plain JavaScript, no test-time loader or
- * name-keeping wrappers), so Node runs the planner's code as shipped.
- */
-let planWorkJs: string | null = null;
+/** bench/planWork.ts bundled by esbuild as the add-on is, so Node runs the planner's code as shipped. */
 function planWork(): string {
-  if (planWorkJs) return planWorkJs;
   const out = path.join(os.tmpdir(), `roster-sync-planwork-${process.pid}.cjs`);
+  if (fs.existsSync(out)) return out;
   buildSync({ entryPoints: [path.join(__dirname, 'planWork.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', outfile: out, logLevel: 'warning' });
   process.on('exit', () => fs.rmSync(out, { force: true }));
-  return (planWorkJs = out);
+  return out;
 }
 
 function child(which: 'plan' | 'bare', mode: 'time' | 'memory', file: string): { json: Json; out: string } {
   const flags = mode === 'memory' ? ['--max-semi-space-size=1'] : [];
-  const r = spawnSync(process.execPath, ['--expose-gc', ...flags, planWork(), which, mode, file], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 1 << 28,
-  });
+  const r = spawnSync(process.execPath, ['--expose-gc', ...flags, planWork(), which, mode, file], { cwd: ROOT, encoding: 'utf8', maxBuffer: 1 << 28 });
   if (r.status !== 0) throw new Error(`planWork ${which} ${mode} failed: ${r.stderr}`);
   const line = r.stdout.split('\n').find((l) => l.startsWith('{'));
   if (!line) throw new Error(`planWork ${which} ${mode} printed no result: ${r.stdout.slice(0, 500)}`);
   return { json: JSON.parse(line), out: r.stdout };
 }
 
-/** Times and weighs one implementation, each in a fresh Node process (bench/planWork.ts). */
+/** Times (best of 7) and weighs (peak heap of one run) one implementation, each in a fresh Node process. */
 function measurePlan(file: string, which: 'plan' | 'bare'): PlanStats {
   const time = child(which, 'time', file).json;
   const memory = child(which, 'memory', file);
@@ -248,191 +276,137 @@ function measurePlan(file: string, which: 'plan' | 'bare'): PlanStats {
   return { bestMs: time.bestMs, medianMs: time.medianMs, peakMb: peak, changes: time.changes };
 }
 
-// ---- the run ------------------------------------------------------------------------------------
-
-interface SizeResult {
+interface PlannerResult {
   users: number;
-  groupsRead: number;
-  bound: { first: number; rollover: number };
-  first: Measured;
-  /** The first sync of the same domain with ATTRIBUTES mapped. */
-  firstWithAttributes: Measured;
-  noChange: Measured;
-  rolloverSync: Measured;
-  work: { first: number; noChange: number; rolloverSync: number };
   plan: PlanStats;
   bare: PlanStats;
-  setupMs: number;
 }
 
-function runSize(users: number): SizeResult {
-  const setup = Date.now();
-  const dirA = domain(users);
-  const dirB = domain(users);
-  const multi = new Bench(dirA, EXECUTION_BUDGET_MS);
-  const single = new Bench(dirB, null);
-  const setupMs = Date.now() - setup;
-  const log = (what: string, m: Measured) => console.log(`  ${users} ${what}: ${m.state}, ${m.executions} executions, ${(m.simMs / 1000).toFixed(1)} s simulated, ${m.directoryCalls} directory calls, ${m.rosterWrites} roster writes, ${m.wallMs} ms wall`);
-
-  const boundFirst = directoryCallBound(dirA);
-  const first = multi.sync();
-  log('first sync', first);
-  const workFirst = single.sync().simMs;
-  const firstWithAttributes = new Bench(domain(users), EXECUTION_BUDGET_MS, { attributes: ATTRIBUTES }).sync();
-  log('first sync with attributes', firstWithAttributes);
-  const next = (b: Bench) => b.rt.setClock(b.rt.nowMs() + HOUR);
-  next(multi);
-  next(single);
-  const noChange = multi.sync();
-  log('no-change sync', noChange);
-  const workNoChange = single.sync().simMs;
-
-  // The planner on the rollover's data: the roster after the first sync against the directory after the year end.
-  const rosterBefore = accountsOf(multi.rt.sheetValues('Roster').slice(1) as string[][]);
-  next(multi);
-  next(single);
-  yearEnd(dirA);
-  yearEnd(dirB);
-  const boundRollover = directoryCallBound(dirA);
-  const data: PlanData = { rules: RULES, snapshot: snapshotOf(dirA), accounts: rosterBefore, now: new Date(multi.rt.nowMs()).toISOString() };
-  const rolloverSync = multi.sync();
-  log('rollover sync', rolloverSync);
-  const workRollover = single.sync().simMs;
-
-  const file = path.join(os.tmpdir(), `roster-sync-bench-${process.pid}-${users}.json`);
+function measurePlanner(data: PlanData): PlannerResult {
+  const file = path.join(os.tmpdir(), `roster-sync-bench-${process.pid}.json`);
   fs.writeFileSync(file, JSON.stringify(data));
-  const plan = measurePlan(file, 'plan');
-  const bare = measurePlan(file, 'bare');
-  if (!process.env.BENCH_KEEP_DATA) fs.rmSync(file, { force: true });
-  console.log(`  ${users} plan: ${plan.bestMs.toFixed(1)} ms (bare diff ${bare.bestMs.toFixed(1)} ms), peak ${plan.peakMb.toFixed(1)} MB (bare ${bare.peakMb.toFixed(1)} MB)`);
-  return {
-    users,
-    groupsRead: data.snapshot.groups.length,
-    bound: { first: boundFirst, rollover: boundRollover },
-    first,
-    firstWithAttributes,
-    noChange,
-    rolloverSync,
-    work: { first: workFirst, noChange: workNoChange, rolloverSync: workRollover },
-    plan,
-    bare,
-    setupMs,
-  };
+  try {
+    const result = { users: data.snapshot.users.length, plan: measurePlan(file, 'plan'), bare: measurePlan(file, 'bare') };
+    console.log(`  planner: ${result.plan.bestMs.toFixed(0)} ms (bare diff ${result.bare.bestMs.toFixed(0)} ms), peak ${result.plan.peakMb.toFixed(1)} MB (bare ${result.bare.peakMb.toFixed(1)} MB)`);
+    return result;
+  } finally {
+    fs.rmSync(file, { force: true });
+  }
 }
 
-const fmt = (n: number, d = 2) => n.toFixed(d);
-const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+// ---- the cases ----------------------------------------------------------------------------------
 
-function report(results: SizeResult[], totalMs: number): string {
-  const rows = (f: (r: SizeResult) => string[]) => results.map((r) => `| ${r.users.toLocaleString('en-US')} | ${f(r).join(' | ')} |`).join('\n');
-  const minExec = (work: number) => Math.max(1, Math.ceil(work / EXECUTION_BUDGET_MS));
-  const big = results.find((r) => r.users === Math.max(...SIZES))!;
-  const lat = DEFAULT_LATENCY.perMethod;
-  const used = ['AdminDirectory.Users.list', 'AdminDirectory.Members.list', 'AdminDirectory.Orgunits.list', 'Range.getValues', 'Range.setValues', 'Range.*', 'Sheet.insertRowsAfter', 'Sheet.deleteRows', 'Sheet.*', 'Spreadsheet.insertSheet', 'Spreadsheet.*', 'Properties.*', 'Lock.*'];
+function log(r: CaseResult, wallMs: number): void {
+  console.log(`  ${r.id}: ${r.ok ? 'ok' : 'NOT ok'}, ${parts(r.parts)}, ${r.simulatedSeconds} s simulated, directory ${r.directoryCalls}/${r.directoryBound}, roster writes ${r.rosterWrites}/${r.rosterWriteBound}, state writes ${r.stateWrites}, ${r.cpuSecondsNode} s CPU, ${(wallMs / 1000).toFixed(1)} s wall`);
+}
+
+let planner: PlannerResult | null = null;
+
+/** First, no-change and rollover syncs of the 100,000-user district with 3,000 nested class groups. */
+function nestedCases(model: string): CaseResult[] {
+  const d = district(100_000, 60);
+  const b = new Bench(d, MODELS[model]);
+  const out: CaseResult[] = [];
+  const run = (kind: CaseResult['kind']) => {
+    const t = Date.now();
+    const r = b.scheduledSync(kind, model, `100k-classes-${kind}-${model}`);
+    log(r, Date.now() - t);
+    out.push(r);
+  };
+  run('first');
+  run('nochange');
+  const rosterBefore = (b.rt.sheetValues('Roster').slice(1) as unknown[][]).map((r) => r.map(String));
+  yearEnd(d.dir);
+  if (model === 'calibrated' && !planner) planner = measurePlanner(planData(d, rosterBefore, b.rt.nowMs()));
+  run('rollover');
+  return out;
+}
+
+function flatCase(users: number, model: string): CaseResult {
+  const d = district(users, 0);
+  const b = new Bench(d, MODELS[model]);
+  const t = Date.now();
+  const r = b.scheduledSync('first', model, `${users / 1000}k-first-${model}`);
+  log(r, Date.now() - t);
+  return r;
+}
+
+function render(results: CaseResult[], wallMs: number): string {
+  const n = (x: number) => x.toLocaleString('en-US');
+  const row = (r: CaseResult) =>
+    `| ${r.id} | ${n(r.users)} | ${n(r.groups)} | ${r.model} | ${r.kind} | ${r.ok ? 'ok' : '**not ok**'} | ${r.parts} | ${n(r.directoryCalls)} / ${n(r.directoryBound)} (${(r.directoryCalls / r.directoryBound).toFixed(3)}) | ${r.rosterWrites} / ${r.rosterWriteBound} | ${r.stateWrites} | ${r.simulatedSeconds} | ${r.cpuSecondsNode} |`;
   return `# Benchmark results
 
-Generated by \`npm run bench\` (\`bench/run.ts\`) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version}, ${os.cpus().length} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}).
-The whole run took **${s(totalMs)}** of wall time (the goal is under 10 minutes).
+Rendered from \`bench/results.json\` by \`npm run bench\` (\`bench/run.ts\`) on ${new Date().toISOString().slice(0, 10)}: Node ${process.version},
+${os.cpus().length} cores. The whole run took ${(wallMs / 1000).toFixed(0)} s of wall time. Models and their sources: \`bench/README.md\`.
 
-Each size is a domain from \`generateDomain\` (students across schools and grades, staff, groups of 10–300 members,
-a chain of three nested groups with \`nest-3\` also nested in \`group-1\` and \`group-2\`, 2 % suspended) synced with
-five rules (OU \`/Students\`, OU \`/Staff/Teachers\`, groups \`nest-1\`, \`group-1\`, \`group-2\`). Three syncs run on the
-built bundle in the simulated runtime, as the sidebar runs them (Sync now, then Continue for each part): the
-**first** sync, a **no-change** sync, and after a year-end **rollover** (every student one grade up, graduates to
-/Alumni and so deactivated, 1 % of students newly suspended) the **rollover** sync.
+Every sync is a **scheduled** sync on the hourly heartbeat, heartbeats exactly 60 minutes apart. Bounds come from
+the generated directory and the sheets, not from the add-on's code: directory calls ≥ ceil(users / 500) +
+Σ over mapped groups ceil(derived members / 200) + 1; roster writes ≤ parts + ceil(changed rows / 10,000).
+"simulated s" is the time of the parts that worked (the heartbeats in between are not counted).
 
-## Directory API calls (goal: ratio 1.00)
+| case | users | groups | model | kind | outcome | parts | directory calls / bound | roster writes / bound | state writes | simulated s | CPU s (Node) |
+|---|---:|---:|---|---|---|---:|---:|---:|---:|---:|---:|
+${results.map(row).join('\n')}
 
-Lower bound = ceil(users / 500) \`users.list\` pages + 1 \`orgunits.list\` + Σ ceil(members / 200) \`members.list\` pages
-over every group reachable from a rule, each group once however often it is nested.
+${planner ? plannerSection(planner) : ''}## Goals (calibrated model)
 
-| users | groups read | first sync: calls / bound | ratio | rollover sync: calls / bound | ratio | no-change sync: calls | first sync with ${ATTRIBUTES.length} attributes: calls |
-|---:|---:|---:|---:|---:|---:|---:|---:|
-${rows((r) => [String(r.groupsRead), `${r.first.directoryCalls} / ${r.bound.first}`, fmt(r.first.directoryCalls / r.bound.first), `${r.rolloverSync.directoryCalls} / ${r.bound.rollover}`, fmt(r.rolloverSync.directoryCalls / r.bound.rollover), String(r.noChange.directoryCalls), String(r.firstWithAttributes.directoryCalls)])}
-
-Mapped attributes (${ATTRIBUTES.map((a) => a.name).join(', ')}: OU-path parts, \`organizations.title\`, a custom schema field) add
-fields to the same \`users.list\` pages (and \`projection=custom\`), never a call.
-
-No \`users.get\`, \`members.get\` or \`members.hasMember\` call is made by a sync.
-
-## Executions per sync (simulated time)
-
-Execution budget ${s(EXECUTION_BUDGET_MS)} (\`EXECUTION_BUDGET_MS\`), Apps Script limit ${s(EXECUTION_LIMIT_MS)}. "Work" is the simulated
-time of the same sync run in a single execution with no budget (same domain, same model); the minimum is
-ceil(work / budget). Extra executions come from what a part repeats: reading the roster and the saved snapshot
-back and planning again, and saving the checkpoint.
-
-| users | sync | executions | minimum | ratio | simulated time | work | longest part |
-|---:|---|---:|---:|---:|---:|---:|---:|
-${results
-  .flatMap((r) =>
-    ([['first', r.first, r.work.first], ['no-change', r.noChange, r.work.noChange], ['rollover', r.rolloverSync, r.work.rolloverSync]] as [string, Measured, number][]).map(
-      ([name, m, work]) => `| ${r.users.toLocaleString('en-US')} | ${name} | ${m.executions} | ${minExec(work)} | ${fmt(m.executions / minExec(work))} | ${s(m.simMs)} | ${s(work)} | ${s(m.longestPartMs)} |`,
-    ),
-  )
+${goals(results)
+  .map((g) => `- ${g.ok ? '✓' : '✗'} ${g.text}`)
   .join('\n')}
-
-Simulated latencies (\`DEFAULT_LATENCY\` in \`emulator/runtime.ts\`; a call costs its method's latency, plus
-${DEFAULT_LATENCY.perCellMs} ms per cell read or written by a Range call, rounded up to whole ms; ${DEFAULT_LATENCY.startupMs} ms start-up per execution):
-
-| call | ms |
-|---|---:|
-${used.map((k) => `| \`${k}\` | ${lat[k]} |`).join('\n')}
-| anything else | ${DEFAULT_LATENCY.defaultMs} |
-
-## Destination writes (Roster sheet: setValues + deleteRows)
-
-Rows are compared before and after each sync (appended rows form one block). A **block** is a run of
-contiguous changed rows; one write per block is the fewest a sync can make without writing unchanged rows.
-Changed rows at most ${MAX_GAP_ROWS} rows apart are written together as one **span** (\`MAX_GAP_ROWS\`): the
-unchanged rows between them are read back first and written as they were (a row a person edited meanwhile makes
-the span fall back to one write per block). A sync writes at most ${APPLY_BATCH} changes per destination call so
-that each batch is a checkpoint (\`APPLY_BATCH\`). The bound is therefore one write per span, and at least one
-per batch: max(spans, ceil(changes / ${APPLY_BATCH})); the first sync's appends make one write per batch, and it
-also writes the header row of the new sheet.
-
-| users | first sync: writes / bound | rollover sync: writes / bound | ratio | rollover: blocks / spans | rollover: unchanged rows written back | no-change sync: writes (goal 0) | state sheet writes (first / no-change / rollover) |
-|---:|---:|---:|---:|---:|---:|---:|---:|
-${rows((r) => [`${r.first.rosterWrites} / ${r.first.rosterWriteBound}`, `${r.rolloverSync.rosterWrites} / ${r.rolloverSync.rosterWriteBound}`, fmt(r.rolloverSync.rosterWrites / Math.max(1, r.rolloverSync.rosterWriteBound)), `${r.rolloverSync.rosterBlocks} / ${r.rolloverSync.rosterSpans}`, String(r.rolloverSync.rosterGapRows), String(r.noChange.rosterWrites), `${r.first.stateWrites} / ${r.noChange.stateWrites} / ${r.rolloverSync.stateWrites}`])}
-
-Changes applied: ${results.map((r) => `${r.users.toLocaleString('en-US')}: first ${r.first.applied.create} created; rollover ${r.rolloverSync.applied.update} updated, ${r.rolloverSync.applied.deactivate} deactivated`).join('; ')}.
-
-## Core planning in Node (the rollover plan)
-
-\`makePlan\` (\`src/core/plan.ts\`: rules with sub-OUs and nested groups, a reason for every change, lifecycle,
-threshold) against a bare Map-based diff of the same data (desired roles from OU prefixes and flattened groups,
-compared field by field with a Map of the accounts, no reasons: \`bareDiff\` in \`bench/planWork.ts\`). Each is
-measured in fresh Node processes on the same JSON: time is the fastest of 7 runs after a warm-up (the median in
-brackets: this machine is shared, and slower runs measure the neighbours too); peak memory is the most heap in use
-during one run above the heap holding the input (V8 with a 1 MB young generation, so it collects every few hundred
-KB, and \`--trace-gc\` reporting the heap before each collection). Both produce the same number of changes.
-
-| users | changes (plan / bare) | plan time | bare diff | time ratio (goal ≤ 3) | peak heap (plan / bare) | peak ratio (goal ≤ 3) |
-|---:|---:|---:|---:|---:|---:|---:|
-${rows((r) => [`${r.plan.changes} / ${r.bare.changes}`, `${fmt(r.plan.bestMs, 1)} ms (${fmt(r.plan.medianMs, 1)})`, `${fmt(r.bare.bestMs, 1)} ms (${fmt(r.bare.medianMs, 1)})`, fmt(r.plan.bestMs / r.bare.bestMs), `${fmt(r.plan.peakMb, 1)} / ${fmt(r.bare.peakMb, 1)} MB`, fmt(r.plan.peakMb / r.bare.peakMb)])}
-
-Scaling: ${results.map((r) => `${fmt((r.plan.bestMs / r.users) * 1000, 2)} µs per user at ${r.users.toLocaleString('en-US')}`).join(', ')} (linear: constant per user).
-Planning ${big.users.toLocaleString('en-US')} users takes ${fmt(big.plan.bestMs / 1000, 2)} s (goal < 2 s).
-
-## Wall time per size
-
-| users | setup (2 domains, 2 runtimes) | first | no-change | rollover |
-|---:|---:|---:|---:|---:|
-${rows((r) => [s(r.setupMs), s(r.first.wallMs), s(r.noChange.wallMs), s(r.rolloverSync.wallMs)])}
 `;
+}
+
+function plannerSection(p: PlannerResult): string {
+  const f = (x: number, d = 1) => x.toFixed(d);
+  return `## Planning in plain Node (bench/planner.json)
+
+\`makePlan\` (rules with sub-OUs and nested groups, a reason for every change, lifecycle, threshold) on the
+100,000-user rollover, against a bare Map-based diff of the same data (\`bareDiff\` in \`bench/planWork.ts\`), each
+in fresh Node processes: time is the best of 7 runs (the median in brackets), peak memory the most heap in use
+during one run above the heap holding the input.
+
+| users | changes (plan / bare) | plan | bare diff | time ratio (goal ≤ 3) | peak heap (plan / bare) | peak ratio (goal ≤ 3) |
+|---:|---:|---:|---:|---:|---:|---:|
+| ${p.users.toLocaleString('en-US')} | ${p.plan.changes} / ${p.bare.changes} | ${f(p.plan.bestMs)} ms (${f(p.plan.medianMs)}) | ${f(p.bare.bestMs)} ms (${f(p.bare.medianMs)}) | ${f(p.plan.bestMs / p.bare.bestMs, 2)} | ${f(p.plan.peakMb)} / ${f(p.bare.peakMb)} MB | ${f(p.plan.peakMb / p.bare.peakMb, 2)} |
+
+`;
+}
+
+const parts = (n: number | undefined) => `${n} part${n === 1 ? '' : 's'}`;
+
+function goals(results: CaseResult[]): { ok: boolean; text: string }[] {
+  const cal = (id: string) => results.find((r) => r.id === id);
+  const first = cal('100k-classes-first-calibrated');
+  const roll = cal('100k-classes-rollover-calibrated');
+  const none = cal('100k-classes-nochange-calibrated');
+  const big = cal('300k-first-calibrated');
+  const out = [
+    { ok: !!first && first.ok && first.parts <= 2, text: `100k users, 3,000 nested class groups, first sync: ok in ≤ 2 parts (${parts(first?.parts)})` },
+    { ok: !!roll && roll.ok && roll.parts === 1, text: `same, rollover: 1 part (${parts(roll?.parts)})` },
+    { ok: !!none && none.ok && none.parts === 1 && none.simulatedSeconds <= 60, text: `same, no change: 1 part, ≤ 60 simulated seconds (${parts(none?.parts)}, ${none?.simulatedSeconds} s)` },
+    { ok: !!big && big.ok, text: `300k users, first sync: ok (${big?.ok ? 'ok' : 'not ok'}, ${parts(big?.parts)})` },
+  ];
+  const calibrated = results.filter((r) => r.model === 'calibrated');
+  out.push({ ok: calibrated.every((r) => r.directoryCalls / r.directoryBound <= 1.05), text: `every case: directory calls / bound ≤ 1.05 (worst ${Math.max(...calibrated.map((r) => r.directoryCalls / r.directoryBound)).toFixed(3)})` });
+  out.push({ ok: calibrated.every((r) => r.rosterWrites <= r.rosterWriteBound), text: 'every case: roster writes ≤ bound' });
+  return out;
 }
 
 function main(): void {
   if (!fs.existsSync(path.join(DIST, 'Code.js'))) throw new Error('dist/Code.js is missing: run `npm run build` first (npm run bench does)');
   const started = Date.now();
-  const results: SizeResult[] = [];
-  for (const users of SIZES) {
-    console.log(`${users} users`);
-    results.push(runSize(users));
+  const models = (process.env.BENCH_MODELS ?? 'calibrated,calibrated×0.5,calibrated×2,calibrated+slowREST,old').split(',');
+  const results: CaseResult[] = [];
+  for (const model of models) {
+    console.log(`model ${model}`);
+    results.push(...nestedCases(model));
+    if ((model === 'calibrated' || model === 'old') && !process.env.BENCH_NO_300K) results.push(flatCase(300_000, model));
   }
-  const out = path.join(__dirname, 'results.md');
-  fs.writeFileSync(out, report(results, Date.now() - started));
-  console.log(`wrote ${path.relative(ROOT, out)} in ${s(Date.now() - started)}`);
+  fs.writeFileSync(path.join(__dirname, 'results.json'), JSON.stringify(results, null, 2) + '\n');
+  if (planner) fs.writeFileSync(path.join(__dirname, 'planner.json'), JSON.stringify(planner, null, 2) + '\n');
+  fs.writeFileSync(path.join(__dirname, 'results.md'), render(results, Date.now() - started));
+  console.log(`wrote bench/results.json and bench/results.md in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
 
 main();

@@ -220,6 +220,8 @@ export interface GenerateOptions {
   suspendedRate?: number;
   seed?: number;
   domain?: string;
+  /** 'given.family' (default) or 'family.given', the two common district conventions. */
+  emailStyle?: 'given.family' | 'family.given';
 }
 
 /**
@@ -245,8 +247,9 @@ export function generateDomain(options: GenerateOptions): FakeDirectoryState {
   for (let i = 1; i < options.users; i++) {
     const given = GIVEN[Math.floor(rng() * GIVEN.length)];
     const family = FAMILY[Math.floor(rng() * FAMILY.length)];
+    const local = options.emailStyle === 'family.given' ? emailLocal(family, given) : emailLocal(given, family);
     const u = state.addUser({
-      email: `${emailLocal(given, family)}.${i}@${domain}`,
+      email: `${local}.${i}@${domain}`,
       givenName: given,
       familyName: family,
       orgUnitPath: ous[Math.floor(rng() * ous.length)],
@@ -270,6 +273,40 @@ export function generateDomain(options: GenerateOptions): FakeDirectoryState {
     for (let k = 0; k < 5 && k < ids.length; k++) state.addMember(email, ids[(d * 97 + k * 13) % ids.length]);
   }
   return state;
+}
+
+/**
+ * Class groups as a district's SIS sync makes them: per school, `perSchool` class groups (a teacher
+ * of the school and about `size` of its students each), nested in the school's mapped group
+ * classes-school-<n>@. Returns the mapped groups' emails (one group rule each).
+ */
+export function addClassGroups(state: FakeDirectoryState, options: { perSchool: number; size?: number; seed?: number }): string[] {
+  const rng = seededRandom(options.seed ?? 99);
+  const size = options.size ?? 28;
+  const bySchool = new Map<string, { students: string[]; teachers: string[] }>();
+  for (const u of state.allUsers()) {
+    const m = /^\/(Students|Staff\/Teachers)\/(School \d+)/.exec(u.orgUnitPath);
+    if (!m) continue;
+    const school = bySchool.get(m[2]) ?? { students: [], teachers: [] };
+    (m[1] === 'Students' ? school.students : school.teachers).push(u.id);
+    bySchool.set(m[2], school);
+  }
+  const mapped: string[] = [];
+  for (const [name, school] of bySchool) {
+    const n = name.split(' ')[1];
+    const parent = `classes-school-${n}@${state.domain}`;
+    state.addGroup({ email: parent, name: `${name} classes` });
+    mapped.push(parent);
+    for (let k = 1; k <= options.perSchool; k++) {
+      const email = `class-${n}-${k}@${state.domain}`;
+      state.addGroup({ email, name: `${name} class ${k}` });
+      state.addMember(parent, email);
+      if (school.teachers.length) state.addMember(email, school.teachers[Math.floor(rng() * school.teachers.length)]);
+      const start = Math.floor(rng() * Math.max(1, school.students.length - size));
+      for (let i = 0; i < size && start + i < school.students.length; i++) state.addMember(email, school.students[start + i]);
+    }
+  }
+  return mapped;
 }
 
 // ---- mutations between syncs ---------------------------------------------------------------
@@ -355,21 +392,37 @@ export function scaleRules(domain: string): { id: string; type: 'ou' | 'group'; 
 
 /**
  * The fewest directory calls a full sync can make: ceil(users / 500) users.list pages, one
- * orgunits.list, and ceil(members / 200) members.list pages (at least one) for every group
- * reachable from the rules' groups, each counted once however often it is nested.
+ * orgunits.list, and for every group a rule names (each once) ceil(derived members / 200)
+ * members.list pages (at least one): with includeDerivedMembership a group lists the users of the
+ * groups nested in it (each once) besides its direct members, so nested groups need no listing.
  */
 export function directoryLowerBound(dir: FakeDirectoryState, ruleGroupEmails: string[]): { users: number; members: number; orgunits: number; total: number } {
   const users = Math.max(1, Math.ceil(dir.allUsers().length / 500));
-  const queue = ruleGroupEmails.map((e) => e.toLowerCase());
-  const seen = new Set<string>();
   let members = 0;
-  while (queue.length) {
-    const email = queue.shift()!;
-    if (seen.has(email)) continue;
-    seen.add(email);
-    const g = dir.findGroup(email);
-    members += Math.max(1, Math.ceil((g?.members.length ?? 0) / 200));
-    for (const m of g?.members ?? []) if (m.type === 'GROUP') queue.push(dir.groupById(m.id)!.email.toLowerCase());
-  }
+  for (const email of new Set(ruleGroupEmails.map((e) => e.toLowerCase()))) members += Math.max(1, Math.ceil(derivedMemberCount(dir, email) / 200));
   return { users, members, orgunits: 1, total: users + members + 1 };
+}
+
+/** What members.list with includeDerivedMembership lists: the direct members, and the users of nested groups, each once. */
+export function derivedMemberCount(dir: FakeDirectoryState, email: string): number {
+  const root = dir.findGroup(email);
+  if (!root) return 0;
+  const users = new Set<string>();
+  let direct = 0;
+  const seen = new Set<string>();
+  const stack = [root];
+  while (stack.length) {
+    const g = stack.pop()!;
+    if (seen.has(g.id)) continue;
+    seen.add(g.id);
+    for (const m of g.members) {
+      if (m.type === 'USER') users.add(m.id);
+      else if (g === root) direct++;
+      if (m.type === 'GROUP') {
+        const inner = dir.groupById(m.id);
+        if (inner) stack.push(inner);
+      }
+    }
+  }
+  return users.size + direct;
 }

@@ -587,3 +587,106 @@ describe('demo domain', () => {
     expect(d.findGroup('nest-1@scale.example')!.members.some((m) => m.type === 'GROUP')).toBe(true);
   });
 });
+
+// ---- the Directory REST API through UrlFetchApp, derived membership, the calibrated model ----------
+
+const REST_PROBES = `
+function rest(paths, token) {
+  var t = token === undefined ? ScriptApp.getOAuthToken() : token;
+  var reqs = paths.map(function (p) { return { url: 'https://admin.googleapis.com/admin/directory/v1/' + p, headers: { Authorization: 'Bearer ' + t }, muteHttpExceptions: true }; });
+  return UrlFetchApp.fetchAll(reqs).map(function (r) { return { code: r.getResponseCode(), body: JSON.parse(r.getContentText()) }; });
+}
+function restThrows(path) {
+  try { UrlFetchApp.fetch('https://admin.googleapis.com/admin/directory/v1/' + path, { headers: { Authorization: 'Bearer ' + ScriptApp.getOAuthToken() } }); return null; }
+  catch (e) { return e.message; }
+}
+function derived(group, token) { return AdminDirectory.Members.list(group, { includeDerivedMembership: true, maxResults: 200, pageToken: token || undefined }); }
+function writeThenRead(n) {
+  var sheet = SpreadsheetApp.getActiveSpreadsheet().getSheets()[0];
+  var values = []; for (var i = 0; i < n; i++) values.push(['x', 'y']);
+  var t0 = Date.now();
+  sheet.getRange(1, 1, n, 2).setValues(values);
+  var t1 = Date.now();
+  sheet.getRange(1, 1, 1, 1).getValues();
+  var t2 = Date.now();
+  sheet.getRange(1, 1, 1, 1).getValues();
+  return { write: t1 - t0, firstRead: t2 - t1, secondRead: Date.now() - t2 };
+}
+function spin(n) { var x = 0; for (var i = 0; i < n * 20000; i++) x += i % 7; Utilities.sleep(0); return x; }
+`;
+
+describe('Directory REST API through UrlFetchApp (the fake directory behind admin.googleapis.com)', () => {
+  const encode = (s: string) => encodeURIComponent(s);
+
+  test('answers with the script token only; a wrong token is a 401 UNAUTHENTICATED; errors are HTTP codes with Google’s JSON body', () => {
+    const rt = sim(REST_PROBES);
+    const [ok] = rt.run('rest', [['users?customer=my_customer&maxResults=500&query=' + encode('email:a*')]]) as { code: number; body: { users: { primaryEmail: string }[] } }[];
+    expect(ok.code).toBe(200);
+    expect(ok.body.users.length).toBeGreaterThan(0);
+    expect(ok.body.users.every((u) => u.primaryEmail.startsWith('a'))).toBe(true);
+    const [denied] = rt.run('rest', [['users?customer=my_customer'], 'ya29.not-the-token']) as { code: number; body: { error: { status: string } } }[];
+    expect(denied).toMatchObject({ code: 401, body: { error: { code: 401, status: 'UNAUTHENTICATED' } } });
+    const [missing] = rt.run('rest', [[`groups/${encode('nobody@' + DEMO_DOMAIN)}/members`]]) as { code: number; body: { error: { errors: { reason: string }[] } } }[];
+    expect(missing).toMatchObject({ code: 404, body: { error: { errors: [{ reason: 'notFound' }] } } });
+    // Without muteHttpExceptions UrlFetchApp throws on an error status, as Google's does.
+    expect(rt.run('restThrows', [`users/${encode('nobody@' + DEMO_DOMAIN)}`])).toMatch(/^Request failed for https:\/\/admin\.googleapis\.com returned code 404/);
+  });
+
+  test('every request counts as its Directory method and is open to the same faults; a fetchAll round costs one round', () => {
+    const rt = sim(REST_PROBES, { latency: { perMethod: { 'UrlFetchApp.fetchAll': 400 }, defaultMs: 0, perCellMs: 0, startupMs: 0 } });
+    rt.inject('AdminDirectory.Users.list', (n) => (n === 2 ? GoogleErrors.unavailable('users.list') : undefined));
+    const before = rt.nowMs();
+    const answers = rt.run('rest', [['users?customer=my_customer', 'users?customer=my_customer', 'customer/my_customer/orgunits?type=all']]) as { code: number }[];
+    expect(answers.map((a) => a.code)).toEqual([200, 503, 200]);
+    expect(rt.calls).toMatchObject({ 'AdminDirectory.Users.list': 2, 'AdminDirectory.Orgunits.list': 1, 'UrlFetchApp.fetchAll': 1 });
+    expect(rt.nowMs() - before).toBe(400); // the three requests ran in parallel, in one round
+  });
+});
+
+test('members.list with includeDerivedMembership lists the users of nested groups once each (cycles included), in pages of 200', () => {
+  const rt = sim(REST_PROBES);
+  const group = `all-staff@${DEMO_DOMAIN}`; // all-teachers (itself of three school groups), admins, support-staff
+  const ids: string[] = [];
+  let token: string | undefined;
+  let pages = 0;
+  do {
+    const page = rt.run('derived', [group, token]) as { members?: { id: string; type: string }[]; nextPageToken?: string };
+    expect((page.members ?? []).length).toBeLessThanOrEqual(200);
+    ids.push(...(page.members ?? []).filter((m) => m.type === 'USER').map((m) => m.id));
+    token = page.nextPageToken;
+    pages++;
+  } while (token);
+  const expected = rt.directory.allUsers().filter((u) => rt.directory.isMemberDeep(rt.directory.findGroup(group)!, u.id)).map((u) => u.id);
+  expect(ids.sort()).toEqual(expected.sort());
+  expect(new Set(ids).size).toBe(ids.length);
+  const cycle = rt.run('derived', [`robotics-club@${DEMO_DOMAIN}`]) as { members: { id: string; type: string }[] };
+  const users = cycle.members.filter((m) => m.type === 'USER').map((m) => m.id);
+  expect(new Set(users).size).toBe(users.length); // stem-club and robotics-club nest each other: each user once
+});
+
+describe('calibrated latency model', () => {
+  test('a read after writes pays the flush of the cells written; the next read does not', () => {
+    const rt = sim(REST_PROBES, { latency: { perMethod: { 'Range.*': 0, 'Range.getValues': 10, 'Range.setValues': 10, 'Sheet.*': 0, 'Spreadsheet.*': 0, 'SpreadsheetApp.*': 0 }, defaultMs: 0, perCellMs: 0, startupMs: 0, flushMs: 500, flushPerCellMs: 0.1 } });
+    const t = rt.run('writeThenRead', [1000]) as { write: number; firstRead: number; secondRead: number };
+    expect(t).toEqual({ write: 10, firstRead: 10 + 500 + 2000 * 0.1, secondRead: 10 });
+  });
+
+  test('script CPU is charged to the simulated clock at cpuFactor × the Node CPU it used', () => {
+    const free = sim(REST_PROBES, { latency: { perMethod: {}, defaultMs: 0, perCellMs: 0, startupMs: 0 } });
+    free.run('spin', [50]);
+    expect(free.lastExecution()!.endMs - free.lastExecution()!.startMs).toBe(0);
+    const charged = sim(REST_PROBES, { latency: { perMethod: {}, defaultMs: 0, perCellMs: 0, startupMs: 0, cpuFactor: 5 } });
+    charged.run('spin', [50]);
+    const e = charged.lastExecution()!;
+    expect(e.cpuMs).toBeGreaterThan(0);
+    expect(e.endMs - e.startMs).toBeGreaterThanOrEqual(Math.floor(e.cpuMs * 5) - 1);
+  });
+
+  test('exactHourlyTriggers: an hourly trigger fires exactly 60 minutes after its previous firing', () => {
+    const rt = sim(PROBES, { exactHourlyTriggers: true });
+    rt.run('hourly');
+    const runs = rt.advanceHours(6);
+    expect(runs.length).toBeGreaterThanOrEqual(5);
+    for (let i = 1; i < runs.length; i++) expect(runs[i].atMs - runs[i - 1].atMs).toBe(3_600_000);
+  });
+});

@@ -45,6 +45,24 @@ export interface LatencyModel {
   perCellMs: number;
   /** Charged once at the start of every execution (script load). */
   startupMs: number;
+  /**
+   * Script CPU: the Node CPU time an execution's thread spends between service calls (the bundle,
+   * and the simulator's own fakes, so an overestimate) is charged to the clock times this factor.
+   * 0: CPU is free.
+   */
+  cpuFactor?: number;
+  /**
+   * Sheets buffers writes and commits them before the next read of the spreadsheet: a read after
+   * writes costs flushMs plus flushPerCellMs per cell written since the last read.
+   */
+  flushMs?: number;
+  flushPerCellMs?: number;
+  /**
+   * A Directory REST request through UrlFetchApp costs UrlFetchApp's own latency (per request, per
+   * round for fetchAll); true: plus the advanced-service latency of the same method (the slowest
+   * request of a round), the pessimistic reading.
+   */
+  restAtServiceLatency?: boolean;
 }
 
 export const DEFAULT_LATENCY: LatencyModel = {
@@ -91,6 +109,43 @@ export const DEFAULT_LATENCY: LatencyModel = {
   startupMs: 0,
 };
 
+/**
+ * The calibrated model (figures and their sources in bench/README.md): Directory pages at the
+ * latencies measured for real domains, start-up, script CPU at 5× Node, the flush a read after
+ * writes forces, and UrlFetchApp's cost per request (per round for fetchAll).
+ */
+export const CALIBRATED_LATENCY: LatencyModel = {
+  perMethod: {
+    ...DEFAULT_LATENCY.perMethod,
+    'AdminDirectory.Users.list': 1500,
+    'AdminDirectory.Users.get': 300,
+    'AdminDirectory.Members.list': 800,
+    'AdminDirectory.Orgunits.list': 600,
+    'UrlFetchApp.fetch': 400,
+    'UrlFetchApp.fetchAll': 400,
+  },
+  defaultMs: 1,
+  perCellMs: 0.0125,
+  startupMs: 1000,
+  cpuFactor: 5,
+  flushMs: 500,
+  flushPerCellMs: 0.015,
+};
+
+/** A model with every latency (and CPU and flush cost) multiplied by `factor`: the sensitivity runs. */
+export function scaledLatency(model: LatencyModel, factor: number): LatencyModel {
+  return {
+    perMethod: Object.fromEntries(Object.entries(model.perMethod).map(([k, v]) => [k, v * factor])),
+    defaultMs: model.defaultMs * factor,
+    perCellMs: model.perCellMs * factor,
+    startupMs: model.startupMs * factor,
+    cpuFactor: (model.cpuFactor ?? 0) * factor,
+    flushMs: (model.flushMs ?? 0) * factor,
+    flushPerCellMs: (model.flushPerCellMs ?? 0) * factor,
+    restAtServiceLatency: model.restAtServiceLatency,
+  };
+}
+
 export interface SimRuntimeOptions {
   /** The bundle, e.g. dist/Code.js (read once, compiled once). */
   scriptPath: string;
@@ -122,6 +177,11 @@ export interface SimRuntimeOptions {
   globals?: Record<string, unknown>;
   /** Total trigger runtime a user may use per (UTC) day; Workspace accounts get 6 hours. */
   triggerDailyRuntimeMs?: number;
+  /**
+   * Hourly triggers fire exactly 60 minutes after their previous firing (the longest gap Google's
+   * randomized minute allows), instead of at a random minute of each hour.
+   */
+  exactHourlyTriggers?: boolean;
 }
 
 export interface RunContext {
@@ -147,6 +207,8 @@ export interface ExecutionRecord {
   error: string | null;
   trigger: boolean;
   calls: Record<string, number>;
+  /** Node CPU the execution's thread used (script and fakes), ms; charged to the clock × cpuFactor. */
+  cpuMs: number;
 }
 
 export interface LogEntry {
@@ -196,13 +258,89 @@ class Execution implements Exec {
     this.startMs = rt.nowMs();
   }
 
+  /** Node CPU (µs) at the last charge; null until the execution's script starts. */
+  private cpuMark: number | null = null;
+  cpuMs = 0;
+  /** Cells written per spreadsheet since its last read (Sheets commits them before a read). */
+  private readonly unflushed = new Map<string, number>();
+
   call(method: string, args: unknown[], cells = 0): void {
-    this.rt.recordCall(method);
-    this.calls[method] = (this.calls[method] ?? 0) + 1;
+    this.count(method);
     // Whole milliseconds, so Date.now() in the script stays an integer.
-    this.wait(Math.ceil(this.rt.latencyOf(method) + cells * this.rt.latency.perCellMs));
+    this.wait(Math.ceil(this.chargeCpu() + this.rt.latencyOf(method) + cells * this.rt.latency.perCellMs));
     const fault = this.rt.faultFor(method, args);
     if (fault) throw this.adopt(fault);
+  }
+
+  count(method: string): void {
+    this.rt.recordCall(method);
+    this.calls[method] = (this.calls[method] ?? 0) + 1;
+  }
+
+  latency(method: string): number {
+    return this.rt.latencyOf(method);
+  }
+
+  restLatency(method: string): number {
+    return this.rt.latency.restAtServiceLatency ? this.rt.latencyOf(method) : 0;
+  }
+
+  fault(method: string, args: unknown[]): Error | undefined {
+    const fault = this.rt.faultFor(method, args);
+    return fault ? this.adopt(fault) : undefined;
+  }
+
+  startCpu(): void {
+    this.cpuMark = cpuNowUs();
+  }
+
+  /** Script CPU measured but not yet charged to the clock, ms of Node CPU. */
+  private owedCpuMs = 0;
+
+  /** The script's CPU since the last charge, in simulated ms (cpuFactor × Node CPU). */
+  chargeCpu(): number {
+    this.measureCpu();
+    const ms = this.owedCpuMs;
+    this.owedCpuMs = 0;
+    return ms * (this.rt.latency.cpuFactor ?? 0);
+  }
+
+  private measureCpu(): void {
+    if (this.cpuMark === null) return;
+    const now = cpuNowUs();
+    const ms = (now - this.cpuMark) / 1000;
+    this.cpuMark = now;
+    this.cpuMs += ms;
+    this.owedCpuMs += ms;
+  }
+
+  /** Work the simulator does for Google (building a listing, storing cells): not the script's CPU. */
+  untimed<T>(work: () => T): T {
+    this.measureCpu();
+    try {
+      return work();
+    } finally {
+      if (this.cpuMark !== null) this.cpuMark = cpuNowUs();
+    }
+  }
+
+  flushAll(): void {
+    for (const id of [...this.unflushed.keys()]) this.reading(id);
+  }
+
+  wroteCells(spreadsheetId: string, cells: number): void {
+    this.unflushed.set(spreadsheetId, (this.unflushed.get(spreadsheetId) ?? 0) + cells);
+  }
+
+  /** A read of the spreadsheet: first the writes it buffered are committed (Google: a read empties the write cache). */
+  reading(spreadsheetId: string): void {
+    const cells = this.unflushed.get(spreadsheetId);
+    if (cells === undefined) return;
+    this.unflushed.delete(spreadsheetId);
+    const { flushMs = 0, flushPerCellMs = 0 } = this.rt.latency;
+    if (!flushMs && !flushPerCellMs) return;
+    this.count('Spreadsheet.flush (before a read)');
+    this.wait(Math.ceil(flushMs + cells * flushPerCellMs));
   }
 
   wait(ms: number): void {
@@ -267,6 +405,11 @@ function interruptScript(): void {
   while (Date.now() < until) {
     // Wait for the signal watchdog to terminate the script.
   }
+}
+
+function cpuNowUs(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 /** Shim making `new Date()` / `Date.now()` read the simulated clock inside the vm. */
@@ -427,6 +570,8 @@ export class SimRuntime {
   }
 
   private end(exec: Execution, fn: string, ok: boolean, error: unknown): void {
+    // The CPU after the last service call still takes time (the limit is not enforced on it here).
+    this.setClock(this.clockMs + Math.ceil(exec.chargeCpu()));
     // Google releases an execution's locks when it ends, however it ends.
     this.locks.releaseAll(exec.id);
     this.current = null;
@@ -439,6 +584,7 @@ export class SimRuntime {
       error: ok ? null : errorText(error),
       trigger: exec.trigger,
       calls: exec.calls,
+      cpuMs: exec.cpuMs,
     });
   }
 
@@ -448,6 +594,7 @@ export class SimRuntime {
     if (exec.authMode === 'FULL' && this.needsAuth.has(exec.effectiveUser)) {
       throw exec.error('Authorization is required to perform that action.');
     }
+    exec.startCpu();
     this.bundle().runInContext(exec.context, { timeout, breakOnSigint: true });
     const fn = vm.runInContext(`typeof globalThis[${JSON.stringify(fnName)}]`, exec.context);
     if (fn !== 'function') throw exec.error(`Script function not found: ${fnName}`);
@@ -483,7 +630,7 @@ export class SimRuntime {
       Session: makeSession(exec, this.scriptId),
       Utilities: makeUtilities(exec, () => this.uuid()),
       MailApp: makeMailApp(exec, this.mail),
-      UrlFetchApp: makeUrlFetchApp(exec, this.options.urlFetch),
+      UrlFetchApp: makeUrlFetchApp(exec, this.options.urlFetch, this.advancedServiceMissing ? undefined : { state: this.directory, switches: this.directorySwitches }),
       Logger: makeLogger(exec),
       console: makeConsole(exec),
     };
@@ -506,6 +653,7 @@ export class SimRuntime {
     if (t.schedule) {
       const once = t.schedule.atMs !== undefined || t.schedule.afterMs !== undefined;
       if (once) this.triggers.remove(t.uid);
+      else if (this.options.exactHourlyTriggers && t.schedule.everyHours) t.nextFireMs = t.nextFireMs + t.schedule.everyHours * HOUR;
       else t.nextFireMs = nextFire(t.schedule, Math.max(at, t.nextFireMs), () => this.random());
     }
     const z = zoned(at, this.timeZone);

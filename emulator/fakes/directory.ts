@@ -328,16 +328,21 @@ const SCOPES: Record<string, string> = {
   orgunits: 'https://www.googleapis.com/auth/admin.directory.orgunit.readonly',
 };
 
-export function makeAdminDirectory(exec: Exec, state: FakeDirectoryState, switches: DirectorySwitches): unknown {
+/**
+ * The advanced service. `charge` makes the call count (and cost) what it does: by default a call of
+ * its own (exec.call); the REST fake (directoryRest.ts) passes one that only counts it, as a
+ * request inside a fetchAll round the round itself charges.
+ */
+export function makeAdminDirectory(exec: Exec, state: FakeDirectoryState, switches: DirectorySwitches, charge: (method: string, args: unknown[]) => void = (m, a) => exec.call(m, a)): AdminDirectoryFake {
   const api = <T>(resource: string, method: string, args: unknown[], body: () => T, publicView = false): T => {
     const Resource = resource[0].toUpperCase() + resource.slice(1);
-    exec.call(`AdminDirectory.${Resource}.${method}`, args);
+    charge(`AdminDirectory.${Resource}.${method}`, args);
     exec.requireAuth(`AdminDirectory.${Resource}.${method}`, SCOPES[resource], 'FULL');
     state.nowMs = exec.nowMs();
     const apiName = `${resource}.${method}`;
     try {
       gate(publicView);
-      return body();
+      return exec.untimed(body);
     } catch (e) {
       if (e instanceof Fail) throw exec.adopt(googleError(apiName, e.code, e.reason, e.message));
       throw e;
@@ -435,6 +440,14 @@ export function makeAdminDirectory(exec: Exec, state: FakeDirectoryState, switch
   };
 }
 
+type Method = (...args: any[]) => unknown; // eslint-disable-line @typescript-eslint/no-explicit-any
+export interface AdminDirectoryFake {
+  Users: Record<'list' | 'get', Method>;
+  Orgunits: Record<'list' | 'get', Method>;
+  Groups: Record<'list' | 'get', Method>;
+  Members: Record<'list' | 'get' | 'hasMember', Method>;
+}
+
 type CustomerCheck = (opts: Record<string, unknown>, allowUserKey?: boolean) => void;
 
 /** Filtered/sorted listings, reused across pages until the directory changes (keeps 100k-user paging fast). */
@@ -467,6 +480,11 @@ function listUsers(state: FakeDirectoryState, opts: Record<string, unknown>, che
   return listResponse('admin#directory#users', 'users', items, p.next, opts);
 }
 
+/**
+ * orderBy (email, givenName, familyName) and sortOrder as users.list documents them; the reference does
+ * not say how it compares, so this fake compares by character code (digits and symbols before a, accented
+ * letters after z), lowercase.
+ */
 function sortUsers(users: DirUser[], orderBy: unknown, sortOrder: unknown): DirUser[] {
   if (!orderBy) return users;
   const get: Record<string, (u: DirUser) => string> = {
@@ -534,7 +552,7 @@ function listMembers(state: FakeDirectoryState, groupKey: string, opts: Record<s
   if (!g) throw notFound('groupKey');
   const size = maxResults(opts.maxResults, 200, 200);
   const derived = String(opts.includeDerivedMembership) === 'true';
-  let members = derived ? derivedMembers(state, g) : g.members;
+  let members = derived ? cachedDerived(state, g) : g.members;
   if (opts.roles) {
     const roles = String(opts.roles).toUpperCase().split(',');
     members = members.filter((m) => roles.includes(m.role));
@@ -545,7 +563,23 @@ function listMembers(state: FakeDirectoryState, groupKey: string, opts: Record<s
   return listResponse('admin#directory#members', 'members', items, p.next, opts);
 }
 
-/** includeDerivedMembership: users reached through nested groups, once each, cycle-safe. */
+const derivedCache = new WeakMap<FakeDirectoryState, Map<string, { version: number; members: DirMembership[] }>>();
+
+/** The derived listing of a group, computed once per directory version (pages of one listing share it). */
+function cachedDerived(state: FakeDirectoryState, g: DirGroup): DirMembership[] {
+  let cache = derivedCache.get(state);
+  if (!cache) derivedCache.set(state, (cache = new Map()));
+  const hit = cache.get(g.id);
+  if (hit && hit.version === state.version) return hit.members;
+  const members = derivedMembers(state, g);
+  cache.set(g.id, { version: state.version, members });
+  return members;
+}
+
+/**
+ * includeDerivedMembership=true ("Whether to list indirect memberships", members.list reference):
+ * the group's direct members, then the users reached through nested groups, each once, cycle-safe.
+ */
 function derivedMembers(state: FakeDirectoryState, root: DirGroup): DirMembership[] {
   const out: DirMembership[] = [];
   const seenUsers = new Set<string>();

@@ -22,6 +22,22 @@ export interface Exec {
    * execution is out of time, then applies injected faults.
    */
   call(method: string, args: unknown[], cells?: number): void;
+  /** Counts a call without charging time (a request served inside a fetchAll round the caller charges). */
+  count(method: string): void;
+  /** The fault injected for this call, if any (counted as one call of `method`). */
+  fault(method: string, args: unknown[]): Error | undefined;
+  /** What a Directory REST request of this method adds to its UrlFetchApp round, ms. */
+  restLatency(method: string): number;
+  /** The latency the model gives a method, ms. */
+  latency(method: string): number;
+  /** Records cells written to a spreadsheet; the next read of it pays the flush. */
+  wroteCells(spreadsheetId: string, cells: number): void;
+  /** Called before a read of a spreadsheet: charges the flush of the writes buffered since the last read. */
+  reading(spreadsheetId: string): void;
+  /** Runs work the simulator does in Google's place; its CPU is not charged as the script's. */
+  untimed<T>(work: () => T): T;
+  /** SpreadsheetApp.flush(): commits the buffered writes of every spreadsheet. */
+  flushAll(): void;
   /** Lets simulated time pass inside the execution (sleeps, lock waits); enforces the time limit. */
   wait(ms: number): void;
   /** Simulated time now. */

@@ -67,7 +67,10 @@ export function makeSpreadsheetApp(exec: Exec, deps: SpreadsheetDeps): unknown {
       exec.requireAuth('SpreadsheetApp.create', SCOPE, 'FULL');
       return wrapSpreadsheet(exec, deps.store.create(String(name), exec.effectiveUser, rows ?? 1000, columns ?? 26));
     },
-    flush: () => c('flush'),
+    flush: () => {
+      c('flush');
+      exec.flushAll();
+    },
     getUi: () => {
       c('getUi');
       if (exec.trigger || !exec.activeDocId) throw ex(exec, 'Cannot call SpreadsheetApp.getUi() from this context.');
@@ -251,7 +254,7 @@ function wrapSheet(exec: Exec, ss: SpreadsheetData, sheet: SheetData): unknown {
       c('getDataRange');
       return makeRange(exec, ss, sheet, 0, 0, Math.max(1, sheet.lastRow()), Math.max(1, sheet.lastCol()));
     },
-    getLastRow: () => (c('getLastRow'), sheet.lastRow()),
+    getLastRow: () => (exec.reading(ss.id), c('getLastRow'), sheet.lastRow()),
     getLastColumn: () => (c('getLastColumn'), sheet.lastCol()),
     getMaxRows: () => (c('getMaxRows'), sheet.maxRows),
     getMaxColumns: () => (c('getMaxColumns'), sheet.maxCols),
@@ -264,11 +267,12 @@ function wrapSheet(exec: Exec, ss: SpreadsheetData, sheet: SheetData): unknown {
     insertColumnAfter: (after: number) => (c('insertColumnAfter', [after]), insertCols(exec, ss, sheet, Number(after), 1), self),
     insertColumnsBefore: (before: number, n: number) => (c('insertColumnsBefore', [before, n]), insertCols(exec, ss, sheet, Number(before) - 1, Number(n)), self),
     deleteRow: (r: number) => (c('deleteRow', [r]), deleteRows(exec, ss, sheet, Number(r), 1), self),
-    deleteRows: (r: number, n: number) => (c('deleteRows', [r, n]), sheet.writes++, deleteRows(exec, ss, sheet, Number(r), Number(n)), undefined),
+    deleteRows: (r: number, n: number) => (c('deleteRows', [r, n]), sheet.writes++, exec.wroteCells(ss.id, Number(n) * sheet.maxCols), exec.untimed(() => deleteRows(exec, ss, sheet, Number(r), Number(n))), undefined),
     deleteColumn: (col: number) => (c('deleteColumn', [col]), deleteCols(exec, ss, sheet, Number(col), 1), self),
     deleteColumns: (col: number, n: number) => (c('deleteColumns', [col, n]), deleteCols(exec, ss, sheet, Number(col), Number(n)), undefined),
     appendRow: (values: unknown[]) => {
       c('appendRow', [values]);
+      exec.wroteCells(ss.id, sheet.maxCols);
       appendRow(exec, ss, sheet, values, growRows);
       return self;
     },
@@ -424,22 +428,23 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
     for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) writeCell(exec, ss, sheet, r0 + r, c0 + k, v);
   };
   const self: Record<string, unknown> = {
-    getValues: () => (c('getValues', [], true), grid(nr, nc, (r, k) => readValue(exec, sheet.get(r0 + r, c0 + k)))),
-    getValue: () => (c('getValue'), readValue(exec, sheet.get(r0, c0))),
+    getValues: () => (exec.reading(ss.id), c('getValues', [], true), exec.untimed(() => grid(nr, nc, (r, k) => readValue(exec, sheet.get(r0 + r, c0 + k))))),
+    getValue: () => (exec.reading(ss.id), c('getValue'), readValue(exec, sheet.get(r0, c0))),
     getDisplayValues: () =>
-      (c('getDisplayValues', [], true), grid(nr, nc, (r, k) => display(sheet.get(r0 + r, c0 + k), sheet.fmt(r0 + r, c0 + k), ss.timeZone))),
-    getDisplayValue: () => (c('getDisplayValue'), display(sheet.get(r0, c0), sheet.fmt(r0, c0), ss.timeZone)),
-    getFormulas: () => (c('getFormulas', [], true), grid(nr, nc, (r, k) => formulaOf(sheet.get(r0 + r, c0 + k)))),
+      (exec.reading(ss.id), c('getDisplayValues', [], true), grid(nr, nc, (r, k) => display(sheet.get(r0 + r, c0 + k), sheet.fmt(r0 + r, c0 + k), ss.timeZone))),
+    getDisplayValue: () => (exec.reading(ss.id), c('getDisplayValue'), display(sheet.get(r0, c0), sheet.fmt(r0, c0), ss.timeZone)),
+    getFormulas: () => (exec.reading(ss.id), c('getFormulas', [], true), grid(nr, nc, (r, k) => formulaOf(sheet.get(r0 + r, c0 + k)))),
     getFormula: () => (c('getFormula'), formulaOf(sheet.get(r0, c0))),
     setValues: (values: unknown) => {
       c('setValues', [], true);
       const rows = checkGrid(values, 'setValues');
       editable();
       sheet.writes++;
-      rows.forEach((row, r) => row.forEach((v, k) => writeCell(exec, ss, sheet, r0 + r, c0 + k, v)));
+      exec.wroteCells(ss.id, cells);
+      exec.untimed(() => rows.forEach((row, r) => row.forEach((v, k) => writeCell(exec, ss, sheet, r0 + r, c0 + k, v))));
       return self;
     },
-    setValue: (v: unknown) => (c('setValue', [], true), editable(), sheet.writes++, fill(v), self),
+    setValue: (v: unknown) => (c('setValue', [], true), editable(), sheet.writes++, exec.wroteCells(ss.id, cells), fill(v), self),
     setFormula: (f: string) => (c('setFormula'), editable(), fill(String(f).startsWith('=') ? f : `=${f}`), self),
     setFormulas: (fs: unknown) => {
       c('setFormulas', [], true);
@@ -450,7 +455,10 @@ function makeRange(exec: Exec, ss: SpreadsheetData, sheet: SheetData, r0: number
     },
     setNumberFormat: (f: string) => {
       c('setNumberFormat', [f], true);
-      for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) sheet.setFmt(r0 + r, c0 + k, String(f));
+      exec.wroteCells(ss.id, cells);
+      exec.untimed(() => {
+        for (let r = 0; r < nr; r++) for (let k = 0; k < nc; k++) sheet.setFmt(r0 + r, c0 + k, String(f));
+      });
       return self;
     },
     setNumberFormats: (fs: unknown) => {

@@ -9,9 +9,9 @@ import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUn
 import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
 import { changeKindFor, describeAttributes, describeMatch, judge, makePlan } from './plan';
-import { deriveAttributes } from './attributes';
+import { deriveAttributes, directoryFields } from './attributes';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadJob, lookUpUnseen, readInParallel, readRoster, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
@@ -307,9 +307,12 @@ export function previewSync(svc: Services): PlanView {
   assertCanConfigure(svc);
   const settings = readSettings(svc);
   if (!settings.rules.length) throw new UserError(msg('noRules'));
-  const { snapshot } = readAll(settings, svc.directory);
+  // A large domain is read in parallel rounds, as its sync reads it, and so are the users it did not list.
+  const { snapshot } = readAll(settings, svc.directory, readInParallel(svc, 'preview'));
   useAppGroups(svc, snapshot);
-  const plan = makePlan({ settings, snapshot, accounts: readRoster(svc), now: new Date(svc.clock.nowMs()).toISOString() });
+  const accounts = readRoster(svc);
+  snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts, directoryFields(settings.attributes)));
+  const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString() });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
 

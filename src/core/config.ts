@@ -12,6 +12,8 @@ export const KEYS = {
   lastFullSync: 'lastFullSync',
   /** When the schedule (mode, hour, time zone) was last set: a daily sync is due from the first slot after it. */
   scheduleSince: 'scheduleSince',
+  /** How many users the last complete sync read from the directory: large domains are read in parallel. */
+  directoryUsers: 'directoryUsers',
 } as const;
 
 /** Settings as saved; defaults when none were saved yet; a UserError when they are unreadable. */

@@ -14,13 +14,37 @@ export interface MemberRef {
   email: string;
 }
 
+/** One page of a listing, asked for in a round of parallel requests. */
+export type ListingRequest =
+  | {
+      kind: 'users';
+      /** users.list query, e.g. email:a*; null for the whole domain. */
+      query: string | null;
+      /** Sorted by primary email (orderBy=email), descending when asked. */
+      sort?: 'ascending' | 'descending';
+      pageToken: string | null;
+      /** The raw fields the attribute mapping names (core/attributes.ts), read only when given. */
+      sources?: string[];
+    }
+  | { kind: 'members'; groupEmail: string; pageToken: string | null };
+
+/** What a ListingRequest returned: users or members (derived), or null for a group that does not exist. */
+export type ListingPage = Page<DirectoryUser> | Page<MemberRef> | null;
+
 /** The Workspace directory, one call per method call so the engine can checkpoint between pages. */
 export interface DirectoryPort {
+  /**
+   * Pages of several listings in one round of parallel requests (the answers in request order);
+   * members with indirect memberships included. Absent when the runtime cannot make parallel requests.
+   */
+  fetchPages?(requests: ListingRequest[]): ListingPage[];
+  /** Users by id, in parallel rounds; null for an id Google has no user for. */
+  getUsersById?(ids: string[], sources?: string[]): (DirectoryUser | null)[];
   /** `sources`: the raw fields the attribute mapping names (core/attributes.ts), read only when given. */
   listUsersPage(pageToken: string | null, sources?: string[]): Page<DirectoryUser>;
   /** Every OU of the domain in one call (orgunits.list type=all does not page). */
   listOrgUnits(): OrgUnit[];
-  /** null when the group does not exist (404). */
+  /** Members with indirect ones (includeDerivedMembership); null when the group does not exist (404). */
   listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null;
   /** One group's id, primary email and name (groups.get; an alias finds it too), null if there is none. */
   getGroup(email: string): AppGroup | null;

@@ -1,13 +1,16 @@
-// Reading the directory into a snapshot, one call per step, with the progress
+// Reading the directory into a snapshot, one call (or one round of parallel calls) per step, with the progress
 // kept in the job so a sync cut off by the execution limit resumes where it stopped.
 import { AppGroup, DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
-import { BlobStore, DirectoryPort } from './ports';
+import { BlobStore, DirectoryPort, ListingPage, ListingRequest, MemberRef, Page } from './ports';
 import { Settings } from './settings';
 import { UserError, msg } from './messages';
 import { directoryFields } from './attributes';
 
 export interface ReadProgress {
-  phase: 'orgunits' | 'appgroups' | 'groups' | 'users' | 'complete';
+  /** 'parallel': every listing at once, in rounds of parallel requests (see readRound). */
+  phase: 'orgunits' | 'appgroups' | 'groups' | 'users' | 'parallel' | 'complete';
+  /** The listings of a parallel read; absent for a read one call at a time. */
+  listings?: Listing[];
   usersToken: string | null;
   userPages: number;
   usersRead: number;
@@ -33,7 +36,43 @@ export interface ReadProgress {
   missingAppGroups?: string[];
 }
 
+/**
+ * One listing of a parallel read: the users whose email starts with the letter `target` (a
+ * partition); the users sorted by email before the first letter partition (`kind` 'before': digits,
+ * dashes, apostrophes, underscores) or after the last one ('after': accented letters and whatever
+ * else sorts after z); or the members of the mapped group `target`. Its pages are saved as snap.users.<i>_<generation>_<n> (or
+ * snap.groups.…); a listing begun again gets a new generation, so pages of the old one are ignored.
+ */
+export interface Listing {
+  kind: 'users' | 'before' | 'after' | 'members';
+  target: string;
+  token: string | null;
+  pages: number;
+  /** Users (or members) its current generation has read. */
+  items?: number;
+  generation: number;
+  done: boolean;
+  missing?: boolean;
+  /** When its first page was read. */
+  since?: number;
+}
+
 const SNAP = 'snap.';
+/**
+ * The partitions of a parallel users listing: one `email:<letter>*` listing per letter, and two
+ * listings of the whole domain sorted by email (orderBy=email), one ascending that stops at the first
+ * email beginning with a letter, one descending that stops at the last: together every user, in
+ * 28 listings (aliases may put a user in two; the snapshot keeps one). Should Google's order not
+ * put every other character before a or after z, confirmUnseen still looks up a synced user not
+ * listed before the account is deactivated, and group rules fetch the members no listing showed.
+ */
+export const EMAIL_PARTITIONS = [...'abcdefghijklmnopqrstuvwxyz'];
+const FIRST_LETTER = 'a';
+const LAST_LETTER = 'z';
+/** Requests per parallel round: the Directory API allows 2,400 queries a minute per user (limits page); a round takes about 2 s. */
+export const ROUND_REQUESTS = 60;
+/** Domains this large (as the last sync counted them) are read in parallel, when the runtime can. */
+export const PARALLEL_MIN_USERS = 40_000;
 /**
  * Google fails a listing paged for longer than 60 minutes (503 backendError), so a part that
  * would continue an older one (a scheduled sync resumes an hour later) reads it again from its
@@ -43,13 +82,18 @@ export const LISTING_MAX_AGE_MS = 50 * 60_000;
 /** Restarts allowed per sync before it says the directory is too large to read between heartbeats. */
 const MAX_RESTARTS = 3;
 
-export function startRead(settings: Settings): ReadProgress {
+export function startRead(settings: Settings, parallel = false): ReadProgress {
   const appGroups = settings.appGroups ?? [];
+  // An app group's members are read like a rule group's (one derived listing each).
   const groups = [...new Set([...settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])), ...appGroups])];
   const sources = directoryFields(settings.attributes ?? []);
+  const listing = (kind: Listing['kind'], target: string): Listing => ({ kind, target, token: null, pages: 0, generation: 0, done: false });
+  const users = [listing('before', ''), ...EMAIL_PARTITIONS.map((c) => listing('users', c)), listing('after', '')];
+  const listings = parallel ? [...groups.map((g) => listing('members', g)), ...users] : undefined;
   return {
     ...(sources.length ? { sources } : {}),
     ...(appGroups.length ? { appGroupQueue: [...appGroups], appGroups: [], missingAppGroups: [] } : {}),
+    listings,
     phase: 'orgunits',
     usersToken: null,
     userPages: 0,
@@ -79,6 +123,11 @@ function unpack(p: PackedUser, sources: string[] | undefined): DirectoryUser {
   return u;
 }
 
+/** After the OUs (and the app groups): the listings, in parallel or one at a time. */
+function afterOrgUnits(p: ReadProgress): ReadProgress['phase'] {
+  return p.listings ? 'parallel' : p.groupQueue.length ? 'groups' : 'users';
+}
+
 /** Makes one directory call and stores what it returned; returns false once the read is complete. */
 export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobStore, nowMs: number): boolean {
   restartStaleListing(p, nowMs);
@@ -87,7 +136,7 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
       const ous = directory.listOrgUnits();
       p.directoryCalls++;
       store.set(`${SNAP}ous`, JSON.stringify(ous));
-      p.phase = p.appGroupQueue?.length ? 'appgroups' : p.groupQueue.length ? 'groups' : 'users';
+      p.phase = p.appGroupQueue?.length ? 'appgroups' : afterOrgUnits(p);
       return true;
     }
     case 'appgroups': {
@@ -96,9 +145,12 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
       p.directoryCalls++;
       if (group) p.appGroups!.push({ ...group, key });
       else p.missingAppGroups!.push(key);
-      if (!p.appGroupQueue!.length) p.phase = p.groupQueue.length ? 'groups' : 'users';
+      if (!p.appGroupQueue!.length) p.phase = afterOrgUnits(p);
       return true;
     }
+    case 'parallel':
+      readRound(p, directory, store, nowMs);
+      return (p.phase as ReadProgress['phase']) !== 'complete';
     case 'groups': {
       const email = p.groupQueue[0];
       if (!p.membersToken) {
@@ -111,17 +163,8 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
         p.missingGroups.push(email);
       } else {
         const members: GroupMembers = { email, userIds: [], groupEmails: [] };
-        for (const m of page.items) {
-          if (m.type === 'USER') members.userIds.push(m.id);
-          else if (m.type === 'GROUP' && m.email) {
-            const nested = m.email.toLowerCase();
-            members.groupEmails.push(nested);
-            if (!p.groupsSeen.includes(nested)) {
-              p.groupsSeen.push(nested);
-              p.groupQueue.push(nested);
-            }
-          }
-        }
+        // The listing includes indirect members: nested groups need no listing of their own.
+        for (const m of page.items) if (m.type === 'USER') members.userIds.push(m.id);
         store.set(`${SNAP}groups.${p.groupPages++}`, JSON.stringify(members));
       }
       p.membersToken = page?.nextPageToken ?? null;
@@ -142,6 +185,66 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
     case 'complete':
       return false;
   }
+}
+
+/**
+ * One round of a parallel read: the next page of up to ROUND_REQUESTS open listings (those begun
+ * longest ago first, so each listing ends as early as it can), in one fetchAll.
+ */
+function readRound(p: ReadProgress, directory: DirectoryPort, store: BlobStore, nowMs: number): void {
+  const listings = p.listings!;
+  // Listings a part left open are too old by the next heartbeat: they begin again (counted as one restart of the read).
+  const stale = listings.filter((l) => !l.done && l.token && l.since !== undefined && nowMs - l.since > LISTING_MAX_AGE_MS);
+  if (stale.length) countRestart(p);
+  for (const l of stale) restartListing(p, l);
+  const open = listings.filter((l) => !l.done).sort((a, b) => Number(a.token === null) - Number(b.token === null)).slice(0, ROUND_REQUESTS);
+  const fields = p.sources ? { sources: p.sources } : {};
+  const requests: ListingRequest[] = open.map((l): ListingRequest => {
+    if (l.kind === 'members') return { kind: 'members', groupEmail: l.target, pageToken: l.token };
+    if (l.kind === 'users') return { kind: 'users', query: `email:${l.target}*`, pageToken: l.token, ...fields };
+    return { kind: 'users', query: null, sort: l.kind === 'before' ? 'ascending' : 'descending', pageToken: l.token, ...fields };
+  });
+  const pages = directory.fetchPages!(requests);
+  p.directoryCalls += requests.length;
+  open.forEach((l, i) => savePage(p, l, listings.indexOf(l), pages[i], store, nowMs));
+  if (listings.every((l) => l.done)) p.phase = 'complete';
+}
+
+function savePage(p: ReadProgress, l: Listing, index: number, page: ListingPage, store: BlobStore, nowMs: number): void {
+  if (!l.token) l.since = nowMs;
+  const key = `${SNAP}${l.kind === 'members' ? 'groups' : 'users'}.${index}_${l.generation}_${l.pages}`;
+  if (!page) {
+    l.missing = true;
+    l.done = true;
+    p.missingGroups.push(l.target);
+    return;
+  }
+  let next = page.nextPageToken;
+  if (l.kind === 'members') {
+    const members: GroupMembers = { email: l.target, userIds: (page as Page<MemberRef>).items.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: [] };
+    store.set(key, JSON.stringify(members));
+  } else {
+    const listed = (page as Page<DirectoryUser>).items;
+    // A sorted listing keeps the users outside the letters, and ends where the letters begin.
+    const outside = (u: DirectoryUser) => (l.kind === 'before' ? u.email[0] < FIRST_LETTER : u.email[0] > LAST_LETTER);
+    const users = l.kind === 'users' ? listed : listed.filter(outside);
+    if (l.kind !== 'users' && users.length < listed.length) next = null;
+    store.set(key, JSON.stringify(users.map((u) => pack(u, p.sources))));
+    p.usersRead += users.length;
+    l.items = (l.items ?? 0) + users.length;
+  }
+  l.pages++;
+  l.token = next;
+  if (!l.token) l.done = true;
+}
+
+function restartListing(p: ReadProgress, l: Listing): void {
+  if (l.kind !== 'members') p.usersRead -= l.items ?? 0;
+  l.items = 0;
+  l.token = null;
+  l.pages = 0;
+  l.generation++;
+  delete l.since;
 }
 
 /** Begins the listing part-way again from its first page when its page token is too old to use. */
@@ -165,9 +268,9 @@ function countRestart(p: ReadProgress): void {
 }
 
 /** Reads the whole directory in one go (Preview, or when the caller needs no checkpoints). */
-export function readAll(settings: Settings, directory: DirectoryPort): { snapshot: DirectorySnapshot; calls: number } {
+export function readAll(settings: Settings, directory: DirectoryPort, parallel = false): { snapshot: DirectorySnapshot; calls: number } {
   const store = new MemoryBlobStore();
-  const progress = startRead(settings);
+  const progress = startRead(settings, parallel);
   // One execution: no listing outlives its page tokens.
   while (readStep(progress, directory, store, 0));
   return { snapshot: loadSnapshot(progress, store), calls: progress.directoryCalls };
@@ -208,10 +311,20 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
     return JSON.parse(raw) as T;
   };
   const users: DirectoryUser[] = [];
-  for (let i = 0; i < p.userPages; i++) for (const u of read<PackedUser[]>(`${SNAP}users.${i}`)) users.push(unpack(u, p.sources));
+  const seen = new Set<string>();
+  const userKeys = p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
+  for (const key of userKeys) {
+    for (const u of read<PackedUser[]>(key)) {
+      // A partitioned read can list a user twice (an alias in another partition): keep one.
+      if (seen.has(u[0])) continue;
+      seen.add(u[0]);
+      users.push(unpack(u, p.sources));
+    }
+  }
   const byEmail = new Map<string, GroupMembers>();
-  for (let i = 0; i < p.groupPages; i++) {
-    const page = read<GroupMembers>(`${SNAP}groups.${i}`);
+  const groupKeys = p.listings ? pageKeys(p.listings, 'members') : Array.from({ length: p.groupPages }, (_, i) => `${SNAP}groups.${i}`);
+  for (const key of groupKeys) {
+    const page = read<GroupMembers>(key);
     const merged = byEmail.get(page.email);
     if (merged) {
       merged.userIds.push(...page.userIds);
@@ -224,6 +337,12 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore): DirectorySnapsh
     snapshot.missingAppGroups = p.missingAppGroups ?? [];
   }
   return snapshot;
+}
+
+function pageKeys(listings: Listing[], kind: 'users' | 'members'): string[] {
+  const family = kind === 'users' ? 'users' : 'groups';
+  const mine = (l: Listing) => (kind === 'members' ? l.kind === 'members' : l.kind !== 'members');
+  return listings.flatMap((l, i) => (!mine(l) || l.missing ? [] : Array.from({ length: l.pages }, (_, n) => `${SNAP}${family}.${i}_${l.generation}_${n}`)));
 }
 
 export function clearSnapshot(store: BlobStore): void {

@@ -1,21 +1,26 @@
 // The reconcile loop: read the directory → plan → apply, in parts that each fit
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
-import { Account, Change, ChangeKind, DirectorySnapshot, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
+import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryEntry, Plan, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
 import { ApplyResult, BlobStore, Services } from './ports';
 import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
-import { ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
+import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
+import { directoryFields } from './attributes';
 import { NOTICE_KEY, noticeIsNew, notify, sendNotice } from './notices';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
 export const STALE_JOB_MS = 24 * 60 * 60 * 1000;
-/** Changes written per destination call. */
-export const APPLY_BATCH = 500;
+/**
+ * Changes written per destination call: a batch is also a checkpoint, so a part stops between
+ * batches. 10,000 rows is one setValues of 110,000 cells, a few seconds of Sheets time.
+ */
+export const APPLY_BATCH = 10_000;
+const CONFIRMED_KEY = 'snap.confirmed';
 export const PROGRESS_KEY = 'progress';
 /** Held changes named in the History message (Preview lists them all). */
 const HELD_SAMPLE = 5;
@@ -125,7 +130,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
         if (refusal) return refusal;
       }
       if (!settings.rules.length) throw new UserError(msg('noRules'));
-      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy);
+      job = newJob(request.trigger, settings, planFingerprint(settings, svc.destinations), partStart, request.startedBy, readInParallel(svc, request.trigger));
       job.previousScheduledRun = readNumber(svc.config, KEYS.lastScheduledRun);
     }
     if (request.allowDestructive) job.allowDestructive = Math.max(job.allowDestructive, request.allowDestructive);
@@ -136,7 +141,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       if (!(error instanceof DamagedCheckpoint) || job.part === 1) throw error;
       // An execution cut off while saving left this sync's progress incomplete: start it again from the beginning.
       discard(svc, job, `its saved progress is incomplete: ${error.message}`);
-      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs(), job.report?.startedBy), previousScheduledRun: job.previousScheduledRun };
+      job = { ...newJob(job.trigger, settings, planFingerprint(settings, svc.destinations), svc.clock.nowMs(), job.report?.startedBy, readInParallel(svc, job.trigger)), previousScheduledRun: job.previousScheduledRun };
       job.part++;
       return advance(svc, settings, job, partStart);
     }
@@ -147,7 +152,18 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
   }
 }
 
-function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number, startedBy = startedByDefault(trigger)): Job {
+/**
+ * Whether to read the directory in parallel rounds: for a domain the last sync found large, and for
+ * a scheduled sync of a domain never read before (its parts are an hour apart, so its listings must
+ * each end inside one part; Sync now runs its parts back to back and can read one call at a time).
+ */
+export function readInParallel(svc: Services, trigger: SyncTrigger | 'preview'): boolean {
+  if (!svc.directory.fetchPages) return false;
+  const known = readNumber(svc.config, KEYS.directoryUsers);
+  return known === null ? trigger === 'scheduled' : known >= PARALLEL_MIN_USERS;
+}
+
+function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, now: number, startedBy = startedByDefault(trigger), parallel = false): Job {
   return {
     id: `${now.toString(36)}`,
     trigger,
@@ -155,7 +171,7 @@ function newJob(trigger: SyncTrigger, settings: Settings, fingerprint: string, n
     part: 0,
     fingerprint,
     phase: 'read',
-    read: startRead(settings),
+    read: startRead(settings, parallel),
     plannedAt: '',
     allowDestructive: 0,
     planned: emptyCounts(),
@@ -239,10 +255,47 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   }
   useAppGroups(svc, snapshot);
   const accounts = readRoster(svc);
+  confirmUnseen(svc, snapshot, accounts, directoryFields(settings.attributes ?? []));
   const plan = makePlan({ settings, snapshot, accounts, now: job.plannedAt });
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
+}
+
+/**
+ * A listing read over minutes (or parts, or partitions) is not one instant: a user who moved, or
+ * whom paging shifted, may be missed by it. Before an account is deactivated because its user was
+ * not seen, its user is looked up by id (users.get, in parallel rounds); so are group members no
+ * partition listed. Users found are added to the snapshot as they are now; the answers are saved
+ * with the snapshot, so every part plans from the same ones.
+ */
+function confirmUnseen(svc: Services, snapshot: DirectorySnapshot, accounts: Account[], sources: string[]): void {
+  if (!svc.directory.getUsersById) return;
+  let confirmed = readConfirmed(svc.state);
+  if (!confirmed) {
+    confirmed = lookUpUnseen(svc.directory, snapshot, accounts, sources);
+    svc.state.set(CONFIRMED_KEY, JSON.stringify(confirmed));
+  }
+  const have = new Set(snapshot.users.map((u) => u.id));
+  for (const u of confirmed) if (!have.has(u.id)) snapshot.users.push(u);
+}
+
+/** The users, as Google has them now, of synced accounts and group members the listing did not show (none when gone). */
+/** `sources`: the mapped attributes' fields, read for these users too (else they would seem to have none). */
+export function lookUpUnseen(directory: Services['directory'], snapshot: DirectorySnapshot, accounts: Account[], sources: string[] = []): DirectoryUser[] {
+  if (!directory.getUsersById) return [];
+  const seen = new Set(snapshot.users.map((u) => u.id));
+  const unseen = new Set<string>();
+  for (const a of accounts) if (a.source === 'synced' && a.status !== 'deleted' && !seen.has(a.id)) unseen.add(a.id);
+  for (const g of snapshot.groups) for (const id of g.userIds) if (!seen.has(id)) unseen.add(id);
+  const ids = [...unseen];
+  const found = ids.length ? (sources.length ? directory.getUsersById(ids, sources) : directory.getUsersById(ids)) : [];
+  return found.filter((u): u is DirectoryUser => u !== null);
+}
+
+function readConfirmed(state: BlobStore): DirectoryUser[] | null {
+  const raw = state.get(CONFIRMED_KEY);
+  return raw === null ? null : (JSON.parse(raw) as DirectoryUser[]);
 }
 
 /** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
@@ -343,6 +396,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
+  if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
   return result('done', { id: 'syncDone', text, fix }, job);
 }
 

@@ -1,6 +1,6 @@
 // AdminDirectory (Admin SDK Directory API advanced service) behind the DirectoryPort.
 import { AppGroup, DirectoryGroup, DirectoryUser, OrgUnit } from '../core/model';
-import { DirectoryPort, MemberRef, Page } from '../core/ports';
+import { DirectoryPort, ListingPage, ListingRequest, MemberRef, Page } from '../core/ports';
 import { withRetry } from '../core/retry';
 import { DirectoryError, classifyGoogleError, isTransient } from '../core/googleErrors';
 import { customSchemasOf, extractFields, fieldSelectors } from '../core/attributes';
@@ -51,6 +51,23 @@ function toUser(u: RawUser, sources?: string[]): DirectoryUser {
   return user;
 }
 
+function toMember(m: { type?: string; id?: string; email?: string }): MemberRef {
+  return { type: (['USER', 'GROUP', 'CUSTOMER'].includes(String(m.type)) ? m.type : 'OTHER') as MemberRef['type'], id: String(m.id ?? ''), email: String(m.email ?? '').toLowerCase() };
+}
+
+const REST = 'https://admin.googleapis.com/admin/directory/v1';
+/** Requests per fetchAll when fetching users one by one (each is a users.get). */
+const GET_ROUND = 60;
+
+function query(params: Record<string, string | number | boolean | null | undefined>): string {
+  return Object.entries(params)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${k}=${encodeURIComponent(String(v))}`)
+    .join('&');
+}
+
+type RestAnswer = { ok: true; body: Record<string, unknown> } | { ok: false; notFound: boolean };
+
 export class GasDirectory implements DirectoryPort {
   constructor(private readonly sleep: (ms: number) => void) {}
 
@@ -60,6 +77,65 @@ export class GasDirectory implements DirectoryPort {
     } catch (error) {
       throw new DirectoryError(classifyGoogleError(error));
     }
+  }
+
+  /**
+   * The Directory REST API through UrlFetchApp.fetchAll: one round of parallel requests, authorized
+   * with the script's own token (ScriptApp.getOAuthToken carries the scopes already granted). A
+   * request Google answers 429 or 5xx is sent again, with backoff, in a round of its own.
+   */
+  private rest(urls: string[]): RestAnswer[] {
+    const token = ScriptApp.getOAuthToken();
+    const answers: (RestAnswer | null)[] = urls.map(() => null);
+    let pending = urls.map((_, i) => i);
+    for (let attempt = 1; pending.length; attempt++) {
+      const responses = UrlFetchApp.fetchAll(pending.map((i) => ({ url: urls[i], headers: { Authorization: `Bearer ${token}` }, muteHttpExceptions: true })));
+      const again: number[] = [];
+      let lastError: unknown = null;
+      responses.forEach((response, k) => {
+        const i = pending[k];
+        const code = response.getResponseCode();
+        const body = parseBody(response.getContentText());
+        if (code === 200) answers[i] = { ok: true, body };
+        else {
+          const error = restError(code, body);
+          if (code === 404) answers[i] = { ok: false, notFound: true };
+          else if (isTransient(error) && attempt < 5) again.push(i);
+          else lastError = error;
+        }
+      });
+      if (lastError) throw new DirectoryError(classifyGoogleError(lastError));
+      if (again.length) this.sleep(Math.min(16000, 1000 * 2 ** (attempt - 1)));
+      pending = again;
+    }
+    return answers as RestAnswer[];
+  }
+
+  fetchPages(requests: ListingRequest[]): ListingPage[] {
+    const urls = requests.map((r) =>
+      r.kind === 'users'
+        ? `${REST}/users?${query({ customer: CUSTOMER, maxResults: 500, query: r.query, orderBy: r.sort && 'email', sortOrder: r.sort && r.sort.toUpperCase(), pageToken: r.pageToken, ...userRequest(r.sources, true) })}`
+        : `${REST}/groups/${encodeURIComponent(r.groupEmail)}/members?${query({ maxResults: 200, includeDerivedMembership: true, pageToken: r.pageToken, fields: MEMBER_FIELDS })}`,
+    );
+    return this.rest(urls).map((a, i) => {
+      if (!a.ok) {
+        if (requests[i].kind === 'members') return null;
+        throw new DirectoryError(classifyGoogleError(restError(404, {})));
+      }
+      const next = (a.body.nextPageToken as string) || null;
+      const r = requests[i];
+      if (r.kind === 'users') return { items: ((a.body.users as RawUser[]) ?? []).map((u) => toUser(u, r.sources)), nextPageToken: next };
+      return { items: ((a.body.members as { type?: string; id?: string; email?: string }[]) ?? []).map(toMember), nextPageToken: next };
+    });
+  }
+
+  getUsersById(ids: string[], sources?: string[]): (DirectoryUser | null)[] {
+    const out: (DirectoryUser | null)[] = [];
+    for (let i = 0; i < ids.length; i += GET_ROUND) {
+      const urls = ids.slice(i, i + GET_ROUND).map((id) => `${REST}/users/${encodeURIComponent(id)}?${query(userRequest(sources, false))}`);
+      for (const a of this.rest(urls)) out.push(a.ok ? toUser(a.body as RawUser, sources) : null);
+    }
+    return out;
   }
 
   listUsersPage(pageToken: string | null, sources?: string[]): Page<DirectoryUser> {
@@ -74,10 +150,9 @@ export class GasDirectory implements DirectoryPort {
 
   listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null {
     try {
-      const r = this.call(() => admin().Members!.list(groupEmail, { maxResults: 200, pageToken: pageToken ?? undefined, fields: MEMBER_FIELDS }));
-      const items: MemberRef[] = (r.members ?? [])
-        .map((m) => ({ type: (['USER', 'GROUP', 'CUSTOMER'].includes(String(m.type)) ? m.type : 'OTHER') as MemberRef['type'], id: String(m.id ?? ''), email: String(m.email ?? '').toLowerCase() }));
-      return { items, nextPageToken: r.nextPageToken || null };
+      // Indirect members too: one listing per mapped group, however deeply groups are nested in it.
+      const r = this.call(() => admin().Members!.list(groupEmail, { maxResults: 200, includeDerivedMembership: true, pageToken: pageToken ?? undefined, fields: MEMBER_FIELDS }));
+      return { items: (r.members ?? []).map(toMember), nextPageToken: r.nextPageToken || null };
     } catch (error) {
       if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
       throw error;
@@ -128,4 +203,19 @@ export class GasDirectory implements DirectoryPort {
       throw error;
     }
   }
+}
+
+function parseBody(text: string): Record<string, unknown> {
+  try {
+    return (JSON.parse(text) as Record<string, unknown>) ?? {};
+  } catch {
+    return {};
+  }
+}
+
+/** Google's JSON error body, shaped as the advanced service throws it (message and details), for classifyGoogleError. */
+function restError(code: number, body: Record<string, unknown>): { message: string; details: { code: number; message: string; errors: { reason?: string }[] } } {
+  const e = (body.error ?? {}) as { message?: string; errors?: { reason?: string }[] };
+  const message = e.message ?? `HTTP ${code}`;
+  return { message: `API call to directory failed with error: ${message}`, details: { code, message, errors: e.errors ?? [] } };
 }

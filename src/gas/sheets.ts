@@ -20,6 +20,9 @@ export function ensureSheet(ss: GoogleAppsScript.Spreadsheet.Spreadsheet, name: 
   const existing = ss.getSheetByName(name);
   if (existing) return existing;
   const sheet = ss.insertSheet(name);
+  // A new sheet has 26 columns; the spreadsheet's 10 million cells count them all: keep only those used.
+  const extra = sheet.getMaxColumns() - header.length;
+  if (extra > 0) sheet.deleteColumns(header.length + 1, extra);
   writeBlock(sheet, 1, [header], header.length);
   sheet.setFrozenRows(1);
   sheet.getRange(1, 1, 1, header.length).setFontWeight('bold');

@@ -205,6 +205,8 @@ test('an upgrade from a roster without the new columns: columns appended after a
   const rows = w.rt.sheetValues('Roster');
   // A person added a "Notes" column right of the roster and wrote in it.
   const sheet = w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster');
+  // The roster has only the columns it uses: the person inserts one, then types in it.
+  sheet.maxCols = Math.max(sheet.maxCols, 12);
   sheet.set(0, 11, 'Notes');
   sheet.set(1, 11, 'call home');
   sheet.set(4, 11, 'new bus route');
@@ -236,6 +238,7 @@ test('an attribute mapped after a person added a column lands right of it; rollo
   w.call('syncNow', {});
   const sheet = w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster');
   const rows = w.rt.sheetValues('Roster') as string[][];
+  sheet.maxCols = Math.max(sheet.maxCols, 13);
   sheet.set(0, 12, 'Notes');
   for (let r = 1; r < rows.length; r++) sheet.set(r, 12, `note ${rows[r][0]}`);
   w.save({ attributes: [school, grade] });

@@ -7,6 +7,8 @@
 import fc from 'fast-check';
 import { afterKilled, holdSyncLease, later, world, World } from './harness';
 import { directoryLowerBound, generateDomain, rollover, scaleRules } from '../../emulator/domain';
+import { CALIBRATED_LATENCY } from '../../emulator/runtime';
+import { oauthToken } from '../../emulator/fakes/script';
 import { SheetData } from '../../emulator/fakes/sheetData';
 import type { FakeDirectoryState } from '../../emulator/fakes/directoryState';
 
@@ -299,9 +301,10 @@ describe('20,000 users with a small execution budget', () => {
   });
 
   test('the lower bound itself: pages of 500 users, one OU call, each group once in pages of 200, nothing per user', () => {
-    // 4 rule groups + nest-2 and nest-3 (nest-3 nested in three places, read once); big@ alone has 3 pages.
+    // 4 rule groups, each listed once with its indirect members (nest-2 and nest-3 need no listing of their
+    // own, however often they are nested); big@ alone has 3 pages.
     expect(ref.first.bound).toMatchObject({ users: 40, orgunits: 1 });
-    expect(ref.first.bound.members).toBeGreaterThanOrEqual(8);
+    expect(ref.first.bound.members).toBeGreaterThanOrEqual(6);
     expect(directoryCalls(ref.first.run.calls)).toEqual({ 'AdminDirectory.Orgunits.list': 1, 'AdminDirectory.Members.list': ref.first.bound.members, 'AdminDirectory.Users.list': 40 });
     expect(ref.first.run.result.applied.create).toBe(ref.first.roster.length);
     expect(ref.first.roster.length).toBeGreaterThan(15_000);
@@ -318,10 +321,10 @@ describe('20,000 users with a small execution budget', () => {
     const users = args.filter((x) => x.m === 'AdminDirectory.Users.list').map((x) => x.a[0]);
     expect(users.every((o) => o.maxResults === 500 && o.customer === 'my_customer' && /nextPageToken/.test(o.fields) && /users\(/.test(o.fields))).toBe(true);
     const members = args.filter((x) => x.m === 'AdminDirectory.Members.list');
-    expect(members.every((x) => x.a[1].maxResults === 200 && /nextPageToken/.test(x.a[1].fields))).toBe(true);
+    expect(members.every((x) => x.a[1].maxResults === 200 && x.a[1].includeDerivedMembership === true && /nextPageToken/.test(x.a[1].fields))).toBe(true);
     const starts = members.filter((x) => !x.a[1].pageToken).map((x) => x.a[0]);
-    expect(starts).toHaveLength(6); // 6 groups, each started once
-    expect(new Set(starts).size).toBe(6);
+    expect(starts).toHaveLength(4); // the 4 rule groups, each started once; nested groups are never listed
+    expect(new Set(starts).size).toBe(4);
     expect(args.filter((x) => x.m === 'AdminDirectory.Orgunits.list')[0].a[1]).toMatchObject({ type: 'all' });
 
     yearEnd(s.dir);
@@ -606,3 +609,135 @@ test('a 100,000-user snapshot round-trips through the hidden state sheet in 45,0
   expectEachAccountOnce(s.w);
   expectIdle(s.w);
 });
+
+// ---- the calibrated model: parallel reads, parts an hour apart, confirmation before deactivating ----
+
+describe('calibrated latency model (emulator/runtime.ts CALIBRATED_LATENCY), heartbeats exactly 60 minutes apart', () => {
+  const USERS = 20_000;
+
+  function calibratedWorld(budgetMs: number): { w: World; dir: FakeDirectoryState } {
+    const dir = domain(USERS, 11);
+    const w = world({ directory: dir, rules: RULES, globals: { ROSTER_SYNC_BUDGET_MS: budgetMs }, latency: CALIBRATED_LATENCY, exactHourlyTriggers: true, wallTimeoutMs: 120_000 });
+    w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, schedule: { mode: 'hourly', hour: 0, timeZone: 'UTC', blackouts: [] } });
+    return { w, dir };
+  }
+
+  /** Heartbeats until the scheduled sync ends in History. */
+  function scheduledToEnd(w: World): { parts: number; calls: Record<string, number>; stateWrites: number; beats: TriggerRunLike[] } {
+    w.rt.resetCounters();
+    const stateBefore = w.writes(STATE_SHEET);
+    const beats: TriggerRunLike[] = [];
+    for (let i = 0; i < 24 && !w.history().length; i++) beats.push(...w.rt.advanceHours(1));
+    const last = w.history().at(-1)!;
+    return { parts: Number(last.Parts), calls: { ...w.rt.calls }, stateWrites: w.writes(STATE_SHEET) - stateBefore, beats };
+  }
+
+  test('a scheduled first sync spread over parts an hour apart reads the directory in parallel rounds, checkpoints through the state sheet, and ends with the roster of a sync in one part', () => {
+    const one = calibratedWorld(10 * 60_000);
+    const ref = scheduledToEnd(one.w);
+    expect(ref).toMatchObject({ parts: 1, stateWrites: 0 });
+    const parts = calibratedWorld(4_000);
+    const urls: string[] = [];
+    parts.w.rt.inject('UrlFetchApp.fetchAll', (_n, args) => (urls.push(...(args[0] as string[])), undefined));
+    const run = scheduledToEnd(parts.w);
+    expect(parts.w.history()).toEqual([expect.objectContaining({ Trigger: 'scheduled', Outcome: 'success' })]);
+    expect(run.parts).toBeGreaterThanOrEqual(3);
+    expect(run.stateWrites).toBeGreaterThan(0); // the snapshot went through the hidden sheet
+    // Consecutive parts ran an hour apart.
+    const ran = run.beats.filter((b) => b.ok && (b.result as Json)?.part);
+    for (let i = 1; i < ran.length; i++) expect(ran[i].atMs - ran[i - 1].atMs).toBe(3_600_000);
+    // Read in parallel rounds (UrlFetchApp.fetchAll against the Directory REST API). A listing still
+    // open when a part stopped is an hour old at the next part, past Google's limit: it is read again
+    // from its first page (never with an expired token, which the fake directory answers with a 503).
+    expect(run.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+    expect(ref.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+    const bound = lowerBound(parts.dir);
+    expect(ref.calls['AdminDirectory.Members.list']).toBe(bound.members);
+    expect(run.calls['AdminDirectory.Members.list']).toBeGreaterThanOrEqual(bound.members);
+    expect(run.calls['AdminDirectory.Users.list']).toBeGreaterThanOrEqual(ref.calls['AdminDirectory.Users.list']);
+    expect(run.calls['AdminDirectory.Users.list']).toBeLessThanOrEqual(ref.calls['AdminDirectory.Users.list'] + 39);
+    expect(normalRoster(parts.w)).toEqual(normalRoster(one.w));
+    expectEachAccountOnce(parts.w);
+    expectIdle(parts.w);
+    // The script's OAuth token went only into requests to the Directory API: every fetchAll URL is
+    // admin.googleapis.com, and the token is in no sheet, property or log.
+    expect(urls.length).toBeGreaterThan(0);
+    expect(urls.every((u) => u.startsWith('https://admin.googleapis.com/admin/directory/v1/'))).toBe(true);
+    const token = oauthToken(parts.w.rt.defaultUser);
+    const everything = JSON.stringify([
+      parts.w.rt.spreadsheet().sheets.map((sh) => parts.w.rt.sheetValues(sh.name)),
+      parts.w.rt.scriptProperties(),
+      parts.w.rt.userProperties(parts.w.rt.defaultUser),
+      parts.w.rt.documentProperties(),
+      parts.w.rt.logText(),
+    ]);
+    expect(everything).not.toContain(token);
+    expect(everything).not.toContain('ya29.');
+  });
+});
+
+describe('confirmation before deactivating: users renamed, shifted by paging and deleted while a multi-part parallel read runs', () => {
+  test('only the user who is really gone is deactivated; the others are looked up (users.get) and kept', () => {
+    const dir = generateDomain({ users: 10_000, nestedDepth: 3, suspendedRate: 0, seed: 21, domain: DOMAIN, emailStyle: 'family.given' });
+    const globals = { ROSTER_SYNC_BUDGET_MS: 600_000 };
+    const w = world({ directory: dir, rules: scaleRules(DOMAIN), globals, wallTimeoutMs: 120_000 });
+    w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+    const rosterBefore = new Map(w.roster().map((r) => [r.ID, r]));
+    // As if an earlier sync had counted a large domain: this one reads it in parallel rounds.
+    w.rt.properties.script.map.set(`rs:${w.rt.activeSpreadsheetId}:directoryUsers`, '100000');
+    // One step per part: the orgunits, then one round of pages per part.
+    globals.ROSTER_SYNC_BUDGET_MS = 1;
+    w.rt.resetCounters();
+    expect(w.call('syncNow', {})).toMatchObject({ state: 'in-progress', phase: 'read' });
+    expect(w.call('continueSync')).toMatchObject({ state: 'in-progress', phase: 'read' });
+    expect(w.rt.calls['UrlFetchApp.fetchAll']).toBe(1); // the first page of every listing has been read
+
+    // Partition m (emails beginning with m) has three pages; its first has been read.
+    const inM = dir.allUsers().filter((u) => u.primaryEmail.startsWith('m'));
+    expect(inM.length).toBeGreaterThan(1_000);
+    const inScope = (u: { orgUnitPath: string }) => /^\/(Students|Staff\/Teachers)\//.test(u.orgUnitPath);
+    const shifted = inM[500]; // first of page 2: deleting a user of page 1 moves it onto page 1, already read
+    const renamed = inM.slice(600, 900).find(inScope)!; // on page 2, renamed into partition b (read, one page)
+    const gone = inM.slice(600, 900).filter(inScope).at(-1)!; // on page 2, deleted before it is read
+    for (const u of [shifted, renamed, gone]) expect(rosterBefore.get(u.id)).toMatchObject({ Status: 'active' });
+    dir.deleteUser(inM[10].primaryEmail);
+    dir.renameEmail(renamed.primaryEmail, `b${renamed.primaryEmail}`, false);
+    dir.deleteUser(gone.primaryEmail);
+
+    let r: Json;
+    do r = w.call('continueSync');
+    while (r.state === 'in-progress');
+    expect(r.state).toBe('done');
+    const after = new Map(w.roster().map((row) => [row.ID, row]));
+    expect(after.get(shifted.id)).toMatchObject({ Status: 'active', Email: shifted.primaryEmail });
+    expect(after.get(renamed.id)).toMatchObject({ Status: 'active', Email: renamed.primaryEmail });
+    expect(after.get(gone.id)).toMatchObject({ Status: 'disabled' });
+    // The three not seen were looked up by id: two found (kept), one gone.
+    expect(w.rt.calls['AdminDirectory.Users.get']).toBe(3);
+    const deactivated = [...after.values()].filter((row) => row.Status !== 'active' && rosterBefore.get(row.ID)?.Status === 'active');
+    // The user deleted after their page was read was seen this sync: only the one never seen, and gone, is deactivated.
+    expect(deactivated.map((row) => row.ID)).toEqual([gone.id]);
+    expectEachAccountOnce(w);
+  });
+});
+
+test('a parallel read lists every user: letters by partition, digits, symbols and accented first letters by the sorted listings before a and after z', () => {
+  const dir = generateDomain({ users: 3_000, nestedDepth: 3, suspendedRate: 0, seed: 5, domain: DOMAIN, emailStyle: 'family.given' });
+  const odd = ['7.smith', '_bot', "'quote", '-dash', 'élodie.martin', 'zoë.brontë', 'ünal.kaya'].map((local) => dir.addUser({ email: `${local}@${DOMAIN}`, givenName: 'Odd', familyName: local, orgUnitPath: '/Students/School 1/Grade 9' }));
+  const w = world({ directory: dir, rules: scaleRules(DOMAIN), wallTimeoutMs: 120_000 });
+  w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+  // As if an earlier sync had counted a large domain: this one reads it in parallel rounds.
+  w.rt.properties.script.map.set(`rs:${w.rt.activeSpreadsheetId}:directoryUsers`, '100000');
+  w.rt.resetCounters();
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+  expect(w.rt.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+  expect(w.rt.calls['AdminDirectory.Users.get']).toBeUndefined(); // listed, not looked up
+  const ids = new Set(w.roster().map((r) => r.ID));
+  expect(odd.filter((u) => !ids.has(u.id)).map((u) => u.primaryEmail)).toEqual([]);
+  const inScope = dir.allUsers().filter((u) => /^\/(Students|Staff\/Teachers)\//.test(u.orgUnitPath));
+  expect(inScope.filter((u) => !ids.has(u.id))).toEqual([]);
+  expectEachAccountOnce(w);
+});
+
+type TriggerRunLike = { ok: boolean; atMs: number; result?: unknown };

@@ -43,8 +43,19 @@ export class MemoryDirectory implements DirectoryPort {
     this.tick('members');
     const g = this.groups.get(groupEmail.toLowerCase());
     if (!g) return null;
+    // includeDerivedMembership: the direct members, then the users of nested groups, each once.
+    const userIds = new Set(g.userIds);
+    const seen = new Set([g.email]);
+    const stack = [...g.groupEmails];
+    while (stack.length) {
+      const inner = this.groups.get(stack.pop()!.toLowerCase());
+      if (!inner || seen.has(inner.email)) continue;
+      seen.add(inner.email);
+      inner.userIds.forEach((id) => userIds.add(id));
+      stack.push(...inner.groupEmails);
+    }
     const members: MemberRef[] = [
-      ...g.userIds.map((id) => ({ type: 'USER' as const, id, email: this.users.find((u) => u.id === id)?.email ?? '' })),
+      ...[...userIds].map((id) => ({ type: 'USER' as const, id, email: this.users.find((u) => u.id === id)?.email ?? '' })),
       ...g.groupEmails.map((email) => ({ type: 'GROUP' as const, id: `g-${email}`, email })),
     ];
     return this.page(members, pageToken, this.memberPageSize);

@@ -220,6 +220,9 @@ export class SheetRoster implements RosterPort {
       for (const span of spans(runs([...rows.keys()]))) writeSpan(sheet, state, span, rows);
       if (appended.length) writeRows(sheet, state.lastRow + 1, appended, state.layout, true);
       removeRows(sheet, deletions);
+      // Sheets commits buffered writes before the next read; commit them now, so the time they take
+      // is this batch's (and the sync stops for its budget in time), not a later read's.
+      SpreadsheetApp.flush();
     } catch (error) {
       this.cache = null;
       throw new UserError(msg('rosterProtected', { sheet: ROSTER_SHEET, detail: error instanceof Error ? error.message : String(error) }));
