@@ -269,6 +269,30 @@ test('a sync in many parts keeps the mapped fields through the saved snapshot', 
   expect(rowOf(w, teacher.primaryEmail)).toMatchObject({ Title: 'Teacher', Manager: teacher.profile!.relations![0].value });
 });
 
+test('a large domain read in parallel rounds (the Directory REST API) reads the mapped fields and the app groups too', () => {
+  const w = world();
+  w.save({ attributes: SCHOOL_ATTRIBUTES, appGroups: [`robotics-club@${DEMO_DOMAIN}`] });
+  // As if an earlier sync had counted a large domain: this one reads it in parallel rounds.
+  w.rt.properties.script.map.set(`rs:${w.rt.activeSpreadsheetId}:directoryUsers`, '100000');
+  const urls: string[] = [];
+  // The fake records each fetchAll with the URLs it was asked for.
+  w.rt.inject('UrlFetchApp.fetchAll', (_n, args) => void urls.push(...(args[0] as string[])));
+  w.rt.resetCounters();
+  expect(w.call('syncNow', {}).state).toBe('done');
+  expect(w.rt.calls['UrlFetchApp.fetchAll']).toBeGreaterThan(0);
+  const userListings = urls.filter((u) => u.includes('/users?'));
+  expect(userListings.length).toBeGreaterThan(26);
+  for (const url of userListings) {
+    const q = new URL(url).searchParams;
+    expect(q.get('fields')).toMatch(/^nextPageToken,users\(.*externalIds\(/);
+    expect([q.get('projection'), q.get('customFieldMask')]).toEqual(['custom', DEMO_SCHEMA]);
+  }
+  const student = firstStudent(w, '/Students/Jefferson Elementary/Grade 4');
+  expect(rowOf(w, student.primaryEmail)).toMatchObject({ 'Student ID': student.profile!.externalIds![0].value, School: 'Jefferson Elementary', Grade: '4' });
+  const member = w.rt.directory.findGroup(`robotics-club@${DEMO_DOMAIN}`)!.members.find((m) => m.type === 'USER')!;
+  expect(w.roster().find((r) => r.ID === member.id)!.Groups).toBe(`robotics-club@${DEMO_DOMAIN}`);
+});
+
 test('attribute settings are checked: a pattern part that is not in the pattern, a name the roster already uses', () => {
   const w = world();
   expect(() => w.save({ attributes: [{ name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'year' }] })).toThrow(/attributes\[0\]\.part must be one of the pattern's parts: school, grade/);
