@@ -776,6 +776,11 @@ export class SimRuntime {
     });
   }
 
+  /** Removes every protection of a sheet (the demo's undo of protectSheet). */
+  unprotectSheet(ssId: string, sheetName: string): void {
+    this.sheetData(ssId, sheetName).protections.splice(0);
+  }
+
   // ---- inspection helpers for tests and the demo -------------------------------------------
 
   spreadsheet(ssId = this.activeSpreadsheetId): SpreadsheetData {

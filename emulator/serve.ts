@@ -2,6 +2,8 @@
 // the demo school district, the sidebar served on localhost next to a live view
 // of the roster sheet, and controls that change the directory or break things.
 //   npm start            → http://127.0.0.1:8080/ (PORT=… to change)
+//   npm start -- --fresh → the same, unlinked: the first-open screens, and a second demo admin
+//   npm start -- --scim  → a local SCIM 2.0 app as the destination
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -27,6 +29,11 @@ export interface EmulatorOptions {
   scim?: boolean;
   /** Also map the demo's attributes and app groups (DEMO_ATTRIBUTES, DEMO_APP_GROUPS), as `npm start` does. */
   attributes?: boolean;
+  /**
+   * The simulated clock moves on with real time between requests (as a person expects of a demo),
+   * and a preconfigured demo sets the cooldown to 0 so Sync now can be pressed again at once.
+   */
+  realTime?: boolean;
 }
 
 export interface Emulator {
@@ -34,6 +41,15 @@ export interface Emulator {
   runtime: SimRuntime;
   close(): Promise<void>;
 }
+
+/** The guided path of the demo page, in order; each step is ticked once the person has done it. */
+export const STORY_STEPS = ['link', 'map', 'preview', 'sync', 'accounts', 'day', 'finalize'] as const;
+type StoryStep = (typeof STORY_STEPS)[number];
+
+/** The server function (or demo control) that completes each step. */
+const STEP_OF: Record<string, StoryStep> = {
+  useMyAccountForSync: 'link', saveSettings: 'map', previewSync: 'preview', syncNow: 'sync', getAccounts: 'accounts', 'scheduled-sync': 'day', runFinalizeChecks: 'finalize',
+};
 
 /** The mappings a district admin would start with. */
 export const DEMO_RULES = [
@@ -69,7 +85,7 @@ export function createRuntime(options: EmulatorOptions = {}, urlFetch?: SyncHttp
   if (options.preconfigure !== false) {
     const state = envelope(runtime.runFromBrowser('useMyAccountForSync', [{}]));
     const extra = options.attributes ? { attributes: DEMO_ATTRIBUTES, appGroups: DEMO_APP_GROUPS } : {};
-    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES, ...extra }]));
+    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES, ...(options.realTime ? { cooldownMinutes: 0 } : {}), ...extra }]));
   }
   return runtime;
 }
@@ -118,6 +134,17 @@ function demoAction(runtime: SimRuntime, action: string, body: Json): Json {
     case 'protect-roster':
       runtime.protectSheet(runtime.activeSpreadsheetId, 'Roster', []);
       return { protected: true };
+    case 'unprotect-roster':
+      runtime.unprotectSheet(runtime.activeSpreadsheetId, 'Roster');
+      return { protected: false };
+    case 'restore-teachers-ou':
+      return { renamed: dir.renameOu('/Staff/Faculty', 'Teachers') };
+    case 'restore-trigger': {
+      // The sync account saves its settings again, which reinstalls its heartbeat (as Finalize's button does).
+      const owner = syncAccount(runtime);
+      if (owner) envelope(runtime.runFromBrowser('reinstallTrigger', [], { user: owner }));
+      return { triggers: runtime.triggers.list.length };
+    }
     case 'scheduled-sync':
       return { runs: runtime.advanceHours(Number(body.hours ?? 1)) };
     default:
@@ -133,6 +160,30 @@ function scimTable({ users, groups }: { users: Record<string, any>[]; groups: Re
   for (const g of groups) for (const m of g.members ?? []) groupsOf.set(m.value, [...(groupsOf.get(m.value) ?? []), g.displayName]);
   const rows = users.map((u) => [u.id, u.externalId ?? '', u.userName, u.displayName ?? '', u.active === false ? 'inactive' : 'active', (u.roles ?? []).map((r: { value: string }) => r.value).join(', '), (groupsOf.get(u.id) ?? []).join(', ')]);
   return [['SCIM id', 'externalId', 'userName', 'displayName', 'active', 'roles', 'groups'], ...rows];
+}
+
+function syncAccount(runtime: SimRuntime): string {
+  const state = runtime.runFromBrowser('getSetupStatus', []) as { ok: boolean; data?: { syncAccount: string } };
+  return state.ok ? state.data?.syncAccount ?? '' : '';
+}
+
+/** The emails (or SCIM userNames) of the accounts the last sync changed, for the roster view to highlight. */
+function lastChanged(runtime: SimRuntime, user: string, cache: { startedAt: string; emails: string[] }): string[] {
+  const state = runtime.runFromBrowser('getState', [], { user }) as { ok: boolean; data?: { history?: { startedAt: string; counts: Record<string, number> }[] } };
+  const last = state.ok ? state.data?.history?.[0] : undefined;
+  if (!last) return [];
+  if (last.startedAt !== cache.startedAt) {
+    const report = runtime.runFromBrowser('getSyncReport', [{ startedAt: last.startedAt }], { user }) as { ok: boolean; data?: { changes: { email: string }[] } };
+    cache.startedAt = last.startedAt;
+    cache.emails = report.ok ? report.data!.changes.map((c) => c.email.toLowerCase()) : [];
+  }
+  return cache.emails;
+}
+
+/** The demo's admins: the one linked by default, and a second super admin for "Change sync account?". */
+function demoAdmins(runtime: SimRuntime): string[] {
+  const second = runtime.directory.allUsers().find((u) => u.isAdmin && !u.suspended && u.primaryEmail.toLowerCase() !== runtime.defaultUser);
+  return [runtime.defaultUser, ...(second ? [second.primaryEmail.toLowerCase()] : [])];
 }
 
 function sheet(runtime: SimRuntime, name: string): unknown[][] {
@@ -178,15 +229,27 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   // The synchronous UrlFetchApp blocks this thread, so the SCIM app runs in a child process.
   const scim = options.scim ? await startScimServer({ token: DEMO_SCIM_TOKEN }) : null;
   const runtime = createRuntime(options, scim ? new SyncHttp() : undefined);
-  if (scim) {
+  if (scim && options.preconfigure !== false) {
     const state = envelope(runtime.runFromBrowser('getState', []));
     envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), destination: 'scim', scim: { baseUrl: scim.baseUrl, roleMapping: 'groups' } }]));
     envelope(runtime.runFromBrowser('saveScimToken', [{ token: DEMO_SCIM_TOKEN }]));
   }
   const page = fs.readFileSync(path.join(__dirname, 'demo.html'), 'utf8');
   const bridge = fs.readFileSync(path.join(__dirname, 'bridge.js'), 'utf8');
+  // The guided path: what this person has done so far (a preconfigured demo starts linked and mapped).
+  const done = new Set<StoryStep>(options.preconfigure === false ? [] : ['link', 'map']);
+  const changedCache = { startedAt: '', emails: [] as string[] };
+  const admins = demoAdmins(runtime);
+  let signedIn = runtime.defaultUser;
+  let realMs = Date.now();
+  const keepRealTime = () => {
+    const now = Date.now();
+    if (options.realTime) runtime.setClock(runtime.nowMs() + (now - realMs));
+    realMs = now;
+  };
   const server = http.createServer(async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    keepRealTime();
     try {
       if (req.method === 'GET' && url.pathname === '/') return send(res, 200, 'text/html', page);
       if (req.method === 'GET' && url.pathname === '/sidebar') return send(res, 200, 'text/html', sidebarHtml(runtime));
@@ -194,20 +257,34 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       if (req.method === 'GET' && url.pathname === '/bridge.js') return send(res, 200, 'text/javascript', bridge);
       if (req.method === 'GET' && url.pathname === '/api/sheets') {
         const roster = scim ? scimTable(await scim.state()) : sheet(runtime, 'Roster');
-        return send(res, 200, 'application/json', JSON.stringify({ roster, destination: scim ? `SCIM app at ${scim.baseUrl}` : 'Sheet "Roster"', history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length }));
+        return send(res, 200, 'application/json', JSON.stringify({
+          roster, destination: scim ? `SCIM app at ${scim.baseUrl}` : 'Sheet "Roster"', history: sheet(runtime, 'Sync history'), now: new Date(runtime.nowMs()).toISOString(), outbox: runtime.outbox.length,
+          changed: lastChanged(runtime, signedIn, changedCache), story: STORY_STEPS.filter((s) => done.has(s)), admins, signedIn, realTime: Boolean(options.realTime), cooldownZero: Boolean(options.realTime) && options.preconfigure !== false,
+        }));
+      }
+      if (req.method === 'POST' && url.pathname === '/api/demo/sign-in') {
+        const user = String((await readBody(req)).user ?? '').toLowerCase();
+        if (!admins.includes(user)) return send(res, 400, 'text/plain', 'not a demo admin');
+        signedIn = user;
+        return send(res, 200, 'application/json', JSON.stringify({ signedIn }));
       }
       const rpc = /^\/rpc\/([A-Za-z_$][\w$]*)$/.exec(url.pathname);
       if (req.method === 'POST' && rpc) {
         const body = await readBody(req);
         try {
-          const result = runtime.runFromBrowser(rpc[1], Array.isArray(body.args) ? body.args : []);
+          const result = runtime.runFromBrowser(rpc[1], Array.isArray(body.args) ? body.args : [], { user: signedIn });
+          if ((result as { ok?: boolean })?.ok && STEP_OF[rpc[1]]) done.add(STEP_OF[rpc[1]]);
           return send(res, 200, 'application/json', JSON.stringify({ result: result === undefined ? null : result }));
         } catch (error) {
           return send(res, 200, 'application/json', JSON.stringify({ error: error instanceof Error ? error.message : String(error) }));
         }
       }
       const demo = /^\/api\/demo\/([a-z-]+)$/.exec(url.pathname);
-      if (req.method === 'POST' && demo) return send(res, 200, 'application/json', JSON.stringify(demoAction(runtime, demo[1], await readBody(req))));
+      if (req.method === 'POST' && demo) {
+        const result = demoAction(runtime, demo[1], await readBody(req));
+        if (STEP_OF[demo[1]]) done.add(STEP_OF[demo[1]]);
+        return send(res, 200, 'application/json', JSON.stringify(result));
+      }
       send(res, 404, 'text/plain', 'not found');
     } catch (error) {
       send(res, 500, 'text/plain', error instanceof Error ? error.message : String(error));
@@ -234,8 +311,9 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 
 if (require.main === module) {
   const scim = process.argv.includes('--scim');
-  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, attributes: true }).then((e) => {
-    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}) at ${e.url}`);
+  const fresh = process.argv.includes('--fresh');
+  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, preconfigure: !fresh, realTime: true, attributes: true }).then((e) => {
+    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}${fresh ? ', not linked yet' : ''}) at ${e.url}`);
     console.log('Press Ctrl+C to stop.');
   }, (error: NodeJS.ErrnoException) => {
     const port = Number(process.env.PORT ?? 8080);

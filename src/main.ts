@@ -102,6 +102,9 @@ export function runFinalizeChecks() {
 export function getSetupStatus() {
   return serve((svc) => api.getSetupStatus(svc));
 }
+export function reinstallTrigger() {
+  return serve((svc) => api.reinstallTrigger(svc));
+}
 export function useMyAccountForSync(request?: unknown) {
   return serve((svc) => api.useMyAccountForSync(svc, request));
 }

@@ -260,6 +260,7 @@ export interface PlanView {
   ruleProblems: string[];
   blocked: Plan['blockedByThreshold'];
   inScopeUsers: number;
+  suspendedUnsynced: number;
   directoryUsers: number;
   ruleMatches: Record<string, number>;
   /** Mapped values that cannot be derived, per user (the first PREVIEW_PER_KIND), and how many in all. */
@@ -295,6 +296,7 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
     ruleProblems: plan.ruleProblems.map((p) => p.message),
     blocked: plan.blockedByThreshold,
     inScopeUsers: plan.inScopeUsers,
+    suspendedUnsynced: plan.suspendedUnsynced,
     directoryUsers: plan.directoryUsers,
     ruleMatches,
     attributeProblems: plan.attributeProblems.slice(0, PREVIEW_PER_KIND),
@@ -469,14 +471,18 @@ export function explainUser(svc: Services, raw: unknown) {
   const match = user ? index.match(user) : { matchedRules: [], roles: [] };
   const verdict = user ? judge(user, match, settings, new Set(settings.exclude)) : null;
   const account = accounts[0] ?? null;
+  // Matched, but suspended or archived with no account: no account is made, so "in scope" would mislead.
+  const notSynced = user && verdict && !verdict.outOfScope && verdict.target === 'suspended' && !account;
   const local = account && account.source === 'synced' && account.status !== account.syncedStatus ? `The status ${account.status} was set locally and is kept by sync.` : '';
   return {
     user,
     account,
     matchedRules: match.matchedRules.map((r) => ({ id: r.id, description: describeRule(r) })),
     roles: match.roles,
-    inScope: verdict ? !verdict.outOfScope : false,
-    why: verdict ? (verdict.outOfScope ? `Out of scope: ${verdict.outOfScope}.` : `In scope: ${describeMatch(verdict)}.`) : 'Not in the Google directory.',
+    inScope: verdict ? !verdict.outOfScope && !notSynced : false,
+    why: notSynced
+      ? msg('suspendedNotSynced', { State: user.archived ? 'Archived' : 'Suspended', state: user.archived ? 'archived' : 'suspended', roles: describeMatch(verdict) }).text
+      : verdict ? (verdict.outOfScope ? `Out of scope: ${verdict.outOfScope}.` : `In scope: ${describeMatch(verdict)}.`) : 'Not in the Google directory.',
     localDecision: local,
     changes: plan.changes.map(viewChange),
     held: plan.held.map((h) => ({ change: viewChange(h.change), why: h.why })),
@@ -532,6 +538,16 @@ export function getSyncReport(svc: Services, raw: unknown) {
 export function runFinalizeChecks(svc: Services): { checks: CheckResult[] } {
   assertCanConfigure(svc);
   return { checks: runChecks(svc) };
+}
+
+/** Finalize's one-click fix for a missing heartbeat: the sync account installs its trigger again. */
+export function reinstallTrigger(svc: Services): ReturnType<typeof getState> {
+  assertCanConfigure(svc);
+  const owner = svc.config.get(KEYS.syncAccount);
+  const me = svc.session.activeUserEmail();
+  if (!owner || owner !== me) throw new UserError(msg('triggerNotYours', { owner: owner || 'the sync account' }));
+  ensureTrigger(svc);
+  return getState(svc);
 }
 
 /** Progress of the sync part running now, as its last progress note says (cheap: one property read). */

@@ -7,8 +7,13 @@ import { DirectoryError } from './googleErrors';
 import { EMBEDDED_DESTINATION, Settings, describeRule, destinationSettingsOf } from './settings';
 import { SCHEDULE_HANDLER } from './triggers';
 import { lastFullSyncEntry } from './sync';
+import { SyncOutcome } from './model';
 
-export type CheckStatus = 'pass' | 'fail' | 'warning';
+/** `notRun`: a check it depends on failed, so its own answer would only repeat that failure. */
+export type CheckStatus = 'pass' | 'fail' | 'warning' | 'notRun';
+
+/** A fix that is one action, offered as a button: the server function that does it. */
+export type CheckAction = 'reinstallTrigger';
 
 export interface CheckResult {
   id: string;
@@ -16,9 +21,16 @@ export interface CheckResult {
   status: CheckStatus;
   found: string;
   fix: string;
+  action?: CheckAction;
 }
 
-type Check = { id: string; title: string; run: (svc: Services, settings: Settings | null) => Omit<CheckResult, 'id' | 'title'> };
+type Check = {
+  id: string;
+  title: string;
+  /** Checks that must not fail for this one to say anything of its own (the root causes it shares). */
+  needs?: string[];
+  run: (svc: Services, settings: Settings | null) => Omit<CheckResult, 'id' | 'title'>;
+};
 
 const pass = (found: string) => ({ status: 'pass' as const, found, fix: '' });
 const failWith = (m: Message, found = m.text) => ({ status: 'fail' as const, found, fix: m.fix });
@@ -60,6 +72,7 @@ const CHECKS: Check[] = [
   },
   {
     id: 'readUsers',
+    needs: ['apiAccess'],
     title: 'The sync account can read users',
     run: directoryCheck((svc) => {
       const me = svc.session.effectiveUserEmail();
@@ -69,16 +82,19 @@ const CHECKS: Check[] = [
   },
   {
     id: 'readOrgUnits',
+    needs: ['apiAccess'],
     title: 'The sync account can read organizational units',
     run: directoryCheck((svc) => `${svc.directory.listOrgUnits().length} organizational units found.`),
   },
   {
     id: 'readGroups',
+    needs: ['apiAccess'],
     title: 'The sync account can read groups',
     run: directoryCheck((svc) => `${svc.directory.listGroupsPage('', null).items.length} groups found (first page).`),
   },
   {
     id: 'mappings',
+    needs: ['apiAccess', 'readOrgUnits', 'readGroups'],
     title: 'Every mapped OU and group exists and matches someone',
     run: (svc, settings) => {
       if (!settings) return failWith(msg('corruptSettings', { problem: 'see the Settings check' }));
@@ -113,7 +129,8 @@ const CHECKS: Check[] = [
       const owner = svc.config.get(KEYS.syncAccount);
       const me = svc.session.activeUserEmail();
       if (owner && owner !== me) return { status: 'warning', found: `Scheduled syncs run as ${owner}; their trigger is not visible to ${me || 'you'}.`, fix: `Sign in as ${owner} and run Finalize sync to check it.` };
-      return failWith(msg('triggerMissing'));
+      // The sync account can reinstall it in one click; anyone else would install a trigger that does nothing.
+      return { ...failWith(msg('triggerMissing')), ...(owner && owner === me ? { action: 'reinstallTrigger' as const } : {}) };
     },
   },
   {
@@ -140,11 +157,17 @@ const CHECKS: Check[] = [
       const last = lastFullSyncEntry(svc);
       if (!last) return pass('Settings are valid; no sync has run yet.');
       if (last.outcome === 'success') return pass(`Settings are valid; the last sync (${last.finishedAt}) succeeded.`);
-      return { status: last.outcome === 'failed' ? 'fail' : 'warning', found: `The last sync (${last.finishedAt}) ended ${last.outcome}: ${last.message}`, fix: last.fix };
+      return { status: last.outcome === 'failed' ? 'fail' : 'warning', found: `The last sync (${last.finishedAt}) ${OUTCOME_WORDS[last.outcome]}: ${last.message}`, fix: last.fix };
     },
   },
 ];
 
+const OUTCOME_WORDS: Record<SyncOutcome, string> = { success: 'succeeded', failed: 'failed', halted: 'was halted', partial: 'was partly applied', discarded: 'was discarded' };
+
+/**
+ * Runs the checks in order. A check whose root cause already failed (API access disabled) is
+ * not run: the failure is said once, with its fix, instead of repeated by every check after it.
+ */
 export function runChecks(svc: Services): CheckResult[] {
   let settings: Settings | null = null;
   try {
@@ -152,12 +175,24 @@ export function runChecks(svc: Services): CheckResult[] {
   } catch {
     settings = null;
   }
-  return CHECKS.map((check) => {
-    try {
-      return { id: check.id, title: check.title, ...check.run(svc, settings) };
-    } catch (error) {
-      const m = toMessage(error);
-      return { id: check.id, title: check.title, status: 'fail', found: m.text, fix: m.fix };
-    }
-  });
+  const done = new Map<string, CheckResult>();
+  for (const check of CHECKS) {
+    const blocker = (check.needs ?? []).map((id) => done.get(id)).find((r) => r && (r.status === 'fail' || r.status === 'notRun'));
+    done.set(check.id, blocker ? notRun(check, blocker) : runOne(svc, check, settings));
+  }
+  return [...done.values()];
+}
+
+function notRun(check: Check, blocker: CheckResult): CheckResult {
+  const root = blocker.status === 'notRun' ? blocker.found : `Not run: “${blocker.title}” failed first.`;
+  return { id: check.id, title: check.title, status: 'notRun', found: root, fix: '' };
+}
+
+function runOne(svc: Services, check: Check, settings: Settings | null): CheckResult {
+  try {
+    return { id: check.id, title: check.title, ...check.run(svc, settings) };
+  } catch (error) {
+    const m = toMessage(error);
+    return { id: check.id, title: check.title, status: 'fail', found: m.text, fix: m.fix };
+  }
 }

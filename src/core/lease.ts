@@ -4,7 +4,7 @@
 // and write a lease for this roster, and syncs of different rosters never wait for
 // each other. Google ends every execution at its time limit, so a lease left by an
 // execution that was killed expires once that limit has surely passed.
-import { ClockPort, KeyValueStore, LockPort } from './ports';
+import { ClockPort, KeyValueStore, LockHolder, LockPort, LockPurpose } from './ports';
 
 /** How long to wait for the script lock around one lease read-and-write. */
 const MUTEX_WAIT_MS = 2000;
@@ -14,6 +14,9 @@ const POLL_MS = 500;
 interface Lease {
   holder: string;
   expiresAtMs: number;
+  /** What it is held for and since when, so a refused caller is told what it waits for. */
+  purpose?: LockPurpose;
+  sinceMs?: number;
 }
 
 export interface LeaseOptions {
@@ -34,10 +37,10 @@ export class LeaseLock implements LockPort {
 
   constructor(private readonly o: LeaseOptions) {}
 
-  tryLock(timeoutMs: number): boolean {
+  tryLock(timeoutMs: number, purpose: LockPurpose = 'sync'): boolean {
     const deadline = this.o.clock.nowMs() + timeoutMs;
     while (true) {
-      if (this.claim(Math.max(0, Math.min(MUTEX_WAIT_MS, deadline - this.o.clock.nowMs())))) return true;
+      if (this.claim(Math.max(0, Math.min(MUTEX_WAIT_MS, deadline - this.o.clock.nowMs())), purpose)) return true;
       const left = deadline - this.o.clock.nowMs();
       if (left <= 0) return false;
       this.o.clock.sleep(Math.min(POLL_MS, left));
@@ -56,12 +59,19 @@ export class LeaseLock implements LockPort {
     }
   }
 
-  private claim(mutexWaitMs: number): boolean {
+  /** Another execution's live lease, read without the mutex (it only words a refusal). */
+  holder(): LockHolder | null {
+    const lease = this.read();
+    if (!lease || lease.holder === this.o.holder || lease.expiresAtMs <= this.o.clock.nowMs()) return null;
+    return { purpose: lease.purpose, sinceMs: lease.sinceMs, expiresAtMs: lease.expiresAtMs };
+  }
+
+  private claim(mutexWaitMs: number, purpose: LockPurpose): boolean {
     if (!this.o.mutex.tryLock(mutexWaitMs)) return false;
     try {
       const lease = this.read();
       if (lease && lease.holder !== this.o.holder && lease.expiresAtMs > this.o.clock.nowMs()) return false;
-      const mine: Lease = { holder: this.o.holder, expiresAtMs: this.o.expiresAtMs };
+      const mine: Lease = { holder: this.o.holder, expiresAtMs: this.o.expiresAtMs, purpose, sinceMs: this.o.clock.nowMs() };
       this.o.store.set(this.o.key, JSON.stringify(mine));
       this.held = true;
       return true;

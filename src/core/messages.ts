@@ -29,6 +29,18 @@ export const CATALOG = {
     text: 'A sync is already running (started {startedAt}, part {part}).',
     fix: 'Wait for it to finish; its result will appear in History.',
   },
+  rosterBeingEdited: {
+    text: 'An admin is changing accounts right now (since {since}); the roster is locked for those few seconds.',
+    fix: 'Try again in a moment.',
+  },
+  runKilled: {
+    text: 'The {what} that started {since} was stopped by Google before it could finish; the roster stays locked until {until}.',
+    fix: 'Try again after {until}. Nothing is lost: a sync carries on from its last saved progress.',
+  },
+  rosterLocked: {
+    text: 'Another run of Roster Sync holds the roster right now (at the latest until {until}).',
+    fix: 'Try again in a few minutes; its result will appear in History.',
+  },
   cooldown: {
     text: 'A full sync ran {minutesAgo} minutes ago; the next one is allowed at {nextAllowed}.',
     fix: 'Wait for the cooldown (Settings → Policy) or use "Sync this user" for a single account.',
@@ -159,7 +171,15 @@ export const CATALOG = {
   },
   triggerMissing: {
     text: 'The schedule trigger is not installed.',
-    fix: 'Open the sidebar and save the schedule (or run Finalize sync) to install it.',
+    fix: 'Press “Reinstall the trigger” (or save the schedule under Settings) as the sync account to install it.',
+  },
+  suspendedNotSynced: {
+    text: '{State} in Google, so not synced: the rules would give {roles}, but no account is created for a {state} user.',
+    fix: 'Nothing to do: the account is created by the first sync after the user is restored in Google.',
+  },
+  triggerNotYours: {
+    text: 'Only the sync account ({owner}) can install the schedule trigger: a trigger belongs to the account that installs it, and scheduled syncs run as {owner}.',
+    fix: 'Sign in as {owner} and run Finalize sync again, or make this account the sync account with “Change sync account?”.',
   },
   unknownUser: {
     text: 'No Google user with the email {email} was found.',
@@ -252,6 +272,9 @@ export interface Message {
   /** The setting or input the message is about (its path, e.g. `schedule.timeZone`), so a form can point at it. */
   field?: string;
 }
+
+/** The Admin API privileges of the least-privileged sync account, as the Admin console names them. */
+export const SYNC_ACCOUNT_PRIVILEGES = ['Organizational Units → Read', 'Users → Read', 'Groups → Read'] as const;
 
 export function msg(id: MessageId, params: Record<string, string | number> = {}): Message {
   const fill = (s: string) => s.replace(/\{(\w+)\}/g, (_, k: string) => (k in params ? String(params[k]) : `{${k}}`));

@@ -126,7 +126,10 @@ export interface Plan {
   ruleProblems: RuleProblem[];
   /** Set when the plan would deactivate or delete more than the threshold allows. */
   blockedByThreshold: null | { destructive: number; limit: number; message: string };
+  /** Users the rules match who are synced (or kept suspended); not those below. */
   inScopeUsers: number;
+  /** Users the rules match who are suspended or archived in Google and have no account: not synced. */
+  suspendedUnsynced: number;
   directoryUsers: number;
   /** Mapped values that could not be derived, per user; the old value is kept, never replaced by garbage. */
   attributeProblems: { accountId: string; email: string; attribute: string; problem: string }[];

@@ -1,6 +1,7 @@
 // Emails to the admins about scheduled syncs: a failure, a halt or errors, each
 // problem once a day while it lasts (an hourly schedule must not mail hourly).
-import { ChangeKind, SyncOutcome, SyncTrigger, summarize } from './model';
+import { CHANGE_KINDS, ChangeKind, SyncOutcome, SyncTrigger, summarize } from './model';
+import { ReportDraft } from './reports';
 import { Services } from './ports';
 import { Settings } from './settings';
 import { KEYS, readSettings } from './config';
@@ -29,6 +30,45 @@ export function noticeIsNew(svc: Services, signature: string): boolean {
   return true;
 }
 
+/** Changes of each kind named in a report email; the sidebar's History has the whole report. */
+const REPORT_EMAIL_PER_KIND = 25;
+const KIND_HEADING: Record<ChangeKind, string> = { create: 'Created', update: 'Updated', deactivate: 'Deactivated', reactivate: 'Reactivated', delete: 'Deleted' };
+
+/**
+ * The optional report after a scheduled sync that changed something (Settings → Policy, off by
+ * default), like the sync reports of Google Cloud Directory Sync: what changed and why.
+ */
+export function sendSyncReport(svc: Services, draft: ReportDraft, counts: Record<ChangeKind, number>, summary: string): void {
+  let settings: Settings;
+  try {
+    settings = readSettings(svc);
+  } catch {
+    return; // the failure notice tells the installer about unreadable settings
+  }
+  if (!settings.reportEmail) return;
+  const to = recipients(svc, settings);
+  if (!to.length) return;
+  const changed = CHANGE_KINDS.reduce((n, k) => n + counts[k], 0);
+  const sections = CHANGE_KINDS.filter((k) => counts[k]).map((k) => {
+    const listed = draft.changes.filter((c) => c.kind === k).slice(0, REPORT_EMAIL_PER_KIND);
+    const lines = listed.map((c) => `- ${c.name ? `${c.name} <${c.email}>` : c.email}: ${c.reasons.join('; ')}`);
+    const more = counts[k] - listed.length;
+    return [`${KIND_HEADING[k]} (${counts[k]}):`, ...lines, ...(more > 0 ? [`… and ${more} more (History in the sidebar lists them).`] : [])].join('\n');
+  });
+  const held = draft.heldTotal ? [`Held (${draft.heldTotal}): ${draft.held.slice(0, 5).map((h) => h.email).join(', ')}${draft.heldTotal > 5 ? ' …' : ''}; Preview lists them.`] : [];
+  const subject = `Roster Sync: scheduled sync changed ${changed} account${changed === 1 ? '' : 's'} (${summarize(counts)})`;
+  const body = [summary, ...sections, ...held, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`, 'You receive this because "Email a report after scheduled syncs" is on under Settings → Policy.'].join('\n\n');
+  try {
+    svc.notifier.send(to, subject, body);
+  } catch {
+    // A mail quota error must not fail a sync that was applied; History holds the report.
+  }
+}
+
+function recipients(svc: Services, settings: Settings | null): string[] {
+  return [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
+}
+
 export function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: string; fix: string }, counts: Record<ChangeKind, number>): void {
   let settings: Settings | null = null;
   try {
@@ -37,7 +77,7 @@ export function sendNotice(svc: Services, outcome: SyncOutcome, m: { text: strin
     // Unreadable settings: the installer still hears of it.
   }
   if (settings && !settings.notifyOnFailure) return;
-  const to = [...new Set([svc.config.get(KEYS.installer) ?? '', ...(settings?.admins ?? [])].filter(Boolean))];
+  const to = recipients(svc, settings);
   if (!to.length) return;
   const subject = `Roster Sync: scheduled sync ${outcome === 'halted' ? 'halted by the deletion threshold' : outcome === 'partial' ? 'finished with errors' : outcome}`;
   const body = [m.text, m.fix && `How to fix: ${m.fix}`, `Counts: ${summarize(counts)}.`, `Open the roster and the Roster Sync sidebar: ${svc.rosterUrl()}`].filter(Boolean).join('\n\n');

@@ -114,6 +114,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
   const mappings = settings.attributes ?? [];
   const attributeProblems: Plan['attributeProblems'] = [];
   const appGroups = settings.appGroups?.length ? new AppGroupIndex(settings, snapshot) : null;
+  // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
+  let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
@@ -136,6 +138,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
       push(reconcile(manual, verdict, settings, now));
     } else if (!existing && verdict.target === 'active') {
       push(create(verdict, settings, now));
+    } else if (!existing) {
+      suspendedUnsynced++;
     }
   }
   for (const account of accounts) {
@@ -151,7 +155,8 @@ export function makePlan({ settings, snapshot, accounts, now }: PlanInput): Plan
     counts,
     ruleProblems: index.problems,
     blockedByThreshold: thresholdCheck(counts, accounts, settings),
-    inScopeUsers,
+    inScopeUsers: inScopeUsers - suspendedUnsynced,
+    suspendedUnsynced,
     directoryUsers: snapshot.users.length,
     attributeProblems,
   };

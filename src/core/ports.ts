@@ -112,10 +112,24 @@ export interface BlobStore {
   removePrefix(prefix: string): void;
 }
 
+/** What holds the sync lock: a sync part, or an account edit (milliseconds). */
+export type LockPurpose = 'sync' | 'edit';
+
+export interface LockHolder {
+  /** Unknown for a lock taken by an older version. */
+  purpose?: LockPurpose;
+  /** When the holder took the lock (unknown for an older version's lock). */
+  sinceMs?: number;
+  /** When the lock is released at the latest (a killed holder cannot release it). */
+  expiresAtMs: number;
+}
+
 export interface LockPort {
   /** Waits up to timeoutMs; false when another execution holds the lock. */
-  tryLock(timeoutMs: number): boolean;
+  tryLock(timeoutMs: number, purpose?: LockPurpose): boolean;
   release(): void;
+  /** Another execution's hold on the lock, when the lock can tell (for "a sync is already running"). */
+  holder?(): LockHolder | null;
 }
 
 export interface TriggerInfo {

@@ -60,6 +60,8 @@ export interface Settings extends Partial<DestinationSettings> {
   admins: string[];
   cooldownMinutes: number;
   notifyOnFailure: boolean;
+  /** Email the admins a report after each scheduled sync that changed something (off by default). */
+  reportEmail: boolean;
   /**
    * Where the roster lives: the id of a destination (a sheet of this spreadsheet, an app through
    * SCIM 2.0, …). A destination with settings of its own keeps them under its id; its secrets are
@@ -87,6 +89,7 @@ export function defaultSettings(): Settings {
     admins: [],
     cooldownMinutes: 15,
     notifyOnFailure: true,
+    reportEmail: false,
     destination: EMBEDDED_DESTINATION,
     attributes: [],
     appGroups: [],
@@ -196,6 +199,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
   const destinationSettings = validateDestinationSettings(s, destination, roles, destinations);
   const notify = s.notifyOnFailure ?? d.notifyOnFailure;
   if (typeof notify !== 'boolean') fail('notifyOnFailure', 'must be true or false');
+  const reportEmail = s.reportEmail ?? d.reportEmail;
+  if (typeof reportEmail !== 'boolean') fail('reportEmail', 'must be true or false');
   return {
     schemaVersion: SETTINGS_SCHEMA_VERSION,
     rules,
@@ -210,6 +215,7 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     admins: [...new Set(list(s.admins ?? [], 'admins', 100).map((e, i) => email(e, `admins[${i}]`)))],
     cooldownMinutes: int(s.cooldownMinutes ?? d.cooldownMinutes, 'cooldownMinutes', 0, 1440),
     notifyOnFailure: notify,
+    reportEmail,
     destination,
     attributes: validateAttributes(s.attributes ?? d.attributes, destinations.ids.flatMap((id) => destinations.get(id)!.reservedAttributeNames ?? [])),
     appGroups: [...new Set(list(s.appGroups ?? [], 'appGroups', 100).map((e, i) => email(e, `appGroups[${i}]`)))],

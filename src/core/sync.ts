@@ -10,7 +10,7 @@ import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
 import { directoryFields } from './attributes';
-import { NOTICE_KEY, noticeIsNew, notify, sendNotice } from './notices';
+import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 
 export const LOCK_WAIT_MS = 3000;
 /** A part-way sync older than this is discarded rather than resumed. */
@@ -101,7 +101,7 @@ function saveJob(state: BlobStore, job: Job): void {
 }
 
 export function runSync(services: Services, request: SyncRequest): SyncResult {
-  if (!services.lock.tryLock(LOCK_WAIT_MS)) return busy(services);
+  if (!services.lock.tryLock(LOCK_WAIT_MS, 'sync')) return busy(services);
   const state = new WriteBehindStore(services.state);
   const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();
@@ -394,7 +394,10 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
-  else if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+  else {
+    if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+    if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
+  }
   svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
   if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
   return result('done', { id: 'syncDone', text, fix }, job);
@@ -503,11 +506,25 @@ function discard(svc: Services, job: Job, reason: string): void {
 
 function busy(svc: Services): SyncResult {
   const job = loadJob(svc.state);
-  return result('busy', busyMessage(job), job);
+  return result('busy', busyMessage(svc, job), job);
 }
 
-function busyMessage(job: Job | null): Message {
-  return msg('alreadyRunning', { startedAt: job ? new Date(job.startedAt).toISOString() : 'just now', part: job ? job.part : 1 });
+/** A part ends itself within 4.5 minutes; a sync lease held longer belongs to a part Google killed. */
+const PART_SURELY_OVER_MS = 5 * 60_000;
+
+/** What holds the roster's lock, in words: an account edit, a killed part, or the sync part running now. */
+function busyMessage(svc: Services, job: Job | null): Message {
+  const holder = svc.lock.holder?.() ?? null;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  if (holder?.sinceMs !== undefined && svc.clock.nowMs() - holder.sinceMs > PART_SURELY_OVER_MS) {
+    const what = holder.purpose === 'edit' ? 'account edit' : 'sync part';
+    return msg('runKilled', { what, since: iso(holder.sinceMs), until: iso(holder.expiresAtMs) });
+  }
+  if (holder?.purpose === 'edit') return msg('rosterBeingEdited', { since: iso(holder.sinceMs ?? svc.clock.nowMs()) });
+  // The saved job is as its last part left it: the part running now is the next one.
+  if (job) return msg('alreadyRunning', { startedAt: iso(job.startedAt), part: job.part + 1 });
+  if (holder?.sinceMs !== undefined) return msg('alreadyRunning', { startedAt: iso(holder.sinceMs), part: 1 });
+  return msg('rosterLocked', { until: holder ? iso(holder.expiresAtMs) : 'a few minutes from now' });
 }
 
 /**
@@ -516,7 +533,7 @@ function busyMessage(job: Job | null): Message {
  * next part plans against the roster as edited.
  */
 export function underSyncLock<T>(svc: Services, edit: () => T): T {
-  if (!svc.lock.tryLock(LOCK_WAIT_MS)) throw new UserError(busyMessage(loadJob(svc.state)));
+  if (!svc.lock.tryLock(LOCK_WAIT_MS, 'edit')) throw new UserError(busyMessage(svc, loadJob(svc.state)));
   try {
     return edit();
   } finally {

@@ -3,6 +3,7 @@ import { ACCOUNT_STATUSES, Account, AccountStatus } from '../core/model';
 import { Requests, call, errorOf } from './client';
 import { $, button, dialog, fillSelect, form, h, input, oneOf, select } from './dom';
 import { STATUS_LABEL, cap, plural } from './format';
+import { openAccountPanel } from './accountPanel';
 import { explain } from './explain';
 import { labelsOf, withFieldLabel } from './fieldLabels';
 import { impliedText, roleLabel } from './mappings';
@@ -119,7 +120,7 @@ function renderAccounts(): void {
 
 function accountRow(a: Account): HTMLLIElement {
   const id = 'sel-' + a.id;
-  const box = h('input', { type: 'checkbox', id, checked: view.selected.has(a.id) });
+  const box = h('input', { type: 'checkbox', id, checked: view.selected.has(a.id), 'aria-label': 'Select ' + (a.name || a.email) });
   box.addEventListener('change', () => {
     if (box.checked) view.selected.set(a.id, a);
     else view.selected.delete(a.id);
@@ -129,7 +130,8 @@ function accountRow(a: Account): HTMLLIElement {
   explainBtn.addEventListener('click', () => void explain(a.email, explainBtn));
   return h('li', { class: 'acc', 'data-email': a.email },
     box,
-    h('label', { for: id }, h('span', { class: 'name' }, a.name), h('br'), h('span', { class: 'email' }, a.email)),
+    h('button', { type: 'button', class: 'open', 'aria-label': 'Open ' + (a.name || a.email), onclick: (e: Event) => openAccountPanel(a, e.currentTarget as HTMLElement) },
+      h('span', { class: 'name' }, a.name), h('br'), h('span', { class: 'email' }, a.email)),
     explainBtn,
     h('div', { class: 'meta' }, badge(a.status, STATUS_LABEL[a.status] || a.status), ' ' + (a.roles.join(', ') || 'no role') + ' · ' + a.source + (a.permissions.length ? ' · ' + a.permissions.join(', ') : '')));
 }

@@ -50,6 +50,7 @@ export interface Requests {
   askAdminMessage: { adminEmail: string };
   saveScimToken: { token: string };
   removeDeselectedAppGroups: { remove?: boolean };
+  getSyncReport: { startedAt: string; query?: string };
 }
 /** The server functions that take an argument. */
 type TakingArgument = { [K in ApiName]: Parameters<Api[K]> extends [] ? never : K }[ApiName];

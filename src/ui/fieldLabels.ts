@@ -36,6 +36,7 @@ const SETTING_LABELS: Record<string, string> = {
   admins: 'Extra admins',
   cooldownMinutes: 'Cooldown (minutes)',
   notifyOnFailure: 'Notify on failure',
+  reportEmail: 'Email a report after scheduled syncs',
   destination: 'Destination',
   scim: 'SCIM settings',
   'scim.baseUrl': 'SCIM base URL',

@@ -9,7 +9,7 @@ const KIND_PAST: Record<ChangeKind, string> = { create: 'created', update: 'upda
 export const STATUS_LABEL: Record<AccountStatus, string> = { active: 'Active', disabled: 'Disabled', suspended: 'Suspended', deleted: 'Deleted' };
 export const OUTCOME_LABEL: Record<SyncOutcome, string> = { success: 'Success', failed: 'Failed', halted: 'Halted', partial: 'Partly applied', discarded: 'Discarded' };
 export const TRIGGER_LABEL: Record<SyncTrigger, string> = { manual: 'Manual', scheduled: 'Scheduled', user: 'Single user' };
-export const CHECK_LABEL: Record<CheckStatus, string> = { pass: 'Pass', fail: 'Fail', warning: 'Warning' };
+export const CHECK_LABEL: Record<CheckStatus, string> = { pass: 'Pass', fail: 'Fail', warning: 'Warning', notRun: 'Not run' };
 
 export function plural(n: number, word: string, many?: string): string {
   return n + ' ' + (n === 1 ? word : many || word + 's');

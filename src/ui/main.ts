@@ -1,5 +1,6 @@
 // The sidebar's script (compiled by scripts/build.mjs and inlined into dist/Sidebar.html).
 // Each tab sets itself up and listens to the store; the order of set-up is the order of rendering.
+import { setUpAccountPanel } from './accountPanel';
 import { setUpAccounts, openAccounts } from './accounts';
 import { $, all } from './dom';
 import { setUpExplain } from './explain';
@@ -29,6 +30,7 @@ setUpPreview();
 setUpExplain();
 setUpMappings();
 setUpAccounts();
+setUpAccountPanel();
 setUpSettings();
 setUpHistory();
 setUpTabs();

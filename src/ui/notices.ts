@@ -9,7 +9,7 @@ export type Tone = 'error' | 'warn' | 'ok' | 'info';
 
 const ICON: Record<Tone | CheckStatus | SyncOutcome, string> = {
   error: '✗', warn: '⚠', ok: '✓', info: 'ℹ',
-  pass: '✓', fail: '✗', warning: '⚠',
+  pass: '✓', fail: '✗', warning: '⚠', notRun: '–',
   success: '✓', failed: '✗', halted: '⚠', partial: '⚠', discarded: '–',
 };
 

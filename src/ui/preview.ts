@@ -39,7 +39,8 @@ function renderPreview(plan: PlanView): void {
   const out = $('previewOut');
   out.replaceChildren(
     h('h2', null, 'Preview (nothing applied yet)'),
-    h('p', { class: 'small' }, plural(plan.total, 'change') + ' · ' + plan.inScopeUsers + ' of ' + plural(plan.directoryUsers, 'directory user') + ' in scope · ' + fmtDate(plan.createdAt)),
+    h('p', { class: 'small' }, plural(plan.total, 'change') + ' · ' + plan.inScopeUsers + ' of ' + plural(plan.directoryUsers, 'directory user') + ' in scope · ' +
+      (plan.suspendedUnsynced ? plan.suspendedUnsynced + ' more matched but suspended or archived in Google, so not synced · ' : '') + fmtDate(plan.createdAt)),
   );
   if (plan.blocked) out.appendChild(msgBox('warn', plan.blocked.message, 'Review the changes below. If they are expected, confirm them once:', applyAnyway(plan.blocked.destructive)));
   for (const problem of plan.ruleProblems) out.appendChild(msgBox('warn', problem, 'Fix the rule under Mappings.'));

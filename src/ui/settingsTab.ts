@@ -18,7 +18,7 @@ const ZONES = ['America/New_York', 'America/Chicago', 'America/Denver', 'America
 const FIELDS: Record<string, string> = {
   'schedule.mode': 'sModeDaily', 'schedule.hour': 'sHour', 'schedule.timeZone': 'sTz', 'schedule.blackouts': 'addBlackout',
   graceDays: 'pGrace', 'threshold.kind': 'pThrKind', 'threshold.value': 'pThr', exclude: 'pExclude', suspendedUsers: 'pSusp',
-  permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify',
+  permissionNames: 'pPerms', admins: 'pAdmins', cooldownMinutes: 'pCooldown', notifyOnFailure: 'pNotify', reportEmail: 'pReport',
   destination: 'dSheet', scim: 'dBase', 'scim.baseUrl': 'dBase', 'scim.roleMapping': 'dMapRoles', 'scim.attributes': 'dUserName',
   'scim.attributes.userName': 'dUserName', 'scim.attributes.externalId': 'dExternalId', 'scim.attributes.name': 'dName',
   'scim.attributes.emails': 'dEmails', 'scim.attributes.active': 'dActive', 'scim.maxMembersPerPatch': 'dMax',
@@ -119,6 +119,7 @@ function renderSettings(force: boolean): void {
   input('pCooldown').value = String(s.cooldownMinutes);
   input('pNotify').checked = s.notifyOnFailure;
   renderAttributes();
+  input('pReport').checked = s.reportEmail;
   renderDestination();
   syncHourState();
   store.dirty = false;
@@ -200,6 +201,7 @@ function readSettings(): SettingsDraft {
     admins: lines(textarea('pAdmins').value),
     cooldownMinutes: num('pCooldown'),
     notifyOnFailure: input('pNotify').checked,
+    reportEmail: input('pReport').checked,
     // With the sheet chosen, the (hidden) SCIM fields are not sent: the saved SCIM settings are kept as they were.
     destination: scim ? 'scim' : 'sheet',
     scim: scim ? readScim() : saved.scim || null,

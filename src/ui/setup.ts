@@ -3,6 +3,7 @@ import { Data, call, errorOf } from './client';
 import { labelsOf, withFieldLabel } from './fieldLabels';
 import { $, h } from './dom';
 import { msgBox, sayError } from './notices';
+import { SYNC_ACCOUNT_PRIVILEGES } from '../core/messages';
 import type { State } from './store';
 import { busy } from './widgets';
 
@@ -14,17 +15,36 @@ export function renderSetup(setup: SetupStatus, onLinked: (st: State) => void): 
   $('notice').replaceChildren();
   const intro = h('p', null, 'Roster Sync is not linked to the Google Workspace directory yet. A Workspace admin links it once; scheduled syncs then run as that account.');
   const body = $('setupBody');
-  if (setup.canReadDirectory) body.replaceChildren(intro, ...linkWithMyAccount(setup.user, onLinked));
-  else body.replaceChildren(intro, setup.problem ? msgBox('error', setup.problem.text, setup.problem.fix) : '', askAnAdmin());
+  if (setup.canReadDirectory) body.replaceChildren(intro, ...dedicatedAccount(), ...linkWithMyAccount(setup.user, onLinked));
+  else body.replaceChildren(intro, ...notAnAdmin(setup), askAnAdmin());
+}
+
+/**
+ * The least-privilege way, recommended first: an account that exists only to sync, with a custom
+ * admin role that can read the directory and nothing else.
+ */
+function dedicatedAccount(): HTMLElement[] {
+  return [
+    h('h3', null, 'Recommended: a dedicated read-only sync account'),
+    h('p', { class: 'small' }, 'Scheduled syncs run as the account that links Roster Sync. Create an account used only for syncing (for example roster-sync@ your domain), and in the Google Admin console (Account → Admin roles → Create new role) give it a role with exactly these Admin API privileges:'),
+    h('ul', { class: 'reasons', id: 'syncPrivileges' }, SYNC_ACCOUNT_PRIVILEGES.map((p) => h('li', null, p))),
+    h('p', { class: 'small' }, 'Then sign in as that account, open Roster Sync in this spreadsheet, and use it for syncing below.'),
+  ];
 }
 
 function linkWithMyAccount(user: string, onLinked: (st: State) => void): HTMLElement[] {
   const out = h('div', { 'aria-live': 'polite' });
-  const use = h('button', { type: 'button', class: 'btn primary', id: 'useMine' }, 'I am a Workspace admin — use my account for syncing');
+  const use = h('button', { type: 'button', class: 'btn', id: 'useMine' }, 'I am a Workspace admin — use my account for syncing');
   use.addEventListener('click', () => {
     void busy(use, () => call('useMyAccountForSync', {}).then(onLinked, (e) => sayError(out, e)));
   });
-  return [h('p', { class: 'small' }, 'You (' + user + ') can read the directory.'), h('div', { class: 'actions' }, use), out];
+  return [h('h3', null, 'Or use this account'), h('p', { class: 'small' }, 'You (' + user + ') can read the directory. Syncs will run as you, with all of your admin rights.'), h('div', { class: 'actions' }, use), out];
+}
+
+/** Someone who cannot read the directory is not in error: a Workspace admin links Roster Sync, so ask one. */
+function notAnAdmin(setup: SetupStatus): HTMLElement[] {
+  const why = setup.problem ? h('details', { class: 'small' }, h('summary', null, 'Why can I not link it myself?'), h('p', null, setup.problem.text), h('p', null, setup.problem.fix)) : null;
+  return [h('p', null, 'Your account (' + setup.user + ') cannot read the Google Workspace directory, so a Workspace admin links Roster Sync. Ask one below.'), ...(why ? [why] : [])];
 }
 
 /** A ready request to a Workspace admin (no Gmail scope: the user sends or copies it). */

@@ -1,6 +1,7 @@
 // The Sync tab: last and next run, Sync now (part after part, with progress), Finalize sync.
 import type { SyncResult } from '../core/sync';
-import { Data, call } from './client';
+import { Data, call, errorOf } from './client';
+import { labelsOf, withFieldLabel } from './fieldLabels';
 import { $, Child, button, h } from './dom';
 import { CHECK_LABEL, countsText, fmtDate, localize, plural, sum } from './format';
 import { facts, iconBadge, msgBox, outcomeBadge, say, sayError } from './notices';
@@ -9,6 +10,8 @@ import { currentSettings, currentState, emit, on, store } from './store';
 import { busy } from './widgets';
 
 const POLL_MS = 2000;
+/** A run longer than this shows its progress bar. */
+const PROGRESS_AFTER_MS = 1000;
 /** Sync now gives up calling continueSync after this many parts (the hourly run carries on). */
 const MAX_PARTS = 500;
 
@@ -63,7 +66,8 @@ function progressBox(p: Progress): HTMLDivElement {
   if (p.phase === 'read') what = 'Reading the directory: ' + plural(p.usersRead || 0, 'user') + ' read.';
   else if (p.phase === 'apply') what = 'Applying changes: ' + applied + ' of ' + planned + '.';
   else what = p.phase === 'plan' ? 'Planning the changes.' : 'Starting…';
-  const bar = p.phase === 'apply' && planned ? h('progress', { max: planned, value: applied, 'aria-label': 'Changes applied' }) : null;
+  // A bar for every phase: counted while applying, moving (indeterminate) while reading and planning.
+  const bar = p.phase === 'apply' && planned ? h('progress', { max: planned, value: applied, 'aria-label': 'Changes applied' }) : h('progress', { 'aria-label': 'Sync in progress' });
   return msgBox('info', 'Sync in progress (part ' + (p.part || 1) + ')', '', [h('p', null, what), bar]);
 }
 
@@ -77,19 +81,30 @@ export function runSync(request: { allowDestructive?: number } | null): void {
   let part = 0;
   btn.disabled = true;
   btn.setAttribute('aria-busy', 'true');
-  out.replaceChildren(progressBox({ part: 1 }));
+  // A sync that ends within a second shows its result only; a longer one shows its progress from then on.
+  let latest: Progress = { part: 1 };
+  let showing = false;
+  const show = (p: Progress) => {
+    latest = p;
+    if (showing && store.syncing) out.replaceChildren(progressBox(p));
+  };
+  out.replaceChildren();
+  const reveal = setTimeout(() => {
+    showing = true;
+    show(latest);
+  }, PROGRESS_AFTER_MS);
   const timer = setInterval(() => {
     if (polling) return;
     polling = true;
     call('getSyncProgress')
       .then((p) => {
-        if (store.syncing && p.running) out.replaceChildren(progressBox(p));
+        if (p.running) show(p);
       }, () => undefined)
       .finally(() => (polling = false));
   }, POLL_MS);
   const step = (res: SyncResult): SyncResult | Promise<SyncResult> => {
     if (res.state === 'in-progress' && ++part < MAX_PARTS) {
-      out.replaceChildren(progressBox(res));
+      show(res);
       return call('continueSync').then(step);
     }
     return res;
@@ -108,6 +123,7 @@ export function runSync(request: { allowDestructive?: number } | null): void {
     )
     .finally(() => {
       clearInterval(timer);
+      clearTimeout(reveal);
       store.syncing = false;
       btn.disabled = false;
       btn.removeAttribute('aria-busy');
@@ -126,9 +142,11 @@ function showResult(res: SyncResult): void {
     case 'halted':
       return say(out, 'warn', res.message, res.fix, applyAnyway(res.destructive ?? 0));
     case 'busy':
-      return say(out, 'warn', res.id === 'alreadyRunning' ? res.message : 'A sync is already running. ' + res.message, res.fix);
-    case 'refused':
+      // The server names what holds the roster (a sync part, an account edit, a part Google killed).
       return say(out, 'warn', res.message, res.fix);
+    case 'refused':
+      // The cooldown: the message says when a full sync may run; one account can be synced now.
+      return say(out, 'warn', res.message, res.fix, res.id === 'cooldown' ? syncOneUserForm() : null);
     case 'in-progress':
       return say(out, 'warn', 'The sync is still in progress after ' + MAX_PARTS + ' parts: ' + res.message, 'It continues at the next hourly run.');
     case 'failed':
@@ -136,26 +154,73 @@ function showResult(res: SyncResult): void {
   }
 }
 
+/** "Sync this user" right where a full sync was refused by the cooldown. */
+function syncOneUserForm(): HTMLFormElement {
+  const field = h('input', { id: 'cdEmail', type: 'email', autocomplete: 'off', placeholder: 'name@school.edu' });
+  const submit = h('button', { type: 'submit', class: 'btn small' }, 'Sync this user');
+  const result = h('div', { 'aria-live': 'polite' });
+  const f = h('form', { class: 'cdUser', novalidate: true },
+    h('div', { class: 'row' }, h('div', { class: 'grow' }, h('label', { for: 'cdEmail' }, 'Email of one user to sync now'), field), submit), result);
+  f.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const email = field.value.trim();
+    if (!email) {
+      field.setAttribute('aria-invalid', 'true');
+      return say(result, 'error', 'Type the email of the user to sync.', '');
+    }
+    field.removeAttribute('aria-invalid');
+    void busy(submit, () =>
+      call('syncUser', { email }).then((r) => {
+        const text = r.changes.length ? 'Applied ' + plural(r.applied, 'change') + ' for ' + email + '.' : 'Nothing to change for ' + email + '; the account is up to date.';
+        say(result, r.failed.length ? 'error' : 'ok', text, r.failed.map((x) => x.message).join(' '));
+        if (r.changes.length) {
+          void loadState();
+          emit('roster');
+        }
+      }, (err) => sayError(result, withFieldLabel(errorOf(err), labelsOf({ email: 'Email of one user to sync now' })))));
+  });
+  return f;
+}
+
 /** The one-time confirmation of a sync the threshold halted. */
 export function applyAnyway(destructive: number): HTMLButtonElement {
   return h('button', { type: 'button', class: 'btn small danger', onclick: () => runSync({ allowDestructive: destructive }) }, 'Apply anyway (' + plural(destructive, 'account') + ')');
 }
 
-function runFinalize(): void {
+function runFinalize(): Promise<void> {
   const out = $('finalOut');
   out.replaceChildren(h('p', { class: 'muted' }, 'Running the checks…'));
-  void busy(button('finalBtn'), () => call('runFinalizeChecks').then((r) => out.replaceChildren(...checkList(r)), (e) => sayError(out, e)));
+  return busy(button('finalBtn'), () =>
+    call('runFinalizeChecks').then((r) => {
+      out.replaceChildren(...checkList(r));
+      // The facts above (trigger, last sync) may have changed since the state was read: read it again.
+      return loadState();
+    }, (e) => sayError(out, e)));
 }
 
+type CheckView = Data<'runFinalizeChecks'>['checks'][number];
+
 function checkList(r: Data<'runFinalizeChecks'>): HTMLElement[] {
-  const failed = r.checks.filter((c) => c.status !== 'pass').length;
-  const summary = failed ? plural(failed, 'check') + (failed === 1 ? ' needs' : ' need') + ' attention.' : 'All ' + r.checks.length + ' checks passed.';
+  const attention = r.checks.filter((c) => c.status === 'fail' || c.status === 'warning').length;
+  const skipped = r.checks.filter((c) => c.status === 'notRun').length;
+  const summary = attention
+    ? plural(attention, 'check') + (attention === 1 ? ' needs' : ' need') + ' attention' + (skipped ? '; ' + skipped + ' not run until ' + (attention === 1 ? 'it passes' : 'they pass') : '') + '.'
+    : 'All ' + r.checks.length + ' checks passed.';
   return [
-    h('p', null, summary),
+    h('p', { id: 'finalSummary' }, summary),
     h('ul', { 'aria-label': 'Finalize checks' }, r.checks.map((c) =>
-      h('li', { class: 'card check' },
+      h('li', { class: 'card check', 'data-check': c.id },
         h('div', { class: 'head' }, h('span', { class: 'name' }, c.title), iconBadge(c.status, CHECK_LABEL[c.status] || c.status)),
-        c.found ? h('p', { class: 'small' }, 'Found: ' + localize(c.found)) : null,
-        c.fix ? h('p', { class: 'small' }, h('strong', null, 'Fix: '), localize(c.fix)) : null))),
+        c.found ? h('p', { class: 'small' }, (c.status === 'notRun' ? '' : 'Found: ') + localize(c.found)) : null,
+        c.fix ? h('p', { class: 'small' }, h('strong', null, 'Fix: '), localize(c.fix)) : null,
+        c.action ? actionButton(c) : null))),
   ];
+}
+
+/** A fix that is one action: the button does it, then the checks run again. */
+function actionButton(c: CheckView): HTMLButtonElement | null {
+  if (c.action !== 'reinstallTrigger') return null;
+  const btn = h('button', { type: 'button', class: 'btn small primary' }, 'Reinstall the trigger');
+  btn.addEventListener('click', () => void busy(btn, () => call('reinstallTrigger').then(() => runFinalize(), (e) => sayError($('finalOut'), e))));
+  return btn;
 }

@@ -543,9 +543,9 @@ test('Sync now runs part after part (a new call each) and shows the progress unt
   page.on('request', (r) => {
     if (r.url().includes('/rpc/')) calls.push(r.url().split('/rpc/')[1]);
   });
-  // Slow the later parts down a little so the progress can be read.
+  // Slow the later parts down so the run lasts well over a second, when the sidebar starts showing its progress.
   await page.route('**/rpc/continueSync', async (route) => {
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await new Promise((resolve) => setTimeout(resolve, 800));
     await route.continue();
   });
   await page.getByRole('button', { name: 'Sync now' }).click();

@@ -609,7 +609,8 @@ rec.test('concurrency', 'two syncs at once (trigger and Sync now, two admins): o
   const busy = w.call('syncNow', {}, second);
   expect(busy.state).toBe('busy');
   expect(busy.message).toMatch(catalog('alreadyRunning'));
-  expect(busy.message).toContain('part 1');
+  // The saved progress is part 1's; the part holding the lease is the next one.
+  expect(busy.message).toContain('part 2');
   expect(w.call('continueSync', undefined, second).state).toBe('busy');
   expect(w.envelope('syncUser', { email: `admin@${DEMO_DOMAIN}` })).toMatchObject({ ok: false, error: { text: expect.stringMatching(catalog('alreadyRunning')) } });
   expect(w.envelope('addAccount', { name: 'Visiting Coach', email: 'coach@visitors.example', role: 'teacher' }, second)).toMatchObject({ ok: false, error: { text: expect.stringMatching(catalog('alreadyRunning')) } });

@@ -3,7 +3,7 @@ import { world, World } from './harness';
 import { CATALOG } from '../../src/core/messages';
 import { DEMO_DOMAIN } from '../../emulator/domain';
 
-type Check = { id: string; title: string; status: string; found: string; fix: string };
+type Check = { id: string; title: string; status: string; found: string; fix: string; action?: string };
 
 function checks(w: World, ctx: { authMode?: 'LIMITED' } = {}): Record<string, Check> {
   const r = w.rt.runFromBrowser('runFinalizeChecks', [], ctx) as { ok: boolean; data: { checks: Check[] } };
@@ -37,6 +37,19 @@ test('Admin SDK API access turned off in the Admin console', () => {
   expect(c.trigger.status).toBe('pass'); // one failing check does not hide the others
 });
 
+test('with API access disabled the failure is said once: the checks that need the API are not run, the others still are', () => {
+  const w = world();
+  w.rt.disableAdminApi(true);
+  const c = checks(w);
+  expect(c.apiAccess).toMatchObject({ status: 'fail', found: CATALOG.apiDisabled.text, fix: CATALOG.apiDisabled.fix });
+  for (const id of ['readUsers', 'readOrgUnits', 'readGroups', 'mappings']) {
+    expect(c[id]).toMatchObject({ status: 'notRun', found: 'Not run: “Admin SDK API access is enabled” failed first.', fix: '' });
+  }
+  expect(Object.values(c).filter((x) => x.found === CATALOG.apiDisabled.text)).toHaveLength(1);
+  expect(c.trigger.status).toBe('pass');
+  expect(c.installed.status).toBe('pass');
+});
+
 test('the sync account lost its admin rights', () => {
   const w = world();
   w.rt.revokeDirectoryAccess(true);
@@ -68,6 +81,29 @@ test('the schedule trigger was removed', () => {
   expect(checks(w).trigger).toMatchObject({ status: 'fail', found: CATALOG.triggerMissing.text, fix: CATALOG.triggerMissing.fix });
 });
 
+test('a missing trigger is one action for the sync account (reinstallTrigger), and refused to anyone else', () => {
+  const w = world();
+  const syncAccount = w.call('getState').user;
+  for (const t of [...w.rt.triggers.list]) w.rt.triggers.remove(t.uid);
+  expect(checks(w).trigger.action).toBe('reinstallTrigger');
+
+  // Another admin of Roster Sync: a trigger they installed would run as them and do nothing.
+  const other = w.rt.directory.allUsers().find((u) => u.isAdmin && !u.suspended && u.primaryEmail.toLowerCase() !== syncAccount)!.primaryEmail.toLowerCase();
+  w.save({ admins: [other] });
+  for (const t of [...w.rt.triggers.list]) w.rt.triggers.remove(t.uid);
+  const asOther = w.rt.runFromBrowser('runFinalizeChecks', [], { user: other }) as { ok: boolean; data: { checks: Check[] } };
+  expect(asOther.data.checks.find((x) => x.id === 'trigger')!.action).toBeUndefined();
+  expect(w.envelope('reinstallTrigger', undefined, other)).toMatchObject({ ok: false, error: { id: 'triggerNotYours' } });
+  expect(w.rt.triggers.list).toHaveLength(0);
+
+  const state = w.call('reinstallTrigger');
+  expect(state.trigger.installed).toBe(true);
+  expect(w.rt.triggers.list.map((t) => t.handler)).toEqual(['runScheduledSync']);
+  expect(checks(w).trigger).toMatchObject({ status: 'pass' });
+  w.call('reinstallTrigger');
+  expect(w.rt.triggers.list).toHaveLength(1); // once, however often it is pressed
+});
+
 test('the roster sheet is protected against the add-on', () => {
   const w = world();
   w.call('syncNow', {});
@@ -90,6 +126,7 @@ test('unreadable settings, and a last sync that failed', () => {
   w.rt.clearFaults();
   const c = checks(w).settings;
   expect(c.status).toBe('fail');
-  expect(c.found).toContain('ended failed');
+  expect(c.found).toMatch(/^The last sync \(.+\) failed: /);
+  expect(c.found).not.toContain('ended');
   expect(c.fix).toBe(CATALOG.directoryUnavailable.fix);
 });

@@ -80,7 +80,7 @@ export function afterKilled(rt: { nowMs(): number; setClock(ms: number): void },
  */
 export function holdSyncLease(rt: SimRuntime, opts: { ssId?: string; forMs?: number } = {}): () => void {
   const key = `rs:lease:${opts.ssId ?? rt.activeSpreadsheetId}`;
-  rt.properties.script.map.set(key, JSON.stringify({ holder: 'another-execution', expiresAtMs: rt.nowMs() + (opts.forMs ?? 5 * 60_000) }));
+  rt.properties.script.map.set(key, JSON.stringify({ holder: 'another-execution', expiresAtMs: rt.nowMs() + (opts.forMs ?? 5 * 60_000), purpose: 'sync', sinceMs: rt.nowMs() }));
   return () => rt.properties.script.map.delete(key);
 }
 

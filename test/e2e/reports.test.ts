@@ -1,5 +1,6 @@
 // The sync report behind each History entry, on the built bundle in the simulated runtime.
 import { later, world } from './harness';
+import { DEMO_DOMAIN } from '../../emulator/domain';
 
 
 test('a Sync now report lists each created account with its reason, names who started it, and is searchable', () => {
@@ -52,4 +53,36 @@ test('Sync this user has a report too; only the last 30 reports are kept, older 
   expect(w.call('getSyncReport', { startedAt: last.startedAt })).toMatchObject({ trigger: 'user', startedBy: w.call('getState').user, changes: [expect.objectContaining({ email: user.primaryEmail.toLowerCase() })] });
   const gone = w.envelope('getSyncReport', { startedAt: firstStart });
   expect(gone).toMatchObject({ ok: false, error: { id: 'reportNotKept' } });
+});
+
+test('the optional report email: off by default; when on, a scheduled sync that changed something emails what changed and why, a sync that changed nothing emails nobody', () => {
+  const hourly = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
+  for (const reportEmail of [undefined, true]) {
+    const w = world();
+    expect(w.settings().reportEmail).toBe(false);
+    w.save({ schedule: hourly, cooldownMinutes: 0, admins: [`it@${DEMO_DOMAIN}`], ...(reportEmail === undefined ? {} : { reportEmail }) });
+    w.call('syncNow', {});
+    const mover = w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)!;
+    w.rt.directory.moveUser(mover.primaryEmail, '/');
+    for (let h = 0; h < 3 && !w.call('getState').history.some((e: { trigger: string }) => e.trigger === 'scheduled'); h++) w.rt.advanceHours(1);
+    const scheduled = w.call('getState').history.find((e: { trigger: string }) => e.trigger === 'scheduled');
+    expect(scheduled).toMatchObject({ outcome: 'success', counts: expect.objectContaining({ deactivate: 1 }) });
+    if (reportEmail === undefined) {
+      expect(w.rt.outbox).toEqual([]);
+      continue;
+    }
+    expect(w.rt.outbox).toHaveLength(1);
+    const mail = w.rt.outbox[0];
+    expect(mail.to.split(',').sort()).toEqual([`admin@${DEMO_DOMAIN}`, `it@${DEMO_DOMAIN}`].sort());
+    expect(mail.subject).toBe('Roster Sync: scheduled sync changed 1 account (1 deactivated)');
+    expect(mail.body).toContain('Deactivated (1):');
+    expect(mail.body).toContain(`${mover.primaryEmail.toLowerCase()}>: left every mapped OU and group`);
+    expect(mail.body).toContain(w.rt.spreadsheet().url());
+    // The next scheduled sync changes nothing: no email. A manual Sync now never emails a report.
+    w.rt.advanceHours(2);
+    expect(w.call('getState').history.filter((e: { trigger: string }) => e.trigger === 'scheduled').length).toBeGreaterThan(1);
+    w.rt.directory.moveUser(mover.primaryEmail, '/Students');
+    w.call('syncNow', {});
+    expect(w.rt.outbox).toHaveLength(1);
+  }
 });

@@ -1,6 +1,6 @@
 // Small in-memory fakes of the core's ports, for unit tests of the pure core.
 import { Account, AppGroup, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
-import { ApplyResult, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockPort, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
+import { ApplyResult, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockHolder, LockPort, LockPurpose, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
 import { MemoryBlobStore } from '../../src/core/snapshot';
 import { Settings, defaultSettings } from '../../src/core/settings';
 import { storeSettings } from '../../src/core/config';
@@ -159,12 +159,19 @@ export class MemoryKV implements KeyValueStore {
 }
 
 export class MemoryLock implements LockPort {
+  /** Another execution holds the lock: a sync part that took it at `elsewhereSinceMs`, unless told otherwise. */
   heldElsewhere = false;
+  elsewhereSinceMs = 0;
+  elsewherePurpose: LockPurpose = 'sync';
   held = false;
   tryLock(): boolean {
     if (this.heldElsewhere || this.held) return false;
     this.held = true;
     return true;
+  }
+  holder(): LockHolder | null {
+    // As the lease does: an execution's lock lasts at most until Google has surely ended it.
+    return this.heldElsewhere ? { purpose: this.elsewherePurpose, sinceMs: this.elsewhereSinceMs, expiresAtMs: this.elsewhereSinceMs + 375_000 } : null;
   }
   release(): void {
     this.held = false;
@@ -215,6 +222,7 @@ export function makeWorld(start = Date.parse('2026-09-01T12:00:00Z')): TestWorld
   const history = new MemoryHistory();
   const config = new MemoryKV();
   const lock = new MemoryLock();
+  lock.elsewhereSinceMs = start;
   const triggers = new MemoryTriggers();
   const mail: TestWorld['mail'] = [];
   const clock = { now: start };
