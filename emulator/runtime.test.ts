@@ -643,6 +643,16 @@ describe('Directory REST API through UrlFetchApp (the fake directory behind admi
   });
 });
 
+test('the Directory API allows 2,400 queries a minute per user: the next one is a 403 userRateLimitExceeded, until the minute has passed', () => {
+  const rt = sim(REST_PROBES, { latency: { perMethod: { 'UrlFetchApp.fetchAll': 400 }, defaultMs: 0, perCellMs: 0, startupMs: 0 } });
+  const round = Array.from({ length: 600 }, () => 'customer/my_customer/orgunits?type=all');
+  for (let i = 0; i < 4; i++) expect((rt.run('rest', [round]) as { code: number }[]).every((a) => a.code === 200)).toBe(true);
+  const [over] = rt.run('rest', [['customer/my_customer/orgunits?type=all']]) as { code: number; body: { error: { errors: { reason: string }[] } } }[];
+  expect(over).toMatchObject({ code: 403, body: { error: { errors: [{ reason: 'userRateLimitExceeded' }] } } });
+  rt.setClock(rt.nowMs() + 60_000);
+  expect((rt.run('rest', [['customer/my_customer/orgunits?type=all']]) as { code: number }[])[0].code).toBe(200);
+});
+
 test('members.list with includeDerivedMembership lists the users of nested groups once each (cycles included), in pages of 200', () => {
   const rt = sim(REST_PROBES);
   const group = `all-staff@${DEMO_DOMAIN}`; // all-teachers (itself of three school groups), admins, support-staff

@@ -6,6 +6,7 @@ import { Services } from './core/ports';
 import { Message, toMessage } from './core/messages';
 import { heartbeat } from './core/triggers';
 import { buildServices, rosterSpreadsheet } from './gas/services';
+import { REBUILD_LEDGER } from './destinations/scim';
 
 export type Envelope<T> = { ok: true; data: T } | { ok: false; error: Message };
 
@@ -116,4 +117,7 @@ export function saveScimToken(request?: unknown) {
 }
 export function clearScimToken() {
   return serve((svc) => api.clearDestinationSecret(svc, 'scim'));
+}
+export function rebuildScimLedger() {
+  return serve((svc) => api.repairDestination(svc, REBUILD_LEDGER));
 }

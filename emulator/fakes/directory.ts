@@ -43,6 +43,22 @@ export const GoogleErrors = {
   invalidInput: (method: string, what = '') => googleError(method, 400, 'invalid', what ? `Invalid Input: ${what}` : 'Invalid Input'),
 };
 
+/**
+ * "The default value set in the Google Cloud console is 2,400 queries per minute per user per Google
+ * Cloud project" (Directory API, Limits and quotas): a query beyond it is a 403 userRateLimitExceeded.
+ */
+export const QUERIES_PER_MINUTE = 2400;
+
+function withinQuota(state: FakeDirectoryState, user: string): void {
+  const times = state.recentQueries.get(user) ?? [];
+  let old = 0;
+  while (old < times.length && times[old] <= state.nowMs - 60_000) old++;
+  if (old) times.splice(0, old);
+  if (times.length >= QUERIES_PER_MINUTE) throw new Fail(403, 'userRateLimitExceeded', 'User Rate Limit Exceeded');
+  times.push(state.nowMs);
+  state.recentQueries.set(user, times);
+}
+
 /** Toggles for whole-service failures, owned by the runtime. */
 export interface DirectorySwitches {
   /** The domain turned API access off: 403 domainCannotUseApis. */
@@ -342,6 +358,7 @@ export function makeAdminDirectory(exec: Exec, state: FakeDirectoryState, switch
     const apiName = `${resource}.${method}`;
     try {
       gate(publicView);
+      withinQuota(state, exec.effectiveUser);
       return exec.untimed(body);
     } catch (e) {
       if (e instanceof Fail) throw exec.adopt(googleError(apiName, e.code, e.reason, e.message));

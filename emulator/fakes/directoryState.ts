@@ -120,6 +120,8 @@ export class FakeDirectoryState {
   private readonly tokens = new Map<string, { key: string; offset: number; sinceMs: number }>();
   /** Simulated time of the call being served (set by the AdminDirectory fake before each call). */
   nowMs = 0;
+  /** Directory queries per effective user in the last minute (times, oldest first), for the quota. */
+  readonly recentQueries = new Map<string, number[]>();
   private tokenSerial = 0;
   private userCache: { version: number; list: DirUser[] } | null = null;
 

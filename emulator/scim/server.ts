@@ -36,6 +36,10 @@ export interface Switches {
   ignorePaging: boolean;
   /** Reject PATCH /Groups/{id} requests that touch more members than this (like servers that cap operations). */
   maxMembersPerPatch: number;
+  /** Quote the request's Authorization header back in every error detail and an X-Debug-Authorization header (as debug-mode apps and some proxies do). */
+  echoAuthorization: boolean;
+  /** Leave totalResults out of every ListResponse (it is REQUIRED by RFC 7644 §3.4.2, but some apps omit it). */
+  omitTotalResults: boolean;
 }
 
 export const DEFAULT_SWITCHES: Switches = {
@@ -54,6 +58,8 @@ export const DEFAULT_SWITCHES: Switches = {
   ignorePaging: false,
   omitGroupMembers: false,
   maxMembersPerPatch: 100,
+  echoAuthorization: false,
+  omitTotalResults: false,
 };
 
 export interface LoggedRequest {
@@ -238,6 +244,59 @@ app.get('/cookies', (req, res) => {
   res.set('Retry-After', '5').type('application/json').send('{"ok":true}');
 });
 app.get('/redirect', (req, res) => res.redirect(302, '/echo'));
+
+// A debug-mode app: every error detail (also inside Bulk answers) quotes the Authorization header it got.
+app.use((req, res, next) => {
+  if (!switches.echoAuthorization) return next();
+  const auth = String(req.headers.authorization ?? '');
+  res.set('X-Debug-Authorization', auth);
+  const quote = (v: any): any => {
+    if (Array.isArray(v)) return v.map(quote);
+    if (!v || typeof v !== 'object') return v;
+    const out: Record<string, any> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === 'detail' && typeof x === 'string' ? `${x} (request headers: {"Authorization": "${auth}"}, token ${auth.replace(/^Bearer /, '')})` : quote(x);
+    return out;
+  };
+  const send = res.send.bind(res);
+  let quoted = false; // express's send(object) comes back here as send(string): quote once
+  res.send = ((body: any) => {
+    if (quoted) return send(body);
+    quoted = true;
+    if (typeof body === 'string' && body.startsWith('{')) {
+      try {
+        return send(JSON.stringify(quote(JSON.parse(body))));
+      } catch {
+        // not JSON: sent as it is
+      }
+    }
+    if (body && typeof body === 'object' && !Buffer.isBuffer(body)) return send(quote(body));
+    return send(body);
+  }) as typeof res.send;
+  next();
+});
+
+// An app that leaves totalResults out of its ListResponses.
+app.use((req, res, next) => {
+  if (!switches.omitTotalResults || req.method !== 'GET') return next();
+  const json = res.json.bind(res);
+  const send = res.send.bind(res);
+  const strip = (body: any) => {
+    if (body && typeof body === 'object' && Array.isArray(body.Resources)) delete body.totalResults;
+    return body;
+  };
+  res.json = ((body: any) => json(strip(body))) as typeof res.json;
+  res.send = ((body: any) => {
+    if (typeof body === 'string' && body.includes('"Resources"')) {
+      try {
+        return send(JSON.stringify(strip(JSON.parse(body))));
+      } catch {
+        // not JSON: sent as it is
+      }
+    }
+    return send(body);
+  }) as typeof res.send;
+  next();
+});
 
 // Faults come first, as from a proxy or load balancer in front of the app.
 app.use((req, res, next) => {

@@ -1,8 +1,8 @@
 // The server API the sidebar calls through google.script.run. Each function
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
-import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, HistoryEntry, Plan } from './model';
-import { Services } from './ports';
+import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, DirectoryUser, HistoryEntry, Plan, emptyCounts } from './model';
+import { ApplyResult, Services } from './ports';
 import { KEYS, readNumber, readSettings, storeSettings } from './config';
 import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
@@ -16,7 +16,7 @@ import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
 import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
-import { Destination, SecretView } from './destination';
+import { Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -128,6 +128,8 @@ export interface StateView {
   destination?: string;
   /** For each destination with a secret (e.g. `scim`, its bearer token): whether this user saved one, masked; never the secret itself. */
   secrets?: Record<string, SecretView>;
+  /** What stops syncs to the chosen destination now (a token saved for another address, a lost record), for every admin. */
+  destinationProblems?: { id: string; text: string; fix: string }[];
 }
 
 export function getState(svc: Services): StateView {
@@ -168,7 +170,32 @@ export function getState(svc: Services): StateView {
     rosterUrl: svc.rosterUrl(),
     destination: destinationLabel(svc, settings),
     secrets: secretViews(svc),
+    destinationProblems: destinationProblems(svc, settings),
   };
+}
+
+function destinationProblems(svc: Services, settings: Settings | undefined): StateView['destinationProblems'] {
+  const destination = settings ? svc.destinations.get(settings.destination) : undefined;
+  const problems = settings && destination?.problems ? destination.problems(svc, destinationSettingsOf(settings)) : [];
+  return problems.map((m) => ({ id: m.id, text: m.text, fix: m.fix }));
+}
+
+/**
+ * A repair an admin chooses deliberately for the chosen destination (e.g. rebuilding the links to a SCIM
+ * app's users after they were lost with the hidden state sheet). Under the sync lock, so no part runs
+ * meanwhile; what was done is recorded in History.
+ */
+export function repairDestination(svc: Services, repair: string): { repaired: boolean; message?: { text: string; fix: string } } {
+  assertCanConfigure(svc);
+  const settings = readSettings(svc);
+  const destination = svc.destinations.get(settings.destination);
+  return underSyncLock(svc, () => {
+    const m = destination?.repair ? destination.repair(svc, destinationSettingsOf(settings), repair) : null;
+    if (!m) return { repaired: false };
+    const at = new Date(svc.clock.nowMs()).toISOString();
+    svc.history.append({ trigger: 'user', outcome: 'success', startedAt: at, finishedAt: at, counts: emptyCounts(), durationMs: 0, parts: 0, message: m.text, fix: m.fix });
+    return { repaired: true, message: { text: m.text, fix: m.fix } };
+  });
 }
 
 /** From the settings just read, so it is right even in the same call that changed them. */
@@ -202,12 +229,24 @@ export function saveDestinationSecret(svc: Services, destinationId: string, raw:
   const email = assertCanConfigure(svc);
   const owner = svc.config.get(KEYS.syncAccount);
   if (owner && owner !== email) throw new UserError(msg('invalidInput', { field: 'token', problem: `can only be saved by the sync account (${owner}), whose scheduled syncs use it` }));
-  return secretOf(svc, destinationId).save(svc.secrets, input.args(raw).token);
+  const args = input.args(raw);
+  return secretOf(svc, destinationId).save(svc.secrets, args.token, secretContext(svc, email, args));
 }
 
 export function clearDestinationSecret(svc: Services, destinationId: string): SecretView {
-  assertCanConfigure(svc);
-  return secretOf(svc, destinationId).clear(svc.secrets);
+  const email = assertCanConfigure(svc);
+  return secretOf(svc, destinationId).clear(svc.secrets, secretContext(svc, email, {}));
+}
+
+function secretContext(svc: Services, email: string, args: Record<string, unknown>): SecretContext {
+  let settings: Settings | null = null;
+  try {
+    settings = readSettings(svc);
+  } catch {
+    settings = null; // unreadable: the secret is saved for no address
+  }
+  const owner = svc.config.get(KEYS.syncAccount);
+  return { args, settings, config: svc.config, bySyncAccount: !owner || owner === email };
 }
 
 export function saveSettings(svc: Services, raw: unknown): StateView {
@@ -489,20 +528,44 @@ export function explainUser(svc: Services, raw: unknown) {
     ruleProblems: plan.ruleProblems.map((p) => p.message),
     /** Each mapped attribute: its value and where it came from, or why it cannot be derived. */
     attributes: user && settings.attributes.length ? describeAttributes(deriveAttributes(user, settings.attributes, new Date(svc.clock.nowMs()).toISOString()), settings.attributes) : [],
+    recreated: recreatedFrom(svc, user, accounts),
   };
+}
+
+/**
+ * The account of an earlier Google user with this address (deleted in Google, then re-created with
+ * a new id): the admin chooses to give its app account to the new user or to delete it; never silently.
+ */
+function recreatedFrom(svc: Services, user: DirectoryUser | null, accounts: Account[]): { accountId: string; text: string; fix: string } | null {
+  if (!user || !svc.roster.relink || accounts.some((a) => a.id === user.id)) return null;
+  const old = accounts.find((a) => a.source === 'synced' && a.status !== 'deleted' && a.email.toLowerCase() === user.email.toLowerCase());
+  // Its Google user must be gone (users.get by id answers 404), or the account is someone else's.
+  if (!old || svc.directory.getUser(old.id)) return null;
+  const m = msg('recreatedUserChoice', { email: user.email, id: old.id });
+  return { accountId: old.id, text: m.text, fix: m.fix };
 }
 
 /** Applies just this user's changes now (provisioning on demand); no threshold, since it is one account. */
 export function syncUser(svc: Services, raw: unknown) {
   assertCanConfigure(svc);
   const settings = readSettings(svc);
-  const email = input.email(input.args(raw).email, 'email');
+  const args = input.args(raw);
+  const email = input.email(args.email, 'email');
+  const adopt = args.adopt === undefined ? null : input.accountId(args.adopt, 'adopt');
   return underSyncLock(svc, () => {
     const startedAt = svc.clock.nowMs();
+    if (adopt) adoptOldAccount(svc, settings, email, adopt);
     const { plan } = planForUser(svc, settings, email);
-    const result = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
-    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, result, svc.session.activeUserEmail());
-    return { changes: plan.changes.map(viewChange), applied: result.applied.length, failed: result.failed };
+    const result: ApplyResult = plan.changes.length ? svc.roster.apply(plan.changes) : { applied: [], failed: [] };
+    // A deactivation the app cannot be told of is reported as not written, never as done.
+    const notSent = new Set(result.notSent ?? []);
+    const why = result.notSentWhy?.text ?? '';
+    const reported: ApplyResult = {
+      applied: result.applied.filter((id) => !notSent.has(id)),
+      failed: [...result.failed, ...plan.changes.filter((c) => notSent.has(c.accountId)).map((c) => ({ accountId: c.accountId, message: msg('deactivationsNotSent', { count: 1, destination: svc.roster.kind, sample: c.email, why }).text }))],
+    };
+    if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, reported, svc.session.activeUserEmail());
+    return { changes: plan.changes.map(viewChange), applied: reported.applied.length, failed: reported.failed };
   });
 }
 
@@ -522,6 +585,15 @@ export function removeDeselectedAppGroups(svc: Services, raw: unknown) {
     return group.id;
   });
   return underSyncLock(svc, () => ({ groups: svc.roster.deselectedAppGroups!(selectedIds, remove) }));
+}
+
+/** The admin's choice for a re-created Google user: the old account's app account becomes the new user's. */
+function adoptOldAccount(svc: Services, settings: Settings, email: string, oldId: string): void {
+  const { user, accounts } = planForUser(svc, settings, email);
+  const offered = recreatedFrom(svc, user, accounts);
+  if (!offered || offered.accountId !== oldId || !svc.roster.relink!(oldId, user!.id)) {
+    throw new UserError(msg('invalidInput', { field: 'adopt', problem: `is not the account of an earlier Google user with the address ${email} (Explain ${email} shows whether there is one)` }));
+  }
 }
 
 /** The report of one History entry (by its start time), its changes filtered by a search. */

@@ -3,6 +3,8 @@
 // it is handed (Services.destinations), so it names no destination itself.
 import { Role } from './model';
 import { KeyValueStore, RosterPort, Services } from './ports';
+import { Message } from './messages';
+import type { Settings } from './settings';
 
 /**
  * The settings sub-document of each destination that has one, by destination id.
@@ -29,10 +31,22 @@ export interface SecretView {
   masked: string;
 }
 
+/** What a secret is saved or cleared with. */
+export interface SecretContext {
+  /** The whole request the secret came with (e.g. the address it is for). */
+  args: Record<string, unknown>;
+  /** The saved settings, null when unreadable. */
+  settings: Settings | null;
+  /** Settings and small pointers (not secret): e.g. where a secret may be sent, for every admin to see. */
+  config: KeyValueStore;
+  /** Whether the caller is the sync account, whose secret syncs use. */
+  bySyncAccount: boolean;
+}
+
 export interface DestinationSecret {
   /** Checks and stores a pasted secret in the caller's private store; throws a UserError naming what is wrong. */
-  save(secrets: KeyValueStore, raw: unknown): SecretView;
-  clear(secrets: KeyValueStore): SecretView;
+  save(secrets: KeyValueStore, raw: unknown, context?: SecretContext): SecretView;
+  clear(secrets: KeyValueStore, context?: SecretContext): SecretView;
   view(secrets: KeyValueStore): SecretView;
 }
 
@@ -64,6 +78,10 @@ export interface Destination<S = unknown, Context = unknown> {
   open(context: Context): RosterPort;
   /** The Finalize check "The roster destination can be read and written". */
   check(svc: Services, settings: S | null): CheckOutcome;
+  /** What stops syncs to it now, told to every admin in the sidebar (each a catalog message). */
+  problems?(svc: Services, settings: S | null): Message[];
+  /** A repair an admin chose deliberately, by name; what was done (recorded in History), or null when there was nothing to repair. */
+  repair?(svc: Services, settings: S | null, repair: string): Message | null;
 }
 
 /** The destinations a build knows, by id (src/destinations/index.ts makes it). */

@@ -141,6 +141,14 @@ export const CATALOG = {
     text: 'Only manual accounts can be edited this way; {email} is kept in step with Google.',
     fix: 'Change the user in Google Workspace, or change the status instead.',
   },
+  recreatedUserChoice: {
+    text: 'The roster still has the account of an earlier Google user with the address {email} (account {id}, deleted in Google); it is not given to this user unless you choose so.',
+    fix: 'Give the old app account to this user (it keeps what the app holds for it), or delete the old account so that a new one is created.',
+  },
+  deactivationsNotSent: {
+    text: '{count} deactivations were not sent to {destination}, so {sample} can still sign in to it: {why}',
+    fix: 'See the destination\'s settings; the accounts are recorded as deactivated and deleted when their grace period ends.',
+  },
   syncFailed: {
     text: 'The sync failed: {detail}',
     fix: 'Run Finalize sync to check the setup. Nothing was marked as synced that was not written; the next sync retries.',
@@ -193,6 +201,10 @@ export const CATALOG = {
     text: 'No SCIM token is saved for {user}.',
     fix: 'Sign in as the sync account ({user}) and paste the app\'s SCIM token under Settings → Destination; tokens are kept per person and never shown again.',
   },
+  scimTokenOtherUrl: {
+    text: 'The SCIM token of {user} was saved for {savedFor}, but the SCIM base URL is now {baseUrl}: the token is sent only to the address it was saved for, so nothing was sent.',
+    fix: 'If {baseUrl} is the app\'s right address, sign in as the sync account ({user}) and paste the app\'s token again under Settings → Destination; otherwise set the base URL back.',
+  },
   scimUnauthorized: {
     text: 'The SCIM token was refused by {host} (HTTP 401); nothing more was sent.',
     fix: 'Paste a new one: create a new SCIM token in the app\'s provisioning settings and paste it under Settings → Destination.',
@@ -220,6 +232,22 @@ export const CATALOG = {
   scimConflict: {
     text: '{email} conflicts with an existing user in the SCIM app that cannot be found by userName {userName} or externalId ({detail}).',
     fix: 'Find the user in the app and give it the userName {userName}, or remove the duplicate; the next sync adopts it.',
+  },
+  scimUserNameCollision: {
+    text: '{emails} would all get the userName {userName} in the SCIM app, so {email} was not created or renamed: two people never share one app account.',
+    fix: 'Choose a userName that differs for everyone under Settings → Destination (the primary email or the Google user id), or change one of the emails in Google Workspace; the next sync writes them.',
+  },
+  scimUserNameTaken: {
+    text: '{email} would get the userName {userName}, which the app account of {holder} holds, so it was not sent: nobody is given another person\'s app account.',
+    fix: 'If {holder} is a different person, choose a userName that differs for everyone under Settings → Destination; if that app account should now be {email}\'s, delete it (Accounts → status deleted, or in the app) and the next sync creates {email}\'s own.',
+  },
+  scimRecreatedUser: {
+    text: '{email} is a new Google user (id {id}), but the SCIM app account with the userName {userName} belongs to the earlier Google user with this address (account {holderId}), so it was not given to the new one.',
+    fix: 'Choose under Explain {email}: give the old app account to the new user (it keeps what the app holds for it), or delete the old account and a new app account is created. Until then the old account is kept until its grace period ends.',
+  },
+  scimEmailTaken: {
+    text: '{email} is already the email of another active account in the SCIM app ({holder}), so it was not written: two active app accounts never share one email.',
+    fix: 'If both are the same person, delete the other app account (Accounts → status deleted, or in the app) and the next sync writes {email}; otherwise change one of the emails in Google Workspace or in the app.',
   },
   scimGroupFailed: {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
@@ -252,6 +280,22 @@ export const CATALOG = {
   scimIncompleteList: {
     text: 'The SCIM app at {host} listed {got} of its {total} {what}: its paging (startIndex and count) does not work; nothing was changed.',
     fix: 'Try again later. If it keeps happening, the app\'s SCIM paging is broken: send this message to the app\'s support.',
+  },
+  scimListUncounted: {
+    text: 'The SCIM app at {host} listed {got} {what} without saying how many it holds (no totalResults), and its pages repeat: the list may be incomplete, so nothing was changed.',
+    fix: 'Try again later. If it keeps happening, the app\'s SCIM paging is broken (startIndex is ignored): send this message to the app\'s support.',
+  },
+  scimNoActiveFlag: {
+    text: 'The SCIM mapping sends no active flag (Settings → Destination → active): a user who leaves, is suspended or is disabled keeps signing in to the app until the grace period ends and the account is deleted.',
+    fix: 'If the app has an active flag, choose to send it under Settings → Destination; otherwise remove such accounts\' access in the app by hand.',
+  },
+  scimLedgerLost: {
+    text: 'The record linking the SCIM app\'s users to Google users (kept in the hidden sheet "Roster Sync state") was deleted or cleared after syncs had written it. Without it, accounts disabled in Roster Sync could be re-activated in the app and grace periods would start again, so nothing was sent to {host}.',
+    fix: 'Restore the sheet "Roster Sync state" from File → Version history (a version from before it was lost) and sync again. If it cannot be restored, choose "Rebuild from the app" under Settings → Destination: users are linked again by externalId, accounts inactive in the app stay disabled, and the grace periods of people who left start again from today.',
+  },
+  scimLedgerRebuilt: {
+    text: '{email} chose to rebuild the links to the SCIM app\'s users from the app: the next sync links them by externalId, and accounts inactive in the app stay disabled.',
+    fix: 'Run Sync now, then check Accounts for disabled accounts that should be active and reactivate them there.',
   },
   scimMostFailed: {
     text: 'Stopped early: {failed} of {sent} requests to the SCIM app at {host} failed (first: {first}).',

@@ -62,6 +62,13 @@ export interface ApplyResult {
   /** accountIds of the changes the destination accepted. */
   applied: string[];
   failed: { accountId: string; message: string }[];
+  /**
+   * Of `applied`: deactivations the destination cannot express (a SCIM app without an active
+   * flag). Recorded (the grace period runs), never counted as done, reported on their own.
+   */
+  notSent?: string[];
+  /** Why those could not be sent, and what to do (the destination's own message). */
+  notSentWhy?: { text: string; fix: string };
 }
 
 export interface RosterReadProblem {
@@ -89,6 +96,12 @@ export interface RosterPort {
    * Google ids of those selected now). With `remove`, they are removed from the app: only on an admin's confirmation.
    */
   deselectedAppGroups?(selectedIds: string[], remove: boolean): { id: string; name: string; removed: boolean; problem: string }[];
+  /**
+   * Gives the destination's record of one account to another account id: the admin's choice when a
+   * Google user deleted and re-created with the same address should keep the old app account. Only
+   * destinations that keep such records (a SCIM app's ledger) offer it; false when there is none.
+   */
+  relink?(fromAccountId: string, toAccountId: string): boolean;
 }
 
 export interface HistoryPort {

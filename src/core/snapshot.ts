@@ -69,7 +69,7 @@ const SNAP = 'snap.';
 export const EMAIL_PARTITIONS = [...'abcdefghijklmnopqrstuvwxyz'];
 const FIRST_LETTER = 'a';
 const LAST_LETTER = 'z';
-/** Requests per parallel round: the Directory API allows 2,400 queries a minute per user (limits page); a round takes about 2 s. */
+/** Requests per parallel round (the Directory adapter paces rounds to the API's 2,400 queries a minute per user). */
 export const ROUND_REQUESTS = 60;
 /** Domains this large (as the last sync counted them) are read in parallel, when the runtime can. */
 export const PARALLEL_MIN_USERS = 40_000;

@@ -45,6 +45,8 @@ export interface Job {
   /** Mapped attribute values that could not be derived, and the first of them, for the History message. */
   attributeProblems?: number;
   firstAttributeProblem?: string;
+  /** Deactivations recorded but not expressible in the destination (a SCIM app without an active flag). */
+  notSent?: { count: number; sample: string[]; destination: string; why: { text: string; fix: string } };
   ruleProblems: string[];
   busyMs: number;
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
@@ -317,12 +319,23 @@ export function readRoster(svc: Services): Account[] {
 
 function applyBatch(svc: Services, job: Job, batch: Change[]): void {
   const result = svc.roster.apply(batch);
-  countApplied(batch, result.applied, job.applied);
-  noteApplied(draftOf(job), batch, result.applied);
+  const notSent = new Set(result.notSent ?? []);
+  const sent = result.applied.filter((id) => !notSent.has(id));
+  countApplied(batch, sent, job.applied);
+  noteApplied(draftOf(job), batch, sent);
+  if (notSent.size) {
+    const before = job.notSent ?? { count: 0, sample: [], destination: svc.roster.kind, why: result.notSentWhy ?? { text: '', fix: '' } };
+    const emails = batch.filter((c) => notSent.has(c.accountId)).map((c) => c.email);
+    job.notSent = { ...before, count: before.count + notSent.size, sample: [...before.sample, ...emails].slice(0, 5) };
+  }
   for (const f of result.failed) {
     const change = batch.find((c) => c.accountId === f.accountId);
     job.failed.push({ accountId: f.accountId, email: change?.email ?? '', message: f.message });
   }
+}
+
+function sampleText(sample: string[], count: number): string {
+  return `${sample.join(', ')}${count > sample.length ? ` and ${count - sample.length} more` : ''}`;
 }
 
 /** Adds the changes the destination accepted to `counts`, per change kind. */
@@ -381,7 +394,8 @@ export function describePhase(job: Job): string {
 
 function finish(svc: Services, job: Job, partStart: number): SyncResult {
   const failed = job.failed.length;
-  const outcome: SyncOutcome = failed ? 'partial' : 'success';
+  // Deactivations the app could not be told of leave people able to sign in: not a success.
+  const outcome: SyncOutcome = failed || job.notSent ? 'partial' : 'success';
   const notes = [...job.ruleProblems, ...(svc.roster.afterSync?.() ?? [])];
   if (job.held) {
     const sample = job.heldSample ?? [];
@@ -390,8 +404,10 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   }
   if (job.attributeProblems) notes.push(msg('attributesNotDerived', { count: job.attributeProblems, first: job.firstAttributeProblem ?? '' }).text);
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
+  const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
+  if (notSent) notes.push(notSent.text);
   const text = msg('syncDone', { summary: summarize(job.applied), notes: notes.length ? ' ' + notes.join(' ') : '' }).text;
-  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : '';
+  const fix = failed ? msg('syncFailed', { detail: '' }).fix : job.ruleProblems.length ? 'Fix the broken rule under Mappings (Finalize sync lists it).' : job.notSent ? job.notSent.why.fix : '';
   end(svc, job, outcome, { text, fix }, partStart);
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else {

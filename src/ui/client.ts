@@ -45,10 +45,10 @@ export interface Requests {
   updateAccounts: { ids: string[]; status?: AccountStatus; grant?: string[]; revoke?: string[]; exclude?: boolean };
   addAccount: { name: string; email: string; role: string };
   explainUser: { email: string };
-  syncUser: { email: string };
+  syncUser: { email: string; adopt?: string };
   useMyAccountForSync: { confirmChange?: boolean };
   askAdminMessage: { adminEmail: string };
-  saveScimToken: { token: string };
+  saveScimToken: { token: string; baseUrl?: string };
   removeDeselectedAppGroups: { remove?: boolean };
   getSyncReport: { startedAt: string; query?: string };
 }

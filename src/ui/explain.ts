@@ -24,7 +24,7 @@ export function setUpExplain(): void {
     field.removeAttribute('aria-invalid');
     void explain(email, field);
   });
-  button('syncUserBtn').addEventListener('click', syncThisUser);
+  button('syncUserBtn').addEventListener('click', () => syncThisUser());
 }
 
 export function explain(email: string, opener: HTMLElement): Promise<void> {
@@ -61,6 +61,7 @@ function explanation(x: Data<'explainUser'>): HTMLElement[] {
       h('ul', { class: 'reasons' }, x.attributes.map((a) => h('li', null, h('strong', null, a.name), ': ' + (a.problem ? 'cannot be derived — ' + a.problem : (a.value || '(empty)') + ' (from ' + a.from + ')')))));
   }
   if (x.localDecision) out.push(msgBox('info', x.localDecision, ''));
+  if (x.recreated) out.push(recreatedChoice(x.recreated));
   for (const problem of x.ruleProblems) out.push(msgBox('warn', problem, ''));
   out.push(h('h3', null, 'The next sync would'),
     x.changes.length || x.held.length
@@ -69,11 +70,27 @@ function explanation(x: Data<'explainUser'>): HTMLElement[] {
   return out;
 }
 
-function syncThisUser(): void {
+/** A Google user re-created with the address of a deleted one: the admin chooses what happens to the old app account. */
+function recreatedChoice(old: { accountId: string; text: string; fix: string }): HTMLElement {
+  const adopt = h('button', { type: 'button', class: 'btn small' }, 'Give the old app account to this user');
+  adopt.addEventListener('click', () => syncThisUser(old.accountId));
+  const remove = h('button', { type: 'button', class: 'btn small' }, 'Delete the old account');
+  remove.addEventListener('click', () => {
+    void busy(remove, () =>
+      call('updateAccounts', { ids: [old.accountId], status: 'deleted' }).then(() => {
+        emit('roster');
+        syncThisUser();
+      }, (e) => sayError($('explainMsg'), e)),
+    );
+  });
+  return msgBox('warn', old.text, old.fix, [adopt, ' ', remove]);
+}
+
+function syncThisUser(adopt?: string): void {
   const btn = button('syncUserBtn');
   const email = explained;
   void busy(btn, () =>
-    call('syncUser', { email }).then((r) => {
+    call('syncUser', adopt ? { email, adopt } : { email }).then((r) => {
       const list = r.changes.length ? h('ul', { class: 'changes' }, r.changes.map((c) => changeWithKind(c))) : null;
       const failed = r.failed.map((f) => f.message).join(' ');
       const text = r.changes.length ? 'Applied ' + plural(r.applied, 'change') + ' for ' + email + '.' : 'Nothing to change for ' + email + '; the account is up to date.';

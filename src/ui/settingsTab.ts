@@ -290,6 +290,43 @@ function renderToken(): void {
   $('hToken').textContent =
     'Only the sync account' + (owner ? ' (' + owner + ')' : '') + ' can save it: scheduled syncs read it from that account’s private storage. Saved at once, on its own; never shown again.' +
     (owner && owner !== st.user ? ' You are signed in as ' + st.user + ', so yours would be refused.' : '');
+  // A base URL changed since the token was saved: no sync sends the token until it is pasted again.
+  const elsewhere = destinationProblem('scimTokenOtherUrl');
+  if (elsewhere) say($('tokenProblem'), 'error', elsewhere.text, elsewhere.fix);
+  else $('tokenProblem').replaceChildren();
+  renderLedger();
+}
+
+function destinationProblem(id: string): { id: string; text: string; fix: string } | null {
+  return (currentState().destinationProblems ?? []).find((p) => p.id === id) ?? null;
+}
+
+/** The links to the app's users were lost with the hidden state sheet: rebuilding them is a deliberate choice. */
+function renderLedger(): void {
+  const box = $('ledgerProblem');
+  const lost = destinationProblem('scimLedgerLost');
+  if (!lost) return box.replaceChildren();
+  const rebuild = h('button', { type: 'button', class: 'btn small', id: 'rebuildLedger' }, 'Rebuild from the app');
+  rebuild.addEventListener('click', () => {
+    void busy(rebuild, () =>
+      call('rebuildScimLedger').then((r) => {
+        const st = currentState();
+        st.destinationProblems = (st.destinationProblems ?? []).filter((p) => p.id !== 'scimLedgerLost');
+        if (r.message) say(box, 'ok', r.message.text, r.message.fix);
+        else box.replaceChildren();
+      }, (e) => sayError(box, e)),
+    );
+  });
+  say(box, 'error', lost.text, lost.fix, rebuild);
+}
+
+/** Whether the token now matches the saved base URL is the server's to say. */
+function refreshProblems(): void {
+  void call('getState').then((st) => {
+    currentState().destinationProblems = st.destinationProblems;
+    renderToken();
+    renderFacts();
+  });
 }
 
 function setUpToken(): void {
@@ -325,12 +362,14 @@ function saveToken(): void {
     field.focus();
     return say(box, 'error', 'Paste the token first.', 'Copy it from the app’s SCIM or provisioning settings.');
   }
-  // The request holds the token; the page keeps no copy of it.
+  // The request holds the token; the page keeps no copy of it. It is bound to the base URL in the form: the server sends it there only.
+  const baseUrl = input('dBase').value.trim();
   void busy(button('saveToken'), () =>
-    call('saveScimToken', { token }).then((view) => {
+    call('saveScimToken', { token, baseUrl }).then((view) => {
       currentState().secrets = { ...currentState().secrets, scim: view };
       renderToken();
       renderFacts();
+      refreshProblems();
       say(box, 'ok', 'Token saved. Roster Sync will not show it again.', '');
     }, (e) => sayError(box, withFieldLabel(errorOf(e), TOKEN_LABELS))),
   );

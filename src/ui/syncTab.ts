@@ -50,7 +50,12 @@ function destinationText(): string {
   const s = currentSettings();
   if (s.destination !== 'scim') return 'Sheet “' + (st.destination && !/^SCIM/.test(st.destination) ? st.destination : 'Roster') + '” in this spreadsheet';
   const host = /^[a-z]+:\/\/([^/?#]+)/i.exec(s.scim?.baseUrl ?? '');
-  const missing = st.secrets?.scim && !st.secrets.scim.saved && (!st.syncAccount || st.syncAccount === st.user) ? ' — no token saved (see Settings)' : '';
+  const elsewhere = (st.destinationProblems ?? []).some((p) => p.id === 'scimTokenOtherUrl');
+  const missing = elsewhere
+    ? ' — the token was saved for another address (see Settings)'
+    : st.secrets?.scim && !st.secrets.scim.saved && (!st.syncAccount || st.syncAccount === st.user)
+      ? ' — no token saved (see Settings)'
+      : '';
   return 'SCIM app (' + (host ? host[1] : 'not set up') + ')' + missing;
 }
 

@@ -669,6 +669,45 @@ describe('SCIM destination', () => {
     expect(emu!.runtime.logText()).not.toContain(DEMO_SCIM_TOKEN);
   });
 
+  test('a base URL changed since the token was saved: Settings and the Sync tab say the token is not sent there; pasted again for that address, the warning goes', async () => {
+    const { scim } = (await rpc(emu!, 'getState')).settings;
+    const moved = `${scim.baseUrl}/elsewhere`;
+    await configure(emu!, { scim: { ...scim, baseUrl: moved } });
+    const { page } = await open();
+    await textOf(page.locator('#syncFacts'), 'the token was saved for another address (see Settings)');
+    await openTab(page, 'Settings');
+    const warning = await textOf(page.locator('#tokenProblem'), `was saved for ${scim.baseUrl}, but the SCIM base URL is now ${moved}`);
+    expect(warning).toContain('paste the app’s token again'.replace('’', "'"));
+    await page.getByLabel('Replace it with a new token').fill(DEMO_SCIM_TOKEN);
+    await page.getByRole('button', { name: 'Save token' }).click();
+    await textOf(page.locator('#tokenMsg'), 'Token saved.');
+    await page.waitForFunction(() => !document.querySelector('#tokenProblem')?.textContent);
+    expect((await rpc(emu!, 'getState')).destinationProblems).toEqual([]);
+  });
+
+  test('a Google user re-created with a deleted user\'s address: Explain offers the choice, and "Give the old app account to this user" keeps that app account for them', async () => {
+    await configure(emu!, { cooldownMinutes: 0 });
+    await syncAll();
+    const { baseUrl } = (await rpc(emu!, 'getState')).settings.scim;
+    const directory = emu!.runtime.directory;
+    const old = directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!;
+    const before = (await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).find((u) => u.userName === old.primaryEmail)!;
+    directory.deleteUser(old.primaryEmail);
+    directory.addUser({ email: old.primaryEmail, givenName: 'Recycled', familyName: 'Address', orgUnitPath: old.orgUnitPath });
+    emu!.runtime.setClock(emu!.runtime.nowMs() + 60_000);
+    await syncAll();
+    const { page } = await open();
+    await page.getByLabel('User email').fill(old.primaryEmail);
+    await page.getByRole('button', { name: 'Explain', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Explain ${old.primaryEmail}` });
+    await textOf(dialog, `an earlier Google user with the address ${old.primaryEmail} (account ${old.id}`);
+    await dialog.getByRole('button', { name: 'Give the old app account to this user' }).click();
+    await textOf(page.locator('#explainMsg'), `for ${old.primaryEmail}`);
+    const after = (await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).find((u) => u.userName === old.primaryEmail)!;
+    expect(after).toMatchObject({ id: before.id, active: true });
+    expect(after.externalId).not.toBe(old.id);
+  });
+
   test('Finalize sync: the destination check passes for the SCIM app, and fails with a fix once the token is removed', async () => {
     const { page } = await open();
     const destination = page.locator('#finalOut li.check', { hasText: 'The roster destination can be read and written' });

@@ -6,7 +6,9 @@ import * as input from '../../src/core/input';
 import {
   BulkOperation,
   bulkBody,
+  bindLegacyScimToken,
   bulkChunks,
+  canonicalBaseUrl,
   checkScimDestination,
   chunk,
   currentUser,
@@ -20,6 +22,7 @@ import {
   readScimToken,
   replaceUserBody,
   retryAfterMs,
+  scimTokenFor,
   scimTokenView,
   storeScimToken,
   urlAllowed,
@@ -103,6 +106,27 @@ describe('the token', () => {
     expect(readScimToken(secrets)).toBe('abcdefghijklmnop1234');
     expect(view).toEqual({ saved: true, masked: '••••••••1234' });
     expect(maskToken('short')).toBe('••••••••');
+  });
+
+  test('bound to the base URL it was saved for: scheme, host, port and path; case of scheme and host, default ports and trailing slashes aside', () => {
+    expect(canonicalBaseUrl('HTTPS://App.Example.com:443/scim/v2/')).toBe('https://app.example.com/scim/v2');
+    expect(canonicalBaseUrl('http://127.0.0.1:80/scim')).toBe('http://127.0.0.1/scim');
+    const secrets = new MemoryKV();
+    storeScimToken(secrets, 'abcdefghijklmnop1234', 'https://app.example.com/scim/v2');
+    const tokenFor = (url: string) => scimTokenFor(secrets, url, 'it@school.example');
+    expect(tokenFor('https://APP.example.com:443/scim/v2/')).toEqual({ token: 'abcdefghijklmnop1234' });
+    for (const url of ['http://app.example.com/scim/v2', 'https://app.example.com:8443/scim/v2', 'https://app.example.com/scim/V2', 'https://app.example.com/scim/v2/x', 'https://evil.example.com/scim/v2', 'https://app.example.com.evil.example/scim/v2']) {
+      expect(tokenFor(url)).toEqual({ problem: expect.objectContaining({ id: 'scimTokenOtherUrl' }) });
+    }
+    // Pasted with no address: sent nowhere until pasted again for one.
+    storeScimToken(secrets, 'abcdefghijklmnop1234');
+    expect(tokenFor('https://app.example.com/scim/v2')).toEqual({ problem: expect.objectContaining({ id: 'scimTokenOtherUrl' }) });
+    // Saved by an earlier version (no address recorded): bound once, to the address saved then.
+    secrets.remove('scimTokenUrl');
+    bindLegacyScimToken(secrets, 'https://app.example.com/scim/v2');
+    bindLegacyScimToken(secrets, 'https://evil.example.com/scim/v2');
+    expect(tokenFor('https://app.example.com/scim/v2')).toEqual({ token: 'abcdefghijklmnop1234' });
+    expect(tokenFor('https://evil.example.com/scim/v2')).toEqual({ problem: expect.objectContaining({ id: 'scimTokenOtherUrl' }) });
   });
 
   test.each([
@@ -270,7 +294,7 @@ describe('server facts', () => {
 describe('messages and the Finalize check', () => {
   test('every SCIM message has text and a fix, in the catalog\'s shape', () => {
     const ids = Object.keys(CATALOG).filter((id) => id.startsWith('scim')) as MessageId[];
-    expect(ids).toHaveLength(15);
+    expect(ids).toHaveLength(24);
     for (const id of ids) {
       expect(CATALOG[id].text.length).toBeGreaterThan(10);
       expect(CATALOG[id].fix.length).toBeGreaterThan(10);

@@ -520,6 +520,50 @@ describe('roles as SCIM groups', () => {
   });
 });
 
+describe('identities', () => {
+  test('a swap of emails when the app offers no PATCH: both step aside with a PUT, then take their new userNames', async () => {
+    await server.set({ patch: false, bulk: false });
+    const world = scimWorld(server);
+    population(world, 3, 0);
+    expect(world.sync().state).toBe('done');
+    const [a, b] = [world.directory.users[0], world.directory.users[1]];
+    [a.email, b.email] = [b.email, a.email];
+    world.takeRequests();
+    const r = world.sync();
+    expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ update: 2 }) });
+    expect(writesOf(world.takeRequests().log).map((l) => l.method)).toEqual(['PUT', 'PUT', 'PUT', 'PUT']);
+    const users = (await server.state()).users;
+    expect(users.find((u) => u.externalId === a.id)).toMatchObject({ userName: a.email, emails: [expect.objectContaining({ value: a.email })] });
+    expect(users.find((u) => u.externalId === b.id)).toMatchObject({ userName: b.email, emails: [expect.objectContaining({ value: b.email })] });
+    expect(world.sync().message).toMatch(/^No changes/);
+  });
+
+  test('an email two active app users already share blocks only a change that would give it to one more: the holder\'s own updates still go out', async () => {
+    const world = scimWorld(server);
+    population(world, 2, 0);
+    expect(world.sync().state).toBe('done');
+    // Someone in the app made a second active user with the same email.
+    await server.seed([{ userName: 'copy', displayName: 'Copy', emails: [{ value: emailFor(1), type: 'work', primary: true }] }]);
+    world.directory.users.find((u) => u.id === idFor(1))!.orgUnitPath = '/Teachers';
+    world.takeRequests();
+    const r = world.sync();
+    expect(r).toMatchObject({ state: 'done', applied: expect.objectContaining({ update: 1 }) });
+    expect(userByName((await server.state()).users, emailFor(1)).roles).toEqual([{ value: 'teacher' }]);
+  });
+});
+
+describe('the ledger', () => {
+  test('a ledger an earlier version wrote (no mark beside it yet) is marked when first read, so losing it later is refused', async () => {
+    const world = scimWorld(server);
+    population(world, 2, 0);
+    expect(world.sync().state).toBe('done'); // the world's roster keeps no marks, as before the mark existed
+    const withMarks = () => new ScimRoster({ settings: world.scim, token: world.token, roles: ['student', 'teacher', 'admin'], state: world.svc.state, marks: world.svc.config });
+    expect(withMarks().readAll().accounts).toHaveLength(2);
+    world.svc.state.removePrefix('scim.');
+    expect(() => withMarks().readAll()).toThrow(/was deleted or cleared after syncs had written it/);
+  });
+});
+
 /** The create changes a plan makes for the world's directory (to call apply directly). */
 function planCreates(world: ScimWorld) {
   return world.directory.users.map((u) => ({

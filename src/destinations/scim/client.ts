@@ -6,6 +6,7 @@
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
 import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, retryAfterMs } from './scimConfig';
+import { redactor } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -104,6 +105,8 @@ export interface ClientStats {
   sleptMs: number;
 }
 
+/** Pages read from a listing without totalResults before it is given up as endless. */
+const MAX_UNCOUNTED_PAGES = 5000;
 export const MIN_ANSWERS_FOR_EARLY_STOP = 10;
 export const EARLY_STOP_FAILURE_SHARE = 0.8;
 
@@ -119,8 +122,10 @@ export class ScimClient implements ScimProbe {
   private readonly attempts: number;
   private readonly maxRetryAfterMs: number;
   private readonly maxTotalSleepMs: number;
+  private readonly redact: (text: string) => string;
 
   constructor(private readonly options: ScimClientOptions) {
+    this.redact = redactor(options.token);
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.host = hostOf(this.baseUrl);
     this.fetchAll = options.fetchAll ?? gasFetchAll;
@@ -147,12 +152,13 @@ export class ScimClient implements ScimProbe {
     return req;
   }
 
-  private static read(res: FetchResponse, now: number): ScimResponse {
+  /** Reads an answer; its text and headers redacted of the token before anything else sees them. */
+  private read(res: FetchResponse, now: number): ScimResponse {
     const status = res.getResponseCode();
-    const text = res.getContentText() ?? '';
+    const text = this.redact(res.getContentText() ?? '');
     const headers = (res.getHeaders() ?? {}) as Record<string, unknown>;
     const header = (name: string): string | null => {
-      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : String(v);
+      for (const [k, v] of Object.entries(headers)) if (k.toLowerCase() === name) return this.redact(Array.isArray(v) ? String(v[0]) : String(v));
       return null;
     };
     let body: any = null;
@@ -196,12 +202,12 @@ export class ScimClient implements ScimProbe {
             this.stats.writes += pending.filter((i) => requests[i].method !== 'GET').length;
             const responses = this.fetchAll(pending.map((i) => this.toFetch(requests[i])));
             const now = this.now();
-            pending.forEach((i, k) => (results[i] = ScimClient.read(responses[k], now)));
+            pending.forEach((i, k) => (results[i] = this.read(responses[k], now)));
           } catch (error) {
             // UrlFetchApp throws (even with muteHttpExceptions) when a host cannot be reached at all.
             networkFailures++;
             const text = error instanceof Error ? error.message : String(error);
-            throw new NetworkFailure(text.replace(/^Exception:\s*/, '').slice(0, 200));
+            throw new NetworkFailure(this.redact(text.replace(/^Exception:\s*/, '')).slice(0, 200));
           }
           // Never resend what was answered: only 429/5xx answers go again.
           pending = pending.filter((i) => isRetryableStatus(results[i]!.status));
@@ -301,7 +307,9 @@ export class ScimClient implements ScimProbe {
       return ((r.body.Resources ?? []) as any[]).length;
     };
     const got = add(first);
-    const total = Number(first.body.totalResults ?? got);
+    // totalResults is REQUIRED in a ListResponse (RFC 7644 §3.4.2), but some apps leave it out.
+    if (!Number.isFinite(Number(first.body.totalResults ?? NaN))) return this.listUntilEnd(collection, page, check, add, seen, pageSize, got);
+    const total = Number(first.body.totalResults);
     const per = Math.max(1, Math.min(pageSize, got || pageSize));
     const starts: number[] = [];
     for (let s = 1 + got; s <= total; s += per) starts.push(s);
@@ -323,6 +331,37 @@ export class ScimClient implements ScimProbe {
     // A plan made from a partial list would re-create the users it missed: never use one.
     if (seen.size < total) throw new UserError(msg('scimIncompleteList', { host: this.host, got: seen.size, total, what: collection === '/Users' ? 'users' : 'groups' }));
     return [...seen.values()];
+  }
+
+  /**
+   * A listing that does not say how many resources there are: read page after page, each as long
+   * as the first (the app's own page size when it caps count), until an empty or shorter page. A
+   * short first page may be the end or the app's cap, so the next page decides; a page that brings
+   * no new resource means paging does not work, and a list that may be incomplete is never used.
+   */
+  private listUntilEnd(
+    collection: '/Users' | '/Groups',
+    page: (startIndex: number, count: number) => ScimRequest,
+    check: (r: ScimResponse) => void,
+    add: (r: ScimResponse) => number,
+    seen: Map<string, any>,
+    pageSize: number,
+    firstCount: number,
+  ): any[] {
+    if (firstCount === 0) return [];
+    const per = Math.min(pageSize, firstCount);
+    let next = 1 + firstCount;
+    for (let pages = 1; pages < MAX_UNCOUNTED_PAGES; pages++) {
+      const [r] = this.send([page(next, per)]);
+      check(r);
+      const before = seen.size;
+      const count = add(r);
+      if (count === 0) return [...seen.values()];
+      if (seen.size === before) break; // the same resources again: startIndex is ignored
+      next += count;
+      if (count < per) return [...seen.values()];
+    }
+    throw new UserError(msg('scimListUncounted', { host: this.host, got: seen.size, what: collection === '/Users' ? 'users' : 'groups' }));
   }
 
   /** One lookup per filter (GET collection?filter=…), in parallel; null for a lookup that failed. */

@@ -86,6 +86,11 @@ export class Ledger {
     return (this.entries = entries);
   }
 
+  /** Whether a ledger was ever written here (its head exists), however empty it is now. */
+  exists(): boolean {
+    return this.store.get(this.headKey()) !== null;
+  }
+
   get(id: string): LedgerEntry | undefined {
     return this.load().get(id);
   }

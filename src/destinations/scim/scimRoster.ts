@@ -4,7 +4,7 @@
 // what differs (POST / PATCH-or-PUT / DELETE), through Bulk when the app offers
 // it, and group memberships as add/remove PATCHes in small chunks.
 import { Account, AccountStatus, AppGroup, Change, Role } from '../../core/model';
-import { ApplyResult, BlobStore, RosterPort, RosterReadProblem } from '../../core/ports';
+import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
 import {
@@ -36,6 +36,7 @@ import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetry
 import { Ledger, LedgerEntry } from './ledger';
 import { AttributeMapping } from '../../core/attributes';
 import { MANAGER_PATH, valueAt } from './scimConfig';
+import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -44,6 +45,12 @@ export interface ScimRosterOptions {
   roles: Role[];
   /** Services.state: where the ledger lives. */
   state: BlobStore;
+  /**
+   * Services.config: notes, outside the state sheet, that a ledger was written, so a ledger lost
+   * with that sheet is noticed instead of rebuilt silently (accounts disabled in Roster Sync
+   * re-activated, grace periods started again).
+   */
+  marks?: KeyValueStore;
   fetchAll?: FetchAllFn;
   sleep?: (ms: number) => void;
   now?: () => number;
@@ -73,6 +80,8 @@ interface Snapshot {
   /** Filled by buildAccounts: account id ↔ SCIM id. */
   scimIdOf: Map<string, string>;
   ownerOf: Map<string, string>;
+  /** Who holds which userName and email (built on the first write). */
+  identities: IdentityIndex | null;
   /** email → SCIM id, built when a manager is first looked up. */
   byEmail?: Map<string, string>;
   /** The selected Google Groups as SCIM Groups, by Google group id (null when none is selected). */
@@ -87,7 +96,7 @@ interface AppGroupState {
   members: Set<string>;
 }
 
-type Phase = 'create' | 'update' | 'delete' | 'lookupUserName' | 'lookupExternalId';
+type Phase = 'create' | 'update' | 'stage' | 'delete' | 'lookupUserName' | 'lookupExternalId';
 
 interface Work {
   change: Change;
@@ -101,6 +110,8 @@ interface Work {
   accepted: boolean;
   failure: string | null;
   groupFailure: string | null;
+  /** A request held back one round, until the userName it takes is freed. */
+  waiting: ScimRequest | null;
 }
 
 const MAX_ROUNDS = 6;
@@ -124,6 +135,8 @@ export class ScimRoster implements RosterPort {
   /** Mapped SCIM attributes the app answered without, though they were sent (it does not keep them). */
   private readonly dropped = new Set<string>();
   private droppedFor = '';
+  private readonly marks: KeyValueStore | null;
+  private readonly markKey: string;
 
   constructor(options: ScimRosterOptions) {
     this.attributes = options.attributes ?? [];
@@ -144,6 +157,8 @@ export class ScimRoster implements RosterPort {
     });
     this.kind = `SCIM app (${this.client.host})`;
     this.ledger = new Ledger(options.state, `scim.${shortHash(this.client.baseUrl)}.`);
+    this.marks = options.marks ?? null;
+    this.markKey = `scimLedger.${shortHash(this.client.baseUrl)}`;
     this.state = options.state;
     this.appGroupsKey = `scim.${shortHash(this.client.baseUrl)}.appgroups`;
   }
@@ -152,6 +167,30 @@ export class ScimRoster implements RosterPort {
   useAppGroups(groups: AppGroup[]): void {
     this.appGroups = groups;
     if (this.snap) this.snap.appGroups = this.loadAppGroups(this.snap.caps);
+  }
+
+  /** A ledger was written for this app, and the state sheet no longer holds it. */
+  ledgerLost(): boolean {
+    return !!this.marks && this.marks.get(this.markKey) !== null && !this.ledger.exists();
+  }
+
+  /**
+   * The admin's deliberate choice when the ledger cannot be restored: the next sync links the app's
+   * users again by externalId (inactive ones stay disabled). Returns whether there was a lost ledger.
+   */
+  rebuildLostLedger(): boolean {
+    if (!this.ledgerLost()) return false;
+    this.marks!.remove(this.markKey);
+    return true;
+  }
+
+  private noteLedgerWritten(): void {
+    if (this.marks && this.marks.get(this.markKey) === null && this.ledger.load().size) this.marks.set(this.markKey, new Date().toISOString());
+  }
+
+  /** A ledger an earlier version wrote (before the mark existed) is marked the first time it is read. */
+  private noteLedgerExists(): void {
+    if (this.marks && this.marks.get(this.markKey) === null && this.ledger.exists()) this.marks.set(this.markKey, new Date().toISOString());
   }
 
   /** For Finalize sync (checkScimDestination). */
@@ -173,12 +212,15 @@ export class ScimRoster implements RosterPort {
 
   private snapshot(): Snapshot {
     if (this.snap) return this.snap;
+    // Before anything is read from the app: without its ledger, what the app holds cannot be trusted as the roster.
+    if (this.ledgerLost()) throw new UserError(msg('scimLedgerLost', { host: this.client.host }));
+    this.noteLedgerExists();
     const caps = this.client.capabilities();
     const users = new Map<string, any>();
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
-    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), appGroups: this.loadAppGroups(caps) });
+    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), identities: null, appGroups: this.loadAppGroups(caps) });
   }
 
   /**
@@ -324,6 +366,7 @@ export class ScimRoster implements RosterPort {
       if (!email && !byGoogleId) continue; // nothing to match it by: never touched
       let id = byGoogleId ? ext : manualIdFor(sid);
       if (used.has(id)) id = manualIdFor(`${sid}#`);
+      // Inactive in the app with no record of who decided it: kept disabled (a local decision), never re-activated.
       const status: AccountStatus = raw.active === false ? 'disabled' : 'active';
       used.add(id);
       link(id, sid);
@@ -337,7 +380,7 @@ export class ScimRoster implements RosterPort {
         source: byGoogleId ? 'synced' : 'manual',
         orgUnitPath: '',
         lastSynced: '',
-        syncedStatus: byGoogleId ? status : '',
+        syncedStatus: byGoogleId ? 'active' : '',
         outOfScopeSince: '',
         ...(this.attributes.length ? { attributes: this.attributesOf(raw, undefined) } : {}),
         ...(snap.appGroups ? { groups: this.appGroupsOf(sid) } : {}),
@@ -430,6 +473,24 @@ export class ScimRoster implements RosterPort {
     return last === 'suspended' || last === 'disabled' ? last : 'disabled';
   }
 
+  /**
+   * The ledger entry (and so the app account) of `from` becomes `to`'s: a Google user re-created with
+   * the address of a deleted one keeps the old app account, by the admin's choice. The next write
+   * updates its externalId, status and roles for the new user.
+   */
+  relink(from: string, to: string): boolean {
+    const snap = this.snapshot();
+    if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
+    const entry = this.ledger.get(from);
+    const sid = snap.scimIdOf.get(from);
+    if (!entry || entry.m || !sid || this.ledger.get(to) || snap.scimIdOf.has(to)) return false;
+    this.ledger.commit(new Map<string, LedgerEntry | null>([[from, null], [to, { ...entry, s: sid }]]));
+    snap.scimIdOf.delete(from);
+    snap.scimIdOf.set(to, sid);
+    snap.ownerOf.set(sid, to);
+    return true;
+  }
+
   // ---------- writing ----------
 
   apply(changes: Change[]): ApplyResult {
@@ -437,6 +498,8 @@ export class ScimRoster implements RosterPort {
     const snap = this.snapshot();
     if (!snap.scimIdOf.size && !snap.ownerOf.size) this.buildAccounts(snap);
     const works = changes.map((c) => this.start(c, snap));
+    const touched = new Set(works.map((w) => w.scimId).filter((sid): sid is string => !!sid));
+    this.orderIdentities(works, snap);
     try {
       this.userRounds(works, snap);
       this.linkNewManagers(works, snap);
@@ -445,22 +508,35 @@ export class ScimRoster implements RosterPort {
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
+      for (const w of works) if (w.scimId) touched.add(w.scimId);
+      for (const sid of touched) snap.identities!.refresh(sid, snap.users.get(sid) ?? null);
     }
     const applied: string[] = [];
     const failed: ApplyResult['failed'] = [];
+    const notSent: string[] = [];
     for (const w of works) {
       const problem = w.failure ?? w.groupFailure ?? (w.accepted ? null : 'not written');
       if (problem) failed.push({ accountId: w.change.accountId, message: problem });
       else applied.push(w.change.accountId);
+      if (!problem && this.cannotExpress(w.change)) notSent.push(w.change.accountId);
     }
-    return { applied, failed };
+    if (!notSent.length) return { applied, failed };
+    const why = msg('scimNoActiveFlag');
+    return { applied, failed, notSent, notSentWhy: { text: why.text, fix: why.fix } };
+  }
+
+  /** Without an active flag the app cannot be told that someone may no longer sign in. */
+  private cannotExpress(change: Change): boolean {
+    if (this.settings.attributes.active !== 'none' || !change.after) return false;
+    const blocked = (s: AccountStatus | undefined) => s === 'disabled' || s === 'suspended';
+    return blocked(change.after.status) && !blocked(change.before?.status);
   }
 
   private start(change: Change, snap: Snapshot): Work {
     const after = change.after;
     const scimId = snap.scimIdOf.get(change.accountId) ?? (after ? snap.scimIdOf.get(after.id) : undefined) ?? null;
     const raw = scimId ? snap.users.get(scimId) ?? null : null;
-    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null };
+    const w: Work = { change, desired: null, scimId: raw ? scimId : null, raw, phase: null, request: null, recreated: false, accepted: false, failure: null, groupFailure: null, waiting: null };
     if (!after || after.status === 'deleted') {
       if (raw) this.next(w, 'delete', { method: 'DELETE', path: `/Users/${encodeURIComponent(scimId!)}` });
       else w.accepted = true; // nothing in the app to delete
@@ -514,9 +590,72 @@ export class ScimRoster implements RosterPort {
     else this.next(w, 'update', { method: 'PUT', path, body: replaceUserBody(w.raw, current, w.desired!) });
   }
 
+  /**
+   * Before anything is sent: userNames two people would share are not written, a userName another
+   * person's app account holds is not taken, and renames waiting for a userName another rename
+   * frees go one round later (a swap first steps aside to a temporary userName).
+   */
+  private orderIdentities(works: Work[], snap: Snapshot): void {
+    const index = (snap.identities ??= new IdentityIndex(snap.users, emailOf));
+    const claims: IdentityClaim[] = works.map((w) => ({
+      accountIds: [w.change.accountId, w.change.after?.id ?? w.change.accountId],
+      email: w.change.after?.email ?? w.change.email,
+      scimId: w.scimId,
+      userName: w.desired ? w.desired.userName : w.phase === 'delete' ? null : w.raw ? String(w.raw.userName ?? '') : null,
+      activeEmail: w.desired && w.change.after?.status === 'active' && this.givesEmail(w) ? w.change.after.email : null,
+    }));
+    const owner = (sid: string) => {
+      const accountId = snap.ownerOf.get(sid);
+      if (!accountId) return null;
+      return { accountId, email: this.ledger.get(accountId)?.e || emailOf(snap.users.get(sid) ?? {}) };
+    };
+    const plan = planIdentities(claims, { holderOf: index.holderOf, owner, activeByEmail: index.activeByEmail });
+    plan.blocked.forEach((b, i) => {
+      const w = works[i];
+      const email = claims[i].email;
+      const m =
+        b.kind === 'collision'
+          ? msg('scimUserNameCollision', { emails: b.emails.join(', '), userName: b.userName, email })
+          : b.kind === 'taken' && b.holder.toLowerCase() === email.toLowerCase()
+            ? msg('scimRecreatedUser', { email, id: w.change.after?.id ?? w.change.accountId, userName: b.userName, holderId: b.holderId })
+            : b.kind === 'taken'
+            ? msg('scimUserNameTaken', { email, userName: b.userName, holder: b.holder })
+            : msg('scimEmailTaken', { email, holder: b.holder });
+      this.finish(w, m.text);
+    });
+    for (const i of plan.wait) if (!plan.blocked.has(i)) {
+      const w = works[i];
+      if (plan.stage.has(i) && w.phase === 'update') this.stageRequest(w, snap);
+      else {
+        w.waiting = w.request;
+        w.request = null;
+      }
+    }
+  }
+
+  /** Whether a write shows an email on an active app user that did not show it before (a create, a new email, a reactivation). */
+  private givesEmail(w: Work): boolean {
+    if (!w.raw) return true;
+    return w.raw.active === false || emailOf(w.raw) !== w.change.after!.email.toLowerCase();
+  }
+
+  /** A rename that must wait for its userName first frees its own: it takes a temporary one. */
+  private stageRequest(w: Work, snap: Snapshot): void {
+    const current = currentUser(w.raw, this.settings, this.roles);
+    const temp = temporaryUserName(w.desired!.userName, shortHash(`${w.scimId}`).slice(0, 6));
+    const path = `/Users/${encodeURIComponent(w.scimId!)}`;
+    const body = snap.caps.patch ? patchBody([{ op: 'replace', path: 'userName', value: temp }]) : replaceUserBody(w.raw, current, { ...current, userName: temp });
+    this.next(w, 'stage', { method: snap.caps.patch ? 'PATCH' : 'PUT', path, body });
+  }
+
   private userRounds(works: Work[], snap: Snapshot): void {
     for (let round = 0; round < MAX_ROUNDS; round++) {
-      const active = works.filter((w) => w.request);
+      let active = works.filter((w) => w.request);
+      if (round > 0 || !active.length) {
+        // What waited for a userName goes now: the round before freed it.
+        for (const w of works) if (w.waiting) [w.request, w.waiting] = [w.waiting, null];
+        active = works.filter((w) => w.request);
+      }
       if (!active.length) return;
       const answers = this.execute(active.map((w) => w.request!));
       active.forEach((w, i) => this.handle(w, answers[i], snap));
@@ -535,6 +674,8 @@ export class ScimRoster implements RosterPort {
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
           if (r.body && r.body.id !== undefined) this.noteDropped(w, r.body);
           snap.users.set(id, w.raw);
+          // Linked at once: a 409 lookup by another change of this batch must never adopt it.
+          snap.ownerOf.set(id, w.change.after!.id);
           return this.finish(w);
         }
         if (r.status === 409) return this.lookup(w, 'lookupUserName', snap, r);
@@ -557,6 +698,13 @@ export class ScimRoster implements RosterPort {
           return this.createRequest(w);
         }
         return this.finish(w, this.failText(w, r));
+      }
+      case 'stage': {
+        if (!ok) return this.finish(w, this.failText(w, r));
+        const temp = w.request!.method === 'PATCH' ? (w.request!.body as any).Operations[0].value : (w.request!.body as any).userName;
+        w.raw = r.body && r.body.id !== undefined ? r.body : { ...w.raw, userName: temp };
+        snap.users.set(w.scimId!, w.raw);
+        return this.updateOrDone(w, snap);
       }
       case 'delete': {
         if (ok || r.status === 404) {
@@ -967,6 +1115,7 @@ export class ScimRoster implements RosterPort {
       }
     }
     this.ledger.commit(changes);
+    this.noteLedgerWritten();
   }
 }
 
