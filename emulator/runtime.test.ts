@@ -476,6 +476,39 @@ describe('executions', () => {
     expect(rt2.run('fetchIt', ['http://127.0.0.1/x'])).toBe('got http://127.0.0.1/x');
     expect(rt2.calls['UrlFetchApp.fetch']).toBe(1);
   });
+
+  test('UrlFetchApp enforces the daily quota per user: fetchAll counts each request, other scripts count too, the day renews 24 hours after its first request', () => {
+    const sent: string[] = [];
+    const ok = (url: string) => {
+      sent.push(url);
+      return { getResponseCode: () => 200, getContentText: () => url, getHeaders: () => ({}) };
+    };
+    const code = PROBES + `
+function fetchMany(urls) { return UrlFetchApp.fetchAll(urls.map(function (u) { return { url: u }; })).length; }
+function quotaError(urls) { try { UrlFetchApp.fetchAll(urls.map(function (u) { return { url: u }; })); return null; } catch (e) { return { isError: e instanceof Error, message: e.message }; } }`;
+    const rt = sim(code, { urlFetchDailyQuota: 5, urlFetch: { fetch: (url) => ok(url), fetchAll: (list) => list.map((r) => ok(r.url)) } });
+    const user = rt.defaultUser;
+    expect(rt.run('fetchMany', [['http://127.0.0.1/a', 'http://127.0.0.1/b', 'http://127.0.0.1/c']])).toBe(3);
+    rt.urlFetchQuota.useElsewhere(user, 1);
+    expect(rt.urlFetchQuota.used(user)).toBe(4);
+    // Two more do not fit in the one left: nothing of the batch is sent.
+    expect(rt.run('quotaError', [['http://127.0.0.1/d', 'http://127.0.0.1/e']])).toEqual({ isError: true, message: 'Service invoked too many times for one day: urlfetch.' });
+    expect(sent).toHaveLength(3);
+    expect(rt.run('fetchIt', ['http://127.0.0.1/f'])).toBe('http://127.0.0.1/f');
+    expect(() => rt.run('fetchIt', ['http://127.0.0.1/g'])).toThrow('Service invoked too many times for one day: urlfetch.');
+    // Another user has a day of their own.
+    expect(rt.run('fetchIt', ['http://127.0.0.1/h'], { user: 'someone@else.example' })).toBe('http://127.0.0.1/h');
+    const first = rt.urlFetchQuota.resetsAtMs(user)!;
+    rt.setClock(first - 60_000);
+    expect(() => rt.run('fetchIt', ['http://127.0.0.1/i'])).toThrow('too many times for one day');
+    rt.setClock(first);
+    expect(rt.run('fetchIt', ['http://127.0.0.1/j'])).toBe('http://127.0.0.1/j');
+    expect(rt.urlFetchQuota.used(user)).toBe(1);
+    // Google's documented figures when none is given.
+    const plain = sim(PROBES);
+    expect(plain.urlFetchQuota.limitFor('admin@district.example')).toBe(100_000);
+    expect(plain.urlFetchQuota.limitFor('someone@gmail.com')).toBe(20_000);
+  });
 });
 
 describe('other services', () => {

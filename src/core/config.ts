@@ -21,6 +21,8 @@ export const KEYS = {
   runningJob: 'runningJob',
   /** How many users the last complete sync read from the directory: large domains are read in parallel. */
   directoryUsers: 'directoryUsers',
+  /** A sync the destination postponed (the day's web requests used, a long wait the app asked for) continues at the first heartbeat after this time (ms). */
+  resumeAfter: 'resumeAfter',
 } as const;
 
 /** Why settings cannot be read: until they can, nothing syncs and only the installer may repair them. */

@@ -322,8 +322,12 @@ export const CATALOG = {
     fix: "Nothing to do: the next sync sends them, never before the app allows. If this happens on every sync, ask the app's support how many provisioning requests it allows.",
   },
   scimQuotaDay: {
-    text: 'Apps Script allows the sync account {limit} web requests a day and {used} are used; {waiting} changes continue after {resumeAt}.',
-    fix: 'Nothing to do: the next sync after that time continues where this one stopped (a first sync of a very large domain takes several days).',
+    text: "{done} of {total} accounts provisioned; the other {waiting} continue after {resumeAt}, when the sync account's daily quota of Apps Script web requests is renewed ({usage}).",
+    fix: 'Nothing to do while scheduled syncs are on: the first hourly run after that time continues where this one stopped (or press Sync now then). A first sync of a very large domain takes several days.',
+  },
+  scimQuotaDayReading: {
+    text: "The sync account has used today's Apps Script web requests ({usage}), so the SCIM app at {host} was not read; nothing was changed. Syncing continues after {resumeAt}.",
+    fix: 'Nothing to do while scheduled syncs are on: the first hourly run after that time continues (or press Sync now then).',
   },
   scimGroupFailed: {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',

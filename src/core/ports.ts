@@ -95,8 +95,11 @@ export interface ApplyResult {
    * Changes the destination did not send at all (nothing happened to them): 'part' when this
    * execution's time is spent (the next part of the same sync sends them), 'sync' when they must
    * wait for a later sync (the app asked for a long wait, or the day's quota is used); `message` says why.
+   * The destination knows only this batch: {done}, {total} and {waiting} in `message` are the sync's
+   * own counts, filled by it. `resumeAtMs`: from when a later sync may send them (the first heartbeat
+   * after it continues).
    */
-  unsent?: { accountIds: string[]; until: 'part' | 'sync'; message: string; fix?: string };
+  unsent?: { accountIds: string[]; until: 'part' | 'sync'; message: string; fix?: string; resumeAtMs?: number };
 }
 
 export interface RosterReadProblem {

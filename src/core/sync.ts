@@ -60,7 +60,7 @@ export interface Job {
   ruleProblems: string[];
   busyMs: number;
   /** Changes left for a later sync, and why (the destination could take no more in this one). */
-  postponed?: { count: number; message: string; fix: string };
+  postponed?: { count: number; message: string; fix: string; resumeAtMs?: number };
   /** The scheduled-run mark before this sync, restored when it fails for a passing reason. */
   previousScheduledRun?: number | null;
   /** What the sync report will list (absent in a job saved by an earlier version: started when needed). */
@@ -288,7 +288,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
     if (unsent?.until === 'part') return pause(svc, job, partStart);
     if (unsent?.until === 'sync') {
       // The destination cannot take more in this sync (a long wait it asked for, the day's quota): a later sync goes on.
-      job.postponed = { count: unsent.accountIds.length + plan.changes.length, message: unsent.message, fix: unsent.fix ?? '' };
+      job.postponed = { count: unsent.accountIds.length + plan.changes.length, message: unsent.message, fix: unsent.fix ?? '', resumeAtMs: unsent.resumeAtMs };
       return finish(svc, job, partStart);
     }
     lastStepMs = svc.clock.nowMs() - stepStart;
@@ -542,10 +542,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has, on an account whose email a Google user has)';
     notes.push(`${job.held} changes ${why}${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them and why.`);
   }
-  if (job.postponed) {
-    const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
-    notes.push(`${done} of ${done + job.postponed.count} changes made: ${job.postponed.message}`);
-  }
+  if (job.postponed) notes.push(postponedNote(job, job.postponed));
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
   if (notSent) notes.push(notSent.text);
@@ -563,11 +560,27 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
     if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
   }
+  rememberResume(svc, job);
   if (!job.inc) {
     svc.config.set(KEYS.lastFullSync, String(svc.clock.nowMs()));
     if (svc.config.get(KEYS.directoryUsers) !== String(job.read.usersRead)) svc.config.set(KEYS.directoryUsers, String(job.read.usersRead));
   }
   return result('done', { id: job.inc ? 'incrementalDone' : 'syncDone', text, fix }, job);
+}
+
+/** What the sync could not send and until when, with its own counts (the destination knew only its batch). */
+function postponedNote(job: Job, postponed: NonNullable<Job['postponed']>): string {
+  const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
+  const counts: Record<string, number> = { done, total: done + postponed.count, waiting: postponed.count };
+  const text = postponed.message.replace(/\{(done|total|waiting)\}/g, (_, k: string) => String(counts[k]));
+  return /\{done\}/.test(postponed.message) ? text : `${done} of ${done + postponed.count} changes made: ${text}`;
+}
+
+/** A sync the destination postponed is continued by the first heartbeat after it may send again; any other full sync ends that wait. */
+function rememberResume(svc: Services, job: Job): void {
+  const at = job.postponed?.resumeAtMs;
+  if (at) svc.config.set(KEYS.resumeAfter, String(at));
+  else if (!job.inc && svc.config.get(KEYS.resumeAfter) !== null) svc.config.remove(KEYS.resumeAfter);
 }
 
 function finishText(job: Job, summary: string, notes: string): string {

@@ -38,6 +38,12 @@ export function heartbeat(svc: Services): SyncResult | { state: 'idle'; message:
   } catch (error) {
     return scheduledRunUnstartable(svc, error);
   }
+  // A sync the destination postponed (the day's web requests used, say) goes on once it may send again.
+  const resumeAfter = readNumber(svc.config, KEYS.resumeAfter);
+  if (resumeAfter !== null && settings.schedule.mode !== 'off') {
+    if (svc.clock.nowMs() < resumeAfter) return { state: 'idle', message: `the last sync continues after ${new Date(resumeAfter).toISOString()}` };
+    return runSync(svc, { trigger: 'scheduled', mode: 'start' });
+  }
   const due = isDue(settings.schedule, svc.clock.nowMs(), readNumber(svc.config, KEYS.lastScheduledRun), svc.clock.local, readNumber(svc.config, KEYS.scheduleSince));
   if (due.due) return runSync(svc, { trigger: 'scheduled', mode: 'start' });
   const state = readIncrementalState(svc.config);

@@ -230,14 +230,20 @@ export class ScimClient implements ScimProbe {
       n = Math.max(1, n);
       const go = pending.slice(0, n);
       let responses: FetchResponse[];
+      const writes = go.filter((i) => requests[i].method !== 'GET').length;
       try {
         this.stats.requests += go.length;
-        this.stats.writes += go.filter((i) => requests[i].method !== 'GET').length;
+        this.stats.writes += writes;
         this.quota?.count(go.length);
         responses = this.fetchAll(go.map((i) => this.toFetch(requests[i])));
       } catch (error) {
         const text = (error instanceof Error ? error.message : String(error)).replace(/^Exception:\s*/, '').slice(0, 200);
+        // "Service invoked too many times for one day: urlfetch.": Apps Script checks its quota before
+        // sending, so none of these went out; they wait for the next day with the rest.
         if (/too many times for one day/i.test(text)) {
+          this.stats.requests -= go.length;
+          this.stats.writes -= writes;
+          this.quota?.count(-go.length);
           this.quota?.exhausted();
           this.stopped = 'quota';
           continue;
@@ -270,13 +276,26 @@ export class ScimClient implements ScimProbe {
     return results;
   }
 
-  /** The message for what stopped the client ('' when it did not stop). */
-  stopMessage(waiting: number): Message | null {
-    if (this.stopped === 'quota' && this.quota) {
-      return msg('scimQuotaDay', { used: this.quota.used(), limit: this.quota.limit, waiting, resumeAt: new Date(this.quota.resetsAt()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC' });
-    }
-    if (this.stopped === 'hold') return msg('scimRateLimited', { host: this.host, wait: Math.ceil((this.pacer.heldUntil() - this.pacer.t()) / 1000), waiting });
+  /**
+   * The message for what stopped the client (null when it did not stop). Without `waiting`, the
+   * message keeps {waiting}, {done} and {total} for the sync to fill with its own counts.
+   */
+  stopMessage(waiting?: number): Message | null {
+    const counts: Record<string, number> = waiting === undefined ? {} : { waiting };
+    if (this.stopped === 'quota' && this.quota) return msg('scimQuotaDay', { ...counts, usage: this.quota.usage(), resumeAt: this.resumeAtText() });
+    if (this.stopped === 'hold') return msg('scimRateLimited', { ...counts, host: this.host, wait: Math.ceil((this.pacer.heldUntil() - this.pacer.t()) / 1000) });
     return null;
+  }
+
+  /** When a later sync may send again (the quota renewed, or the app's wait over); null when not stopped for either. */
+  resumeAtMs(): number | null {
+    if (this.stopped === 'quota' && this.quota) return this.quota.resetsAt();
+    if (this.stopped === 'hold') return this.pacer.heldUntil();
+    return null;
+  }
+
+  private resumeAtText(): string {
+    return new Date(this.resumeAtMs() ?? this.now()).toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
   }
 
   /** A stop that the next part of this sync can carry on from (out of time, or a wait that ends within one part). */
@@ -334,6 +353,7 @@ export class ScimClient implements ScimProbe {
 
   /** Throws the message for an answer that means the whole destination is unusable (403, 404 on a collection, 5xx after retries). */
   failFor(r: ScimResponse, what: string): void {
+    if (r.notSent === 'quota' && this.quota) throw new UserError(msg('scimQuotaDayReading', { host: this.host, usage: this.quota.usage(), resumeAt: this.resumeAtText() }));
     if (r.notSent) throw new UserError(this.stopMessage(0) ?? msg('scimUnavailable', { host: this.host, code: 429, attempts: MAX_429_TRIES }));
     if (r.status === 403) throw new UserError(msg('scimForbidden', { host: this.host, detail: `${what}: ${errorDetail(r)}` }));
     if (isRetryableStatus(r.status)) throw new UserError(msg('scimUnavailable', { host: this.host, code: r.status, attempts: this.attempts }));

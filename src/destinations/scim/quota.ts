@@ -13,7 +13,11 @@ export function sidebarHeadroom(limit: number): number {
   return Math.ceil(limit * 0.05);
 }
 
+/** Set only by the simulated runtime, so tests can give the sync account a small day. */
+declare const ROSTER_SYNC_URLFETCH_PER_DAY: number | undefined;
+
 export function urlFetchQuotaFor(email: string): number {
+  if (typeof ROSTER_SYNC_URLFETCH_PER_DAY === 'number') return ROSTER_SYNC_URLFETCH_PER_DAY;
   return /@(gmail|googlemail)\.com$/i.test(email.trim()) ? CONSUMER_URLFETCH_PER_DAY : WORKSPACE_URLFETCH_PER_DAY;
 }
 
@@ -21,6 +25,8 @@ export interface QuotaMemory {
   /** When the counted day began (the first request after the last reset). */
   since: number;
   used: number;
+  /** Google refused a request before this count reached the limit (the user's other scripts share the quota). */
+  refused?: boolean;
 }
 
 export class DailyQuota {
@@ -34,10 +40,18 @@ export class DailyQuota {
     if (this.now() - this.m.since >= DAY_MS) this.m = { since: this.now(), used: 0 };
   }
 
-  /** Requests a sync may still send today (the sidebar's headroom kept). */
+  /** Set for the sidebar's own checks (Finalize, Test connection): they may use the headroom a sync leaves. */
+  private forSidebar = false;
+
+  sidebarUse(): void {
+    this.forSidebar = true;
+  }
+
+  /** Requests that may still be sent today: a sync keeps the sidebar's headroom, the sidebar may use it. */
   left(): number {
     this.roll();
-    return Math.max(0, this.limit - sidebarHeadroom(this.limit) - this.m.used);
+    if (this.m.refused) return 0;
+    return Math.max(0, this.limit - (this.forSidebar ? 0 : sidebarHeadroom(this.limit)) - this.m.used);
   }
 
   count(n: number): void {
@@ -48,7 +62,19 @@ export class DailyQuota {
   /** Google said the day's quota is used up (other scripts of the same user count too). */
   exhausted(): void {
     this.roll();
-    this.m.used = Math.max(this.m.used, this.limit);
+    if (this.m.used < this.limit) this.m = { ...this.m, refused: true };
+  }
+
+  /** Google refused more today before this count said the day was used. */
+  refusedByGoogle(): boolean {
+    this.roll();
+    return !!this.m.refused;
+  }
+
+  /** How the day was used, in an admin's words. */
+  usage(): string {
+    if (this.refusedByGoogle()) return `Apps Script refused more after ${this.m.used} of them today: the sync account's other scripts use the same quota`;
+    return `${this.m.used} of ${this.limit} used today, ${sidebarHeadroom(this.limit)} kept for the sidebar`;
   }
 
   used(): number {

@@ -188,6 +188,7 @@ export class ScimRoster implements RosterPort {
 
   /** For Finalize sync (checkScimDestination): with roles as groups, also that the token may list groups. */
   probe(): ScimProbeResult {
+    this.client.quota?.sidebarUse();
     const result = this.client.probe();
     if (this.settings.roleMapping === 'groups') {
       const [groups] = this.client.send([{ method: 'GET', path: '/Groups?startIndex=1&count=1' }]);
@@ -199,6 +200,7 @@ export class ScimRoster implements RosterPort {
 
   /** Test connection: read-only probes of what the app honours (nothing in the app changes). */
   testConnection(): ConnectionReport {
+    this.client.quota?.sidebarUse();
     const report = testConnection(this.client, this.settings, this.app.get());
     this.remember();
     return report;
@@ -446,8 +448,9 @@ export class ScimRoster implements RosterPort {
       result.notSentWhy = { text: why.text, fix: why.fix };
     }
     if (unsent.length) {
-      const why = this.client.stopMessage(unsent.length);
-      result.unsent = { accountIds: unsent, until: this.client.stoppedForThisPart() ? 'part' : 'sync', message: why?.text ?? '', fix: why?.fix ?? '' };
+      const why = this.client.stopMessage();
+      const resumeAtMs = this.client.resumeAtMs();
+      result.unsent = { accountIds: unsent, until: this.client.stoppedForThisPart() ? 'part' : 'sync', message: why?.text ?? '', fix: why?.fix ?? '', ...(resumeAtMs ? { resumeAtMs } : {}) };
     }
     return result;
   }
