@@ -17,7 +17,7 @@ import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
 import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
-import { Destination, SecretContext, SecretView } from './destination';
+import { ConnectionReport, Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
@@ -644,7 +644,7 @@ export function getSyncReport(svc: Services, raw: unknown) {
 /** Test connection (Settings → Destination): read-only probes of the SCIM app, as rows of a table. */
 export function testScimConnection(svc: Services) {
   assertCanConfigure(svc);
-  const roster = svc.roster as unknown as { testConnection?: () => unknown };
+  const roster = svc.roster as unknown as { testConnection?: () => ConnectionReport };
   if (typeof roster.testConnection !== 'function') throw new UserError(msg('scimNotConfigured', { missing: 'the destination is not a SCIM app' }));
   return roster.testConnection();
 }

@@ -25,6 +25,24 @@ export interface CheckOutcome {
 }
 
 /** A secret a destination keeps in the sync account's user properties (e.g. a bearer token). */
+/** A destination's Test connection (read-only probes, nothing changed in it), as rows of a short table. */
+export interface ConnectionReport {
+  ok: boolean;
+  rows: ConnectionRow[];
+  /** The fix of the first failing row ('' when none fails). */
+  fix: string;
+}
+
+export interface ConnectionRow {
+  /** What was checked, e.g. "Filter". */
+  item: string;
+  status: 'pass' | 'warning' | 'fail';
+  /** What was found, in an admin's words. */
+  found: string;
+  /** What to do about it (rows that fail or warn). */
+  fix?: string;
+}
+
 export interface SecretView {
   saved: boolean;
   /** Enough to recognise the secret, never enough to use it. */

@@ -2,6 +2,7 @@
 // Each tab sets itself up and listens to the store; the order of set-up is the order of rendering.
 import { setUpAccountPanel } from './accountPanel';
 import { setUpAccounts, openAccounts } from './accounts';
+import { setUpConnectionTest } from './connectionTest';
 import { $, all } from './dom';
 import { setUpExplain } from './explain';
 import { setUpHistory } from './history';
@@ -32,6 +33,7 @@ setUpMappings();
 setUpAccounts();
 setUpAccountPanel();
 setUpSettings();
+setUpConnectionTest();
 setUpHistory();
 setUpTabs();
 void loadState();
