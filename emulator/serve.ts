@@ -11,7 +11,8 @@ import { SimRuntime, googleError } from './runtime';
 import { DEMO_DOMAIN, demoDistrict, rollover } from './domain';
 import type { FakeDirectoryState } from './fakes/directoryState';
 import { SyncHttp, closeHttpWorker } from './fakes/urlFetchHttp';
-import { startScimServer } from './scim/harness';
+import { ScimTestServer, startScimServer } from './scim/harness';
+import type { Switches } from './scim/server';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -27,6 +28,8 @@ export interface EmulatorOptions {
   globals?: Record<string, unknown>;
   /** Also start a local SCIM 2.0 app and make it the destination, so users can be seen arriving there. */
   scim?: boolean;
+  /** With scim: the app behaves as this profile of the test server (emulator/scim/profiles.ts). */
+  scimProfile?: Partial<Switches>;
   /**
    * The simulated clock moves on with real time between requests (as a person expects of a demo),
    * and a preconfigured demo sets the cooldown to 0 so Sync now can be pressed again at once.
@@ -37,6 +40,8 @@ export interface EmulatorOptions {
 export interface Emulator {
   url: string;
   runtime: SimRuntime;
+  /** The local SCIM app, when started with scim. */
+  scim: ScimTestServer | null;
   close(): Promise<void>;
 }
 
@@ -213,6 +218,7 @@ function send(res: http.ServerResponse, status: number, type: string, body: stri
 export async function startEmulator(options: EmulatorOptions = {}): Promise<Emulator> {
   // The synchronous UrlFetchApp blocks this thread, so the SCIM app runs in a child process.
   const scim = options.scim ? await startScimServer({ token: DEMO_SCIM_TOKEN }) : null;
+  if (scim && options.scimProfile) await scim.set({ token: DEMO_SCIM_TOKEN, ...options.scimProfile });
   const runtime = createRuntime(options, scim ? new SyncHttp() : undefined);
   if (scim && options.preconfigure !== false) {
     const state = envelope(runtime.runFromBrowser('getState', []));
@@ -284,6 +290,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   return {
     url: `http://127.0.0.1:${port}/`,
     runtime,
+    scim,
     close: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       if (scim) {

@@ -34,6 +34,6 @@ function reportView(report: Report): HTMLElement[] {
       h('tbody', null, report.rows.map((r) =>
         h('tr', { 'data-row': r.item },
           h('th', { scope: 'row' }, r.item, h('br'), iconBadge(r.status, CHECK_LABEL[r.status])),
-          h('td', null, localize(r.found), r.fix ? h('span', { class: 'fix' }, h('strong', null, ' Fix: '), localize(r.fix)) : null))))),
+          h('td', null, localize(r.found), r.fix ? h('p', { class: 'small fix' }, h('strong', null, 'Fix: '), localize(r.fix)) : null))))),
   ];
 }
