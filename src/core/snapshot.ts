@@ -127,7 +127,6 @@ export function unpack(p: PackedUser, sources?: string[]): DirectoryUser {
 function afterOrgUnits(p: ReadProgress): ReadProgress['phase'] {
   return p.listings ? 'parallel' : p.groupQueue.length ? 'groups' : 'users';
 }
-}
 
 /** Makes one directory call and stores what it returned; returns false once the read is complete. */
 export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobStore, nowMs: number): boolean {
