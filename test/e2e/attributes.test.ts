@@ -103,6 +103,40 @@ test('a rollover changes grade and school as updates with their reasons', () => 
   expect(rowOf(w, promoted.email)).toMatchObject({ ID: ids.get(promoted.email), Grade: '10' });
 });
 
+test('a person sorting the roster before each write of a rollover: every school and grade lands on its own account\'s row', () => {
+  const w = world();
+  const ouAttributes = SCHOOL_ATTRIBUTES.filter((a) => a.source === 'orgUnitPath');
+  w.save({ attributes: ouAttributes, threshold: { kind: 'count', value: 1000 } });
+  w.call('syncNow', {});
+  rollover(w.rt.directory, 'alumni');
+  later(w);
+  const sheet = w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster');
+  let sorts = 0;
+  let armed = false;
+  sheet.beforeCall = (method) => {
+    if (armed && sorts < 6) {
+      armed = false;
+      sheet.personSorts(2, sorts % 2 ? 1 : 2, sorts % 3 === 0);
+      sorts++;
+    }
+    if (method === 'Range.setValues' || method === 'Range.getValues') armed = true;
+  };
+  w.call('syncNow', { allowDestructive: 1000 });
+  sheet.beforeCall = null;
+  expect(sorts).toBeGreaterThan(2);
+  later(w);
+  expect(w.call('syncNow', { allowDestructive: 1000 }).state).toBe('done');
+  // Each row's School and Grade are those of its own user's OU, read from the directory, not the add-on.
+  const rows = w.roster().filter((r) => r.Status === 'active' && r.OU.startsWith('/Students/'));
+  expect(rows.length).toBeGreaterThan(100);
+  for (const r of rows) {
+    const ou = w.rt.directory.userById(r.ID)!.orgUnitPath;
+    const m = /^\/Students\/([^/]+)\/Grade (\d+)$/.exec(ou);
+    expect([r.Email, r.OU, r.School, r.Grade]).toEqual([r.Email, ou, m ? m[1] : r.School, m ? m[2] : r.Grade]);
+  }
+  expect(new Set(w.roster().map((r) => r.ID)).size).toBe(w.roster().length);
+});
+
 test('a value that cannot be derived is reported per user and the account keeps its last good value', () => {
   const w = world();
   w.save({ attributes: SCHOOL_ATTRIBUTES.filter((a) => a.source === 'orgUnitPath') });
