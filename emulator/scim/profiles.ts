@@ -8,6 +8,10 @@ import type { Switches } from './server';
 export const PROFILES = {
   /** PATCH without value-filtered paths on Users (only whole multi-valued attributes may be replaced). */
   noValuePathPatch: { valuePathPatch: false, bulk: false },
+  /** No value-filtered PATCH paths on Groups: members are removed with a value array (as Microsoft Entra sends it) or by replacing the list. */
+  noValuePathGroups: { groupValuePathPatch: false, bulk: false },
+  /** Neither value-filtered paths nor a value array on Groups: members are removed only by replacing the whole list. */
+  replaceMembersOnly: { groupValuePathPatch: false, groupRemoveValueArray: false, bulk: false },
   /** Emails are unique across every account of the app, also those created in the app before provisioning. */
   uniqueEmails: { uniqueEmails: true },
   /** 100 requests per 10 seconds per path, 429 with Retry-After. */

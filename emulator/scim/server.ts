@@ -44,6 +44,10 @@ export interface Switches {
   // ---- behaviour profiles of real SCIM service providers (see PROFILES) ----
   /** false: PATCH /Users paths with a value filter (`roles[value eq "admin"]`) answer 400 invalidPath; whole-attribute paths still work. */
   valuePathPatch: boolean;
+  /** false: PATCH /Groups paths with a value filter (`members[value eq "…"]`) answer 400 invalidPath; `add`, `replace` of members and `remove` of members with a value array still work. */
+  groupValuePathPatch: boolean;
+  /** false: PATCH /Groups `remove` with a value (`{"op":"remove","path":"members","value":[…]}`) answers 400 invalidSyntax; only `replace` of the whole list removes members. */
+  groupRemoveValueArray: boolean;
   /** POST /Users whose email belongs to any existing user (also one SCIM cannot see) answers 409 uniqueness. */
   uniqueEmails: boolean;
   /** Requests per window per path (`/Users`, `/Groups`, `/Bulk`…, ids left out); null: unlimited. */
@@ -87,6 +91,8 @@ export const DEFAULT_SWITCHES: Switches = {
   echoAuthorization: false,
   omitTotalResults: false,
   valuePathPatch: true,
+  groupValuePathPatch: true,
+  groupRemoveValueArray: true,
   uniqueEmails: false,
   rateLimit: null,
   maxCount: null,
@@ -452,6 +458,19 @@ app.use('/scim/v2', (req, res, next) => {
     const filtered = (req.body?.Operations ?? []).find((op: any) => typeof op?.path === 'string' && op.path.includes('['));
     if (filtered) {
       res.status(400).type('application/scim+json').send({ ...errorBody(400, `Unsupported path: ${filtered.path}`), scimType: 'invalidPath' });
+      return;
+    }
+  }
+  if (req.method === 'PATCH' && req.path.startsWith('/Groups/')) {
+    const ops: any[] = req.body?.Operations ?? [];
+    const filtered = switches.groupValuePathPatch ? null : ops.find((op) => typeof op?.path === 'string' && op.path.includes('['));
+    if (filtered) {
+      res.status(400).type('application/scim+json').send({ ...errorBody(400, `Unsupported path: ${filtered.path}`), scimType: 'invalidPath' });
+      return;
+    }
+    const valued = switches.groupRemoveValueArray ? null : ops.find((op) => String(op?.op).toLowerCase() === 'remove' && op.value !== undefined);
+    if (valued) {
+      res.status(400).type('application/scim+json').send({ ...errorBody(400, 'A remove operation takes no value'), scimType: 'invalidSyntax' });
       return;
     }
   }

@@ -20,6 +20,8 @@ export interface RefusedCreate {
 export interface AppProfileData {
   /** 'whole': the app refuses value-filtered PATCH paths (roles[value eq "x"]); roles are replaced as a whole list. */
   rolePatch?: 'whole';
+  /** The form of group member removal the app takes, when it refuses value-filtered paths on Groups (see MemberRemoval). */
+  memberRemoval?: 'valueArray' | 'replace';
   /** The app answered 501/404/405 to a Bulk request although ServiceProviderConfig offers Bulk. */
   bulkRefused?: true;
   /** The app's pace as learnt from 429s and RateLimit headers, and a wait it asked for that has not passed. */

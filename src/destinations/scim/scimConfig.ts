@@ -590,20 +590,46 @@ export interface MemberDelta {
 }
 
 /**
- * PATCH bodies changing a group's members, at most `max` members per request:
- * adds as one `add members` operation, removals one `members[value eq …]` each
- * (RFC 7644 §3.5.2.2). Never a rewrite of the whole member list.
+ * How an app takes the removal of group members: `valuePath` (the standard one, RFC 7644 §3.5.2.2:
+ * `remove` with the path `members[value eq "…"]`), `valueArray` (`remove` of `members` with a value
+ * array, as Microsoft Entra sends it), or `replace` (the whole member list, for an app that takes neither).
  */
-export function memberPatchBodies(deltas: MemberDelta[], max: number): { body: Record<string, unknown>; userIds: string[] }[] {
+export type MemberRemoval = 'valuePath' | 'valueArray' | 'replace';
+
+/**
+ * PATCH bodies changing a group's members, at most `max` members per request: adds as one `add
+ * members` operation, removals in the `form` the app takes. Only `replace` sends the whole member list
+ * (`members`: the group's members now), in one request.
+ */
+export function memberPatchBodies(deltas: MemberDelta[], max: number, form: MemberRemoval = 'valuePath', members: ReadonlySet<string> = new Set()): { body: Record<string, unknown>; userIds: string[] }[] {
+  if (form === 'replace' && deltas.some((d) => d.op === 'remove')) {
+    const after = new Set(members);
+    for (const d of deltas) d.op === 'add' ? after.add(d.userId) : after.delete(d.userId);
+    return [{ body: patchBody([{ op: 'replace', path: 'members', value: [...after].map((value) => ({ value })) }]), userIds: deltas.map((d) => d.userId) }];
+  }
   const out: { body: Record<string, unknown>; userIds: string[] }[] = [];
   for (const part of chunk(deltas, Math.max(1, max))) {
     const adds = part.filter((d) => d.op === 'add').map((d) => d.userId);
+    const removes = part.filter((d) => d.op === 'remove').map((d) => d.userId);
     const ops: PatchOperation[] = [];
     if (adds.length) ops.push({ op: 'add', path: 'members', value: adds.map((value) => ({ value })) });
-    for (const d of part) if (d.op === 'remove') ops.push({ op: 'remove', path: `members[${eqFilter('value', d.userId)}]` });
-    out.push({ body: { schemas: [PATCH_SCHEMA], Operations: ops }, userIds: part.map((d) => d.userId) });
+    if (removes.length && form === 'valueArray') ops.push({ op: 'remove', path: 'members', value: removes.map((value) => ({ value })) });
+    else for (const id of removes) ops.push({ op: 'remove', path: `members[${eqFilter('value', id)}]` });
+    out.push({ body: patchBody(ops), userIds: part.map((d) => d.userId) });
   }
   return out;
+}
+
+/**
+ * Whether a group PATCH was refused for the form of its removals, so the next form may work: a
+ * value-filtered path refused as such (refusedValuePath), or a removal with a value array refused
+ * as invalid syntax or path (never for the number of members, which a smaller PATCH fixes).
+ */
+export function refusedMemberRemoval(status: number, body: any, sentOps: PatchOperation[], form: MemberRemoval): boolean {
+  if (form === 'valuePath') return refusedValuePath(status, body, sentOps);
+  if (form === 'replace' || status !== 400 || !sentOps.some((op) => op.op === 'remove' && op.value !== undefined)) return false;
+  const type = body && typeof body === 'object' ? String(body.scimType ?? '') : '';
+  return type === 'invalidPath' || type === 'invalidSyntax' || type === 'noTarget' || (!type && /remove|path|value/i.test(String(body?.detail ?? '')));
 }
 
 export function patchBody(ops: PatchOperation[]): Record<string, unknown> {

@@ -25,10 +25,12 @@ import {
   groupNameFor,
   manualIdFor,
   MemberDelta,
+  MemberRemoval,
   memberPatchBodies,
   nameOf,
   otherRoleValues,
   patchBody,
+  refusedMemberRemoval,
   refusedValuePath,
   replaceUserBody,
   roleValues,
@@ -43,6 +45,15 @@ import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
 import { AttributeMapping } from '../../core/attributes';
 import { MANAGER_PATH, valueAt } from './scimConfig';
 import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
+
+/** One group's membership changes: `members` its members now (updated as the app accepts changes), `whole` its PUT body without members. */
+interface MembershipJob<K> {
+  key: K;
+  id: string;
+  members: Set<string>;
+  deltas: MemberDelta[];
+  whole: Record<string, unknown>;
+}
 
 export interface ScimRosterOptions {
   settings: ScimSettings;
@@ -1036,35 +1047,54 @@ export class ScimRoster implements RosterPort {
         });
       }
     }
-    const requests: ScimRequest[] = [];
-    const meta: { role: Role; deltas: { userId: string; op: 'add' | 'remove' }[] }[] = [];
+    const jobs: MembershipJob<Role>[] = [];
     for (const [role, list] of deltas) {
       const g = groups.get(role)!;
       // Re-check against the members just learned (a group found after a 409), and skip removals from a group that does not exist.
       const todo = list.filter((d) => (d.op === 'add' ? !g.members.has(d.userId) : g.members.has(d.userId)));
       if (!g.id || !todo.length) continue;
-      const path = `/Groups/${encodeURIComponent(g.id)}`;
-      if (snap.caps.patch) {
-        for (const part of memberPatchBodies(todo, this.settings.maxMembersPerPatch)) {
-          requests.push({ method: 'PATCH', path, body: part.body });
-          meta.push({ role, deltas: todo.filter((d) => part.userIds.includes(d.userId)) });
-        }
-      } else {
-        // The app offers no PATCH: the only way left is to send the group's whole member list.
-        const members = new Set(g.members);
-        for (const d of todo) d.op === 'add' ? members.add(d.userId) : members.delete(d.userId);
-        requests.push({ method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.name, members: [...members].map((value) => ({ value })) } });
-        meta.push({ role, deltas: todo });
-      }
+      jobs.push({ key: role, id: g.id, members: g.members, deltas: todo, whole: { schemas: [GROUP_SCHEMA], displayName: g.name } });
     }
-    if (!requests.length) return;
-    const answers = this.executeWrites(requests);
-    answers.forEach((r, i) => {
-      const { role, deltas: part } = meta[i];
-      const g = groups.get(role)!;
-      if (r.status >= 200 && r.status < 300) for (const d of part) d.op === 'add' ? g.members.add(d.userId) : g.members.delete(d.userId);
-      else failGroup(role, part.map((d) => d.userId), r);
-    });
+    for (const { job, deltas: part, answer } of this.writeMembers(jobs, snap.caps.patch)) {
+      if (answer.status >= 200 && answer.status < 300) for (const d of part) d.op === 'add' ? job.members.add(d.userId) : job.members.delete(d.userId);
+      else failGroup(job.key, part.map((d) => d.userId), answer);
+    }
+  }
+
+  /**
+   * Membership changes of groups (role groups and app groups alike). With PATCH, removals go in the form
+   * this app takes: the standard value-filtered path first; an app that refuses it (400 invalidPath) gets
+   * a removal with a value array, then the whole member list replaced, and the form that works is
+   * remembered for it, as the roles PATCH form is. Without PATCH, the whole group is PUT.
+   */
+  private writeMembers<K>(jobs: MembershipJob<K>[], patch: boolean): { job: MembershipJob<K>; deltas: MemberDelta[]; answer: ScimResponse }[] {
+    const path = (job: MembershipJob<K>) => `/Groups/${encodeURIComponent(job.id)}`;
+    if (!patch) {
+      // The app offers no PATCH: the only way left is to send the group's whole member list.
+      const requests = jobs.map((job) => {
+        const members = new Set(job.members);
+        for (const d of job.deltas) d.op === 'add' ? members.add(d.userId) : members.delete(d.userId);
+        return { method: 'PUT' as const, path: path(job), body: { ...job.whole, members: [...members].map((value) => ({ value })) } };
+      });
+      return this.executeWrites(requests).map((answer, i) => ({ job: jobs[i], deltas: jobs[i].deltas, answer }));
+    }
+    const form = (): MemberRemoval => this.app.get().memberRemoval ?? 'valuePath';
+    const partsOf = (job: MembershipJob<K>, deltas: MemberDelta[]) =>
+      memberPatchBodies(deltas, this.settings.maxMembersPerPatch, form(), job.members).map((p) => ({ job, deltas: deltas.filter((d) => p.userIds.includes(d.userId)), body: p.body }));
+    let parts = jobs.flatMap((job) => partsOf(job, job.deltas));
+    const out: { job: MembershipJob<K>; deltas: MemberDelta[]; answer: ScimResponse }[] = [];
+    while (parts.length) {
+      const sentForm = form();
+      const answers = this.executeWrites(parts.map((p) => ({ method: 'PATCH' as const, path: path(p.job), body: p.body })));
+      const refused = parts.filter((p, i) => refusedMemberRemoval(answers[i].status, answers[i].body, (p.body as { Operations: PatchOperation[] }).Operations, sentForm));
+      parts.forEach((p, i) => {
+        if (!refused.includes(p)) out.push({ job: p.job, deltas: p.deltas, answer: answers[i] });
+      });
+      if (!refused.length) break;
+      this.app.update((d) => (d.memberRemoval = sentForm === 'valuePath' ? 'valueArray' : 'replace'));
+      parts = refused.flatMap((p) => partsOf(p.job, p.deltas));
+    }
+    return out;
   }
 
   // ---------- app groups (selected Google Groups) ----------
@@ -1105,30 +1135,15 @@ export class ScimRoster implements RosterPort {
         } else fail(g, deltas.get(g)!.map((d) => d.userId), r);
       });
     }
-    const requests: ScimRequest[] = [];
-    const meta: { g: AppGroupState; deltas: MemberDelta[] }[] = [];
+    const jobs: MembershipJob<AppGroupState>[] = [];
     for (const [g, list] of deltas) {
-      if (!g.id) continue;
-      const path = `/Groups/${encodeURIComponent(g.id)}`;
-      if (snap.caps.patch) {
-        for (const part of memberPatchBodies(list, this.settings.maxMembersPerPatch)) {
-          requests.push({ method: 'PATCH', path, body: part.body });
-          meta.push({ g, deltas: list.filter((d) => part.userIds.includes(d.userId)) });
-        }
-      } else {
-        const members = new Set(g.members);
-        for (const d of list) d.op === 'add' ? members.add(d.userId) : members.delete(d.userId);
-        requests.push({ method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id, members: [...members].map((value) => ({ value })) } });
-        meta.push({ g, deltas: list });
-      }
+      if (g.id) jobs.push({ key: g, id: g.id, members: g.members, deltas: list, whole: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id } });
     }
     this.rememberAppGroups();
-    if (!requests.length) return;
-    this.executeWrites(requests).forEach((r, i) => {
-      const { g, deltas: part } = meta[i];
-      if (r.status >= 200 && r.status < 300) for (const d of part) d.op === 'add' ? g.members.add(d.userId) : g.members.delete(d.userId);
-      else fail(g, part.map((d) => d.userId), r);
-    });
+    for (const { job, deltas: part, answer } of this.writeMembers(jobs, snap.caps.patch)) {
+      if (answer.status >= 200 && answer.status < 300) for (const d of part) d.op === 'add' ? job.members.add(d.userId) : job.members.delete(d.userId);
+      else fail(job.key, part.map((d) => d.userId), answer);
+    }
   }
 
   /** The app groups Roster Sync has put in this app, by Google id (kept in the BlobStore beside the ledger). */
