@@ -195,11 +195,31 @@ describe('a token that may manage users but not groups', () => {
     expect((await server.state()).users).toEqual([]);
   });
 
-  test('with roles as the roles attribute, the same token passes', async () => {
+  test('with roles as the roles attribute, the same token passes; a first sync provisions everyone and a no-change sync sends no write', async () => {
     await fresh(PROFILES.usersOnlyToken);
     const w = scimApp();
     expect(w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination')).toMatchObject({ status: 'pass' });
     expect(w.call('testScimConnection').ok).toBe(true);
+    const first = syncToEnd(w);
+    expect(first.state).toBe('done');
+    expect(w.history().at(-1)).toMatchObject({ Outcome: 'success' });
+    expect((await server.state()).users).toHaveLength(first.planned.create);
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+  });
+
+  test('with app groups selected (Google Groups pushed as SCIM Groups), Finalize and Test connection fail before the first sync, with the fix', async () => {
+    await fresh(PROFILES.usersOnlyToken);
+    const w = scimApp();
+    w.save({ appGroups: [`all-staff@${DEMO_DOMAIN}`] });
+    const destination = w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination');
+    expect(destination).toMatchObject({ status: 'fail', fix: expect.stringContaining('permission to manage users (and groups') });
+    const report = w.call('testScimConnection');
+    expect(report.ok).toBe(false);
+    expect(report.rows.find((r: Json) => r.item === 'App groups')).toMatchObject({ status: 'fail', found: expect.stringContaining('1 selected Google Group need') });
+    expect(await writes()).toEqual([]);
   });
 });
 

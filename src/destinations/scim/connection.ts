@@ -16,7 +16,7 @@ const PROBE_USER = 'roster-sync-connection-test@invalid.example';
 const yes = (b: boolean) => (b ? 'yes' : 'no');
 const listed = (r: ScimResponse) => r.status === 200 && !!r.body && Array.isArray(r.body.Resources ?? []);
 
-export function testConnection(client: ScimClient, settings: ScimSettings, learnt: AppProfileData): ConnectionReport {
+export function testConnection(client: ScimClient, settings: ScimSettings, learnt: AppProfileData, appGroupsSelected = 0): ConnectionReport {
   const rows: ConnectionRow[] = [];
   let fix = '';
   const fail = (item: string, error: unknown) => {
@@ -67,7 +67,7 @@ export function testConnection(client: ScimClient, settings: ScimSettings, learn
   const groupsRefused = groupsListed ? null : toMessage(groupsProblem(client, groups));
   rows.push({
     item: 'Groups',
-    status: groupsListed ? 'pass' : settings.roleMapping === 'groups' ? 'fail' : 'warning',
+    status: groupsListed ? 'pass' : settings.roleMapping === 'groups' || appGroupsSelected ? 'fail' : 'warning',
     found: groupsListed ? 'honoured: the token may list groups.' : `not available: ${groupsRefused!.text}`,
     ...(groupsRefused ? { fix: groupsRefused.fix } : {}),
   });
@@ -75,6 +75,12 @@ export function testConnection(client: ScimClient, settings: ScimSettings, learn
   rows.push({ item: 'Rate limit', status: 'pass', found: rate ? `about ${Math.round(rate * 60)} requests a minute are used.` : 'none seen.' });
   if (client.quota) rows.push({ item: 'Apps Script web requests today', status: client.quota.left() > 0 ? 'pass' : 'warning', found: `${client.quota.usage()}.` });
   rows.push(...mappingRows(settings, learnt, groupsListed, groupsRefused));
+  if (appGroupsSelected) {
+    const selected = `${appGroupsSelected} selected Google Group${appGroupsSelected === 1 ? '' : 's'}`;
+    rows.push(groupsListed
+      ? { item: 'App groups', status: 'pass', found: `will work: the ${selected} become SCIM groups at the next sync.` }
+      : { item: 'App groups', status: 'fail', found: `will not work: the ${selected} need a token that may manage groups.`, fix: groupsRefused?.fix ?? '' });
+  }
   for (const r of rows) if (r.status === 'fail' && r.fix && !fix) fix = r.fix;
   return { ok: !rows.some((r) => r.status === 'fail'), rows, fix };
 }

@@ -79,6 +79,8 @@ export interface ScimRosterOptions {
   attempts?: number;
   /** Milliseconds this execution may still run (Services.remainingMs): sending stops in time to record what was done. */
   remainingMs?: () => number;
+  /** How many Google Groups the settings push to the app as app groups (they need a token that may manage groups). */
+  appGroupsSelected?: number;
   /** The sync account's daily UrlFetchApp quota (100,000 for Workspace, 20,000 for a consumer account). */
   urlFetchPerDay?: number;
   /** The attribute mapping (Settings → Attributes); rows with a SCIM target are written to the app. */
@@ -201,6 +203,14 @@ export class ScimRoster implements RosterPort {
     this.markKey = `scimLedger.${shortHash(this.client.baseUrl)}`;
     this.state = options.state;
     this.appGroupsKey = `scim.${shortHash(this.client.baseUrl)}.appgroups`;
+    this.appGroupsSelected = options.appGroupsSelected ?? 0;
+  }
+
+  private readonly appGroupsSelected: number;
+
+  /** Roles as groups, or app groups selected: the token must manage groups. */
+  private needsGroups(): boolean {
+    return this.settings.roleMapping === 'groups' || this.appGroupsSelected > 0;
   }
 
   /** The selected Google Groups (before readAll): each is a SCIM Group, found by externalId = the Google group id. */
@@ -237,7 +247,7 @@ export class ScimRoster implements RosterPort {
   probe(): ScimProbeResult {
     this.client.quota?.sidebarUse();
     const result = this.client.probe();
-    if (this.settings.roleMapping === 'groups') {
+    if (this.needsGroups()) {
       const [groups] = this.client.send([{ method: 'GET', path: '/Groups?startIndex=1&count=1' }]);
       if (groups.status !== 200) throw groupsProblem(this.client, groups);
     }
@@ -248,7 +258,7 @@ export class ScimRoster implements RosterPort {
   /** Test connection: read-only probes of what the app honours (nothing in the app changes). */
   testConnection(): ConnectionReport {
     this.client.quota?.sidebarUse();
-    const report = testConnection(this.client, this.settings, this.app.get());
+    const report = testConnection(this.client, this.settings, this.app.get(), this.appGroupsSelected);
     this.remember();
     return report;
   }
