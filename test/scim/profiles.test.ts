@@ -266,3 +266,23 @@ describe('an app with no Bulk, pages of at most 100 and eq filters only (totalRe
     expect(await writes()).toEqual([]);
   });
 });
+
+describe('every profile', () => {
+  // Each profile (and any added later) gets the same two guarantees on the demo district.
+  test.each(Object.keys(PROFILES) as (keyof typeof PROFILES)[])('%s: a first sync provisions everyone once, and a sync with no change sends no write', async (profile) => {
+    await fresh(PROFILES[profile]);
+    // App groups need a token that may manage groups; the users-only token syncs roles as the roles attribute alone.
+    const w = scimApp();
+    if (profile !== 'usersOnlyToken') w.save({ appGroups: [`all-staff@${DEMO_DOMAIN}`] });
+    const first = syncToEnd(w);
+    expect(first.state).toBe('done');
+    expect(w.history().at(-1)).toMatchObject({ Outcome: 'success' });
+    const users = (await server.state()).users;
+    expect(users).toHaveLength(first.planned.create);
+    expect(new Set(users.map((u) => u.externalId)).size).toBe(users.length);
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+    expect(await writes()).toEqual([]);
+  });
+});

@@ -18,6 +18,7 @@ import {
   manualIdFor,
   maskToken,
   memberPatchBodies,
+  refusedMemberRemoval,
   parseServiceProviderConfig,
   readScimToken,
   replaceUserBody,
@@ -230,6 +231,32 @@ describe('group membership and Bulk sizing', () => {
     expect(ops.slice(1)).toHaveLength(20);
     expect(ops[1]).toEqual({ op: 'remove', path: 'members[value eq "u0"]' });
     expect(ops.some((o: any) => o.op === 'replace')).toBe(false);
+  });
+
+  test('for an app without value-filtered paths on Groups: removals as a value array in the same chunks, or (last resort) the whole list replaced in one request', () => {
+    const deltas = [{ userId: 'a', op: 'add' as const }, { userId: 'b', op: 'remove' as const }, { userId: 'c', op: 'remove' as const }];
+    const arrays = memberPatchBodies(deltas, 2, 'valueArray');
+    expect(arrays.map((b) => (b.body as any).Operations)).toEqual([
+      [{ op: 'add', path: 'members', value: [{ value: 'a' }] }, { op: 'remove', path: 'members', value: [{ value: 'b' }] }],
+      [{ op: 'remove', path: 'members', value: [{ value: 'c' }] }],
+    ]);
+    // Members the app holds that are not touched (x: added in the app itself) stay in the replaced list.
+    const replaced = memberPatchBodies(deltas, 2, 'replace', new Set(['b', 'c', 'x']));
+    expect(replaced).toHaveLength(1);
+    expect(replaced[0].userIds).toEqual(['a', 'b', 'c']);
+    expect((replaced[0].body as any).Operations).toEqual([{ op: 'replace', path: 'members', value: [{ value: 'x' }, { value: 'a' }] }]);
+    // Adds alone never replace the list.
+    expect((memberPatchBodies([{ userId: 'a', op: 'add' }], 2, 'replace', new Set(['x']))[0].body as any).Operations).toEqual([{ op: 'add', path: 'members', value: [{ value: 'a' }] }]);
+  });
+
+  test('a refused removal form is recognised only for what a smaller PATCH would not fix', () => {
+    const byPath = [{ op: 'remove' as const, path: 'members[value eq "b"]' }];
+    const byValue = [{ op: 'remove' as const, path: 'members', value: [{ value: 'b' }] }];
+    expect(refusedMemberRemoval(400, { scimType: 'invalidPath' }, byPath, 'valuePath')).toBe(true);
+    expect(refusedMemberRemoval(400, { scimType: 'invalidSyntax' }, byValue, 'valueArray')).toBe(true);
+    expect(refusedMemberRemoval(400, { scimType: 'invalidValue', detail: 'at most 100 members per PATCH' }, byValue, 'valueArray')).toBe(false);
+    expect(refusedMemberRemoval(403, { scimType: 'invalidPath' }, byPath, 'valuePath')).toBe(false);
+    expect(refusedMemberRemoval(400, { scimType: 'invalidPath' }, byValue, 'replace')).toBe(false);
   });
 
   test('Bulk requests stay within maxOperations and maxPayloadSize; an oversized operation goes alone', () => {
