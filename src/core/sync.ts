@@ -641,6 +641,8 @@ function failJob(svc: Services, job: Job | null, error: unknown, partStart: numb
   if (job) {
     end(svc, job, 'failed', m, partStart);
     notify(svc, job.trigger, 'failed', m, job.applied);
+    // A postponed sync that fails when it goes on waits for the schedule, not for every heartbeat.
+    if (!job.inc && svc.config.get(KEYS.resumeAfter) !== null) svc.config.remove(KEYS.resumeAfter);
   } else if (trigger === 'scheduled' && UNREADABLE_SETTINGS.has(m.id)) {
     return scheduledRunUnstartable(svc, error);
   } else if (!(error instanceof UserError && (m.id === 'noRules' || UNREADABLE_SETTINGS.has(m.id)))) {
