@@ -162,3 +162,43 @@ test('progress notes: shown while a part runs, ignored once older than an execut
   w.clock.now += 7 * 60_000;
   expect(getSyncProgress(w.svc)).toEqual({ running: false });
 });
+
+test('a sync the destination postponed says N of M with its own counts, and the first heartbeat after the time it gave goes on (a failure then leaves it to the schedule)', () => {
+  const w = school();
+  const resumeAt = Date.parse('2026-09-02T12:05:00Z');
+  // A destination that takes two changes a day: the rest "not sent" until resumeAt.
+  const apply = w.roster.apply.bind(w.roster);
+  let left = 2;
+  w.roster.apply = (changes) => {
+    const take = changes.slice(0, left);
+    left -= take.length;
+    const result = apply(take);
+    const rest = changes.slice(take.length).map((c) => c.accountId);
+    return rest.length ? { ...result, unsent: { accountIds: rest, until: 'sync', message: '{done} of {total} accounts provisioned; the other {waiting} continue later.', fix: 'Wait.', resumeAtMs: resumeAt } } : result;
+  };
+  const first = runSync(w.svc, manual);
+  expect(first).toMatchObject({ state: 'done', message: expect.stringContaining('2 of 6 accounts provisioned; the other 4 continue later.') });
+  expect(w.history.entries.at(-1)).toMatchObject({ outcome: 'partial' });
+  // Heartbeats before that time send nothing and start no sync (not even an incremental one).
+  w.clock.now = resumeAt - 30 * 60 * 1000;
+  expect(heartbeat(w.svc)).toMatchObject({ state: 'idle', message: expect.stringContaining('continues after 2026-09-02T12:05') });
+  expect(w.history.entries).toHaveLength(1);
+  // The first one after it continues, and a complete sync ends the wait.
+  left = 10;
+  w.clock.now = resumeAt + 20 * 60 * 1000;
+  expect(heartbeat(w.svc)).toMatchObject({ state: 'done', kind: 'full', applied: expect.objectContaining({ create: 4 }) });
+  expect(w.history.entries.at(-1)).toMatchObject({ outcome: 'success', trigger: 'scheduled' });
+  expect(w.config.get('resumeAfter')).toBeNull();
+
+  // Postponed again, then the sync that goes on fails: the next try is the schedule's, not every heartbeat's.
+  w.directory.addUser('300000000000000000001', 'late1@school.example', 'Late One', '/Students/2026');
+  w.directory.addUser('300000000000000000002', 'late2@school.example', 'Late Two', '/Students/2026');
+  left = 1;
+  w.clock.now += 20 * 60 * 1000;
+  w.config.remove('lastFullSync');
+  expect(runSync(w.svc, manual).message).toContain('1 of 2 accounts provisioned');
+  expect(Number(w.config.get('resumeAfter'))).toBe(resumeAt);
+  w.directory.failOn = () => Object.assign(new Error('API call to directory.users.list failed with error: Not Authorized to access this resource/api'), { details: { code: 403, errors: [{ reason: 'forbidden' }] } });
+  expect(heartbeat(w.svc)).toMatchObject({ state: 'failed' });
+  expect(w.config.get('resumeAfter')).toBeNull();
+});
