@@ -126,8 +126,8 @@ describe('an app that limits requests to 100 per 10 seconds per path', () => {
     await firstSyncIsPacedAndComplete('rateLimitXRetryAfter', 400);
   });
 
-  test('IETF RateLimit headers: paced from the first answers, so the app never has to refuse', async () => {
-    const { state } = await firstSyncIsPacedAndComplete('rateLimitIetf', 400);
+  test('IETF RateLimit headers: a first Sync now of 1,500 users is paced from the first answers, so the app never has to refuse', async () => {
+    const { state } = await firstSyncIsPacedAndComplete('rateLimitIetf', 1500);
     expect(state.log.filter((e) => e.status === 429)).toEqual([]);
   });
 });
