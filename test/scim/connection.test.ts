@@ -85,6 +85,18 @@ describe('Test connection', () => {
     await nothingChanged(0);
   });
 
+  test('an app that publishes its rate limit in the IETF RateLimit headers: the row says the pace Roster Sync will keep, learnt from the test\'s own reads', async () => {
+    await fresh(PROFILES.rateLimitIetf);
+    const report = app().call('testScimConnection');
+    expect(report.ok).toBe(true);
+    const rate = /^about (\d+) requests a minute are used\.$/.exec(row(report, 'Rate limit').found);
+    expect(rate).not.toBeNull();
+    // 100 per 10 seconds is 600 a minute; Roster Sync keeps below it.
+    expect(Number(rate![1])).toBeGreaterThan(0);
+    expect(Number(rate![1])).toBeLessThan(600);
+    await nothingChanged(0);
+  });
+
   test('an app that advertises Bulk and refused it at a sync: the row says so (Bulk itself is never tried by the test, it writes)', async () => {
     await fresh(PROFILES.bulkAdvertisedNotHonoured);
     const w = app();
