@@ -1,10 +1,13 @@
 // UrlFetchApp's daily call quota, as Google documents it
 // (developers.google.com/apps-script/guides/services/quotas): "URL Fetch calls" 20,000 / day for
 // consumer accounts (gmail.com) and 100,000 / day for Google Workspace accounts; "Quotas are per user
-// and reset 24 hours after the first request"; over a quota "your script throws an exception and
-// execution stops". Every UrlFetchApp call of the user counts, whatever script makes it, and fetchAll
-// counts each of its requests. The exception's text is the one Apps Script throws for this quota:
-// "Service invoked too many times for one day: urlfetch." (the runtime shows it as "Exception: …").
+// and reset 24 hours after the first request"; "If you exceed a quota or limitation, your script throws
+// an exception and execution stops", with "an exception message indicating the specific limit exceeded
+// or service invoked too many times". Every UrlFetchApp call of the user counts, whatever script makes
+// it, and fetchAll counts each of its requests. The text is the one scripts meet for this quota, of the
+// same form as MailApp's ("Service invoked too many times for one day: email.", fakes/mail.ts):
+// "Service invoked too many times for one day: urlfetch." (shown as "Exception: …" in the editor).
+// Where this fake and Google's documentation disagree, the documentation wins.
 
 export const WORKSPACE_URLFETCH_PER_DAY = 100_000;
 export const CONSUMER_URLFETCH_PER_DAY = 20_000;
