@@ -125,6 +125,8 @@ export interface RosterPort {
    * readAll: a destination that keeps them as groups of its own reads their membership into Account.groups.
    */
   useAppGroups?(groups: AppGroup[]): void;
+  /** A sync part begins (not the sidebar's reads): a destination with a daily request budget leaves the sidebar its share. */
+  startSync?(): void;
   /** After a full sync applied its changes: what is left to bring in step (app group names), and notes for History. */
   afterSync?(): string[];
   /**

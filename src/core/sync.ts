@@ -142,6 +142,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     return failJob(services, null, error, services.clock.nowMs(), request.trigger);
   }
   if (!locked) return busy(services);
+  services.roster.startSync?.();
   const state = new WriteBehindStore(services.state);
   const svc: Services = { ...services, state };
   const partStart = svc.clock.nowMs();

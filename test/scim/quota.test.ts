@@ -101,11 +101,12 @@ describe('the daily UrlFetchApp quota', () => {
     // The product is told the same small day the simulated Google enforces.
     const w = app({ globals: { ROSTER_SYNC_URLFETCH_PER_DAY: PER_DAY } });
     await pausesThenContinues(w, /\(\d+ of 1000 used today, 50 kept for the sidebar\)/, () => {
-      // The sidebar's share is left: Test connection still works on the day the sync used the rest.
+      // The sidebar's share is left: Test connection, Finalize and Accounts still work on the day the sync used the rest.
       expect(w.rt.urlFetchQuota.used(ADMIN)).toBeLessThanOrEqual(PER_DAY - 50);
       const report = w.call('testScimConnection');
       expect(report).toMatchObject({ ok: true });
       expect(w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination')).toMatchObject({ status: 'pass' });
+      expect(w.call('getAccounts', { limit: 10 }).total).toBeGreaterThan(0);
     });
     // Google never had to refuse a request.
     expect(w.rt.logs.filter((l) => l.text.includes(URLFETCH_QUOTA_ERROR))).toEqual([]);

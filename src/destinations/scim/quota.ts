@@ -40,18 +40,18 @@ export class DailyQuota {
     if (this.now() - this.m.since >= DAY_MS) this.m = { since: this.now(), used: 0 };
   }
 
-  /** Set for the sidebar's own checks (Finalize, Test connection): they may use the headroom a sync leaves. */
-  private forSidebar = false;
+  /** Set when a sync runs: it leaves the headroom to the sidebar (Accounts, Preview, Finalize, Test connection). */
+  private keepHeadroom = false;
 
-  sidebarUse(): void {
-    this.forSidebar = true;
+  forSync(): void {
+    this.keepHeadroom = true;
   }
 
   /** Requests that may still be sent today: a sync keeps the sidebar's headroom, the sidebar may use it. */
   left(): number {
     this.roll();
     if (this.m.refused) return 0;
-    return Math.max(0, this.limit - (this.forSidebar ? 0 : sidebarHeadroom(this.limit)) - this.m.used);
+    return Math.max(0, this.limit - (this.keepHeadroom ? sidebarHeadroom(this.limit) : 0) - this.m.used);
   }
 
   count(n: number): void {

@@ -219,6 +219,11 @@ export class ScimRoster implements RosterPort {
     if (this.snap) this.snap.appGroups = this.loadAppGroups(this.snap.caps);
   }
 
+  /** A sync part begins: its requests leave the day's headroom to the sidebar. */
+  startSync(): void {
+    this.client.quota?.forSync();
+  }
+
   /** A ledger was written for this app, and the state sheet no longer holds it. */
   ledgerLost(): boolean {
     return !!this.marks && this.marks.get(this.markKey) !== null && !this.ledger.exists();
@@ -245,7 +250,6 @@ export class ScimRoster implements RosterPort {
 
   /** For Finalize sync (checkScimDestination): with roles as groups, also that the token may list groups. */
   probe(): ScimProbeResult {
-    this.client.quota?.sidebarUse();
     const result = this.client.probe();
     if (this.needsGroups()) {
       const [groups] = this.client.send([{ method: 'GET', path: '/Groups?startIndex=1&count=1' }]);
@@ -257,7 +261,6 @@ export class ScimRoster implements RosterPort {
 
   /** Test connection: read-only probes of what the app honours (nothing in the app changes). */
   testConnection(): ConnectionReport {
-    this.client.quota?.sidebarUse();
     const report = testConnection(this.client, this.settings, this.app.get(), this.appGroupsSelected);
     this.remember();
     return report;
