@@ -283,6 +283,13 @@ describe('a rollback: settings saved by a newer version than this one', () => {
     expect(state.settingsError).toEqual({ text: tooNew, fix: CATALOG.settingsTooNew.fix });
   });
 
+  test('Finalize says it once, in the Settings check, with the fix; the checks that need the settings are not run, nothing is called corrupt', () => {
+    const checks = call(rt, 'runFinalizeChecks').checks;
+    expect(checks.find((c: Json) => c.id === 'settings')).toMatchObject({ status: 'fail', found: tooNew, fix: CATALOG.settingsTooNew.fix });
+    for (const id of ['mappings', 'destination']) expect(checks.find((c: Json) => c.id === id)).toMatchObject({ status: 'notRun', found: expect.stringContaining('the settings cannot be read') });
+    expect(JSON.stringify(checks)).not.toMatch(/corrupt|damaged/i);
+  });
+
   test('Preview and Sync now are refused and change nothing', () => {
     expect(envelope(rt, 'previewSync')).toMatchObject({ ok: false, error: { id: 'settingsTooNew', text: tooNew, fix: CATALOG.settingsTooNew.fix } });
     expect(call(rt, 'syncNow', {})).toMatchObject({ state: 'failed', message: tooNew, fix: CATALOG.settingsTooNew.fix, applied: noChanges });
