@@ -97,6 +97,10 @@ export const CATALOG = {
     text: 'Google Workspace Directory did not answer ({detail}); nothing was changed.',
     fix: 'This is usually temporary. A scheduled sync tries again at the next hourly run; you can also press Sync now later.',
   },
+  urlFetchQuotaDirectory: {
+    text: "Apps Script refused the sync account more web requests today (Service invoked too many times for one day: urlfetch.), and a large directory is read through them; nothing was changed.",
+    fix: "Nothing to do: Google renews the quota 24 hours after the day's first request, and the next daily sync reads the directory again. If it happens often, the sync account's other scripts use most of its daily web requests: move them to another account.",
+  },
   listingTooSlow: {
     text: 'The directory could not be read within one hour: Google ends a listing of users or group members after 60 minutes, and this sync resumes an hour apart (after {users} users read); nothing was changed.',
     fix: 'Press Sync now in the sidebar and keep it open until the sync finishes: it runs the parts one after another, so the listing is read in minutes.',

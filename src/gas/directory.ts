@@ -4,6 +4,7 @@ import { DirectoryPort, ListingPage, ListingRequest, MemberRef, Page } from '../
 import { withRetry } from '../core/retry';
 import { DirectoryError, classifyGoogleError, isTransient } from '../core/googleErrors';
 import { customSchemasOf, extractFields, fieldSelectors } from '../core/attributes';
+import { UserError, msg } from '../core/messages';
 
 const CUSTOMER = 'my_customer';
 // A `fields` selector must name nextPageToken, or Google drops it and paging stops at page one.
@@ -107,7 +108,7 @@ export class GasDirectory implements DirectoryPort {
     let pending = urls.map((_, i) => i);
     for (let attempt = 1; pending.length; attempt++) {
       this.pace(pending.length);
-      const responses = UrlFetchApp.fetchAll(pending.map((i) => ({ url: urls[i], headers: { Authorization: `Bearer ${token}` }, muteHttpExceptions: true })));
+      const responses = fetchAllOrQuota(pending.map((i) => ({ url: urls[i], headers: { Authorization: `Bearer ${token}` }, muteHttpExceptions: true })));
       const again: number[] = [];
       let lastError: unknown = null;
       responses.forEach((response, k) => {
@@ -266,5 +267,15 @@ function readGroupTokens(pageToken: string): { email: string | null; name: strin
     return { email: one(t.email), name: one(t.name) };
   } catch {
     return { email: null, name: null };
+  }
+}
+
+/** UrlFetchApp.fetchAll, with the day's quota refused said in the catalog's words (Apps Script checks it before sending anything). */
+function fetchAllOrQuota(requests: GoogleAppsScript.URL_Fetch.URLFetchRequest[]): GoogleAppsScript.URL_Fetch.HTTPResponse[] {
+  try {
+    return UrlFetchApp.fetchAll(requests);
+  } catch (error) {
+    if (/too many times for one day: urlfetch/i.test(error instanceof Error ? error.message : String(error))) throw new UserError(msg('urlFetchQuotaDirectory'));
+    throw error;
   }
 }
