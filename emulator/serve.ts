@@ -13,6 +13,7 @@ import type { FakeDirectoryState } from './fakes/directoryState';
 import { SyncHttp, closeHttpWorker } from './fakes/urlFetchHttp';
 import { ScimTestServer, startScimServer } from './scim/harness';
 import type { Switches } from './scim/server';
+import { PROFILES } from './scim/profiles';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -317,10 +318,18 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 }
 
 if (require.main === module) {
-  const scim = process.argv.includes('--scim');
+  // --profile <name>: the local SCIM app behaves as one of PROFILES (emulator/scim/profiles.ts), e.g. narrow or usersOnlyToken.
+  const profileAt = process.argv.indexOf('--profile');
+  const profile = profileAt >= 0 ? process.argv[profileAt + 1] : undefined;
+  if (profile !== undefined && !(profile in PROFILES)) {
+    console.error(`Unknown SCIM profile "${profile}"; one of: ${Object.keys(PROFILES).join(', ')}`);
+    process.exit(1);
+  }
+  const scim = process.argv.includes('--scim') || profile !== undefined;
   const fresh = process.argv.includes('--fresh');
-  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, preconfigure: !fresh, realTime: true, attributes: true }).then((e) => {
-    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}${fresh ? ', not linked yet' : ''}) at ${e.url}`);
+  const scimProfile = profile ? PROFILES[profile as keyof typeof PROFILES] : undefined;
+  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, scimProfile, preconfigure: !fresh, realTime: true, attributes: true }).then((e) => {
+    console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? `, destination: a local SCIM 2.0 app${profile ? ` (profile ${profile})` : ''}` : ''}${fresh ? ', not linked yet' : ''}) at ${e.url}`);
     console.log('Press Ctrl+C to stop.');
   }, (error: NodeJS.ErrnoException) => {
     const port = Number(process.env.PORT ?? 8080);
