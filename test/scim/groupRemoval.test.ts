@@ -83,6 +83,34 @@ describe.each(CASES)('an app with the profile %s', (profile, form) => {
     await noChangeSendsNothing(w);
   });
 
+  test('one sync that adds and removes members of the same group in several PATCHes: everyone ends where the directory says, the added member kept whatever form the removal takes', async () => {
+    await server.clear();
+    await server.set({ token: TOKEN, ...PROFILES[profile] });
+    const dir = demoDistrict();
+    const w = world({ urlFetch: new SyncHttp(), directory: dir });
+    // One member per PATCH: the add and the removal go in separate requests.
+    w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'groups', maxMembersPerPatch: 1 } });
+    w.call('saveScimToken', { token: TOKEN });
+    expect(syncToEnd(w).state).toBe('done');
+    const admins = dir.findGroup(at('admins'))!;
+    const counselors = dir.findGroup(at('counselors'))!;
+    const leaving = dir.allUsers().find((u) => !u.suspended && !u.archived && dir.isMemberDeep(admins, u.id) && dir.isMemberDeep(counselors, u.id))!;
+    const joining = dir.allUsers().find((u) => !u.suspended && !u.archived && u.orgUnitPath.startsWith('/Staff/Teachers') && !dir.isMemberDeep(admins, u.id))!;
+    dir.removeMember(at('admins'), leaving.primaryEmail);
+    dir.addMember(at('admins'), joining.primaryEmail);
+    await server.clearLog();
+    later(w);
+    expect(syncToEnd(w).state).toBe('done');
+    const state = await server.state();
+    const idOf = (email: string) => state.users.find((u: Json) => u.userName === email)!.id;
+    const members = (state.groups.find((g: Json) => g.displayName === 'admin')!.members ?? []).map((m: Json) => m.value);
+    expect(members).toContain(idOf(joining.primaryEmail));
+    expect(members).not.toContain(idOf(leaving.primaryEmail));
+    const want = dir.allUsers().filter((u) => state.users.some((x: Json) => x.userName === u.primaryEmail) && dir.isMemberDeep(admins, u.id)).map((u) => idOf(u.primaryEmail));
+    expect([...members].sort()).toEqual([...want].sort());
+    await noChangeSendsNothing(w);
+  });
+
   test('app groups: a member who leaves a nested Google Group leaves the app group; the next removal goes in the remembered form at once', async () => {
     await server.clear();
     await server.set({ token: TOKEN, ...PROFILES[profile] });

@@ -1092,20 +1092,29 @@ export class ScimRoster implements RosterPort {
       return this.executeWrites(requests).map((answer, i) => ({ job: jobs[i], deltas: jobs[i].deltas, answer }));
     }
     const form = (): MemberRemoval => this.app.get().memberRemoval ?? 'valuePath';
+    // Each group's members as the app holds them after the answers so far: a whole list replaced later keeps what was just added.
+    const held = new Map(jobs.map((job) => [job, new Set(job.members)]));
     const partsOf = (job: MembershipJob<K>, deltas: MemberDelta[]) =>
-      memberPatchBodies(deltas, this.settings.maxMembersPerPatch, form(), job.members).map((p) => ({ job, deltas: deltas.filter((d) => p.userIds.includes(d.userId)), body: p.body }));
+      memberPatchBodies(deltas, this.settings.maxMembersPerPatch, form(), held.get(job)!).map((p) => ({ job, deltas: deltas.filter((d) => p.userIds.includes(d.userId)), body: p.body }));
     let parts = jobs.flatMap((job) => partsOf(job, job.deltas));
     const out: { job: MembershipJob<K>; deltas: MemberDelta[]; answer: ScimResponse }[] = [];
     while (parts.length) {
       const sentForm = form();
       const answers = this.executeWrites(parts.map((p) => ({ method: 'PATCH' as const, path: path(p.job), body: p.body })));
-      const refused = parts.filter((p, i) => refusedMemberRemoval(answers[i].status, answers[i].body, (p.body as { Operations: PatchOperation[] }).Operations, sentForm));
+      const refused = new Map<MembershipJob<K>, MemberDelta[]>();
       parts.forEach((p, i) => {
-        if (!refused.includes(p)) out.push({ job: p.job, deltas: p.deltas, answer: answers[i] });
+        const a = answers[i];
+        if (refusedMemberRemoval(a.status, a.body, (p.body as { Operations: PatchOperation[] }).Operations, sentForm)) {
+          refused.set(p.job, [...(refused.get(p.job) ?? []), ...p.deltas]);
+          return;
+        }
+        if (a.status >= 200 && a.status < 300) for (const d of p.deltas) d.op === 'add' ? held.get(p.job)!.add(d.userId) : held.get(p.job)!.delete(d.userId);
+        out.push({ job: p.job, deltas: p.deltas, answer: a });
       });
-      if (!refused.length) break;
+      if (!refused.size) break;
       this.app.update((d) => (d.memberRemoval = sentForm === 'valuePath' ? 'valueArray' : 'replace'));
-      parts = refused.flatMap((p) => partsOf(p.job, p.deltas));
+      // One group's refused changes together: with replace, one list for the group, not one per chunk.
+      parts = [...refused].flatMap(([job, deltas]) => partsOf(job, deltas));
     }
     return out;
   }
