@@ -677,8 +677,8 @@ export function getSyncReport(svc: Services, raw: unknown) {
 /** Test connection (Settings → Destination): read-only probes of the SCIM app, as rows of a table. */
 export function testScimConnection(svc: Services) {
   assertCanConfigure(svc);
-  const roster = svc.roster as unknown as { testConnection?: () => ConnectionReport };
-  if (typeof roster.testConnection !== 'function') throw new UserError(msg('scimNotConfigured', { missing: 'the destination is not a SCIM app' }));
+  const roster = svc.roster;
+  if (!roster.testConnection) throw new UserError(msg('scimNotConfigured', { missing: 'the destination is not a SCIM app' }));
   return roster.testConnection();
 }
 

@@ -1,7 +1,7 @@
 // The ports the core talks through. Apps Script adapters implement them in
 // src/gas; tests implement them with small in-memory fakes.
 import { Account, AppGroup, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
-import { DestinationCatalog } from './destination';
+import { ConnectionReport, DestinationCatalog } from './destination';
 
 export interface Page<T> {
   items: T[];
@@ -127,6 +127,8 @@ export interface RosterPort {
   useAppGroups?(groups: AppGroup[]): void;
   /** A sync part begins (not the sidebar's reads): a destination with a daily request budget leaves the sidebar its share. */
   startSync?(): void;
+  /** Test connection: read-only probes of the destination (nothing in it changes), as rows of a short table. */
+  testConnection?(): ConnectionReport;
   /** After a full sync applied its changes: what is left to bring in step (app group names), and notes for History. */
   afterSync?(): string[];
   /**
