@@ -18,7 +18,7 @@ import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
 import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
-import { ConnectionReport, Destination, SecretContext, SecretView } from './destination';
+import { Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 
