@@ -81,6 +81,8 @@ async function pausesThenContinues(w: World, usage: RegExp, afterPause: () => vo
   expect(runs.every((r) => r.ok)).toBe(true);
   const log = (await server.state()).log;
   expect(log.length).toBeGreaterThan(0);
+  // Not one request before the quota was renewed (the simulated time each was sent at).
+  expect(log.filter((e: Json) => !(e.atMs >= Date.parse(`${resumeAt}:00Z`)))).toEqual([]);
   const continued = w.history().filter((h) => h.Trigger === 'scheduled');
   expect(continued).toHaveLength(1);
   expect(continued[0]).toMatchObject({ Outcome: 'success' });
