@@ -22,7 +22,7 @@ import {
   tokenElsewhere,
   validateScimSettings,
 } from './scimConfig';
-import { ScimNotReady, ScimRoster, scimSetupProblem } from './scimRoster';
+import { ScimNotReady, ScimRoster, scimSetup } from './scimRoster';
 import { urlFetchQuotaFor } from './quota';
 
 declare module '../../core/destination' {
@@ -58,14 +58,14 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
   },
   open({ settings, config, secrets, state, remainingMs }) {
     const syncAccount = config.get(KEYS.syncAccount) ?? '';
-    const problem = scimSetupProblem(settings?.scim ?? null, readScimToken(secrets), syncAccount);
-    if (problem || !settings) return new ScimNotReady(problem!);
-    const scim = settings.scim!;
+    const setup = scimSetup(settings, readScimToken(secrets), syncAccount);
+    if ('problem' in setup) return new ScimNotReady(setup.problem);
+    const { scim, roles } = setup;
     bindLegacyScimToken(secrets, scim.baseUrl);
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-    return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
+    return new ScimRoster({ settings: scim, token: token.token, roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
   },
   // One cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
   check(svc, settings) {

@@ -6,6 +6,7 @@
 import { Account, AccountStatus, Change, Role } from '../../core/model';
 import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
+import type { Settings } from '../../core/settings';
 import { withRetry } from '../../core/retry';
 import {
   BulkOperation,
@@ -1008,10 +1009,12 @@ export class ScimNotReady implements RosterPort {
   }
 }
 
-/** Services wiring helper: the message to show when the SCIM destination cannot be built. */
-export function scimSetupProblem(settings: ScimSettings | null, token: string | null, syncAccount: string): UserError | null {
-  if (!settings || !settings.baseUrl) return new UserError(msg('scimNotConfigured', { missing: 'no SCIM base URL is saved' }));
-  if (!token) return new UserError(msg('scimTokenMissing', { user: syncAccount || 'the sync account' }));
-  return null;
+/** What the SCIM roster opens with, or why it cannot open: no readable settings, no base URL saved, no token pasted. */
+export function scimSetup(settings: Settings | null, token: string | null, syncAccount: string): { scim: ScimSettings; roles: Role[] } | { problem: UserError } {
+  // Unreadable settings (null) name no app, like settings without a base URL: nothing is sent anywhere.
+  const scim = settings?.scim;
+  if (!settings || !scim?.baseUrl) return { problem: new UserError(msg('scimNotConfigured', { missing: 'no SCIM base URL is saved' })) };
+  if (!token) return { problem: new UserError(msg('scimTokenMissing', { user: syncAccount || 'the sync account' })) };
+  return { scim, roles: settings.roles };
 }
 
