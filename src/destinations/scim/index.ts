@@ -1,7 +1,6 @@
 // An app that accepts SCIM 2.0 provisioning (RFC 7643/7644): its settings live
 // under `settings.scim`, its bearer token in the sync account's user properties.
-import { Destination, SecretContext } from '../../core/destination';
-import { Services } from '../../core/ports';
+import { Destination, SecretContext, Services } from '../../core/ports';
 import { KEYS } from '../../core/config';
 import { OpenContext } from '../context';
 import { Message, UserError, msg } from '../../core/messages';
