@@ -11,7 +11,7 @@ import { say, sayError } from './notices';
 import { preview } from './preview';
 import { applyState, loadState } from './session';
 import { currentSettings, on, store } from './store';
-import { busy } from './widgets';
+import { appendPage, busy } from './widgets';
 
 /** The rule form: the rule being edited (null: adding one), and what is chosen. */
 const draft = { editing: null as string | null, type: 'ou' as Rule['type'], ou: '', group: '', seq: 0 };
@@ -272,12 +272,10 @@ function searchGroups(token: string | null): Promise<void> {
   return call('listGroups', { query: q, pageToken: token || '' }).then((r) => {
     if (seq !== draft.seq) return;
     if (!token) box.replaceChildren();
-    box.querySelector('.more')?.remove();
     if (!r.groups.length && !token) return box.replaceChildren(h('p', { class: 'small' }, 'No group email or name starts with “' + q + '”.'));
     const ul = box.querySelector('ul') ?? box.appendChild(h('ul'));
-    r.groups.forEach((g) => ul.appendChild(groupItem(g)));
     const next = r.nextPageToken;
-    if (next) box.appendChild(h('button', { type: 'button', class: 'link more', onclick: () => void searchGroups(next) }, 'More groups'));
+    appendPage(ul, r.groups.map(groupItem), next ? { label: 'More groups', show: () => void searchGroups(next) } : null);
   }, (e) => sayError($('ruleFormMsg'), e));
 }
 
