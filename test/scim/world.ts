@@ -1,7 +1,8 @@
 // A sync world for the SCIM destination tests: the core's in-memory services
 // (directory, config, state, history), the real synchronous UrlFetchApp
 // installed as the global Apps Script gives scripts, and a new ScimRoster per
-// simulated execution, exactly as buildServices would make one.
+// simulated execution, exactly as buildServices would make one. And the built
+// bundle's world whose destination is a SCIM test server (appWorld).
 import { Settings } from '../../src/core/settings';
 import { SyncResult, runSync } from '../../src/core/sync';
 import { ScimSettings, defaultScimSettings } from '../../src/destinations/scim/scimConfig';
@@ -9,6 +10,8 @@ import { ScimRoster } from '../../src/destinations/scim/scimRoster';
 import { SyncHttp, createUrlFetchApp } from '../../emulator/fakes/urlFetchHttp';
 import { TestWorld, makeWorld } from '../fakes/memory';
 import { ScimTestServer } from '../../emulator/scim/harness';
+import type { Switches } from '../../emulator/scim/server';
+import { World, world } from '../e2e/harness';
 
 export const TOKEN = 'test-token-0123456789abcdef';
 
@@ -91,3 +94,33 @@ export function idFor(n: number): string {
 }
 
 export const writesOf = (log: { method: string }[]) => log.filter((r) => r.method !== 'GET');
+
+/** The app at `server` emptied of users and groups, accepting `token` and behaving as `switches` say. */
+export async function resetApp(server: ScimTestServer, token: string, switches: Partial<Switches> = {}): Promise<void> {
+  await server.clear();
+  await server.set({ token, ...switches });
+}
+
+export interface AppWorldOptions {
+  /** The token the sync account pastes; null pastes none. */
+  token: string | null;
+  /** How the simulated runtime is made (the bundle, the directory, the rules). */
+  world?: Parameters<typeof world>[0];
+  /** SCIM settings beyond the app's base URL and roles sent as the `roles` attribute. */
+  scim?: Record<string, unknown>;
+  /** Other settings saved with them. */
+  settings?: Record<string, unknown>;
+  /** The base URL the settings form sends beside the token (else the saved one is used). */
+  tokenFor?: string;
+}
+
+/**
+ * The built bundle in the simulated runtime (test/e2e/harness), linked, its destination the app at
+ * `server` (roles as the `roles` attribute unless `scim` says otherwise), the token pasted by the sync account.
+ */
+export function appWorld(server: ScimTestServer, options: AppWorldOptions): World {
+  const w = world({ urlFetch: new SyncHttp(), ...options.world });
+  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles', ...options.scim }, ...options.settings });
+  if (options.token !== null) w.call('saveScimToken', options.tokenFor ? { token: options.token, baseUrl: options.tokenFor } : { token: options.token });
+  return w;
+}
