@@ -23,7 +23,7 @@ function services(): Services {
   const token = readScimToken(svc.secrets);
   const setup = scimSetup({ ...settings, scim }, token, svc.config.get(KEYS.syncAccount) ?? '');
   if ('problem' in setup) throw setup.problem;
-  svc.roster = new ScimRoster({ settings: setup.scim, token: token!, roles: setup.roles, state: svc.state });
+  svc.roster = new ScimRoster({ settings: setup.scim, token: token!, roles: setup.settings.roles, state: svc.state });
   return svc;
 }
 

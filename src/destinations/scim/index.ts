@@ -59,12 +59,12 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
     const syncAccount = config.get(KEYS.syncAccount) ?? '';
     const setup = scimSetup(settings, readScimToken(secrets), syncAccount);
     if ('problem' in setup) return new ScimNotReady(setup.problem);
-    const { scim, roles } = setup;
+    const { scim, settings: saved } = setup;
     bindLegacyScimToken(secrets, scim.baseUrl);
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-    return new ScimRoster({ settings: scim, token: token.token, roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
+    return new ScimRoster({ settings: scim, token: token.token, roles: saved.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount), attributes: saved.attributes ?? [] });
   },
   // One cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
   check(svc, settings) {
