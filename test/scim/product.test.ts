@@ -1,19 +1,10 @@
 // The SCIM destination chosen in settings, through the product's own server API on the built bundle.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
 import { later, world } from '../e2e/harness';
-import { appWorld, resetApp } from './world';
+import { appWorld, resetApp, scimServerForFile } from './world';
 
 const TOKEN = 'product-token-0123456789abcdef';
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 test('destination SCIM: users arrive in the app, the token never reaches the browser, a second sync writes nothing', async () => {
   await resetApp(server, TOKEN);

@@ -1,22 +1,12 @@
 // The SCIM destination against behaviour profiles of real SCIM apps (emulator/scim/server.ts PROFILES),
 // through the product's own server API on the built bundle in the simulated runtime.
-import { closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { PROFILES } from '../../emulator/scim/profiles';
 import { DEMO_DOMAIN, demoDistrict, generateDomain, scaleRules } from '../../emulator/domain';
 import { World, later, world } from '../e2e/harness';
-import { appWorld, resetApp } from './world';
+import { appWorld, resetApp, scimServerForFile } from './world';
 
 const TOKEN = 'profile-token-0123456789abcdef';
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

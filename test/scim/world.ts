@@ -7,9 +7,9 @@ import { Settings } from '../../src/core/settings';
 import { SyncResult, runSync } from '../../src/core/sync';
 import { ScimSettings, defaultScimSettings } from '../../src/destinations/scim/scimConfig';
 import { ScimRoster } from '../../src/destinations/scim/scimRoster';
-import { SyncHttp, createUrlFetchApp } from '../../emulator/fakes/urlFetchHttp';
+import { SyncHttp, closeHttpWorker, createUrlFetchApp } from '../../emulator/fakes/urlFetchHttp';
 import { TestWorld, makeWorld } from '../fakes/memory';
-import { ScimTestServer } from '../../emulator/scim/harness';
+import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import type { Switches } from '../../emulator/scim/server';
 import { World, world } from '../e2e/harness';
 
@@ -123,4 +123,39 @@ export function appWorld(server: ScimTestServer, options: AppWorldOptions): Worl
   w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles', ...options.scim }, ...options.settings });
   if (options.token !== null) w.call('saveScimToken', options.tokenFor ? { token: options.token, baseUrl: options.tokenFor } : { token: options.token });
   return w;
+}
+
+/**
+ * A SCIM test server for the test file that calls this (started before its tests, stopped after them,
+ * with the worker that carries UrlFetchApp's requests), accepting `token`.
+ */
+export function scimServerForFile(token: string): ScimTestServer {
+  let server: ScimTestServer | undefined;
+  beforeAll(async () => {
+    server = await startScimServer({ token });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await closeHttpWorker();
+  });
+  const started = (): ScimTestServer => {
+    if (!server) throw new Error('the SCIM test server has not started');
+    return server;
+  };
+  return {
+    get baseUrl() {
+      return started().baseUrl;
+    },
+    get port() {
+      return started().port;
+    },
+    set: (switches) => started().set(switches),
+    state: () => started().state(),
+    seed: (users, groups) => started().seed(users, groups),
+    restore: (store) => started().restore(store),
+    mutate: (userName, patch) => started().mutate(userName, patch),
+    clearLog: () => started().clearLog(),
+    clear: () => started().clear(),
+    stop: () => started().stop(),
+  };
 }
