@@ -3,10 +3,8 @@
 // it was saved for, text from the app is redacted of it, nobody is merged into
 // someone else's app account, odd listings never deprovision, and a lost ledger
 // never silently undoes local decisions.
-import { closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { World, later } from '../e2e/harness';
-import { appWorld, resetApp } from './world';
+import { appWorld, resetApp, scimServerForFile } from './world';
 import { CATALOG } from '../../src/core/messages';
 import { Recorder } from '../../scripts/reliability';
 
@@ -15,21 +13,15 @@ type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const TOKEN = 'trust-token-0123456789abcdef';
 const CO_ADMIN = 'margaret.hollis@springfield-schools.example';
 const HOURLY = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
-let app: ScimTestServer;
-let other: ScimTestServer;
+const app = scimServerForFile(TOKEN);
+/** Another app, where a co-admin may point the base URL. */
+const other = scimServerForFile();
 // Figures go to .cache/reliability/scim.json (rendered into docs/reliability.md by scripts/reliability.ts).
 const rec = new Recorder('scim');
 /** The bundle the recorder measures, the token the app accepts. */
 const inBundle = { world: { scriptPath: rec.bundle }, token: TOKEN };
 afterAll(() => rec.finish());
 
-beforeAll(async () => {
-  [app, other] = await Promise.all([startScimServer({ token: TOKEN }), startScimServer()]);
-});
-afterAll(async () => {
-  await Promise.all([app?.stop(), other?.stop()]);
-  await closeHttpWorker();
-});
 
 /** A roster synced once to the app, with a co-admin listed under Admins. */
 async function syncedWorld(scim: Json = {}, extra: Json = {}): Promise<World> {

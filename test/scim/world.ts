@@ -127,12 +127,12 @@ export function appWorld(server: ScimTestServer, options: AppWorldOptions): Worl
 
 /**
  * A SCIM test server for the test file that calls this (started before its tests, stopped after them,
- * with the worker that carries UrlFetchApp's requests), accepting `token`.
+ * with the worker that carries UrlFetchApp's requests), accepting `token` (any, without one).
  */
-export function scimServerForFile(token: string): ScimTestServer {
+export function scimServerForFile(token?: string): ScimTestServer {
   let server: ScimTestServer | undefined;
   beforeAll(async () => {
-    server = await startScimServer({ token });
+    server = await startScimServer(token ? { token } : {});
   });
   afterAll(async () => {
     await server?.stop();
