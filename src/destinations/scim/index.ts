@@ -4,23 +4,9 @@ import { Destination, SecretContext, Services } from '../../core/ports';
 import { KEYS } from '../../core/config';
 import { OpenContext } from '../context';
 import { Message, UserError, msg } from '../../core/messages';
-import {
-  ScimSettings,
-  baseUrlProblem,
-  bindLegacyScimToken,
-  canonicalBaseUrl,
-  checkScimDestination,
-  clearScimToken,
-  normalizeBaseUrl,
-  readScimToken,
-  scimFingerprint,
-  scimTokenAddress,
-  scimTokenFor,
-  scimTokenView,
-  storeScimToken,
-  tokenElsewhere,
-  validateScimSettings,
-} from './scimConfig';
+import { ScimSettings, baseUrlProblem, normalizeBaseUrl, scimFingerprint, validateScimSettings } from './scimSettings';
+import { bindLegacyScimToken, canonicalBaseUrl, clearScimToken, readScimToken, scimTokenAddress, scimTokenFor, scimTokenView, storeScimToken, tokenElsewhere } from './token';
+import { checkScimDestination } from './serviceProvider';
 import { ScimNotReady, ScimRoster, scimSetup } from './scimRoster';
 import { urlFetchQuotaFor } from './quota';
 import { hasLedger } from './ledger';

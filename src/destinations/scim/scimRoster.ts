@@ -8,41 +8,20 @@ import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } 
 import { UserError, msg } from '../../core/messages';
 import type { Settings } from '../../core/settings';
 import { withRetry } from '../../core/retry';
-import {
-  BulkOperation,
-  GROUP_SCHEMA,
-  ScimCapabilities,
-  ScimProbeResult,
-  ScimSettings,
-  ScimUserFields,
-  PatchOperation,
-  bulkBody,
-  bulkChunks,
-  createUserBody,
-  currentUser,
-  desiredUser,
-  emailOf,
-  eqFilter,
-  groupNameFor,
-  manualIdFor,
-  MemberDelta,
-  memberPatchBodies,
-  nameOf,
-  otherRoleValues,
-  patchBody,
-  refusedValuePath,
-  replaceUserBody,
-  roleValues,
-  shortHash,
-  userPatchOps,
-} from './scimConfig';
+import { GROUP_SCHEMA } from './schemas';
+import { ScimSettings, groupNameFor } from './scimSettings';
+import { ScimCapabilities, ScimProbeResult } from './serviceProvider';
+import { ScimUserFields, currentUser, desiredUser, emailOf, nameOf, roleValues } from './userFields';
+import { PatchOperation, createUserBody, eqFilter, MemberDelta, memberPatchBodies, otherRoleValues, patchBody, refusedValuePath, replaceUserBody, userPatchOps } from './patch';
+import { BulkOperation, bulkBody, bulkChunks } from './bulk';
+import { manualIdFor, shortHash } from './manualIds';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry, ledgerPrefix } from './ledger';
 import { AppProfile, RefusedCreate } from './appProfile';
 import { ConnectionReport, groupsProblem, testConnection } from './connection';
 import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
 import { AttributeMapping } from '../../core/attributes';
-import { MANAGER_PATH, valueAt } from './scimConfig';
+import { MANAGER_PATH, valueAt } from './userFields';
 import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
