@@ -36,7 +36,13 @@ export function scimWorld(server: ScimTestServer, scim: Partial<ScimSettings> = 
   const sleeps: number[] = [];
   const g = globalThis as Record<string, unknown>;
   g.UrlFetchApp = createUrlFetchApp(http);
-  g.Utilities = { sleep: (ms: number) => void sleeps.push(ms) };
+  // Utilities.sleep moves the simulated clock the roster reads, so a wait it asks for is measured on that clock alone.
+  g.Utilities = {
+    sleep: (ms: number) => {
+      sleeps.push(ms);
+      base.clock.now += ms;
+    },
+  };
   const d = base.directory;
   for (const ou of ['/Students', '/Teachers', '/Staff']) d.addOu(ou);
   base.setSettings({
@@ -56,8 +62,8 @@ export function scimWorld(server: ScimTestServer, scim: Partial<ScimSettings> = 
   world.scim = { ...defaultScimSettings(), baseUrl: server.baseUrl, ...scim };
   world.newRoster = () => {
     const settingsNow = JSON.parse(base.config.get('settings')!) as Settings;
-    // No fetchAll/sleep options: the roster uses the UrlFetchApp and Utilities globals, as in Apps Script.
-    world.roster = new ScimRoster({ settings: world.scim, token: world.token, roles: settingsNow.roles, state: base.svc.state });
+    // No fetchAll/sleep options: the roster uses the UrlFetchApp and Utilities globals, as in Apps Script; its clock is the world's.
+    world.roster = new ScimRoster({ settings: world.scim, token: world.token, roles: settingsNow.roles, state: base.svc.state, now: () => base.clock.now });
     base.svc.roster = world.roster;
     return world.roster;
   };
