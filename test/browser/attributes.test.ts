@@ -19,7 +19,7 @@ test('an attribute row and an app group are saved from Settings; a bad row is na
   await page.getByLabel('Attribute 1 OU pattern').fill('/Students/{school}/Grade {grade}');
   await page.getByLabel('Attribute 1 part (or constant value)').fill('year');
   // App groups are found with the rule picker's group search.
-  await page.getByLabel('Find a group to add (email starts with)').fill('robotics');
+  await page.getByLabel('Find a group to add (its email or name starts with)').fill('robotics');
   await page.getByRole('button', { name: `Add robotics-club@${DEMO_DOMAIN}` }).click();
   expect(await page.getByLabel('App groups (one Google Group email per line)').inputValue()).toBe(`robotics-club@${DEMO_DOMAIN}`);
   await page.getByRole('button', { name: 'Save settings' }).click();

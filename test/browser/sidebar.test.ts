@@ -466,7 +466,7 @@ describe('once linked', () => {
     const { page } = await open();
     await openTab(page, 'Mappings');
     await page.getByLabel('Group membership').check();
-    await page.getByLabel('Find a group (email starts with)').fill(group.email.slice(0, 3));
+    await page.getByLabel('Find a group (its email or name starts with)').fill(group.email.slice(0, 3));
     await page.locator('#groupList .pick', { hasText: group.email }).click();
     await textOf(page.locator('#groupChosen'), `Chosen group: ${group.email}`);
     await page.locator('#ruleRole').selectOption('admin');
