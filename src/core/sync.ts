@@ -201,7 +201,16 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       return advance(svc, settings, job, partStart);
     }
   } catch (error) {
-    return failJob(svc, job, error, partStart, request.trigger);
+    const failed = failJob(svc, job, error, partStart, request.trigger);
+    // What the failure path noted (a notice sent, decisions) is kept, unless the state sheet is what failed.
+    if (svc.state instanceof WriteBehindStore) {
+      try {
+        svc.state.flush();
+      } catch {
+        // the failure already says what is wrong with the state sheet
+      }
+    }
+    return failed;
   } finally {
     svc.lock.release();
   }
