@@ -133,6 +133,14 @@ function saveJob(state: BlobStore, job: Job): void {
   state.set(JOB_KEY, JSON.stringify(job));
 }
 
+/**
+ * The same services with another state store. Property descriptors are copied rather than values
+ * (a spread would call the lazy `roster` getter, opening the destination before anything needs it).
+ */
+function withState(services: Services, state: BlobStore): Services {
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(services), state: { value: state, enumerable: true } }) as Services;
+}
+
 export function runSync(services: Services, request: SyncRequest): SyncResult {
   let locked: boolean;
   try {
@@ -142,9 +150,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     return failJob(services, null, error, services.clock.nowMs(), request.trigger);
   }
   if (!locked) return busy(services);
-  services.roster.startSync?.();
-  const state = new WriteBehindStore(services.state);
-  const svc: Services = { ...services, state };
+  const svc = withState(services, new WriteBehindStore(services.state));
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
@@ -195,7 +201,16 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       return advance(svc, settings, job, partStart);
     }
   } catch (error) {
-    return failJob(svc, job, error, partStart, request.trigger);
+    const failed = failJob(svc, job, error, partStart, request.trigger);
+    // What the failure path noted (a notice sent, decisions) is kept, unless the state sheet is what failed.
+    if (svc.state instanceof WriteBehindStore) {
+      try {
+        svc.state.flush();
+      } catch {
+        // the failure already says what is wrong with the state sheet
+      }
+    }
+    return failed;
   } finally {
     svc.lock.release();
   }
@@ -333,6 +348,8 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   useAppGroups(svc, snapshot);
+  // The roster is read and written from here on in this part: a destination with a daily request budget leaves the sidebar its share.
+  svc.roster.startSync?.();
   const accounts = readRoster(svc);
   // An incremental sync reviews only the accounts of the users it re-read (each looked up by address
   // and id already); the threshold still counts every synced account.

@@ -3,10 +3,11 @@
 // table in the sidebar. The same probe of groups makes Finalize fail before the
 // first sync when the token may not manage the groups the mapping needs.
 import { UserError, msg, toMessage } from '../../core/messages';
-import { ScimSettings, eqFilter } from './scimConfig';
+import { ScimSettings } from './scimSettings';
+import { eqFilter } from './patch';
 import { ScimClient, ScimResponse, errorDetail } from './client';
 import { AppProfileData } from './appProfile';
-import type { ConnectionReport, ConnectionRow } from '../../core/destination';
+import type { ConnectionReport, ConnectionRow } from '../../core/ports';
 
 export type { ConnectionReport, ConnectionRow };
 
