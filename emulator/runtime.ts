@@ -27,6 +27,7 @@ import { DateCell, FormulaCell, SheetData, SpreadsheetData, SpreadsheetStore, ev
 import { makeSpreadsheetApp } from './fakes/spreadsheet';
 import { UiState } from './fakes/ui';
 import { UrlFetchImpl, makeUrlFetchApp } from './fakes/urlfetch';
+import { UrlFetchQuota } from './fakes/urlFetchQuota';
 import { makeUtilities, zoned } from './fakes/utilities';
 
 export { FakeDirectoryState } from './fakes/directoryState';
@@ -171,6 +172,11 @@ export interface SimRuntimeOptions {
   /** Synchronous HTTP for UrlFetchApp; without it UrlFetchApp throws. */
   urlFetch?: UrlFetchImpl;
   mailDailyQuota?: number;
+  /**
+   * UrlFetchApp calls each user may make per day (fetchAll counts each request), for every script of
+   * theirs together; default Google's documented figure (100,000 for Workspace, 20,000 for gmail.com).
+   */
+  urlFetchDailyQuota?: number;
   /** Real (wall-clock) guard against runaway loops in the script, ms. Default 60 s. */
   wallTimeoutMs?: number;
   /** Name of the bound spreadsheet created for sidebar executions. */
@@ -444,6 +450,8 @@ export class SimRuntime {
   readonly spreadsheets: SpreadsheetStore;
   readonly ui = new UiState();
   readonly mail: MailState;
+  /** Each user's UrlFetchApp calls of the day (urlFetchQuota.ts). */
+  readonly urlFetchQuota: UrlFetchQuota;
   readonly logs: LogEntry[] = [];
   readonly history: ExecutionRecord[] = [];
   readonly triggerRuns: TriggerRun[] = [];
@@ -486,6 +494,7 @@ export class SimRuntime {
     // Changes made from now on (by tests, between executions) reach the admin audit log at the simulated time.
     this.directory.startAuditLog(() => this.clockMs);
     this.mail = { outbox: [], remaining: options.mailDailyQuota ?? 100 };
+    this.urlFetchQuota = new UrlFetchQuota(options.urlFetchDailyQuota, () => this.clockMs);
     const admin = this.directory.allUsers().find((u) => u.isAdmin && !u.suspended);
     this.defaultUser = (options.defaultUser ?? admin?.primaryEmail ?? `admin@${this.directory.domain}`).toLowerCase();
     this.spreadsheets = new SpreadsheetStore(this.timeZone);
@@ -638,7 +647,7 @@ export class SimRuntime {
       Session: makeSession(exec, this.scriptId),
       Utilities: makeUtilities(exec, () => this.uuid()),
       MailApp: makeMailApp(exec, this.mail),
-      UrlFetchApp: makeUrlFetchApp(exec, this.options.urlFetch, this.advancedServiceMissing ? undefined : { state: this.directory, switches: this.directorySwitches }),
+      UrlFetchApp: makeUrlFetchApp(exec, this.options.urlFetch, this.advancedServiceMissing ? undefined : { state: this.directory, switches: this.directorySwitches }, this.urlFetchQuota),
       Logger: makeLogger(exec),
       console: makeConsole(exec),
     };

@@ -5,6 +5,7 @@ import { Exec } from './exec';
 import type { DirectorySwitches } from './directory';
 import type { FakeDirectoryState } from './directoryState';
 import { isDirectoryRest, serveDirectoryRest } from './directoryRest';
+import type { UrlFetchQuota } from './urlFetchQuota';
 
 /** What the script gets back from fetch: the subset of HTTPResponse scripts use. */
 export interface HttpResponseLike {
@@ -31,7 +32,14 @@ const SCOPE = 'https://www.googleapis.com/auth/script.external_request';
  * the others go to `impl`. fetchAll is one round: its cost is UrlFetchApp.fetchAll's latency plus
  * the slowest Directory request in it.
  */
-export function makeUrlFetchApp(exec: Exec, impl: UrlFetchImpl | undefined, directory?: { state: FakeDirectoryState; switches: DirectorySwitches }): unknown {
+export function makeUrlFetchApp(
+  exec: Exec,
+  impl: UrlFetchImpl | undefined,
+  directory?: { state: FakeDirectoryState; switches: DirectorySwitches },
+  quota?: UrlFetchQuota,
+): unknown {
+  /** The effective user's daily quota (urlFetchQuota.ts): checked before anything is sent. */
+  const count = (n: number) => quota?.take(exec.effectiveUser, n, (m) => exec.error(m));
   const need = () => {
     if (!impl) throw exec.error('UrlFetchApp is not available in this simulation');
     return impl;
@@ -71,6 +79,7 @@ export function makeUrlFetchApp(exec: Exec, impl: UrlFetchImpl | undefined, dire
     fetch(url: string, params?: Record<string, unknown>) {
       exec.call('UrlFetchApp.fetch', [url]);
       exec.requireAuth('UrlFetchApp.fetch', SCOPE, 'FULL');
+      count(1);
       const request = { ...(params ?? {}), url: String(url) };
       if (!(directory && isDirectoryRest(request.url))) {
         const i = need();
@@ -86,6 +95,7 @@ export function makeUrlFetchApp(exec: Exec, impl: UrlFetchImpl | undefined, dire
       const list = requests.map((r) => (typeof r === 'string' ? { url: r } : r));
       exec.call('UrlFetchApp.fetchAll', [list.map((r) => r.url)]);
       exec.requireAuth('UrlFetchApp.fetchAll', SCOPE, 'FULL');
+      count(list.length);
       try {
         return serve(list, true);
       } catch (e) {
