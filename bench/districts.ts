@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LatencyModel } from '../emulator/runtime';
+import type { DirectorySnapshot } from '../src/core/model';
 import { addClassGroups, generateDomain, rollover, scaleRules } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
 
@@ -117,4 +118,26 @@ export function recordWall(script: string, seconds: number): void {
   const wall: Record<string, number> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : {};
   wall[script] = Math.round(seconds);
   fs.writeFileSync(file, JSON.stringify(wall, null, 2) + '\n');
+}
+
+/** The directory as the planner gets it from a full read: users, OUs, and each mapped group with the groups nested in it. */
+export function snapshotOf(d: District): DirectorySnapshot {
+  const groups = [];
+  const queue = [...d.mappedGroups];
+  const seen = new Set<string>();
+  while (queue.length) {
+    const email = queue.shift()!;
+    if (seen.has(email)) continue;
+    seen.add(email);
+    const g = d.dir.findGroup(email)!;
+    const nested = g.members.filter((m) => m.type === 'GROUP').map((m) => d.dir.groupById(m.id)!.email.toLowerCase());
+    groups.push({ email, userIds: g.members.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: nested });
+    queue.push(...nested);
+  }
+  return {
+    users: d.dir.allUsers().map((u) => ({ id: u.id, email: u.primaryEmail, name: u.name.fullName, orgUnitPath: u.orgUnitPath, suspended: u.suspended, archived: u.archived })),
+    orgUnits: d.dir.allOrgUnits().map((o) => ({ orgUnitPath: o.orgUnitPath, name: o.name, parentOrgUnitPath: o.parentOrgUnitPath })),
+    groups,
+    missingGroups: [],
+  };
 }

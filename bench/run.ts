@@ -12,8 +12,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CALIBRATED_LATENCY, DEFAULT_LATENCY, LatencyModel, SimRuntime, scaledLatency } from '../emulator/runtime';
-import { District, directoryBound, directoryPages, district, executionsBound, recordWall, round, yearEnd } from './districts';
-import type { Account, DirectorySnapshot } from '../src/core/model';
+import { District, directoryBound, directoryPages, district, executionsBound, recordWall, round, snapshotOf, yearEnd } from './districts';
+import type { Account } from '../src/core/model';
 import type { PlanData } from './planWork';
 
 const ROOT = path.resolve(__dirname, '..');
@@ -166,24 +166,7 @@ class Bench {
 
 /** The rollover's data as the planner gets it: the directory after the year end, the roster before it. */
 function planData(d: District, rosterRows: string[][], now: number): PlanData {
-  const groups = [];
-  const queue = [...d.mappedGroups];
-  const seen = new Set<string>();
-  while (queue.length) {
-    const email = queue.shift()!;
-    if (seen.has(email)) continue;
-    seen.add(email);
-    const g = d.dir.findGroup(email)!;
-    const nested = g.members.filter((m) => m.type === 'GROUP').map((m) => d.dir.groupById(m.id)!.email.toLowerCase());
-    groups.push({ email, userIds: g.members.filter((m) => m.type === 'USER').map((m) => m.id), groupEmails: nested });
-    queue.push(...nested);
-  }
-  const snapshot: DirectorySnapshot = {
-    users: d.dir.allUsers().map((u) => ({ id: u.id, email: u.primaryEmail, name: u.name.fullName, orgUnitPath: u.orgUnitPath, suspended: u.suspended, archived: u.archived })),
-    orgUnits: d.dir.allOrgUnits().map((o) => ({ orgUnitPath: o.orgUnitPath, name: o.name, parentOrgUnitPath: o.parentOrgUnitPath })),
-    groups,
-    missingGroups: [],
-  };
+  const snapshot = snapshotOf(d);
   const list = (s: string) => s.split(',').map((x) => x.trim()).filter(Boolean);
   const accounts: Account[] = rosterRows.map((r) => ({
     id: r[0], email: r[1], name: r[2], roles: list(r[3]), status: r[4] as Account['status'], permissions: list(r[5]), source: r[6] as Account['source'],

@@ -30,8 +30,10 @@ const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const TOKEN = 'bench-token-0123456789abcdef';
 const SIZES = (process.env.BENCH_SCIM_USERS ?? '1000,5000').split(',').map(Number);
+/** BENCH_SCIM_BULK=yes|no runs one of the two. */
+const BULK = { yes: [true], no: [false] }[process.env.BENCH_SCIM_BULK ?? ''] ?? [true, false];
 /** The reduced-quota run's district (its quota is scaled to it). */
-const QUOTA_USERS = Number(process.env.BENCH_SCIM_QUOTA_USERS ?? 5000);
+const QUOTA_USERS = Number(process.env.BENCH_SCIM_QUOTA_USERS ?? 2000);
 /** The app's cap on members touched by one group PATCH (the test server's maxMembersPerPatch switch). */
 const APP_MEMBERS_PER_PATCH = 100;
 
@@ -139,6 +141,21 @@ function appChanges(before: AppView, after: AppView): AppChanges {
     groupPatches += Math.ceil(delta / APP_MEMBERS_PER_PATCH);
   }
   return { userOps, groupCreates, groupPatches };
+}
+
+/** BENCH_DEBUG: the write requests that left the app's store as it was. */
+function debugWrites(before: ServerState, after: ServerState): void {
+  const b = appView(before);
+  const a = appView(after);
+  for (const r of after.log.filter((x) => x.method !== 'GET' && !x.bulk)) {
+    const m = /\/(Users|Groups)\/([^/?]+)/.exec(r.path);
+    if (!m) continue;
+    const same = m[1] === 'Users' ? b.users.get(m[2]) === a.users.get(m[2]) : JSON.stringify([...(b.groups.get(m[2]) ?? [])].sort()) === JSON.stringify([...(a.groups.get(m[2]) ?? [])].sort());
+    if (same || r.status >= 300) console.log('   ', r.method, r.path, r.status, JSON.stringify(r.patchOps ?? []), m[1] === 'Users' ? b.users.get(m[2]) : '');
+  }
+  const per = new Map<string, number>();
+  for (const r of after.log.filter((x) => x.method !== 'GET')) per.set(r.path.split('?')[0], (per.get(r.path.split('?')[0]) ?? 0) + 1);
+  for (const [p, k] of per) if (k > 1 || p.includes('/Groups')) console.log('    writes', k, p, p.includes('/Groups/') ? `members ${b.groups.get(p.split('/').pop()!)?.size} → ${a.groups.get(p.split('/').pop()!)?.size}` : '', JSON.stringify(after.log.filter((x) => x.path.split('?')[0] === p && x.method !== 'GET').map((x) => [x.method, x.status, x.operations, (x.patchOps ?? []).flat().slice(0, 2)])));
 }
 
 interface Traffic {
@@ -259,6 +276,7 @@ class ScimBench {
     const readBound = 1 + Math.max(1, Math.ceil(before.users.length / pageMax)) + Math.max(1, Math.ceil(before.groups.length / pageMax));
     const appUsers = after.users.length;
     const urlFetch = this.rt.urlFetchQuota.requests - fetch0;
+    if (process.env.BENCH_DEBUG) debugWrites(before, after);
     const row: ScimRow = {
       id: label,
       users: this.d.dir.allUsers().length,
@@ -364,7 +382,7 @@ async function main(): Promise<void> {
   const rows: (ScimRow | QuotaRow)[] = [];
   try {
     for (const users of SIZES) {
-      for (const bulk of [true, false]) {
+      for (const bulk of BULK) {
         console.log(`SCIM, ${users} users, ${bulk ? 'with' : 'without'} Bulk`);
         rows.push(...(await sizeCases(server, users, bulk)));
       }
