@@ -49,7 +49,7 @@ class Bench {
   constructor(readonly dir: FakeDirectoryState) {
     this.rt = new SimRuntime({ scriptPath: path.join(DIST, 'Code.js'), htmlDir: DIST, directory: dir, clockStartMs: Date.UTC(2026, 8, 1, 14), wallTimeoutMs: 600_000, latency: CALIBRATED_LATENCY });
     const state = this.call('useMyAccountForSync', {});
-    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+    this.call('saveSettings', { ...state.settings, rules: RULES, threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0, confirmLowerProtection: true });
   }
 
   call(fn: string, arg?: unknown): Json {
