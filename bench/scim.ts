@@ -218,6 +218,9 @@ class ScimBench {
       ...state.settings,
       rules: d.rules,
       threshold: { kind: 'percent', value: 100, windowHours: 24 },
+      // A first sync paced over days grants the admin role again in each day's sync (its group membership goes
+      // last): the bench measures the pace, so the per-sync limit on privileged grants is lifted as the threshold is.
+      privilegedGrantLimit: 1_000_000,
       cooldownMinutes: 0,
       schedule: { ...state.settings.schedule, mode: 'hourly' },
       destination: 'scim',
@@ -377,7 +380,8 @@ async function quotaCase(server: ScimTestServer, perUser: number): Promise<Quota
     targetQuota: WORKSPACE_URLFETCH_PER_DAY,
     goal: 'the days the first sync took at a quota with the 100,000-user ratio match the days computed from the requests per user',
   };
-  console.log(`  ${row.id}: ${ended ? `done after ${row.daysSimulated} days` : 'NOT done in 10 days'}, ${syncs.length} scheduled syncs (${syncs.map((s) => s.Outcome).join(', ')}), ${row.appUsers} app users, ${row.urlFetchRequests} UrlFetch requests; computed ${row.daysComputed} days; ${((Date.now() - wall) / 1000).toFixed(1)} s wall`);
+  const outcomes = [...new Set(syncs.map((r) => `${r.Outcome}: ${r.Message}`))];
+  console.log(`  ${row.id}: ${ended ? `done after ${row.daysSimulated} days` : 'NOT done in 10 days'}, ${syncs.length} scheduled syncs (${outcomes.join(' | ')}), ${row.appUsers} app users, ${row.urlFetchRequests} UrlFetch requests; computed ${row.daysComputed} days; ${((Date.now() - wall) / 1000).toFixed(1)} s wall`);
   return row;
 }
 
