@@ -27,6 +27,13 @@ export interface ReadProgress {
   groupFirstPage?: number;
   /** Listings begun again because their page token had grown too old. */
   restarts?: number;
+  /**
+   * Once the sync has planned: the users it still needs, in this many pages snap.kept.<n> (see
+   * keepNeededUsers); the pages of the listings are then no longer read, and removed at the next checkpoint.
+   */
+  keptPages?: number;
+  /** How many users those pages hold. */
+  keptUsers?: number;
 }
 
 /**
@@ -51,6 +58,11 @@ export interface Listing {
 }
 
 const SNAP = 'snap.';
+/** The listings' pages of users (removed once the needed users are kept apart). */
+export const LISTED_USERS_PREFIX = `${SNAP}users.`;
+const KEPT = `${SNAP}kept.`;
+/** Users per page of the kept snapshot. */
+const KEPT_PAGE = 2000;
 /**
  * The partitions of a parallel users listing: one `email:<letter>*` listing per letter, and two
  * listings of the whole domain sorted by email (orderBy=email), one ascending that stops at the first
@@ -266,7 +278,7 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true
   };
   const users: DirectoryUser[] = [];
   const seen = new Set<string>();
-  const userKeys = !withUsers ? [] : p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
+  const userKeys = !withUsers ? [] : p.keptPages !== undefined ? Array.from({ length: p.keptPages }, (_, i) => `${KEPT}${i}`) : p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
   for (const key of userKeys) {
     for (const u of read<PackedUser[]>(key)) {
       // A partitioned read can list a user twice (an alias in another partition): keep one.
@@ -292,6 +304,21 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true
 export function loadStructure(p: ReadProgress, store: BlobStore): Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'> {
   const { orgUnits, groups, missingGroups } = loadSnapshot(p, store, false);
   return { orgUnits, groups, missingGroups };
+}
+
+/**
+ * Keeps, of a complete read's users, only those a later part of this sync can need (`needed`): the
+ * later parts plan from these alone. The others (out of scope, no account, no remembered decision)
+ * would give no change in any part, so the hidden state sheet need not hold the whole directory.
+ * The kept users go to pages of their own; the listings' pages stay until the next checkpoint has
+ * saved these (see WriteBehindStore.discardPending), so a part cut off in between resumes from either.
+ */
+export function keepNeededUsers(p: ReadProgress, store: BlobStore, users: DirectoryUser[], needed: (u: DirectoryUser) => boolean): void {
+  const kept = users.filter(needed);
+  const pages = Math.ceil(kept.length / KEPT_PAGE);
+  for (let i = 0; i < pages; i++) store.set(`${KEPT}${i}`, JSON.stringify(kept.slice(i * KEPT_PAGE, (i + 1) * KEPT_PAGE).map(pack)));
+  p.keptPages = pages;
+  p.keptUsers = kept.length;
 }
 
 function pageKeys(listings: Listing[], kind: 'users' | 'members'): string[] {
@@ -337,6 +364,10 @@ export class WriteBehindStore implements BlobStore {
   removePrefix(prefix: string): void {
     for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
     this.inner.removePrefix(prefix);
+  }
+  /** Drops the writes not yet flushed of keys starting with the prefix, keeping what the inner store holds. */
+  discardPending(prefix: string): void {
+    for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
   }
   flush(): void {
     const entries = [...this.pending];

@@ -7,8 +7,9 @@ import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } 
 import { Settings, planFingerprint } from './settings';
 import { KEYS, UNREADABLE_SETTINGS, evenIfStoreFull, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
-import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
+import { LISTED_USERS_PREFIX, PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, keepNeededUsers, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
+import { reachedByOuRule } from './rules';
 import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 import { ReportsError } from './googleErrors';
 import {
@@ -323,11 +324,14 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
   const accounts = readRoster(svc);
+  const listed = [...snapshot.users];
   // An incremental sync reviews only the accounts of the users it re-read (each looked up by address
   // and id already); the threshold still counts every synced account.
   if (!job.inc) confirmUnseen(svc, snapshot, accounts);
   // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
   const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
+  // The first plan of a full sync: the parts after it need only the users that can give a change.
+  if (!job.inc && job.read.keptPages === undefined) keepNeededUsers(job.read, svc.state, listed, neededUsers(settings, snapshot, accounts, remembered));
   const safety = { recentDestructive: recentDestructive(svc, settings), remembered, holdIdConflicts: !svc.roster.relink };
   const plan = job.inc
     ? makePlan({ settings, snapshot, accounts: affectedAccounts(job.inc, accounts), now: job.plannedAt, thresholdAccounts: accounts, ...safety })
@@ -335,6 +339,22 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
+}
+
+/**
+ * The users a plan can make a change from: those an OU rule reaches, the members of the groups read,
+ * and those the roster or a remembered decision has (by id or email: an account to update or take
+ * out of scope, a retyped id, a manual account's address). Anyone else gives no change in any part.
+ */
+function neededUsers(settings: Settings, snapshot: DirectorySnapshot, accounts: Account[], remembered: Map<string, Account>): (u: DirectoryUser) => boolean {
+  const ids = new Set<string>();
+  const emails = new Set<string>();
+  for (const a of [...accounts, ...remembered.values()]) {
+    ids.add(a.id);
+    emails.add(a.email.toLowerCase());
+  }
+  for (const g of snapshot.groups) for (const id of g.userIds) ids.add(id);
+  return (u) => ids.has(u.id) || emails.has(u.email.toLowerCase()) || reachedByOuRule(settings, u.orgUnitPath);
 }
 
 const DECISIONS_KEY = 'decisions';
@@ -514,8 +534,12 @@ function result(state: SyncState, message: Message, job: Job | null, extra: Part
 
 function pause(svc: Services, job: Job, partStart: number): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
+  // Once the needed users are kept apart, the listings' pages are not saved, and removed once the job that no longer reads them is.
+  const compacted = job.read.keptPages !== undefined && svc.state instanceof WriteBehindStore;
+  if (compacted) (svc.state as WriteBehindStore).discardPending(LISTED_USERS_PREFIX);
   saveJob(svc.state, job);
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
+  if (compacted) svc.state.removePrefix(LISTED_USERS_PREFIX);
   if (svc.config.get(KEYS.runningJob) !== job.id) svc.config.set(KEYS.runningJob, job.id);
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
