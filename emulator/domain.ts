@@ -126,6 +126,8 @@ export function demoDistrict(seed = 2026): FakeDirectoryState {
   state.addUser({ email: `roster-bot@${DEMO_DOMAIN}`, givenName: 'Roster', familyName: 'Bot', orgUnitPath: '/Service Accounts' });
   // Directory data is not trusted markup: this name must show as text in the sidebar and the sheet.
   state.addUser({ email: `markup.test@${DEMO_DOMAIN}`, givenName: '<img src=x', familyName: 'onerror=alert(1)>', orgUnitPath: '/Students/Lincoln High/Grade 10' });
+  // Its profile is hostile too: a value that would be a formula in a sheet, markup in the sidebar.
+  state.setProfile(`markup.test@${DEMO_DOMAIN}`, { externalIds: [{ type: 'organization', value: '=HYPERLINK("http://x.example","S1")' }], customSchemas: { [DEMO_SCHEMA]: { homeroom: '<b>10-A</b>' } } });
 
   // Leavers: suspended accounts and one archived teacher.
   state.suspend(studentsBySchool.get('lincoln')![3].primaryEmail);
@@ -133,6 +135,8 @@ export function demoDistrict(seed = 2026): FakeDirectoryState {
   state.suspend(studentsBySchool.get('jefferson')![5].primaryEmail);
   state.suspend(teachersBySchool.get('washington')![2].primaryEmail);
   state.archive(teachersBySchool.get('jefferson')![4].primaryEmail);
+
+  addProfiles(state, { administration, support, teachersBySchool, studentsBySchool });
 
   const group = (local: string, name: string, members: (DirUser | string)[]) => {
     state.addGroup({ email: `${local}@${DEMO_DOMAIN}`, name });
@@ -157,6 +161,54 @@ export function demoDistrict(seed = 2026): FakeDirectoryState {
   group('empty-committee', 'Committee With No Members', []);
   return state;
 }
+
+/** The custom schema of the demo district (Admin console → Directory → Users → Manage custom attributes). */
+export const DEMO_SCHEMA = 'Rostering';
+const SUBJECTS = ['Mathematics', 'English', 'Science', 'History', 'Art', 'Music', 'Physical Education', 'World Languages'];
+
+/**
+ * The demo district's profile fields, so the attribute mapping has something to show: student IDs
+ * (externalIds of type organization), homerooms (custom schema Rostering.homeroom), staff titles,
+ * departments, cost centers, work phones, desks and managers (relations of type manager hold the
+ * manager's email). Deterministic: no random numbers, so the rest of the district is unchanged.
+ */
+function addProfiles(state: FakeDirectoryState, people: { administration: DirUser[]; support: DirUser[]; teachersBySchool: Map<string, DirUser[]>; studentsBySchool: Map<string, DirUser[]> }): void {
+  const [admin, superintendent, ...office] = people.administration;
+  const principals = new Map(DEMO_SCHOOLS.map((school, i) => [school.slug, office[i]]));
+  const staff = (u: DirUser, n: number, title: string, department: string, costCenter: string, manager?: DirUser) =>
+    state.setProfile(u.primaryEmail, {
+      externalIds: [{ type: 'organization', value: `E${1000 + n}` }],
+      organizations: [{ primary: true, name: 'Springfield Public Schools', title, department, costCenter, type: 'work' }],
+      phones: [{ type: 'work', value: `+1 555 0100 ${String(n).padStart(3, '0')}` }],
+      ...(manager ? { relations: [{ type: 'manager', value: manager.primaryEmail }] } : {}),
+    });
+  let n = 0;
+  staff(admin, n++, 'Systems Administrator', 'Technology', 'District Office', superintendent);
+  staff(superintendent, n++, 'Superintendent', 'Administration', 'District Office');
+  for (const [i, u] of office.entries()) {
+    const school = DEMO_SCHOOLS[i];
+    staff(u, n++, school ? `Principal, ${school.name}` : 'Administrator', 'Administration', school ? school.name : 'District Office', superintendent);
+  }
+  for (const u of people.support) staff(u, n++, 'Support Specialist', 'Operations', 'District Office', superintendent);
+  for (const school of DEMO_SCHOOLS) {
+    for (const [i, u] of people.teachersBySchool.get(school.slug)!.entries()) {
+      staff(u, n++, 'Teacher', SUBJECTS[i % SUBJECTS.length], school.name, principals.get(school.slug));
+      state.setProfile(u.primaryEmail, { locations: [{ type: 'desk', buildingId: school.slug, floorName: String(1 + (i % 2)), area: 'desk', deskCode: `R${101 + i}` }] });
+    }
+  }
+  let studentNumber = 0;
+  for (const school of DEMO_SCHOOLS) {
+    for (const u of people.studentsBySchool.get(school.slug)!) {
+      const grade = /Grade (\d+)/.exec(u.orgUnitPath)?.[1] ?? '';
+      state.setProfile(u.primaryEmail, {
+        externalIds: [{ type: 'organization', value: `S${String(240001 + studentNumber).padStart(6, '0')}` }],
+        customSchemas: { [DEMO_SCHEMA]: { homeroom: `${grade}-${'ABC'[studentNumber % 3]}` } },
+      });
+      studentNumber++;
+    }
+  }
+}
+
 
 export interface GenerateOptions {
   users: number;

@@ -112,6 +112,23 @@ describe('AdminDirectory fake', () => {
     expect(rt.run('usersPage', [null])).toMatch(/^Q/);
   });
 
+  test('custom schema fields come back only with projection=custom (the schemas in customFieldMask) or full; a mask without custom is refused', () => {
+    const rt = sim(PROBES);
+    const student = rt.directory.allUsers().find((u) => u.orgUnitPath === '/Students/Lincoln High/Grade 9')!;
+    const one = (opts: Record<string, unknown>) => (rt.run('listUsers', [{ customer: 'my_customer', maxResults: 500, query: "orgUnitPath='/Students/Lincoln High/Grade 9'", ...opts }]) as { users: Record<string, any>[] }).users.find((u) => u.id === student.id)!;
+    expect(one({}).customSchemas).toBeUndefined();
+    expect(one({ projection: 'basic' }).customSchemas).toBeUndefined();
+    expect(one({ projection: 'custom', customFieldMask: 'Rostering' }).customSchemas).toEqual({ Rostering: { homeroom: expect.stringMatching(/^9-[ABC]$/) } });
+    expect(one({ projection: 'custom', customFieldMask: 'Other' }).customSchemas).toBeUndefined();
+    expect(one({ projection: 'full' }).customSchemas.Rostering).toBeDefined();
+    // Standard profile fields are there in every projection, and `fields` narrows them like any other.
+    expect(one({ fields: 'users(id,externalIds(type,value))' })).toEqual({ id: student.id, externalIds: [{ type: 'organization', value: expect.stringMatching(/^S\d{6}$/) }] });
+    for (const bad of [{ customFieldMask: 'Rostering' }, { projection: 'custom' }, { projection: 'basic', customFieldMask: 'Rostering' }]) {
+      const error = rt.run('caught', ['listUsers', [{ customer: 'my_customer', ...bad }]]) as { message: string };
+      expect(error.message).toMatch(/Custom field mask|Invalid Input/);
+    }
+  });
+
   test('fields selects nested subfields; default page is 100, maxResults is capped at 500', () => {
     const rt = sim(PROBES);
     const page = rt.run('listUsers', [{ customer: 'my_customer', maxResults: 2, fields: 'users(primaryEmail,name/fullName),nextPageToken' }]) as {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
 import { SimRuntime, googleError } from './runtime';
-import { DEMO_DOMAIN, demoDistrict, rollover } from './domain';
+import { DEMO_DOMAIN, DEMO_SCHEMA, demoDistrict, rollover } from './domain';
 import type { FakeDirectoryState } from './fakes/directoryState';
 import { SyncHttp, closeHttpWorker } from './fakes/urlFetchHttp';
 import { startScimServer } from './scim/harness';
@@ -27,6 +27,8 @@ export interface EmulatorOptions {
   globals?: Record<string, unknown>;
   /** Also start a local SCIM 2.0 app and make it the destination, so users can be seen arriving there. */
   scim?: boolean;
+  /** Also map the demo's attributes and app groups (DEMO_ATTRIBUTES, DEMO_APP_GROUPS), as `npm start` does. */
+  attributes?: boolean;
   /**
    * The simulated clock moves on with real time between requests (as a person expects of a demo),
    * and a preconfigured demo sets the cooldown to 0 so Sync now can be pressed again at once.
@@ -57,6 +59,18 @@ export const DEMO_RULES = [
   { id: 'counselors', type: 'group', groupEmail: `counselors@${DEMO_DOMAIN}`, role: 'teacher' },
 ];
 
+/** What the demo maps beyond name and email: every kind of source the demo district fills in. */
+export const DEMO_ATTRIBUTES = [
+  { name: 'Student ID', source: 'externalIds.organization', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber' },
+  { name: 'School', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'school', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:organization' },
+  { name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade', scim: 'urn:ietf:params:scim:schemas:extension:hallpass:2.0:User:grade' },
+  { name: 'Homeroom', source: `customSchemas.${DEMO_SCHEMA}.homeroom`, scim: 'urn:ietf:params:scim:schemas:extension:hallpass:2.0:User:homeroom' },
+  { name: 'Title', source: 'organizations.title', scim: 'title' },
+  { name: 'Department', source: 'organizations.department', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department' },
+  { name: 'Manager', source: 'relations.manager', scim: 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager' },
+];
+export const DEMO_APP_GROUPS = [`all-staff@${DEMO_DOMAIN}`, `robotics-club@${DEMO_DOMAIN}`];
+
 type Json = Record<string, unknown>;
 
 export function createRuntime(options: EmulatorOptions = {}, urlFetch?: SyncHttp): SimRuntime {
@@ -70,7 +84,8 @@ export function createRuntime(options: EmulatorOptions = {}, urlFetch?: SyncHttp
   });
   if (options.preconfigure !== false) {
     const state = envelope(runtime.runFromBrowser('useMyAccountForSync', [{}]));
-    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES, ...(options.realTime ? { cooldownMinutes: 0 } : {}) }]));
+    const extra = options.attributes ? { attributes: DEMO_ATTRIBUTES, appGroups: DEMO_APP_GROUPS } : {};
+    envelope(runtime.runFromBrowser('saveSettings', [{ ...(state.settings as Json), rules: DEMO_RULES, ...(options.realTime ? { cooldownMinutes: 0 } : {}), ...extra }]));
   }
   return runtime;
 }
@@ -297,7 +312,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
 if (require.main === module) {
   const scim = process.argv.includes('--scim');
   const fresh = process.argv.includes('--fresh');
-  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, preconfigure: !fresh, realTime: true }).then((e) => {
+  startEmulator({ port: Number(process.env.PORT ?? 8080), scim, preconfigure: !fresh, realTime: true, attributes: true }).then((e) => {
     console.log(`Roster Sync demo (${DEMO_DOMAIN}, ${e.runtime.directory.allUsers().length} people${scim ? ', destination: a local SCIM 2.0 app' : ''}${fresh ? ', not linked yet' : ''}) at ${e.url}`);
     console.log('Press Ctrl+C to stop.');
   }, (error: NodeJS.ErrnoException) => {

@@ -88,6 +88,9 @@ export function updateAccounts(request?: unknown) {
 export function addAccount(request?: unknown) {
   return serve((svc) => api.addAccount(svc, request));
 }
+export function removeDeselectedAppGroups(request?: unknown) {
+  return serve((svc) => api.removeDeselectedAppGroups(svc, request));
+}
 export function explainUser(request?: unknown) {
   return serve((svc) => api.explainUser(svc, request));
 }

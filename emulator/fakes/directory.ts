@@ -206,7 +206,22 @@ function clauseTest(state: FakeDirectoryState, c: Clause): (u: DirUser) => boole
 
 // ---- resources ------------------------------------------------------------------
 
-function userResource(state: FakeDirectoryState, u: DirUser): Record<string, unknown> {
+/** Which custom schemas a users.list / users.get answer carries: none (basic, the default), the masked ones (custom), or all (full). */
+function projectionOf(opts: Record<string, unknown> | undefined): Projection {
+  const projection = String(opts?.projection ?? 'basic').toLowerCase();
+  const mask = typeof opts?.customFieldMask === 'string' ? opts.customFieldMask : '';
+  if (!['basic', 'custom', 'full'].includes(projection)) throw invalid(`Invalid value for projection: ${projection}`);
+  // customFieldMask "should only be set when projection=custom"; Google answers 400 for a custom projection without one.
+  if (projection === 'custom' && !mask) throw invalid('Custom field mask is required when projection is custom');
+  if (mask && projection !== 'custom') throw invalid('Custom field mask is only allowed when projection is custom');
+  if (projection === 'basic') return { schemas: new Set() };
+  if (projection === 'full') return { schemas: 'all' };
+  return { schemas: new Set(mask.split(',').map((s) => s.trim()).filter(Boolean)) };
+}
+
+type Projection = { schemas: Set<string> | 'all' };
+
+function userResource(state: FakeDirectoryState, u: DirUser, projection: Projection = { schemas: new Set() }): Record<string, unknown> {
   const r: Record<string, unknown> = {
     kind: 'admin#directory#user',
     id: u.id,
@@ -228,6 +243,17 @@ function userResource(state: FakeDirectoryState, u: DirUser): Record<string, unk
   };
   if (u.suspended) r.suspensionReason = 'ADMIN';
   if (u.aliases.length) r.aliases = [...u.aliases];
+  const profile = u.profile ?? {};
+  for (const key of ['externalIds', 'organizations', 'phones', 'relations', 'locations'] as const) {
+    if (profile[key]?.length) r[key] = JSON.parse(JSON.stringify(profile[key]));
+  }
+  if (profile.customSchemas) {
+    const shown: Record<string, unknown> = {};
+    for (const [schema, values] of Object.entries(profile.customSchemas)) {
+      if (projection.schemas === 'all' || projection.schemas.has(schema)) shown[schema] = JSON.parse(JSON.stringify(values));
+    }
+    if (Object.keys(shown).length) r.customSchemas = shown;
+  }
   return r;
 }
 
@@ -369,7 +395,7 @@ export function makeAdminDirectory(exec: Exec, state: FakeDirectoryState, switch
         return api('users', 'get', [userKey, optionalArgs], () => {
           const u = userKey ? state.findUser(String(userKey)) : null;
           if (!u) throw notFound('userKey');
-          return one(userResource(state, u), optionalArgs);
+          return one(userResource(state, u, projectionOf(optionalArgs)), optionalArgs);
         }, optionalArgs?.viewType === 'domain_public');
       },
     },
@@ -466,8 +492,9 @@ function listUsers(state: FakeDirectoryState, opts: Record<string, unknown>, che
     if (query) list = list.filter(userFilter(state, query));
     return sortUsers(list, opts.orderBy, opts.sortOrder);
   });
+  const projection = projectionOf(opts);
   const p = page(state, key, users, size, opts.pageToken);
-  const items = p.items.map((u) => userResource(state, u));
+  const items = p.items.map((u) => userResource(state, u, projection));
   return listResponse('admin#directory#users', 'users', items, p.next, opts);
 }
 

@@ -21,6 +21,24 @@ export interface DirUser {
   /** Former addresses (kept after a rename, as Google does) and extra addresses. */
   aliases: string[];
   creationTime: string;
+  /** Profile fields, shaped as the Directory API's user resource has them (only what a person filled in). */
+  profile?: DirUserProfile;
+}
+
+/**
+ * The multi-valued profile fields of a user resource (Admin SDK Directory API, users resource):
+ * lists of typed objects, `type: 'custom'` with a `customType` for types Google does not name.
+ * Custom schema fields live under customSchemas.<schema>.<field>; users.list and users.get return
+ * them only with projection=custom (the schemas named in customFieldMask) or projection=full.
+ */
+export interface DirUserProfile {
+  externalIds?: { value: string; type: string; customType?: string }[];
+  organizations?: { name?: string; title?: string; department?: string; costCenter?: string; description?: string; primary?: boolean; type?: string }[];
+  phones?: { value: string; type: string; customType?: string; primary?: boolean }[];
+  /** relations[].value: for a manager, the manager's email as the Admin console stores it. */
+  relations?: { value: string; type: string; customType?: string }[];
+  locations?: { type: string; area?: string; buildingId?: string; floorName?: string; deskCode?: string }[];
+  customSchemas?: Record<string, Record<string, unknown>>;
 }
 
 export interface DirOrgUnit {
@@ -384,6 +402,19 @@ export class FakeDirectoryState {
     u.orgUnitPath = p;
     this.touch();
     this.log('USER_SETTINGS', 'MOVE_USER_TO_ORG_UNIT', { USER_EMAIL: u.primaryEmail, ORG_UNIT_NAME: from, NEW_VALUE: p });
+    return u;
+  }
+
+  /** Sets profile fields (the Admin console's "User information"); a field given as undefined is cleared. */
+  setProfile(email: string, patch: DirUserProfile): DirUser {
+    const u = this.mustUser(email);
+    const next: DirUserProfile = { ...(u.profile ?? {}) };
+    for (const [k, v] of Object.entries(patch) as [keyof DirUserProfile, unknown][]) {
+      if (v === undefined) delete next[k];
+      else (next as Record<string, unknown>)[k] = JSON.parse(JSON.stringify(v));
+    }
+    u.profile = next;
+    this.touch();
     return u;
   }
 

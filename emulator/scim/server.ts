@@ -150,6 +150,24 @@ function sameName(a: unknown, b: unknown) {
   return String(a ?? '').toLowerCase() === String(b ?? '').toLowerCase();
 }
 
+/**
+ * A custom extension, as an app that wants what the core and Enterprise User schemas lack would
+ * declare one (RFC 7643 §3.3: extensions are named by URN and listed in the resource's `schemas`).
+ * scimmy only accepts schema URNs in the urn:ietf:params:scim:schemas: namespace.
+ */
+export const HALLPASS_SCHEMA = 'urn:ietf:params:scim:schemas:extension:hallpass:2.0:User';
+// Users carry the Enterprise User extension (RFC 7643 §4.3) and the custom one, both optional.
+SCIMMY.Resources.User.extend(SCIMMY.Schemas.EnterpriseUser, false);
+// scimmy's types name only Schema classes here; at run time it also takes a SchemaDefinition (tried with scimmy 1.3).
+SCIMMY.Resources.User.extend(
+  new SCIMMY.Types.SchemaDefinition('HallPassUser', HALLPASS_SCHEMA, 'What the hall-pass app knows of a student', [
+    new SCIMMY.Types.Attribute('string', 'homeroom'),
+    new SCIMMY.Types.Attribute('string', 'grade'),
+    new SCIMMY.Types.Attribute('string', 'school'),
+  ]) as any,
+  false,
+);
+
 SCIMMY.Resources.declare(SCIMMY.Resources.User, {
   ingress: (resource: any, instance: any) => {
     const data = strip(instance);

@@ -9,9 +9,10 @@ import { UserError, msg, toMessage } from './messages';
 import { Settings, defaultSettings, describeRule, destinationSettingsOf, isOrgUnitPath, validateSettings } from './settings';
 import * as input from './input';
 import { readAll, readUserSnapshot } from './snapshot';
-import { changeKindFor, describeMatch, judge, makePlan } from './plan';
+import { changeKindFor, describeAttributes, describeMatch, judge, makePlan } from './plan';
+import { deriveAttributes, directoryFields } from './attributes';
 import { RuleIndex } from './rules';
-import { PROGRESS_KEY, ProgressNote, describePhase, loadDecisions, loadJob, lookUpUnseen, noteDecisions, readInParallel, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock } from './sync';
+import { PROGRESS_KEY, ProgressNote, describePhase, loadDecisions, loadJob, lookUpUnseen, noteDecisions, readInParallel, readRoster, recentDestructive, recordSettingsChange, recordUserSync, runSync, SyncResult, underSyncLock, useAppGroups } from './sync';
 import { describeSettingsChange, loweredProtection } from './settingsChanges';
 import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
@@ -327,6 +328,9 @@ export interface PlanView {
   suspendedUnsynced: number;
   directoryUsers: number;
   ruleMatches: Record<string, number>;
+  /** Mapped values that cannot be derived, per user (the first PREVIEW_PER_KIND), and how many in all. */
+  attributeProblems: Plan['attributeProblems'];
+  attributeProblemCount: number;
 }
 
 export function viewChange(c: Change): ChangeView {
@@ -360,6 +364,8 @@ function viewPlan(plan: Plan, ruleMatches: Record<string, number>): PlanView {
     suspendedUnsynced: plan.suspendedUnsynced,
     directoryUsers: plan.directoryUsers,
     ruleMatches,
+    attributeProblems: plan.attributeProblems.slice(0, PREVIEW_PER_KIND),
+    attributeProblemCount: plan.attributeProblems.length,
   };
 }
 
@@ -370,8 +376,9 @@ export function previewSync(svc: Services): PlanView {
   if (!settings.rules.length) throw new UserError(msg('noRules'));
   // A large domain is read in parallel rounds, as its sync reads it, and so are the users it did not list.
   const { snapshot } = readAll(settings, svc.directory, readInParallel(svc, 'preview'));
+  useAppGroups(svc, snapshot);
   const accounts = readRoster(svc);
-  snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts));
+  snapshot.users.push(...lookUpUnseen(svc.directory, snapshot, accounts, directoryFields(settings.attributes)));
   const plan = makePlan({ settings, snapshot, accounts, now: new Date(svc.clock.nowMs()).toISOString(), recentDestructive: recentDestructive(svc, settings), remembered: rememberedOnSheet(svc), holdIdConflicts: !svc.roster.relink });
   return viewPlan(plan, new RuleIndex(settings, snapshot).countMatches(snapshot.users));
 }
@@ -548,6 +555,7 @@ function rememberedOnSheet(svc: Services): Map<string, Account> {
 function planForUser(svc: Services, settings: Settings, email: string) {
   const snapshot = readUserSnapshot(settings, svc.directory, email);
   const user = snapshot.users[0] ?? null;
+  useAppGroups(svc, snapshot);
   const accounts = readRoster(svc).filter((acc) => (user && acc.id === user.id) || acc.email.toLowerCase() === email);
   if (!user && !accounts.length) throw new UserError(msg('unknownUser', { email }));
   const remembered = new Map([...rememberedOnSheet(svc)].filter(([id, a]) => (user && id === user.id) || a.email.toLowerCase() === email));
@@ -580,6 +588,8 @@ export function explainUser(svc: Services, raw: unknown) {
     changes: plan.changes.map(viewChange),
     held: plan.held.map((h) => ({ change: viewChange(h.change), why: h.why })),
     ruleProblems: plan.ruleProblems.map((p) => p.message),
+    /** Each mapped attribute: its value and where it came from, or why it cannot be derived. */
+    attributes: user && settings.attributes.length ? describeAttributes(deriveAttributes(user, settings.attributes, new Date(svc.clock.nowMs()).toISOString()), settings.attributes) : [],
     recreated: recreatedFrom(svc, user, accounts),
   };
 }
@@ -619,6 +629,24 @@ export function syncUser(svc: Services, raw: unknown) {
     if (plan.changes.length) recordUserSync(svc, email, startedAt, plan.changes, reported, svc.session.activeUserEmail());
     return { changes: plan.changes.map(viewChange), applied: reported.applied.length, failed: reported.failed };
   });
+}
+
+/**
+ * App groups Roster Sync put in the app whose Google Group is no longer selected: listed, and with
+ * `remove: true` (the admin's confirmation) removed from the app. Nothing else ever removes them.
+ */
+export function removeDeselectedAppGroups(svc: Services, raw: unknown) {
+  assertCanConfigure(svc);
+  const settings = readSettings(svc);
+  const remove = input.bool(input.args(raw).remove, 'remove');
+  if (!svc.roster.deselectedAppGroups) return { groups: [] };
+  const selectedIds = settings.appGroups.map((email) => {
+    const group = svc.directory.getGroup(email);
+    // Without its id, a selected group's app group cannot be told from a deselected one: decide nothing.
+    if (!group) throw new UserError(msg('appGroupMissing', { email }));
+    return group.id;
+  });
+  return underSyncLock(svc, () => ({ groups: svc.roster.deselectedAppGroups!(selectedIds, remove) }));
 }
 
 /** The admin's choice for a re-created Google user: the old account's app account becomes the new user's. */

@@ -70,6 +70,8 @@ export interface Destination<S = unknown, Context = unknown> {
   /** Present when the destination has settings of its own (then required when it is chosen). */
   readonly settings?: DestinationSettingsSpec<S>;
   readonly secret?: DestinationSecret;
+  /** Names an attribute may not take because the destination writes them itself (e.g. the Roster's columns). */
+  readonly reservedAttributeNames?: readonly string[];
   /** A short status line, e.g. `SCIM app at app.example.com` or `Roster`. */
   describe(settings: S | null, secrets: KeyValueStore): string;
   /** The roster port for this execution. */

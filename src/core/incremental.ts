@@ -3,7 +3,8 @@
 // and by sync tools. An incremental sync reads the log since the last applied sync (minus an
 // overlap for events Google logs late), re-reads just the users and groups it names, and plans
 // them exactly as a full sync would. Anything it cannot be sure of falls back to a full sync.
-import { Account, Change, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
+import { Account, AppGroup, Change, DirectorySnapshot, GroupMembers, OrgUnit } from './model';
+import { directoryFields } from './attributes';
 import { AuditApplication, AuditEvent, KeyValueStore, Services } from './ports';
 import { Settings } from './settings';
 import { PackedUser, pack, unpack } from './snapshot';
@@ -59,6 +60,9 @@ interface Base {
   orgUnits: OrgUnit[];
   groups: GroupMembers[];
   missingGroups: string[];
+  /** The Google Groups pushed to the app (their members are among `groups`), when any is selected. */
+  appGroups?: AppGroup[];
+  missingAppGroups?: string[];
 }
 
 export interface IncrementalProgress {
@@ -78,6 +82,8 @@ export interface IncrementalProgress {
   /** Keys that resolved to no user (deleted, or renamed without keeping the alias). */
   notFound: string[];
   users: PackedUser[];
+  /** The directory fields the mapped attributes read (in the order `users` stores their values), when any. */
+  sources?: string[];
   /** Mapped groups whose members changed, re-read one page at a time. */
   groupQueue: string[];
   /** A group that is not mapped changed: it may be nested in a mapped one, so every mapped group is re-read. */
@@ -149,6 +155,8 @@ export function startIncremental(svc: Services, settings: Settings, fingerprint:
     calls: 0,
     fallback: null,
   };
+  const sources = directoryFields(settings.attributes ?? []);
+  if (sources.length) progress.sources = sources;
   for (const id of state.retry) enqueue(progress, id);
   return { progress };
 }
@@ -296,10 +304,10 @@ export function incrementalStep(p: IncrementalProgress, svc: Services, settings:
         return p.phase !== 'complete';
       }
       p.asked.push(key);
-      const user = svc.directory.getUser(key);
+      const user = p.sources ? svc.directory.getUser(key, p.sources) : svc.directory.getUser(key);
       p.calls++;
       if (!user) p.notFound.push(key);
-      else if (!p.users.some((u) => u[0] === user.id)) p.users.push(pack(user));
+      else if (!p.users.some((u) => u[0] === user.id)) p.users.push(pack(user, p.sources));
       return true;
     }
     case 'roster': {
@@ -344,7 +352,7 @@ export function nothingChanged(p: IncrementalProgress): boolean {
 export function incrementalSnapshot(p: IncrementalProgress, svc: Services): DirectorySnapshot {
   const base = loadBase(svc);
   const updated = new Map(p.groupUpdates.map((g) => [g.email, g]));
-  return { users: p.users.map(unpack), orgUnits: base.orgUnits, groups: base.groups.map((g) => updated.get(g.email) ?? g), missingGroups: base.missingGroups };
+  return { ...base, users: p.users.map((u) => unpack(u, p.sources)), groups: base.groups.map((g) => updated.get(g.email) ?? g) };
 }
 
 /**
@@ -380,8 +388,9 @@ function saveBase(svc: Pick<Services, 'config' | 'incremental'>, base: Base): vo
 }
 
 /** After a full sync: the structure it read and the watermark (when it began reading). */
-export function recordFullSync(svc: Services, snapshot: Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
-  saveBase(svc, { orgUnits: snapshot.orgUnits, groups: snapshot.groups, missingGroups: snapshot.missingGroups });
+export function recordFullSync(svc: Services, snapshot: Omit<DirectorySnapshot, 'users'>, fingerprint: string, startedAtMs: number, failedIds: string[]): void {
+  const { orgUnits, groups, missingGroups, appGroups, missingAppGroups } = snapshot;
+  saveBase(svc, { orgUnits, groups, missingGroups, ...(appGroups ? { appGroups, missingAppGroups: missingAppGroups ?? [] } : {}) });
   const before = readIncrementalState(svc.config);
   writeIncrementalState(svc.config, { watermarkMs: startedAtMs, fingerprint: digest(fingerprint), fullAtMs: startedAtMs, incrementalAtMs: before?.incrementalAtMs ?? 0, seen: [], retry: failedIds });
 }

@@ -291,7 +291,7 @@ export const CATALOG = {
   },
   scimRejected: {
     text: 'The SCIM app rejected {email} (HTTP {code}): {detail}',
-    fix: 'Check the attribute mapping under Settings → Destination (userName must be unique and in the form the app expects); the account is retried on the next sync.',
+    fix: 'Check the attribute mapping under Settings → Destination (userName must be unique and in the form the app expects) and the SCIM attributes under Settings → Attributes (the app must know each one, and the extension URN it belongs to); the account is retried on the next sync.',
   },
   scimConflict: {
     text: '{email} conflicts with an existing user in the SCIM app that cannot be found by userName {userName} or externalId ({detail}).',
@@ -328,6 +328,30 @@ export const CATALOG = {
   scimGroupFailed: {
     text: 'The membership of {email} in the SCIM group "{group}" could not be changed (HTTP {code}): {detail}',
     fix: 'Check that the token may manage groups; the account is retried on the next sync.',
+  },
+  scimAttributeNotKept: {
+    text: 'The SCIM app at {host} did not keep {attributes} (sent for {email} and others); Roster Sync remembers what it sent instead.',
+    fix: 'Check that the app supports these attributes (and the extension URN they belong to), or clear their SCIM attribute under Settings → Attributes.',
+  },
+  attributesNotDerived: {
+    text: '{count} mapped attribute value(s) could not be derived (first: {first}); those accounts keep their last values.',
+    fix: 'Preview lists them per user: check the OU pattern under Settings → Attributes, or move the users to an OU that fits it.',
+  },
+  appGroupMissing: {
+    text: 'The selected group {email} no longer exists in Google Workspace.',
+    fix: 'Select its new email under Settings → App groups (or remove it); until then its app group and members are kept as they are.',
+  },
+  appGroupDeselected: {
+    text: 'The app group(s) {groups} are no longer selected under Settings → App groups; they stay in the app with their members.',
+    fix: 'To remove them from the app, choose "Remove deselected groups from the app" under Settings → App groups and confirm; to keep them in step, select them again.',
+  },
+  scimGroupRemoveFailed: {
+    text: 'The SCIM group "{group}" could not be removed from the app (HTTP {code}): {detail}',
+    fix: 'Check that the token may manage groups, then try again.',
+  },
+  scimGroupRenameFailed: {
+    text: 'The SCIM group "{group}" could not be renamed to "{name}" as in Google (HTTP {code}): {detail}',
+    fix: 'Check that the token may manage groups; the next sync tries again.',
   },
   scimIncompleteList: {
     text: 'The SCIM app at {host} listed {got} of its {total} {what}: its paging (startIndex and count) does not work; nothing was changed.',

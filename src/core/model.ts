@@ -28,6 +28,21 @@ export interface Account {
   syncedStatus: AccountStatus | '';
   /** ISO time the user left scope; starts the grace period before deletion. */
   outOfScopeSince: string;
+  /** Mapped attributes by name (Settings → Attributes), as the destination holds them; absent when none. */
+  attributes?: Record<string, string>;
+  /** Emails of the selected Google Groups (Settings → App groups) the account belongs to; absent when none is selected. */
+  groups?: string[];
+}
+
+/** A Google Group chosen to be pushed to the app as a group of its own. */
+export interface AppGroup {
+  /** The Google group id: the group stays the same app group through renames. */
+  id: string;
+  /** Its primary email now. */
+  email: string;
+  name: string;
+  /** The email as the settings name it (an alias once the group's email changed). */
+  key: string;
 }
 
 /** A user as read from the Workspace directory (only the fields sync needs). */
@@ -38,6 +53,8 @@ export interface DirectoryUser {
   orgUnitPath: string;
   suspended: boolean;
   archived: boolean;
+  /** The raw Directory fields the attribute mapping names (see core/attributes.ts), absent when nothing is mapped. */
+  fields?: Record<string, string>;
 }
 
 export interface OrgUnit {
@@ -67,6 +84,10 @@ export interface DirectorySnapshot {
   groups: GroupMembers[];
   /** Group rule emails the directory answered 404 for. */
   missingGroups: string[];
+  /** The selected app groups found in the directory (their members are among `groups`); absent when none is selected. */
+  appGroups?: AppGroup[];
+  /** Selected app group emails the directory answered 404 for. */
+  missingAppGroups?: string[];
 }
 
 export type ChangeKind = 'create' | 'update' | 'deactivate' | 'reactivate' | 'delete';
@@ -114,6 +135,8 @@ export interface Plan {
   /** Users the rules match who are suspended or archived in Google and have no account: not synced. */
   suspendedUnsynced: number;
   directoryUsers: number;
+  /** Mapped values that could not be derived, per user; the old value is kept, never replaced by garbage. */
+  attributeProblems: { accountId: string; email: string; attribute: string; problem: string }[];
 }
 
 export type SyncTrigger = 'manual' | 'scheduled' | 'user';

@@ -1,9 +1,10 @@
 // Desired (the directory through the rules) vs observed (the roster) → a plan.
 // Pure and linear: maps by id and email, no nested scans.
 import { Account, AccountStatus, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HeldChange, Plan, countChanges } from './model';
-import { Match, RuleIndex } from './rules';
+import { Match, RuleIndex, expandGroup } from './rules';
 import { Settings } from './settings';
 import { msg } from './messages';
+import { AttributeMapping, Derived, deriveAttributes } from './attributes';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 
@@ -40,6 +41,51 @@ export interface Verdict {
   outOfScope: string | null;
   /** 'active' or 'suspended' for in-scope users. */
   target: 'active' | 'suspended';
+  /** The mapped attributes (Settings → Attributes) of an in-scope user; absent when nothing is mapped. */
+  derived?: Derived;
+  /** The selected app groups the user belongs to (nested membership counts); absent when none is selected. */
+  appGroups?: AppGroupVerdict;
+}
+
+export interface AppGroupVerdict {
+  /** Emails of the groups the user is in now. */
+  member: string[];
+  /** Emails of selected groups the directory could not answer for: their membership is left as it is. */
+  unknown: Set<string>;
+  /** Every selected group email in settings order (current emails). */
+  order: string[];
+}
+
+/** Who is in each selected app group (nested groups flattened), and the groups the directory lacks. */
+export class AppGroupIndex {
+  private readonly members: { email: string; users: Set<string> }[] = [];
+  readonly unknown = new Set<string>();
+  readonly order: string[] = [];
+
+  constructor(settings: Settings, snapshot: DirectorySnapshot) {
+    const byEmail = new Map(snapshot.groups.map((g) => [g.email.toLowerCase(), g]));
+    const found = new Map((snapshot.appGroups ?? []).map((g) => [g.key, g]));
+    for (const key of settings.appGroups ?? []) {
+      const group = found.get(key);
+      if (!group || !byEmail.has(key)) {
+        this.unknown.add(key);
+        this.order.push(key);
+        continue;
+      }
+      this.order.push(group.email);
+      this.members.push({ email: group.email, users: expandGroup(key, byEmail) });
+    }
+  }
+
+  verdict(userId: string): AppGroupVerdict {
+    return { member: this.members.filter((g) => g.users.has(userId)).map((g) => g.email), unknown: this.unknown, order: this.order };
+  }
+}
+
+/** The groups an account should list: the user's groups, plus those the directory could not answer for as the account has them. */
+function groupsFor(account: Account | null, v: AppGroupVerdict): string[] {
+  const keep = new Set([...v.member, ...(account?.groups ?? []).filter((g) => v.unknown.has(g))]);
+  return v.order.filter((g) => keep.has(g));
 }
 
 export function judge(user: DirectoryUser, match: Match, settings: Settings, excluded: Set<string>): Verdict {
@@ -90,12 +136,20 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     else changes.push(change);
   };
   let inScopeUsers = 0;
+  const mappings = settings.attributes ?? [];
+  const attributeProblems: Plan['attributeProblems'] = [];
+  const appGroups = settings.appGroups?.length ? new AppGroupIndex(settings, snapshot) : null;
   // Matched by a rule but suspended or archived in Google, with no account: nothing is created for them.
   let suspendedUnsynced = 0;
 
   for (const user of snapshot.users) {
     const verdict = judge(user, index.match(user), settings, excluded);
     if (!verdict.outOfScope) inScopeUsers++;
+    if (mappings.length && !verdict.outOfScope) {
+      verdict.derived = deriveAttributes(user, mappings, now);
+      for (const p of verdict.derived.problems) attributeProblems.push({ accountId: user.id, email: user.email, ...p });
+    }
+    if (appGroups && !verdict.outOfScope) verdict.appGroups = appGroups.verdict(user.id);
     const existing = byId.get(user.id);
     if (existing && existing.source === 'synced') {
       seen.add(existing.id);
@@ -146,6 +200,7 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     inScopeUsers: inScopeUsers - suspendedUnsynced,
     suspendedUnsynced,
     directoryUsers: snapshot.users.length,
+    attributeProblems,
   };
 }
 
@@ -230,7 +285,44 @@ function create(verdict: Verdict, _settings: Settings | null, now: string): Chan
     syncedStatus: 'active',
     outOfScopeSince: '',
   };
-  return change('create', null, after, [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`]);
+  const reasons = [`in ${user.orgUnitPath}: ${describeMatch(verdict)}`];
+  if (verdict.appGroups) {
+    after.groups = groupsFor(null, verdict.appGroups);
+    if (after.groups.length) reasons.push(`in the Google Groups ${after.groups.join(', ')}`);
+  }
+  if (verdict.derived) {
+    after.attributes = Object.fromEntries(Object.entries(verdict.derived.values).map(([k, v]) => [k, v.value]));
+    const shown = Object.entries(verdict.derived.values).filter(([, v]) => v.value !== '');
+    if (shown.length) reasons.push(shown.map(([k, v]) => `${k} ${v.value} (from ${v.from})`).join(', '));
+  }
+  return change('create', null, after, reasons);
+}
+
+/**
+ * Reasons for the mapped attributes that differ from what the account holds, and the values to write.
+ * A value that cannot be derived keeps the account's value (the plan reports it); attributes no longer
+ * mapped are kept as they are.
+ */
+function attributeChanges(account: Account, derived: Derived): { attributes: Record<string, string>; reasons: string[] } | null {
+  const held = account.attributes ?? {};
+  const reasons: string[] = [];
+  const attributes = { ...held };
+  for (const [name, { value, from }] of Object.entries(derived.values)) {
+    const old = held[name] ?? '';
+    if (old === value) continue;
+    attributes[name] = value;
+    if (!old) reasons.push(`${name} set to ${value} (from ${from})`);
+    else if (!value) reasons.push(`${name} ${old} cleared (${from} is empty)`);
+    else reasons.push(`${name} ${old} → ${value} (from ${from})`);
+  }
+  return reasons.length ? { attributes, reasons } : null;
+}
+
+/** The mapped attributes of one user, with where each came from (Explain). */
+export function describeAttributes(derived: Derived | undefined, mappings: AttributeMapping[]): { name: string; value: string; from: string; problem: string }[] {
+  if (!derived) return [];
+  const problems = new Map(derived.problems.map((p) => [p.attribute, p.problem]));
+  return mappings.map((m) => ({ name: m.name, value: derived.values[m.name]?.value ?? '', from: derived.values[m.name]?.from ?? '', problem: problems.get(m.name) ?? '' }));
 }
 
 /** An in-scope user whose row a person deleted: the account again, with the local decision it carried. */
@@ -269,6 +361,21 @@ export function reconcile(account: Account, verdict: Verdict, settings: Settings
   if (roles.join(',') !== account.roles.join(',')) {
     reasons.push(`roles now ${roles.join(', ')} (were ${account.roles.join(', ') || 'none'}): ${describeMatch(verdict)}`);
     after.roles = roles;
+  }
+  if (verdict.appGroups) {
+    const groups = groupsFor(account, verdict.appGroups);
+    const had = account.groups ?? [];
+    if (groups.join(',') !== had.join(',')) {
+      const joined = groups.filter((g) => !had.includes(g));
+      const left = had.filter((g) => !groups.includes(g));
+      reasons.push([joined.length ? `joined the Google Groups ${joined.join(', ')}` : '', left.length ? `left ${left.join(', ')}` : ''].filter(Boolean).join('; ') || `Google Groups now ${groups.join(', ')}`);
+      after.groups = groups;
+    }
+  }
+  const attributes = verdict.derived ? attributeChanges(account, verdict.derived) : null;
+  if (attributes) {
+    reasons.push(...attributes.reasons);
+    after.attributes = attributes.attributes;
   }
   if (account.outOfScopeSince) {
     reasons.push(`back in scope: ${describeMatch(verdict)}`);

@@ -1,6 +1,6 @@
 // The ports the core talks through. Apps Script adapters implement them in
 // src/gas; tests implement them with small in-memory fakes.
-import { Account, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
+import { Account, AppGroup, Change, DirectoryGroup, DirectoryUser, HistoryEntry, OrgUnit } from './model';
 import { DestinationCatalog } from './destination';
 
 export interface Page<T> {
@@ -23,6 +23,8 @@ export type ListingRequest =
       /** Sorted by primary email (orderBy=email), descending when asked. */
       sort?: 'ascending' | 'descending';
       pageToken: string | null;
+      /** The raw fields the attribute mapping names (core/attributes.ts), read only when given. */
+      sources?: string[];
     }
   | { kind: 'members'; groupEmail: string; pageToken: string | null };
 
@@ -37,16 +39,19 @@ export interface DirectoryPort {
    */
   fetchPages?(requests: ListingRequest[]): ListingPage[];
   /** Users by id, in parallel rounds; null for an id Google has no user for. */
-  getUsersById?(ids: string[]): (DirectoryUser | null)[];
-  listUsersPage(pageToken: string | null): Page<DirectoryUser>;
+  getUsersById?(ids: string[], sources?: string[]): (DirectoryUser | null)[];
+  /** `sources`: the raw fields the attribute mapping names (core/attributes.ts), read only when given. */
+  listUsersPage(pageToken: string | null, sources?: string[]): Page<DirectoryUser>;
   /** Every OU of the domain in one call (orgunits.list type=all does not page). */
   listOrgUnits(): OrgUnit[];
   /** Members with indirect ones (includeDerivedMembership); null when the group does not exist (404). */
   listMembersPage(groupEmail: string, pageToken: string | null): Page<MemberRef> | null;
+  /** One group's id, primary email and name (groups.get; an alias finds it too), null if there is none. */
+  getGroup(email: string): AppGroup | null;
   /** Groups of the domain, for the sidebar's group search. */
   listGroupsPage(query: string, pageToken: string | null): Page<DirectoryGroup>;
-  /** One user by email, alias or user id (Google's userKey), null if there is none. */
-  getUser(userKey: string): DirectoryUser | null;
+  /** One user by email, alias or user id (Google's userKey), null if there is none; `sources` names the mapped fields to read. */
+  getUser(userKey: string, sources?: string[]): DirectoryUser | null;
   /** Whether any user is in the OU or below it (one cheap call, for the Finalize checks). */
   ouHasUsers(orgUnitPath: string): boolean;
   /** Whether a user is a member of a group, directly or through nested groups; null if the group does not exist. */
@@ -112,6 +117,18 @@ export interface RosterPort {
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */
   apply(changes: Change[]): ApplyResult;
+  /**
+   * The selected Google Groups as the directory has them now (Settings → App groups), given before
+   * readAll: a destination that keeps them as groups of its own reads their membership into Account.groups.
+   */
+  useAppGroups?(groups: AppGroup[]): void;
+  /** After a full sync applied its changes: what is left to bring in step (app group names), and notes for History. */
+  afterSync?(): string[];
+  /**
+   * App groups Roster Sync put in the app whose Google Group is no longer selected (`selectedIds`: the
+   * Google ids of those selected now). With `remove`, they are removed from the app: only on an admin's confirmation.
+   */
+  deselectedAppGroups?(selectedIds: string[], remove: boolean): { id: string; name: string; removed: boolean; problem: string }[];
   /**
    * Gives the destination's record of one account to another account id: the admin's choice when a
    * Google user deleted and re-created with the same address should keep the old app account. Only

@@ -79,7 +79,7 @@ function ouMatches(rulePath: string, includeSub: boolean, userPath: string): boo
 }
 
 /** Every user reachable from a group through nested groups; a cycle is visited once. */
-function expandGroup(root: string, members: Map<string, { userIds: string[]; groupEmails: string[] }>): Set<string> {
+export function expandGroup(root: string, members: Map<string, { userIds: string[]; groupEmails: string[] }>): Set<string> {
   const users = new Set<string>();
   const seen = new Set<string>([root]);
   const stack = [root];

@@ -4,6 +4,7 @@ import { DEFAULT_ROLES, Role } from './model';
 import { Checks, checks } from './validate';
 import { DestinationCatalog, DestinationSettings } from './destination';
 import { SETTINGS_SCHEMA_VERSION } from './migrations';
+import { AttributeMapping, validateAttributes } from './attributes';
 
 export { SETTINGS_SCHEMA_VERSION };
 
@@ -86,6 +87,10 @@ export interface Settings extends Partial<DestinationSettings> {
    * kept apart, in the sync account's user properties.
    */
   destination: string;
+  /** The attribute mapping table: what each account carries beyond name and email (empty: nothing more). */
+  attributes: AttributeMapping[];
+  /** Google Groups (by email) pushed to the app as groups of their own; their nested members count. */
+  appGroups: string[];
 }
 
 export function defaultSettings(): Settings {
@@ -110,6 +115,8 @@ export function defaultSettings(): Settings {
     incremental: true,
     reportEmail: false,
     destination: EMBEDDED_DESTINATION,
+    attributes: [],
+    appGroups: [],
   };
 }
 
@@ -249,6 +256,8 @@ export function validateSettings(raw: unknown, destinations: DestinationCatalog)
     incremental,
     reportEmail,
     destination,
+    attributes: validateAttributes(s.attributes ?? d.attributes, destinations.ids.flatMap((id) => destinations.get(id)!.reservedAttributeNames ?? [])),
+    appGroups: [...new Set(list(s.appGroups ?? [], 'appGroups', 100).map((e, i) => email(e, `appGroups[${i}]`)))],
     ...destinationSettings,
   };
 }
@@ -284,7 +293,7 @@ function leaversPolicy(s: Settings): string | string[] {
 export function planFingerprint(s: Settings, destinations: DestinationCatalog): string {
   const spec = destinations.get(s.destination)?.settings;
   const own = destinationSettingsOf(s);
-  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, leaversPolicy(s), s.destination, spec && own ? spec.fingerprint(own) : '']);
+  return JSON.stringify([s.rules, s.roles, s.impliedRoles, s.graceDays, s.exclude, leaversPolicy(s), s.destination, spec && own ? spec.fingerprint(own) : '', ...(s.attributes?.length ? [s.attributes] : []), ...(s.appGroups?.length ? [s.appGroups] : [])]);
 }
 
 export function describeRule(rule: Rule): string {

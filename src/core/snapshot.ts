@@ -1,13 +1,14 @@
 // Reading the directory into a snapshot, one call (or one round of parallel calls) per step, with the progress
 // kept in the job so a sync cut off by the execution limit resumes where it stopped.
-import { DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
+import { AppGroup, DirectorySnapshot, DirectoryUser, GroupMembers, OrgUnit } from './model';
 import { BlobStore, DirectoryPort, ListingPage, ListingRequest, MemberRef, Page } from './ports';
 import { Settings } from './settings';
 import { UserError, msg } from './messages';
+import { directoryFields } from './attributes';
 
 export interface ReadProgress {
   /** 'parallel': every listing at once, in rounds of parallel requests (see readRound). */
-  phase: 'orgunits' | 'groups' | 'users' | 'parallel' | 'complete';
+  phase: 'orgunits' | 'appgroups' | 'groups' | 'users' | 'parallel' | 'complete';
   /** The listings of a parallel read; absent for a read one call at a time. */
   listings?: Listing[];
   usersToken: string | null;
@@ -34,6 +35,12 @@ export interface ReadProgress {
   keptPages?: number;
   /** How many users those pages hold. */
   keptUsers?: number;
+  /** The raw Directory fields the attribute mapping needs; absent when nothing is mapped. */
+  sources?: string[];
+  /** Selected app groups still to look up (groups.get), those found, and those missing; absent when none is selected. */
+  appGroupQueue?: string[];
+  appGroups?: AppGroup[];
+  missingAppGroups?: string[];
 }
 
 /**
@@ -88,11 +95,16 @@ export const LISTING_MAX_AGE_MS = 50 * 60_000;
 const MAX_RESTARTS = 3;
 
 export function startRead(settings: Settings, parallel = false): ReadProgress {
-  const groups = [...new Set(settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])))];
+  const appGroups = settings.appGroups ?? [];
+  // An app group's members are read like a rule group's (one derived listing each).
+  const groups = [...new Set([...settings.rules.flatMap((r) => (r.type === 'group' ? [r.groupEmail.toLowerCase()] : [])), ...appGroups])];
+  const sources = directoryFields(settings.attributes ?? []);
   const listing = (kind: Listing['kind'], target: string): Listing => ({ kind, target, token: null, pages: 0, generation: 0, done: false });
   const users = [listing('before', ''), ...EMAIL_PARTITIONS.map((c) => listing('users', c)), listing('after', '')];
   const listings = parallel ? [...groups.map((g) => listing('members', g)), ...users] : undefined;
   return {
+    ...(sources.length ? { sources } : {}),
+    ...(appGroups.length ? { appGroupQueue: [...appGroups], appGroups: [], missingAppGroups: [] } : {}),
     listings,
     phase: 'orgunits',
     usersToken: null,
@@ -107,15 +119,25 @@ export function startRead(settings: Settings, parallel = false): ReadProgress {
   };
 }
 
-/** A user as stored in saved progress: id, email, name, OU, flags (1 suspended, 2 archived). */
-export type PackedUser = [string, string, string, string, number];
+/** A user as saved progress stores it: id, email, name, OU, flags (1 suspended, 2 archived), then the mapped fields' values alone, in the order of `sources` (100,000 users add no key names). */
+export type PackedUser = [string, string, string, string, number] | [string, string, string, string, number, string[]];
 
-export function pack(u: DirectoryUser): PackedUser {
-  return [u.id, u.email, u.name, u.orgUnitPath, (u.suspended ? 1 : 0) | (u.archived ? 2 : 0)];
+export function pack(u: DirectoryUser, sources?: string[]): PackedUser {
+  const flags = (u.suspended ? 1 : 0) | (u.archived ? 2 : 0);
+  const fields = u.fields;
+  return fields && sources ? [u.id, u.email, u.name, u.orgUnitPath, flags, sources.map((s) => fields[s] ?? '')] : [u.id, u.email, u.name, u.orgUnitPath, flags];
 }
 
-export function unpack(p: PackedUser): DirectoryUser {
-  return { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
+export function unpack(p: PackedUser, sources?: string[]): DirectoryUser {
+  const u: DirectoryUser = { id: p[0], email: p[1], name: p[2], orgUnitPath: p[3], suspended: (p[4] & 1) !== 0, archived: (p[4] & 2) !== 0 };
+  const values = p[5];
+  if (values && sources) u.fields = Object.fromEntries(sources.map((s, i) => [s, values[i] ?? '']));
+  return u;
+}
+
+/** After the OUs (and the app groups): the listings, in parallel or one at a time. */
+function afterOrgUnits(p: ReadProgress): ReadProgress['phase'] {
+  return p.listings ? 'parallel' : p.groupQueue.length ? 'groups' : 'users';
 }
 
 /** Makes one directory call and stores what it returned; returns false once the read is complete. */
@@ -126,7 +148,16 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
       const ous = directory.listOrgUnits();
       p.directoryCalls++;
       store.set(`${SNAP}ous`, JSON.stringify(ous));
-      p.phase = p.listings ? 'parallel' : p.groupQueue.length ? 'groups' : 'users';
+      p.phase = p.appGroupQueue?.length ? 'appgroups' : afterOrgUnits(p);
+      return true;
+    }
+    case 'appgroups': {
+      const key = p.appGroupQueue!.shift()!;
+      const group = directory.getGroup(key);
+      p.directoryCalls++;
+      if (group) p.appGroups!.push({ ...group, key });
+      else p.missingAppGroups!.push(key);
+      if (!p.appGroupQueue!.length) p.phase = afterOrgUnits(p);
       return true;
     }
     case 'parallel':
@@ -155,9 +186,9 @@ export function readStep(p: ReadProgress, directory: DirectoryPort, store: BlobS
     }
     case 'users': {
       if (!p.usersToken) p.usersSince = nowMs;
-      const page = directory.listUsersPage(p.usersToken);
+      const page = p.sources ? directory.listUsersPage(p.usersToken, p.sources) : directory.listUsersPage(p.usersToken);
       p.directoryCalls++;
-      store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map(pack)));
+      store.set(`${SNAP}users.${p.userPages++}`, JSON.stringify(page.items.map((u) => pack(u, p.sources))));
       p.usersRead += page.items.length;
       p.usersToken = page.nextPageToken;
       if (!p.usersToken) p.phase = 'complete';
@@ -179,10 +210,11 @@ function readRound(p: ReadProgress, directory: DirectoryPort, store: BlobStore, 
   if (stale.length) countRestart(p);
   for (const l of stale) restartListing(p, l);
   const open = listings.filter((l) => !l.done).sort((a, b) => Number(a.token === null) - Number(b.token === null)).slice(0, ROUND_REQUESTS);
+  const fields = p.sources ? { sources: p.sources } : {};
   const requests: ListingRequest[] = open.map((l): ListingRequest => {
     if (l.kind === 'members') return { kind: 'members', groupEmail: l.target, pageToken: l.token };
-    if (l.kind === 'users') return { kind: 'users', query: `email:${l.target}*`, pageToken: l.token };
-    return { kind: 'users', query: null, sort: l.kind === 'before' ? 'ascending' : 'descending', pageToken: l.token };
+    if (l.kind === 'users') return { kind: 'users', query: `email:${l.target}*`, pageToken: l.token, ...fields };
+    return { kind: 'users', query: null, sort: l.kind === 'before' ? 'ascending' : 'descending', pageToken: l.token, ...fields };
   });
   const pages = directory.fetchPages!(requests);
   p.directoryCalls += requests.length;
@@ -209,7 +241,7 @@ function savePage(p: ReadProgress, l: Listing, index: number, page: ListingPage,
     const outside = (u: DirectoryUser) => (l.kind === 'before' ? u.email[0] < FIRST_LETTER : u.email[0] > LAST_LETTER);
     const users = l.kind === 'users' ? listed : listed.filter(outside);
     if (l.kind !== 'users' && users.length < listed.length) next = null;
-    store.set(key, JSON.stringify(users.map(pack)));
+    store.set(key, JSON.stringify(users.map((u) => pack(u, p.sources))));
     p.usersRead += users.length;
     l.items = (l.items ?? 0) + users.length;
   }
@@ -258,13 +290,27 @@ export function readAll(settings: Settings, directory: DirectoryPort, parallel =
 
 /** The directory as it concerns one user: OUs (one call) and the rule groups they belong to (one call each). */
 export function readUserSnapshot(settings: Settings, directory: DirectoryPort, email: string): DirectorySnapshot {
-  const user = directory.getUser(email);
+  const sources = directoryFields(settings.attributes ?? []);
+  const user = sources.length ? directory.getUser(email, sources) : directory.getUser(email);
   const snapshot: DirectorySnapshot = { users: user ? [user] : [], orgUnits: directory.listOrgUnits(), groups: [], missingGroups: [] };
   for (const rule of settings.rules) {
     if (rule.type !== 'group') continue;
     const member = user ? directory.hasMember(rule.groupEmail, user.email) : false;
     if (member === null) snapshot.missingGroups.push(rule.groupEmail);
     else snapshot.groups.push({ email: rule.groupEmail, userIds: member && user ? [user.id] : [], groupEmails: [] });
+  }
+  if (settings.appGroups?.length) {
+    snapshot.appGroups = [];
+    snapshot.missingAppGroups = [];
+    for (const key of settings.appGroups) {
+      const group = directory.getGroup(key);
+      const member = group && user ? directory.hasMember(key, user.email) : false;
+      if (!group || member === null) snapshot.missingAppGroups.push(key);
+      else {
+        snapshot.appGroups.push({ ...group, key });
+        if (!snapshot.groups.some((g) => g.email === key)) snapshot.groups.push({ email: key, userIds: member && user ? [user.id] : [], groupEmails: [] });
+      }
+    }
   }
   return snapshot;
 }
@@ -284,7 +330,7 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true
       // A partitioned read can list a user twice (an alias in another partition): keep one.
       if (seen.has(u[0])) continue;
       seen.add(u[0]);
-      users.push(unpack(u));
+      users.push(unpack(u, p.sources));
     }
   }
   const byEmail = new Map<string, GroupMembers>();
@@ -297,13 +343,18 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true
       merged.groupEmails.push(...page.groupEmails);
     } else byEmail.set(page.email, page);
   }
-  return { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
+  const snapshot: DirectorySnapshot = { users, orgUnits: read<OrgUnit[]>(`${SNAP}ous`), groups: [...byEmail.values()], missingGroups: p.missingGroups };
+  if (p.appGroups) {
+    snapshot.appGroups = p.appGroups;
+    snapshot.missingAppGroups = p.missingAppGroups ?? [];
+  }
+  return snapshot;
 }
 
 /** The OUs and the mapped groups' members of a complete read, without its users (what incremental syncs build on). */
-export function loadStructure(p: ReadProgress, store: BlobStore): Pick<DirectorySnapshot, 'orgUnits' | 'groups' | 'missingGroups'> {
-  const { orgUnits, groups, missingGroups } = loadSnapshot(p, store, false);
-  return { orgUnits, groups, missingGroups };
+export function loadStructure(p: ReadProgress, store: BlobStore): Omit<DirectorySnapshot, 'users'> {
+  const { users: _users, ...structure } = loadSnapshot(p, store, false);
+  return structure;
 }
 
 /**
@@ -316,7 +367,7 @@ export function loadStructure(p: ReadProgress, store: BlobStore): Pick<Directory
 export function keepNeededUsers(p: ReadProgress, store: BlobStore, users: DirectoryUser[], needed: (u: DirectoryUser) => boolean): void {
   const kept = users.filter(needed);
   const pages = Math.ceil(kept.length / KEPT_PAGE);
-  for (let i = 0; i < pages; i++) store.set(`${KEPT}${i}`, JSON.stringify(kept.slice(i * KEPT_PAGE, (i + 1) * KEPT_PAGE).map(pack)));
+  for (let i = 0; i < pages; i++) store.set(`${KEPT}${i}`, JSON.stringify(kept.slice(i * KEPT_PAGE, (i + 1) * KEPT_PAGE).map((u) => pack(u, p.sources))));
   p.keptPages = pages;
   p.keptUsers = kept.length;
 }

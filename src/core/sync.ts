@@ -10,6 +10,7 @@ import { Message, MessageId, UserError, msg, toMessage } from './messages';
 import { LISTED_USERS_PREFIX, PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, keepNeededUsers, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
 import { makePlan } from './plan';
 import { reachedByOuRule } from './rules';
+import { directoryFields } from './attributes';
 import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 import { ReportsError } from './googleErrors';
 import {
@@ -56,6 +57,9 @@ export interface Job {
   held: number;
   /** Emails of the first held changes, for the History message. */
   heldSample?: string[];
+  /** Mapped attribute values that could not be derived, and the first of them, for the History message. */
+  attributeProblems?: number;
+  firstAttributeProblem?: string;
   /** Deactivations recorded but not expressible in the destination (a SCIM app without an active flag). */
   notSent?: { count: number; sample: string[]; destination: string; why: { text: string; fix: string } };
   ruleProblems: string[];
@@ -276,6 +280,11 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
       job.planned = plan.counts;
       job.held = plan.held.length;
       job.heldSample = plan.held.slice(0, HELD_SAMPLE).map((h) => h.change.email);
+      if (plan.attributeProblems.length) {
+        const first = plan.attributeProblems[0];
+        job.attributeProblems = plan.attributeProblems.length;
+        job.firstAttributeProblem = `${first.email}, ${first.attribute}: ${first.problem}`;
+      }
       noteHeld(draftOf(job), plan.held);
       job.ruleProblems = plan.ruleProblems.map((p) => p.message);
       const block = plan.blockedByThreshold;
@@ -323,11 +332,12 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   } catch (error) {
     throw new DamagedCheckpoint(error instanceof Error ? error.message : String(error));
   }
+  useAppGroups(svc, snapshot);
   const accounts = readRoster(svc);
   const listed = [...snapshot.users];
   // An incremental sync reviews only the accounts of the users it re-read (each looked up by address
   // and id already); the threshold still counts every synced account.
-  if (!job.inc) confirmUnseen(svc, snapshot, accounts);
+  if (!job.inc) confirmUnseen(svc, snapshot, accounts, directoryFields(settings.attributes ?? []));
   // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
   const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
   // The first plan of a full sync: the parts after it need only the users that can give a change.
@@ -413,11 +423,11 @@ export function noteDecisions(state: BlobStore, edited: Account[], replacedIds: 
  * partition listed. Users found are added to the snapshot as they are now; the answers are saved
  * with the snapshot, so every part plans from the same ones.
  */
-function confirmUnseen(svc: Services, snapshot: DirectorySnapshot, accounts: Account[]): void {
+function confirmUnseen(svc: Services, snapshot: DirectorySnapshot, accounts: Account[], sources: string[]): void {
   if (!svc.directory.getUsersById) return;
   let confirmed = readConfirmed(svc.state);
   if (!confirmed) {
-    confirmed = lookUpUnseen(svc.directory, snapshot, accounts);
+    confirmed = lookUpUnseen(svc.directory, snapshot, accounts, sources);
     svc.state.set(CONFIRMED_KEY, JSON.stringify(confirmed));
   }
   const have = new Set(snapshot.users.map((u) => u.id));
@@ -425,14 +435,16 @@ function confirmUnseen(svc: Services, snapshot: DirectorySnapshot, accounts: Acc
 }
 
 /** The users, as Google has them now, of synced accounts and group members the listing did not show (none when gone). */
-export function lookUpUnseen(directory: Services['directory'], snapshot: DirectorySnapshot, accounts: Account[]): DirectoryUser[] {
+/** `sources`: the mapped attributes' fields, read for these users too (else they would seem to have none). */
+export function lookUpUnseen(directory: Services['directory'], snapshot: DirectorySnapshot, accounts: Account[], sources: string[] = []): DirectoryUser[] {
   if (!directory.getUsersById) return [];
   const seen = new Set(snapshot.users.map((u) => u.id));
   const unseen = new Set<string>();
   for (const a of accounts) if (a.source === 'synced' && a.status !== 'deleted' && !seen.has(a.id)) unseen.add(a.id);
   for (const g of snapshot.groups) for (const id of g.userIds) if (!seen.has(id)) unseen.add(id);
   const ids = [...unseen];
-  return (ids.length ? directory.getUsersById(ids) : []).filter((u): u is DirectoryUser => u !== null);
+  const found = ids.length ? (sources.length ? directory.getUsersById(ids, sources) : directory.getUsersById(ids)) : [];
+  return found.filter((u): u is DirectoryUser => u !== null);
 }
 
 function readConfirmed(state: BlobStore): DirectoryUser[] | null {
@@ -442,6 +454,11 @@ function readConfirmed(state: BlobStore): DirectoryUser[] | null {
 
 /** The saved snapshot of a sync that ran in several parts is missing a piece or cannot be parsed. */
 class DamagedCheckpoint extends Error {}
+
+/** Tells the destination which Google Groups are app groups now (none, once all are deselected), before it reads the roster. */
+export function useAppGroups(svc: Services, snapshot: DirectorySnapshot): void {
+  if (svc.roster.useAppGroups) svc.roster.useAppGroups(snapshot.appGroups ?? []);
+}
 
 export function readRoster(svc: Services): Account[] {
   const { accounts, problems } = svc.roster.readAll();
@@ -559,7 +576,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   // Deactivations the app could not be told of leave people able to sign in, and changes held back
   // (a broken rule) are not done: neither is a success.
   const outcome: SyncOutcome = failed || job.notSent || job.postponed ? 'partial' : job.held ? 'warning' : 'success';
-  const notes = [...job.ruleProblems];
+  const notes = [...job.ruleProblems, ...(svc.roster.afterSync?.() ?? [])];
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
@@ -570,6 +587,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
     const done = Object.values(job.applied).reduce((a, b) => a + b, 0);
     notes.push(`${done} of ${done + job.postponed.count} changes made: ${job.postponed.message}`);
   }
+  if (job.attributeProblems) notes.push(msg('attributesNotDerived', { count: job.attributeProblems, first: job.firstAttributeProblem ?? '' }).text);
   if (failed) notes.push(`${failed} accounts could not be written (first: ${job.failed[0].email || job.failed[0].accountId}: ${job.failed[0].message}); they are retried next sync.`);
   const notSent = job.notSent ? msg('deactivationsNotSent', { count: job.notSent.count, destination: job.notSent.destination, sample: sampleText(job.notSent.sample, job.notSent.count), why: job.notSent.why.text }) : null;
   if (notSent) notes.push(notSent.text);

@@ -1,12 +1,14 @@
 // AdminDirectory (Admin SDK Directory API advanced service) behind the DirectoryPort.
-import { DirectoryGroup, DirectoryUser, OrgUnit } from '../core/model';
+import { AppGroup, DirectoryGroup, DirectoryUser, OrgUnit } from '../core/model';
 import { DirectoryPort, ListingPage, ListingRequest, MemberRef, Page } from '../core/ports';
 import { withRetry } from '../core/retry';
 import { DirectoryError, classifyGoogleError, isTransient } from '../core/googleErrors';
+import { customSchemasOf, extractFields, fieldSelectors } from '../core/attributes';
 
 const CUSTOMER = 'my_customer';
 // A `fields` selector must name nextPageToken, or Google drops it and paging stops at page one.
-const USER_FIELDS = 'nextPageToken,users(id,primaryEmail,name/fullName,orgUnitPath,suspended,archived)';
+const USER_PARTS = 'id,primaryEmail,name/fullName,orgUnitPath,suspended,archived';
+const USER_FIELDS = `nextPageToken,users(${USER_PARTS})`;
 const MEMBER_FIELDS = 'nextPageToken,members(id,email,type,status)';
 const GROUP_FIELDS = 'nextPageToken,groups(email,name,directMembersCount)';
 const OU_FIELDS = 'organizationUnits(orgUnitPath,name,parentOrgUnitPath)';
@@ -19,8 +21,25 @@ function admin(): GoogleAppsScript.AdminDirectory {
 
 type RawUser = GoogleAppsScript.AdminDirectory.Schema.User;
 
-function toUser(u: RawUser): DirectoryUser {
-  return {
+/**
+ * What users.list / users.get are asked for: the fields sync always reads, plus only those the attribute
+ * mapping names. Custom schema fields come back only with projection=custom and the schemas named in
+ * customFieldMask (projection "basic", the default, includes no custom fields).
+ */
+function userRequest(sources: string[] | undefined, list: boolean): Record<string, string> {
+  if (!sources?.length) return { fields: list ? USER_FIELDS : USER_PARTS };
+  const parts = [USER_PARTS, ...fieldSelectors(sources)].join(',');
+  const request: Record<string, string> = { fields: list ? `nextPageToken,users(${parts})` : parts };
+  const schemas = customSchemasOf(sources);
+  if (schemas.length) {
+    request.projection = 'custom';
+    request.customFieldMask = schemas.join(',');
+  }
+  return request;
+}
+
+function toUser(u: RawUser, sources?: string[]): DirectoryUser {
+  const user: DirectoryUser = {
     id: String(u.id ?? ''),
     email: String(u.primaryEmail ?? '').toLowerCase(),
     name: String(u.name?.fullName ?? ''),
@@ -28,6 +47,8 @@ function toUser(u: RawUser): DirectoryUser {
     suspended: Boolean(u.suspended),
     archived: Boolean(u.archived),
   };
+  if (sources?.length) user.fields = extractFields(u as Record<string, unknown>, sources);
+  return user;
 }
 
 function toMember(m: { type?: string; id?: string; email?: string }): MemberRef {
@@ -35,7 +56,6 @@ function toMember(m: { type?: string; id?: string; email?: string }): MemberRef 
 }
 
 const REST = 'https://admin.googleapis.com/admin/directory/v1';
-const USER_GET_FIELDS = 'id,primaryEmail,name/fullName,orgUnitPath,suspended,archived';
 /** Requests per fetchAll when fetching users one by one (each is a users.get). */
 const GET_ROUND = 60;
 /**
@@ -112,7 +132,7 @@ export class GasDirectory implements DirectoryPort {
   fetchPages(requests: ListingRequest[]): ListingPage[] {
     const urls = requests.map((r) =>
       r.kind === 'users'
-        ? `${REST}/users?${query({ customer: CUSTOMER, maxResults: 500, query: r.query, orderBy: r.sort && 'email', sortOrder: r.sort && r.sort.toUpperCase(), pageToken: r.pageToken, fields: USER_FIELDS })}`
+        ? `${REST}/users?${query({ customer: CUSTOMER, maxResults: 500, query: r.query, orderBy: r.sort && 'email', sortOrder: r.sort && r.sort.toUpperCase(), pageToken: r.pageToken, ...userRequest(r.sources, true) })}`
         : `${REST}/groups/${encodeURIComponent(r.groupEmail)}/members?${query({ maxResults: 200, includeDerivedMembership: true, pageToken: r.pageToken, fields: MEMBER_FIELDS })}`,
     );
     return this.rest(urls).map((a, i) => {
@@ -121,23 +141,24 @@ export class GasDirectory implements DirectoryPort {
         throw new DirectoryError(classifyGoogleError(restError(404, {})));
       }
       const next = (a.body.nextPageToken as string) || null;
-      if (requests[i].kind === 'users') return { items: ((a.body.users as RawUser[]) ?? []).map(toUser), nextPageToken: next };
+      const r = requests[i];
+      if (r.kind === 'users') return { items: ((a.body.users as RawUser[]) ?? []).map((u) => toUser(u, r.sources)), nextPageToken: next };
       return { items: ((a.body.members as { type?: string; id?: string; email?: string }[]) ?? []).map(toMember), nextPageToken: next };
     });
   }
 
-  getUsersById(ids: string[]): (DirectoryUser | null)[] {
+  getUsersById(ids: string[], sources?: string[]): (DirectoryUser | null)[] {
     const out: (DirectoryUser | null)[] = [];
     for (let i = 0; i < ids.length; i += GET_ROUND) {
-      const urls = ids.slice(i, i + GET_ROUND).map((id) => `${REST}/users/${encodeURIComponent(id)}?${query({ fields: USER_GET_FIELDS })}`);
-      for (const a of this.rest(urls)) out.push(a.ok ? toUser(a.body as RawUser) : null);
+      const urls = ids.slice(i, i + GET_ROUND).map((id) => `${REST}/users/${encodeURIComponent(id)}?${query(userRequest(sources, false))}`);
+      for (const a of this.rest(urls)) out.push(a.ok ? toUser(a.body as RawUser, sources) : null);
     }
     return out;
   }
 
-  listUsersPage(pageToken: string | null): Page<DirectoryUser> {
-    const r = this.call(() => admin().Users!.list({ customer: CUSTOMER, maxResults: 500, pageToken: pageToken ?? undefined, fields: USER_FIELDS }));
-    return { items: (r.users ?? []).map(toUser), nextPageToken: r.nextPageToken || null };
+  listUsersPage(pageToken: string | null, sources?: string[]): Page<DirectoryUser> {
+    const r = this.call(() => admin().Users!.list({ customer: CUSTOMER, maxResults: 500, pageToken: pageToken ?? undefined, ...userRequest(sources, true) }));
+    return { items: (r.users ?? []).map((u) => toUser(u, sources)), nextPageToken: r.nextPageToken || null };
   }
 
   listOrgUnits(): OrgUnit[] {
@@ -150,6 +171,17 @@ export class GasDirectory implements DirectoryPort {
       // Indirect members too: one listing per mapped group, however deeply groups are nested in it.
       const r = this.call(() => admin().Members!.list(groupEmail, { maxResults: 200, includeDerivedMembership: true, pageToken: pageToken ?? undefined, fields: MEMBER_FIELDS }));
       return { items: (r.members ?? []).map(toMember), nextPageToken: r.nextPageToken || null };
+    } catch (error) {
+      if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
+      throw error;
+    }
+  }
+
+  getGroup(email: string): AppGroup | null {
+    try {
+      const g = this.call(() => admin().Groups!.get(email));
+      const primary = String(g.email ?? email).toLowerCase();
+      return { id: String(g.id ?? ''), email: primary, name: String(g.name ?? primary), key: email.toLowerCase() };
     } catch (error) {
       if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
       throw error;
@@ -186,9 +218,9 @@ export class GasDirectory implements DirectoryPort {
     };
   }
 
-  getUser(email: string): DirectoryUser | null {
+  getUser(email: string, sources?: string[]): DirectoryUser | null {
     try {
-      return toUser(this.call(() => admin().Users!.get(email, { fields: USER_GET_FIELDS })));
+      return toUser(this.call(() => admin().Users!.get(email, userRequest(sources, false))), sources);
     } catch (error) {
       if (error instanceof DirectoryError && error.info.failure === 'notFound') return null;
       throw error;

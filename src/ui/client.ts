@@ -55,6 +55,7 @@ export interface Requests {
   askAdminMessage: { adminEmail: string };
   saveScimToken: { token: string; baseUrl?: string };
   startNewRoster: { confirm: boolean };
+  removeDeselectedAppGroups: { remove?: boolean };
   getSyncReport: { startedAt: string; query?: string };
 }
 /** The server functions that take an argument. */

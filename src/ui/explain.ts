@@ -56,6 +56,10 @@ function explanation(x: Data<'explainUser'>): HTMLElement[] {
   out.push(msgBox(x.inScope ? 'ok' : 'warn', x.why, ''));
   out.push(h('h3', null, 'Matched rules'), x.matchedRules.length ? h('ul', { class: 'reasons' }, x.matchedRules.map((r) => h('li', null, r.description))) : h('p', { class: 'muted' }, 'No rule matches.'));
   out.push(h('h3', null, 'Roles and where they come from'), x.roles.length ? h('ul', { class: 'reasons' }, x.roles.map((r) => h('li', null, h('strong', null, r.role), ': ' + r.from.join('; ')))) : h('p', { class: 'muted' }, 'No roles.'));
+  if (x.attributes.length) {
+    out.push(h('h3', null, 'Attributes and where they come from'),
+      h('ul', { class: 'reasons' }, x.attributes.map((a) => h('li', null, h('strong', null, a.name), ': ' + (a.problem ? 'cannot be derived — ' + a.problem : (a.value || '(empty)') + ' (from ' + a.from + ')')))));
+  }
   if (x.localDecision) out.push(msgBox('info', x.localDecision, ''));
   if (x.recreated) out.push(recreatedChoice(x.recreated));
   for (const problem of x.ruleProblems) out.push(msgBox('warn', problem, ''));

@@ -72,6 +72,11 @@ export function settingLabels(sent: SettingsDraft): FieldLabels {
       const value = sent[list][Number(entry[2])];
       return LIST_FIELDS[list] + (value === undefined ? '' : ' “' + value + '”');
     }
+    const attribute = /^attributes\[(\d+)\](?:\.(\w+))?$/.exec(field);
+    if (attribute) return 'Attribute ' + (Number(attribute[1]) + 1) + (attribute[2] ? ' ' + attribute[2] : '');
+    if (field === 'attributes') return 'Attributes';
+    const appGroup = /^appGroups(?:\[(\d+)\])?$/.exec(field);
+    if (appGroup) return 'App groups' + (appGroup[1] === undefined ? '' : ' “' + (sent.appGroups[Number(appGroup[1])] ?? '') + '”');
     const rule = /^rules\[(\d+)\]/.exec(field);
     if (rule) return 'Rule ' + (Number(rule[1]) + 1);
     return labelsOf(SETTING_LABELS)(field);

@@ -49,6 +49,11 @@ function renderPreview(plan: PlanView): void {
     const note = plan.truncated.includes(kind) ? 'Showing the first ' + list.length + ' of ' + plan.counts[kind] + '.' : '';
     out.appendChild(disclosure(KIND_LABEL[kind], plan.counts[kind], list, (c) => changeItem(c), note));
   }
+  if (plan.attributeProblemCount) {
+    const note = plan.attributeProblems.length < plan.attributeProblemCount ? 'Showing the first ' + plan.attributeProblems.length + ' of ' + plan.attributeProblemCount + '.' : '';
+    out.appendChild(msgBox('warn', plural(plan.attributeProblemCount, 'attribute value') + ' cannot be derived; those accounts keep their last value.', 'Check the OU pattern under Settings → Attributes, or the users’ OUs.'));
+    out.appendChild(disclosure('Cannot derive', plan.attributeProblemCount, plan.attributeProblems, (p) => h('li', null, h('div', { class: 'email' }, p.email), h('div', { class: 'small' }, p.attribute + ': ' + p.problem)), note));
+  }
   if (plan.held.length) {
     out.appendChild(msgBox('warn', plural(plan.held.length, 'change') + ' held back while a rule is broken.', plan.held[0].why));
     out.appendChild(disclosure('Held', plan.held.length, plan.held, (x) => changeItem(x.change, x.why), ''));

@@ -10,6 +10,7 @@ import { applyState, loadState } from './session';
 import { currentSettings, currentState, on, store } from './store';
 import { renderFacts } from './syncTab';
 import { busy } from './widgets';
+import { attributeControl, readAttributes, renderAttributes, setUpAttributes } from './attributesPart';
 
 const ZONES = ['America/New_York', 'America/Chicago', 'America/Denver', 'America/Phoenix', 'America/Los_Angeles', 'America/Anchorage', 'Pacific/Honolulu', 'America/Toronto', 'America/Vancouver', 'America/Mexico_City', 'America/Sao_Paulo', 'Europe/London', 'Europe/Dublin', 'Europe/Paris', 'Europe/Berlin', 'Europe/Madrid', 'Europe/Rome', 'Africa/Johannesburg', 'Asia/Dubai', 'Asia/Kolkata', 'Asia/Singapore', 'Asia/Tokyo', 'Australia/Sydney', 'Pacific/Auckland', 'UTC'];
 
@@ -79,6 +80,7 @@ export function setUpSettings(): void {
   });
   setUpToken();
   setUpNewRoster();
+  setUpAttributes();
 }
 
 function blackoutRow(b: { start: string; end: string }): HTMLLIElement {
@@ -123,6 +125,7 @@ function renderSettings(force: boolean): void {
   input('pCooldown').value = String(s.cooldownMinutes);
   input('pNotify').checked = s.notifyOnFailure;
   input('sIncremental').checked = s.incremental;
+  renderAttributes();
   input('pReport').checked = s.reportEmail;
   renderDestination();
   syncHourState();
@@ -216,12 +219,15 @@ function readSettings(): SettingsDraft {
     // With the sheet chosen, the (hidden) SCIM fields are not sent: the saved SCIM settings are kept as they were.
     destination: scim ? 'scim' : 'sheet',
     scim: scim ? readScim() : saved.scim || null,
+    ...readAttributes(),
   };
 }
 
 /** The control for a settings path the server named, e.g. schedule.blackouts[1].end or scim.roleGroups.teacher. */
 function controlOf(field: string | undefined): HTMLElement | null {
   if (!field) return null;
+  const attribute = attributeControl(field);
+  if (attribute) return attribute;
   const blackout = /^schedule\.blackouts\[(\d+)\](?:\.(start|end))?/.exec(field);
   if (blackout) {
     const row = $('blackouts').children[Number(blackout[1])];

@@ -90,6 +90,33 @@ test('a suspension, a rename, an email change, an OU move and a group membership
   fullPlansNothing(w);
 });
 
+test('mapped attributes and app groups reach the roster through the heartbeat as a full sync would', () => {
+  const w = world();
+  w.save({
+    attributes: [
+      { name: 'School', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'school' },
+      { name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade' },
+      { name: 'Student ID', source: 'externalIds.organization' },
+    ],
+    appGroups: [`robotics-club@${DEMO_DOMAIN}`],
+  });
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done' });
+  const dir = w.rt.directory;
+  const mover = dir.allUsers().find((u) => u.orgUnitPath === '/Students/Lincoln High/Grade 9' && !u.suspended)!;
+  const joiner = dir.allUsers().find((u) => u.orgUnitPath === '/Students/Jefferson Elementary/Grade 3' && !u.suspended)!;
+  const before = row(w, mover.primaryEmail)!;
+  expect(before).toMatchObject({ School: 'Lincoln High', Grade: '9' });
+  expect(before['Student ID']).not.toBe('');
+  dir.moveUser(mover.primaryEmail, '/Students/Washington Middle/Grade 8');
+  dir.addMember(`robotics-club@${DEMO_DOMAIN}`, joiner.primaryEmail);
+  expect(heartbeat(w)).toMatchObject({ state: 'done', kind: 'incremental' });
+  // Re-read with its mapped fields: the ID number is kept, school and grade follow the OU.
+  expect(row(w, mover.primaryEmail)).toMatchObject({ School: 'Washington Middle', Grade: '8', 'Student ID': before['Student ID'] });
+  expect(row(w, joiner.primaryEmail)!.Groups).toBe(`robotics-club@${DEMO_DOMAIN}`);
+  // Nobody else lost a group or an attribute: a full sync plans nothing.
+  fullPlansNothing(w);
+});
+
 test('a member a group manager adds to a mapped group (the groups_enterprise log, not the admin log) gets the role within one heartbeat', () => {
   const w = synced();
   const u = student(w);

@@ -1,5 +1,5 @@
 // Small in-memory fakes of the core's ports, for unit tests of the pure core.
-import { Account, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
+import { Account, AppGroup, Change, DirectoryGroup, DirectoryUser, GroupMembers, HistoryEntry, OrgUnit } from '../../src/core/model';
 import { ApplyResult, AuditApplication, AuditEvent, AuditLogPort, DirectoryPort, HistoryPort, KeyValueStore, LocalTime, LockHolder, LockPort, LockPurpose, MemberRef, Page, RosterPort, Services, TriggerInfo, TriggerPort } from '../../src/core/ports';
 import { MemoryBlobStore } from '../../src/core/snapshot';
 import { Settings, defaultSettings } from '../../src/core/settings';
@@ -59,6 +59,11 @@ export class MemoryDirectory implements DirectoryPort {
       ...g.groupEmails.map((email) => ({ type: 'GROUP' as const, id: `g-${email}`, email })),
     ];
     return this.page(members, pageToken, this.memberPageSize);
+  }
+  getGroup(email: string): AppGroup | null {
+    this.tick('groups.get');
+    const key = email.toLowerCase();
+    return this.groups.has(key) ? { id: `g-${key}`, email: key, name: key, key } : null;
   }
   listGroupsPage(query: string): Page<DirectoryGroup> {
     this.tick('groups');

@@ -65,7 +65,7 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-    return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount) });
+    return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount), attributes: settings.attributes ?? [] });
   },
   // One cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
   check(svc, settings) {

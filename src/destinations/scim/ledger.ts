@@ -27,6 +27,8 @@ export interface LedgerEntry {
   ou: string;
   /** Roles as last written (for accounts the app no longer holds). */
   r: string[];
+  /** Mapped attributes as last written (those the mapping sends nowhere in the app live only here); absent when none. */
+  a?: Record<string, string>;
 }
 
 interface Head {

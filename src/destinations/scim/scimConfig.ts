@@ -6,6 +6,7 @@ import { Account, AccountStatus, Role } from '../../core/model';
 import { KeyValueStore } from '../../core/ports';
 import { CATALOG, Message, UserError, msg } from '../../core/messages';
 import { Checks, checks } from '../../core/validate';
+import { AttributeMapping } from '../../core/attributes';
 
 // ---------- settings ----------
 
@@ -322,6 +323,50 @@ export interface ScimUserFields {
   active?: boolean;
   /** Role values (roles mapping only). */
   roles?: string[];
+  /** Mapped attributes by SCIM path (`title`, `urn:…:enterprise:2.0:User:department`); '' means not set. */
+  extra?: Record<string, string>;
+}
+
+// ---------- mapped attributes (Settings → Attributes, rows with a SCIM target) ----------
+
+export const ENTERPRISE_SCHEMA = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
+/** The Enterprise User's manager is a complex value whose `value` is the manager's SCIM id (RFC 7643 §4.3). */
+export const MANAGER_PATH = `${ENTERPRISE_SCHEMA}:manager`;
+
+/** An attribute path split into the extension schema it belongs to ('' for the core schema) and the attribute within it. */
+export function splitScimPath(path: string): { schema: string; attribute: string[] } {
+  if (!path.startsWith('urn:')) return { schema: '', attribute: path.split('.') };
+  const at = path.lastIndexOf(':');
+  return { schema: path.slice(0, at), attribute: path.slice(at + 1).split('.') };
+}
+
+/** The value an app user holds at a SCIM path, as text ('' when absent); a manager gives its SCIM id. */
+export function valueAt(raw: Record<string, any>, path: string): string {
+  const { schema, attribute } = splitScimPath(path);
+  let v: any = schema ? raw[schema] : raw;
+  for (const key of attribute) v = v && typeof v === 'object' ? v[key] : undefined;
+  if (path === MANAGER_PATH) v = v && typeof v === 'object' ? v.value : v;
+  return v === undefined || v === null ? '' : String(v);
+}
+
+/** The JSON value sent for a path: text, or for the manager `{ value: <SCIM id> }`. */
+function scimValue(path: string, value: string): unknown {
+  return path === MANAGER_PATH ? { value } : value;
+}
+
+/** Sets a path in a resource body (creating the extension object), and names the extension in `schemas`. */
+function setAt(body: Record<string, any>, path: string, value: string): void {
+  const { schema, attribute } = splitScimPath(path);
+  let target: Record<string, any> = body;
+  if (schema) {
+    target = body[schema] = { ...(body[schema] && typeof body[schema] === 'object' ? body[schema] : {}) };
+    const schemas: string[] = Array.isArray(body.schemas) ? body.schemas : [USER_SCHEMA];
+    if (!schemas.includes(schema)) body.schemas = [...schemas, schema];
+  }
+  for (const key of attribute.slice(0, -1)) target = target[key] = { ...(target[key] && typeof target[key] === 'object' ? target[key] : {}) };
+  const last = attribute[attribute.length - 1];
+  if (value === '') delete target[last];
+  else target[last] = scimValue(path, value);
 }
 
 export function splitName(full: string): { givenName: string; familyName: string } {
@@ -335,7 +380,11 @@ export function isActiveStatus(status: AccountStatus): boolean {
 }
 
 /** The SCIM attributes an account should have under the mapping. */
-export function desiredUser(account: Account, s: ScimSettings): ScimUserFields {
+/**
+ * `mapped`: the attribute rows with a SCIM target; `managerId` turns a manager's email into the
+ * SCIM id of the manager's user in the app (null when the app does not hold the manager).
+ */
+export function desiredUser(account: Account, s: ScimSettings, mapped: AttributeMapping[] = [], managerId: (email: string) => string | null = () => null): ScimUserFields {
   const m = s.attributes;
   const manual = account.source === 'manual';
   const email = account.email.toLowerCase();
@@ -350,11 +399,22 @@ export function desiredUser(account: Account, s: ScimSettings): ScimUserFields {
   if (m.emails === 'work') u.emails = [{ value: email, type: 'work', primary: true }];
   if (m.active === 'active') u.active = isActiveStatus(account.status);
   if (s.roleMapping === 'roles') u.roles = [...account.roles];
+  if (mapped.length) {
+    u.extra = {};
+    for (const m of mapped) {
+      const value = account.attributes?.[m.name] ?? '';
+      // The manager goes as the manager's SCIM id; until the app holds the manager it is left as the app has it.
+      if (m.scim === MANAGER_PATH) {
+        const id = value ? managerId(value) : '';
+        if (id !== null) u.extra[MANAGER_PATH] = id;
+      } else u.extra[m.scim!] = value;
+    }
+  }
   return u;
 }
 
 /** The managed attributes of a SCIM user as the server holds them (roles limited to known roles). */
-export function currentUser(raw: Record<string, any>, s: ScimSettings, knownRoles: Role[]): ScimUserFields {
+export function currentUser(raw: Record<string, any>, s: ScimSettings, knownRoles: Role[], mapped: AttributeMapping[] = []): ScimUserFields {
   const m = s.attributes;
   const u: ScimUserFields = { userName: String(raw.userName ?? '') };
   if (m.externalId !== 'none' && raw.externalId !== undefined && raw.externalId !== null) u.externalId = String(raw.externalId);
@@ -371,6 +431,7 @@ export function currentUser(raw: Record<string, any>, s: ScimSettings, knownRole
   }
   if (m.active === 'active' && typeof raw.active === 'boolean') u.active = raw.active;
   if (s.roleMapping === 'roles') u.roles = roleValues(raw, knownRoles);
+  if (mapped.length) u.extra = Object.fromEntries(mapped.map((m) => [m.scim!, valueAt(raw, m.scim!)]));
   return u;
 }
 
@@ -472,6 +533,12 @@ export function userPatchOps(current: ScimUserFields, desired: ScimUserFields, r
     if (add.length) ops.push({ op: 'add', path: 'roles', value: add.map((value) => ({ value })) });
     for (const r of remove) ops.push({ op: 'remove', path: `roles[${eqFilter('value', r)}]` });
   }
+  for (const [path, value] of Object.entries(desired.extra ?? {})) {
+    const held = current.extra?.[path] ?? '';
+    if (held === value) continue;
+    // An emptied value is removed (RFC 7644 §3.5.2.2), not replaced by an empty string the app might refuse.
+    ops.push(value === '' ? { op: 'remove', path } : { op: 'replace', path, value: scimValue(path, value) });
+  }
   return ops;
 }
 
@@ -484,6 +551,7 @@ export function createUserBody(desired: ScimUserFields): Record<string, unknown>
   if (desired.emails) body.emails = desired.emails;
   if (desired.active !== undefined) body.active = desired.active;
   if (desired.roles && desired.roles.length) body.roles = desired.roles.map((value) => ({ value }));
+  for (const [path, value] of Object.entries(desired.extra ?? {})) if (value !== '') setAt(body, path, value);
   return body;
 }
 
@@ -505,6 +573,7 @@ export function replaceUserBody(raw: Record<string, any>, current: ScimUserField
     const others = (Array.isArray(raw.roles) ? raw.roles : []).filter((r: any) => !known.has(String(r?.value ?? r).toLowerCase()));
     body.roles = [...others, ...desired.roles.map((value) => ({ value }))];
   }
+  for (const [path, value] of Object.entries(desired.extra ?? {})) setAt(body, path, value);
   return body;
 }
 

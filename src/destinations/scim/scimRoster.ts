@@ -3,7 +3,7 @@
 // cannot hold. Reads list the app's users in parallel pages; writes send only
 // what differs (POST / PATCH-or-PUT / DELETE), through Bulk when the app offers
 // it, and group memberships as add/remove PATCHes in small chunks.
-import { Account, AccountStatus, Change, Role } from '../../core/model';
+import { Account, AccountStatus, AppGroup, Change, Role } from '../../core/model';
 import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { withRetry } from '../../core/retry';
@@ -24,6 +24,7 @@ import {
   eqFilter,
   groupNameFor,
   manualIdFor,
+  MemberDelta,
   memberPatchBodies,
   nameOf,
   otherRoleValues,
@@ -39,6 +40,8 @@ import { Ledger, LedgerEntry } from './ledger';
 import { AppProfile, RefusedCreate } from './appProfile';
 import { ConnectionReport, groupsProblem, testConnection } from './connection';
 import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
+import { AttributeMapping } from '../../core/attributes';
+import { MANAGER_PATH, valueAt } from './scimConfig';
 import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
@@ -67,6 +70,8 @@ export interface ScimRosterOptions {
   remainingMs?: () => number;
   /** The sync account's daily UrlFetchApp quota (100,000 for Workspace, 20,000 for a consumer account). */
   urlFetchPerDay?: number;
+  /** The attribute mapping (Settings → Attributes); rows with a SCIM target are written to the app. */
+  attributes?: AttributeMapping[];
 }
 
 interface GroupState {
@@ -87,6 +92,18 @@ interface Snapshot {
   ownerOf: Map<string, string>;
   /** Who holds which userName and email (built on the first write). */
   identities: IdentityIndex | null;
+  /** email → SCIM id, built when a manager is first looked up. */
+  byEmail?: Map<string, string>;
+  /** The selected Google Groups as SCIM Groups, by Google group id (null when none is selected). */
+  appGroups: Map<string, AppGroupState> | null;
+}
+
+interface AppGroupState {
+  group: AppGroup;
+  /** The SCIM Group's id; null until it is created. */
+  id: string | null;
+  displayName: string;
+  members: Set<string>;
 }
 
 type Phase = 'create' | 'update' | 'stage' | 'delete' | 'lookupUserName' | 'lookupExternalId';
@@ -131,10 +148,21 @@ export class ScimRoster implements RosterPort {
   private readonly attempts: number;
   private readonly sleep: (ms: number) => void;
   private readonly now: () => number;
+  private readonly attributes: AttributeMapping[];
+  /** The attribute rows sent to the app. */
+  private readonly mapped: AttributeMapping[];
+  private appGroups: AppGroup[] | null = null;
+  private readonly state: BlobStore;
+  private readonly appGroupsKey: string;
+  /** Mapped SCIM attributes the app answered without, though they were sent (it does not keep them). */
+  private readonly dropped = new Set<string>();
+  private droppedFor = '';
   private readonly marks: KeyValueStore | null;
   private readonly markKey: string;
 
   constructor(options: ScimRosterOptions) {
+    this.attributes = options.attributes ?? [];
+    this.mapped = this.attributes.filter((a) => a.scim);
     this.settings = options.settings;
     this.roles = options.roles;
     this.pageSize = options.pageSize ?? 100;
@@ -160,6 +188,14 @@ export class ScimRoster implements RosterPort {
     this.ledger = new Ledger(options.state, prefix);
     this.marks = options.marks ?? null;
     this.markKey = `scimLedger.${shortHash(this.client.baseUrl)}`;
+    this.state = options.state;
+    this.appGroupsKey = `scim.${shortHash(this.client.baseUrl)}.appgroups`;
+  }
+
+  /** The selected Google Groups (before readAll): each is a SCIM Group, found by externalId = the Google group id. */
+  useAppGroups(groups: AppGroup[]): void {
+    this.appGroups = groups;
+    if (this.snap) this.snap.appGroups = this.loadAppGroups(this.snap.caps);
   }
 
   /** A ledger was written for this app, and the state sheet no longer holds it. */
@@ -232,7 +268,61 @@ export class ScimRoster implements RosterPort {
     for (const raw of this.client.listAll('/Users', this.pageSize)) users.set(String(raw.id), raw);
     const groups = this.settings.roleMapping === 'groups' ? this.loadGroups(caps) : null;
     this.ledger.load();
-    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), identities: null });
+    return (this.snap = { caps, users, groups, scimIdOf: new Map(), ownerOf: new Map(), identities: null, appGroups: this.loadAppGroups(caps) });
+  }
+
+  /**
+   * The SCIM Groups of the selected Google Groups, found by externalId (the Google group id), so a
+   * group renamed in Google stays the same SCIM Group. Without filtering, the app's groups are listed.
+   */
+  private loadAppGroups(caps: ScimCapabilities): Map<string, AppGroupState> | null {
+    if (!this.appGroups) return null;
+    const found = new Map<string, any>();
+    let listAll = !caps.filter.supported;
+    if (!listAll && this.appGroups.length) {
+      const answers = this.client.find('/Groups', this.appGroups.map((g) => eqFilter('externalId', g.id)));
+      answers.forEach((a, i) => {
+        if ('found' in a) {
+          const match = a.found.find((g: any) => String(g?.externalId ?? '') === this.appGroups![i].id);
+          if (match) found.set(this.appGroups![i].id, match);
+        } else if (a.error.status === 400 || a.error.status === 501) listAll = true;
+        else this.client.failFor(a.error, '/Groups');
+      });
+    }
+    if (listAll && this.appGroups.length) {
+      const wanted = new Set(this.appGroups.map((g) => g.id));
+      for (const g of this.client.listAll('/Groups', this.pageSize)) {
+        const ext = String(g?.externalId ?? '');
+        if (wanted.has(ext) && !found.has(ext)) found.set(ext, g);
+      }
+    }
+    this.readMembers([...found.values()]);
+    const out = new Map<string, AppGroupState>();
+    for (const group of this.appGroups) {
+      const g = found.get(group.id);
+      const members = new Set<string>();
+      for (const m of Array.isArray(g?.members) ? g.members : []) {
+        if (m && m.value !== undefined && (!m.type || String(m.type).toLowerCase() === 'user')) members.add(String(m.value));
+      }
+      out.set(group.id, { group, id: g ? String(g.id) : null, displayName: g ? String(g.displayName ?? '') : group.name, members });
+    }
+    return out;
+  }
+
+  /** Many apps leave members out of list and filter answers: reads those groups one by one. */
+  private readMembers(groups: any[]): void {
+    const bare = groups.filter((g) => g && g.id !== undefined && g.members === undefined);
+    if (!bare.length) return;
+    const answers = this.client.send(bare.map((g) => ({ method: 'GET' as const, path: `/Groups/${encodeURIComponent(String(g.id))}` })));
+    answers.forEach((r, i) => {
+      if (r.status === 200 && r.body) bare[i].members = Array.isArray(r.body.members) ? r.body.members : [];
+      else this.client.failFor(r, '/Groups');
+    });
+  }
+
+  /** The selected groups an app user is in, by the group's email now, in the settings' order. */
+  private appGroupsOf(scimId: string): string[] {
+    return [...this.snap!.appGroups!.values()].filter((g) => g.members.has(scimId)).map((g) => g.group.email);
   }
 
   private loadGroups(caps: ScimCapabilities): Map<Role, GroupState> {
@@ -256,15 +346,7 @@ export class ScimRoster implements RosterPort {
         if (!found.has(key)) found.set(key, g);
       }
     }
-    // Many apps leave members out of list and filter answers: read those groups one by one.
-    const bare = [...found.values()].filter((g) => g && g.id !== undefined && g.members === undefined);
-    if (bare.length) {
-      const answers = this.client.send(bare.map((g) => ({ method: 'GET' as const, path: `/Groups/${encodeURIComponent(String(g.id))}` })));
-      answers.forEach((r, i) => {
-        if (r.status === 200 && r.body) bare[i].members = Array.isArray(r.body.members) ? r.body.members : [];
-        else this.client.failFor(r, '/Groups');
-      });
-    }
+    this.readMembers([...found.values()]);
     const groups = new Map<Role, GroupState>();
     for (const w of wanted) {
       const g = found.get(w.name.toLowerCase());
@@ -317,6 +399,8 @@ export class ScimRoster implements RosterPort {
         lastSynced: e.l,
         syncedStatus: e.ss,
         outOfScopeSince: e.o,
+        ...(this.attributes.length ? { attributes: this.attributesOf(raw, e.a, e.e) } : {}),
+        ...(snap.appGroups ? { groups: sid && raw ? this.appGroupsOf(sid) : [] } : {}),
       });
     }
     // 3. App users Roster Sync has no record of: adopted by externalId, else shown as manual accounts
@@ -346,9 +430,67 @@ export class ScimRoster implements RosterPort {
         lastSynced: '',
         syncedStatus: byGoogleId ? 'active' : '',
         outOfScopeSince: '',
+        ...(this.attributes.length ? { attributes: this.attributesOf(raw, undefined) } : {}),
+        ...(snap.appGroups ? { groups: this.appGroupsOf(sid) } : {}),
       });
     }
     return accounts;
+  }
+
+  /**
+   * The mapped attributes of an account: what the app holds for those sent to it (so a value changed
+   * in the app is set back), what was last written for the others. The manager is held as a SCIM id:
+   * it reads as that user's email.
+   */
+  private attributesOf(raw: any | null, written: Record<string, string> | undefined, email = ''): Record<string, string> {
+    const out: Record<string, string> = { ...(written ?? {}) };
+    if (!raw) return out;
+    for (const m of this.mapped) {
+      const held = valueAt(raw, m.scim!);
+      // An app that keeps no value there (it dropped what was sent): what was last written stands, so
+      // the next sync does not send it again and again.
+      if (!held && out[m.name]) {
+        this.dropped.add(m.scim!);
+        this.droppedFor ||= email;
+        continue;
+      }
+      if (m.scim !== MANAGER_PATH) out[m.name] = held;
+      else {
+        const manager = held ? this.snap!.users.get(held) : null;
+        out[m.name] = manager ? emailOf(manager) : held ? out[m.name] ?? '' : '';
+      }
+    }
+    return out;
+  }
+
+  /** Records the mapped attributes an app answered a write without (many apps silently drop what they do not know). */
+  private noteDropped(w: Work, answer: any): void {
+    for (const [path, value] of Object.entries(w.desired?.extra ?? {})) {
+      if (value && !valueAt(answer, path) && !this.dropped.has(path)) {
+        this.dropped.add(path);
+        this.droppedFor ||= w.change.after?.email ?? w.change.email;
+      }
+    }
+  }
+
+  /**
+   * The SCIM id of the synced account with this email (the manager's), or null. Only accounts Roster
+   * Sync itself keeps in step count: an app user who merely claims the email is never made anyone's manager.
+   */
+  private scimIdByEmail(email: string, works: Work[] = []): string | null {
+    const snap = this.snap!;
+    if (!snap.byEmail) {
+      snap.byEmail = new Map();
+      for (const [id, e] of this.ledger.load()) {
+        const sid = snap.scimIdOf.get(id);
+        if (!e.m && sid && snap.users.has(sid)) snap.byEmail.set(e.e.toLowerCase(), sid);
+      }
+      for (const w of works) {
+        const after = w.change.after;
+        if (w.accepted && !w.failure && w.scimId && after && after.source === 'synced' && after.status !== 'deleted') snap.byEmail.set(after.email.toLowerCase(), w.scimId);
+      }
+    }
+    return snap.byEmail.get(email.toLowerCase()) ?? null;
   }
 
   /** The email as the mapping stores it in the app ('' when the mapping does not send one). */
@@ -418,7 +560,9 @@ export class ScimRoster implements RosterPort {
     try {
       this.userRounds(works, snap);
       this.describeRefusals(works);
+      this.linkNewManagers(works, snap);
       if (snap.groups) this.applyGroups(works, snap);
+      if (snap.appGroups) this.applyAppGroups(works, snap);
     } finally {
       // Whatever the app accepted is recorded, even when the run stops early.
       this.commit(works, snap);
@@ -469,10 +613,26 @@ export class ScimRoster implements RosterPort {
       else w.accepted = true; // nothing in the app to delete
       return w;
     }
-    w.desired = desiredUser(after, this.settings);
+    w.desired = desiredUser(after, this.settings, this.mapped, (email) => this.scimIdByEmail(email));
     if (raw) this.updateOrDone(w, snap);
     else if (!this.stillRefused(w)) this.createRequest(w);
     return w;
+  }
+
+  /**
+   * A manager created in this same batch had no SCIM id when the people they manage were written:
+   * now that the app has given one, those users get their manager in one more round.
+   */
+  private linkNewManagers(works: Work[], snap: Snapshot): void {
+    const manager = this.mapped.find((m) => m.scim === MANAGER_PATH);
+    if (!manager) return;
+    snap.byEmail = undefined;
+    const waiting = works.filter((w) => w.accepted && !w.failure && w.raw && w.desired && w.desired.extra && !(MANAGER_PATH in w.desired.extra) && w.change.after?.attributes?.[manager.name]);
+    for (const w of waiting) {
+      w.desired = desiredUser(w.change.after!, this.settings, this.mapped, (email) => this.scimIdByEmail(email, works));
+      if (MANAGER_PATH in w.desired.extra!) this.updateOrDone(w, snap);
+    }
+    if (waiting.some((w) => w.request)) this.userRounds(works, snap);
   }
 
   private next(w: Work, phase: Phase, request: ScimRequest): void {
@@ -493,7 +653,7 @@ export class ScimRoster implements RosterPort {
 
   /** PATCH (or PUT) only what differs; nothing at all when the app already holds it. */
   private updateOrDone(w: Work, snap: Snapshot): void {
-    const current = currentUser(w.raw, this.settings, this.roles);
+    const current = currentUser(w.raw, this.settings, this.roles, this.mapped);
     const ops = userPatchOps(current, w.desired!, { whole: this.app.get().rolePatch === 'whole', otherRoles: otherRoleValues(w.raw, this.roles) });
     if (!ops.length) return this.finish(w);
     const path = `/Users/${encodeURIComponent(w.scimId!)}`;
@@ -585,6 +745,7 @@ export class ScimRoster implements RosterPort {
           if (!id) return this.finish(w, this.failText(w, { ...r, text: 'the app created the user but did not say its id' }));
           w.scimId = id;
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
+          if (r.body && r.body.id !== undefined) this.noteDropped(w, r.body);
           snap.users.set(id, w.raw);
           this.forgetRefusal(w);
           // Linked at once: a 409 lookup by another change of this batch must never adopt it.
@@ -599,8 +760,9 @@ export class ScimRoster implements RosterPort {
       }
       case 'update': {
         if (ok) {
-          const current = currentUser(w.raw, this.settings, this.roles);
+          const current = currentUser(w.raw, this.settings, this.roles, this.mapped);
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...replaceUserBody(w.raw, current, w.desired!), id: w.scimId, meta: w.raw.meta };
+          if (r.body && r.body.id !== undefined) this.noteDropped(w, r.body);
           snap.users.set(w.scimId!, w.raw);
           return this.finish(w);
         }
@@ -631,6 +793,7 @@ export class ScimRoster implements RosterPort {
         if (ok || r.status === 404) {
           snap.users.delete(w.scimId!);
           if (snap.groups) for (const g of snap.groups.values()) g.members.delete(w.scimId!);
+          if (snap.appGroups) for (const g of snap.appGroups.values()) g.members.delete(w.scimId!);
           return this.finish(w);
         }
         return this.finish(w, this.failText(w, r));
@@ -901,6 +1064,147 @@ export class ScimRoster implements RosterPort {
     });
   }
 
+  // ---------- app groups (selected Google Groups) ----------
+
+  /** Membership changes of the app groups: PATCH add/remove in chunks; a group not in the app yet is created when someone joins it. */
+  private applyAppGroups(works: Work[], snap: Snapshot): void {
+    const groups = snap.appGroups!;
+    const byEmail = new Map([...groups.values()].map((g) => [g.group.email, g]));
+    const deltas = new Map<AppGroupState, MemberDelta[]>();
+    const workOf = new Map<string, Work>();
+    for (const w of works) {
+      const after = w.change.after;
+      if (!w.accepted || w.failure || !w.scimId || !after || after.status === 'deleted' || !after.groups) continue;
+      workOf.set(w.scimId, w);
+      const want = new Set(after.groups.map((e) => byEmail.get(e)).filter((g): g is AppGroupState => !!g));
+      for (const g of groups.values()) {
+        const has = g.members.has(w.scimId);
+        if (want.has(g) === has) continue;
+        if (!deltas.has(g)) deltas.set(g, []);
+        deltas.get(g)!.push({ userId: w.scimId, op: has ? 'remove' : 'add' });
+      }
+    }
+    const fail = (g: AppGroupState, userIds: string[], r: ScimResponse) => {
+      for (const id of userIds) {
+        const w = workOf.get(id);
+        if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: g.group.name, code: r.status, detail: errorDetail(r) }).text;
+      }
+    };
+    const missing = [...deltas.keys()].filter((g) => !g.id && deltas.get(g)!.some((d) => d.op === 'add'));
+    if (missing.length) {
+      const created = this.executeWrites(missing.map((g) => ({ method: 'POST' as const, path: '/Groups', body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id } })));
+      created.forEach((r, i) => {
+        const g = missing[i];
+        const id = r.status >= 200 && r.status < 300 ? (r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location)) : '';
+        if (id) {
+          g.id = id;
+          g.displayName = g.group.name;
+        } else fail(g, deltas.get(g)!.map((d) => d.userId), r);
+      });
+    }
+    const requests: ScimRequest[] = [];
+    const meta: { g: AppGroupState; deltas: MemberDelta[] }[] = [];
+    for (const [g, list] of deltas) {
+      if (!g.id) continue;
+      const path = `/Groups/${encodeURIComponent(g.id)}`;
+      if (snap.caps.patch) {
+        for (const part of memberPatchBodies(list, this.settings.maxMembersPerPatch)) {
+          requests.push({ method: 'PATCH', path, body: part.body });
+          meta.push({ g, deltas: list.filter((d) => part.userIds.includes(d.userId)) });
+        }
+      } else {
+        const members = new Set(g.members);
+        for (const d of list) d.op === 'add' ? members.add(d.userId) : members.delete(d.userId);
+        requests.push({ method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id, members: [...members].map((value) => ({ value })) } });
+        meta.push({ g, deltas: list });
+      }
+    }
+    this.rememberAppGroups();
+    if (!requests.length) return;
+    this.executeWrites(requests).forEach((r, i) => {
+      const { g, deltas: part } = meta[i];
+      if (r.status >= 200 && r.status < 300) for (const d of part) d.op === 'add' ? g.members.add(d.userId) : g.members.delete(d.userId);
+      else fail(g, part.map((d) => d.userId), r);
+    });
+  }
+
+  /** The app groups Roster Sync has put in this app, by Google id (kept in the BlobStore beside the ledger). */
+  private linkedAppGroups(): Record<string, { s: string; n: string }> {
+    try {
+      return JSON.parse(this.state.get(this.appGroupsKey) ?? '{}');
+    } catch {
+      return {};
+    }
+  }
+
+  /** Records the selected groups the app now holds; a group once linked is remembered until it is removed. */
+  private rememberAppGroups(): void {
+    const groups = this.snap?.appGroups;
+    if (!groups) return;
+    const linked = this.linkedAppGroups();
+    let changed = false;
+    for (const g of groups.values()) {
+      if (!g.id || (linked[g.group.id]?.s === g.id && linked[g.group.id]?.n === g.group.name)) continue;
+      linked[g.group.id] = { s: g.id, n: g.group.name };
+      changed = true;
+    }
+    if (changed) this.state.set(this.appGroupsKey, JSON.stringify(linked));
+  }
+
+  deselectedAppGroups(selectedIds: string[], remove: boolean): { id: string; name: string; removed: boolean; problem: string }[] {
+    const linked = this.linkedAppGroups();
+    const selected = new Set(selectedIds);
+    const gone = Object.entries(linked).filter(([googleId]) => !selected.has(googleId));
+    if (!remove || !gone.length) return gone.map(([, l]) => ({ id: l.s, name: l.n, removed: false, problem: '' }));
+    const answers = this.executeWrites(gone.map(([, l]) => ({ method: 'DELETE' as const, path: `/Groups/${encodeURIComponent(l.s)}` })));
+    const out = gone.map(([googleId, l], i) => {
+      const r = answers[i];
+      const removed = (r.status >= 200 && r.status < 300) || r.status === 404;
+      if (removed) delete linked[googleId];
+      return { id: l.s, name: l.n, removed, problem: removed ? '' : msg('scimGroupRemoveFailed', { group: l.n, code: r.status, detail: errorDetail(r) }).text };
+    });
+    this.state.set(this.appGroupsKey, JSON.stringify(linked));
+    return out;
+  }
+
+  /** After a full sync: app groups renamed in Google are renamed in the app; mapped attributes the app did not keep are named. */
+  afterSync(): string[] {
+    const notes: string[] = [];
+    if (this.dropped.size) {
+      const names = this.mapped.filter((m) => this.dropped.has(m.scim!)).map((m) => `${m.name} (${m.scim})`);
+      notes.push(msg('scimAttributeNotKept', { host: this.client.host, attributes: names.join(', '), email: this.droppedFor }).text);
+    }
+    return [...notes, ...this.renameAppGroups()];
+  }
+
+  /** A group renamed in Google gets its new name in the app (the same SCIM Group, found by the Google id). */
+  private renameAppGroups(): string[] {
+    const groups = this.snap?.appGroups;
+    if (!groups) return [];
+    const notes: string[] = [];
+    const selected = [...groups.keys()];
+    const deselected = this.deselectedAppGroups(selected, false);
+    if (deselected.length) notes.push(msg('appGroupDeselected', { groups: deselected.map((g) => `"${g.name}"`).join(', ') }).text);
+    const renamed = [...groups.values()].filter((g) => g.id && g.displayName !== g.group.name);
+    if (!renamed.length) {
+      this.rememberAppGroups();
+      return notes;
+    }
+    const requests: ScimRequest[] = renamed.map((g) => {
+      const path = `/Groups/${encodeURIComponent(g.id!)}`;
+      return this.snap!.caps.patch
+        ? { method: 'PATCH', path, body: patchBody([{ op: 'replace', path: 'displayName', value: g.group.name }]) }
+        : { method: 'PUT', path, body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id, members: [...g.members].map((value) => ({ value })) } };
+    });
+    this.executeWrites(requests).forEach((r, i) => {
+      const g = renamed[i];
+      if (r.status >= 200 && r.status < 300) g.displayName = g.group.name;
+      else notes.push(msg('scimGroupRenameFailed', { group: g.displayName, name: g.group.name, code: r.status, detail: errorDetail(r) }).text);
+    });
+    this.rememberAppGroups();
+    return notes;
+  }
+
   // ---------- ledger ----------
 
   private commit(works: Work[], snap: Snapshot): void {
@@ -931,6 +1235,7 @@ export class ScimRoster implements RosterPort {
         p: [...after.permissions],
         ou: after.orgUnitPath,
         r: [...after.roles],
+        ...(after.attributes && Object.keys(after.attributes).length ? { a: { ...after.attributes } } : {}),
       };
       if (c.accountId !== after.id) {
         if (old) changes.set(c.accountId, null);

@@ -3,13 +3,17 @@ import { Destination } from '../../core/destination';
 import { msg, toMessage } from '../../core/messages';
 import { EMBEDDED_DESTINATION } from '../../core/settings';
 import { OpenContext } from '../context';
-import { SheetRoster } from './sheetRoster';
+import { GROUPS_COLUMN, ROSTER_COLUMNS, SheetRoster } from './sheetRoster';
 
 export const sheetDestination: Destination<never, OpenContext> = {
   id: EMBEDDED_DESTINATION,
   label: 'a sheet of this spreadsheet',
   describe: () => 'Roster',
-  open: (context) => new SheetRoster(context.spreadsheet),
+  reservedAttributeNames: ROSTER_COLUMNS,
+  open: (context) => {
+    const attributes = (context.settings?.attributes ?? []).map((a) => a.name);
+    return new SheetRoster(context.spreadsheet, context.settings?.appGroups?.length ? [...attributes, GROUPS_COLUMN] : attributes);
+  },
   check(svc) {
     try {
       svc.roster.checkWritable();

@@ -82,3 +82,24 @@ export function columnRuns(at: number[]): ColumnRun[] {
   }
   return runs;
 }
+
+/**
+ * The layout with the mapped attributes' columns (Settings → Attributes) after ours, in `names`
+ * order: each found by its header (any case) right of the first version's columns, one not there yet
+ * added at the right of everything, after the columns added for a version. A column no longer mapped
+ * keeps its place and content; it is simply no longer written.
+ */
+export function withAttributes(layout: RosterLayout, header: string[], usedWidth: number, names: readonly string[]): RosterLayout {
+  if (!names.length) return layout;
+  const taken = new Set(layout.at);
+  let next = Math.max(usedWidth, header.length, layout.width);
+  const added = [...layout.added];
+  const at = [...layout.at];
+  for (const name of names) {
+    const col = header.findIndex((h, i) => i >= ROSTER_COLUMN_VERSIONS[0].length && !taken.has(i) && h.toLowerCase() === name.toLowerCase());
+    if (col >= 0) taken.add(col);
+    else added.push(name);
+    at.push(col >= 0 ? col : next++);
+  }
+  return { at, added, runs: columnRuns(at), width: Math.max(...at) + 1 };
+}

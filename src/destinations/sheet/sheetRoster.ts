@@ -6,13 +6,22 @@ import { ApplyResult, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
 import { asText, ensureSheet, fromCell, keepSpareRow, runs, writeBlock } from '../../gas/sheets';
 import { HISTORY_SHEET } from '../../gas/sheetHistory';
-import { ROSTER_COLUMNS, RosterColumn as Column, RosterLayout, rosterLayout } from './rosterColumns';
+import { ROSTER_COLUMNS, RosterColumn as Column, RosterLayout, rosterLayout, withAttributes } from './rosterColumns';
 
 export { ROSTER_COLUMNS };
 export const ROSTER_SHEET = 'Roster';
+/** The column listing the selected Google Groups (Settings → App groups) each account belongs to. */
+export const GROUPS_COLUMN = 'Groups';
 
 export function accountToRow(a: Account): string[] {
   return [a.id, a.email, a.name, a.roles.join(', '), a.status, a.permissions.join(', '), a.source, a.orgUnitPath, a.lastSynced, a.syncedStatus, a.outOfScopeSince].map(asText);
+}
+
+/** An account's cells in the layout's column order: ours, then the mapped attributes (and Groups). */
+function cellsOf(a: Account, attributeNames: readonly string[]): string[] {
+  const cells = accountToRow(a);
+  for (const name of attributeNames) cells.push(asText(name === GROUPS_COLUMN ? (a.groups ?? []).join(', ') : a.attributes?.[name] ?? ''));
+  return cells;
 }
 
 /** The value asText wrote. Names are kept exactly (a directory name is compared as is); other cells are trimmed. */
@@ -23,8 +32,10 @@ function fromRosterCell(value: unknown, exact: boolean): string {
 
 /** The roster as last read or written in this execution; `accounts` (row order) is rebuilt from byId when needed. */
 interface RosterCache {
-  /** Where our columns are in this sheet (rosterColumns.ts). */
+  /** Where our columns are in this sheet (rosterColumns.ts), the mapped attributes' after ROSTER_COLUMNS. */
   layout: RosterLayout;
+  /** The mapped attributes' column names, in layout order. */
+  attributeNames: readonly string[];
   byId: Map<string, Account>;
   rowOf: Map<string, number>;
   accounts: Account[] | null;
@@ -40,7 +51,15 @@ export class SheetRoster implements RosterPort {
   readonly kind = ROSTER_SHEET;
   private cache: RosterCache | null = null;
 
-  constructor(private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet) {}
+  /** `attributeNames`: the mapped attributes (Settings → Attributes), one column each, and GROUPS_COLUMN when app groups are selected. */
+  constructor(
+    private readonly spreadsheet: GoogleAppsScript.Spreadsheet.Spreadsheet,
+    private readonly attributeNames: readonly string[] = [],
+  ) {}
+
+  private header(): string[] {
+    return [...ROSTER_COLUMNS, ...this.attributeNames];
+  }
 
   private sheet(): GoogleAppsScript.Spreadsheet.Sheet {
     const existing = this.spreadsheet.getSheetByName(ROSTER_SHEET);
@@ -50,7 +69,7 @@ export class SheetRoster implements RosterPort {
     if (this.syncedBefore()) {
       throw new UserError(msg('rosterDeleted', { sheet: ROSTER_SHEET }));
     }
-    return ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
+    return ensureSheet(this.spreadsheet, ROSTER_SHEET, this.header());
   }
 
   /** Whether History records a sync that completed, i.e. the roster sheet existed. Read only when the sheet is missing. */
@@ -79,11 +98,12 @@ export class SheetRoster implements RosterPort {
     if (values.every((row) => row.every((v) => v === '' || v === null))) {
       // An empty sheet (an execution cut off between creating it and writing its header, or an
       // empty sheet a person added to start a new roster): it gets the header and holds no accounts.
-      writeBlock(sheet, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
-      return { layout: layoutOf([...ROSTER_COLUMNS], ROSTER_COLUMNS.length), byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [] };
+      const header = this.header();
+      writeBlock(sheet, 1, [header], header.length);
+      return { layout: layoutOf(header, header.length, this.attributeNames), attributeNames: this.attributeNames, byId: new Map<string, Account>(), accounts: [], rowOf: new Map<string, number>(), lastRow: 1, problems: [] };
     }
     const header = (values[0] ?? []).map((h) => String(h).trim());
-    const layout = layoutOf(header, values[0]?.length ?? 0);
+    const layout = layoutOf(header, values[0]?.length ?? 0, this.attributeNames);
     const at = layout.at;
     const accounts: Account[] = [];
     const byId = new Map<string, Account>();
@@ -98,12 +118,17 @@ export class SheetRoster implements RosterPort {
       if (typeof parsed === 'string') problems.push({ row: r + 1, message: parsed });
       else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
       else {
+        this.attributeNames.forEach((name, i) => {
+          const value = fromCell(values[r][at[ROSTER_COLUMNS.length + i]]);
+          if (name === GROUPS_COLUMN) parsed.groups = list(value.toLowerCase());
+          else (parsed.attributes ??= {})[name] = value;
+        });
         accounts.push(parsed);
         byId.set(parsed.id, parsed);
         rowOf.set(parsed.id, r + 1);
       }
     }
-    return { layout, byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
+    return { layout, attributeNames: this.attributeNames, byId, rowOf, accounts, lastRow: Math.max(values.length, 1), problems };
   }
 
   /** An empty roster started on purpose (the sidebar's "Start a new roster"): the sheet with its header, nothing else. */
@@ -111,12 +136,13 @@ export class SheetRoster implements RosterPort {
     this.cache = null;
     const existing = this.spreadsheet.getSheetByName(ROSTER_SHEET);
     if (!existing) {
-      ensureSheet(this.spreadsheet, ROSTER_SHEET, [...ROSTER_COLUMNS]);
+      ensureSheet(this.spreadsheet, ROSTER_SHEET, this.header());
       return;
     }
     const rows = existing.getDataRange().getValues().slice(1).filter((row) => row.some((v) => v !== '' && v !== null)).length;
     if (rows) throw new UserError(msg('rosterNotEmpty', { sheet: ROSTER_SHEET, count: rows }));
-    writeBlock(existing, 1, [[...ROSTER_COLUMNS]], ROSTER_COLUMNS.length);
+    const header = this.header();
+    writeBlock(existing, 1, [header], header.length);
   }
 
   checkWritable(): void {
@@ -185,15 +211,15 @@ function placeChanges(state: RosterCache, changes: Change[]): { placeable: Chang
   const gone: Change[] = [];
   for (const change of changes) {
     const now = state.byId.get(change.accountId);
-    const ok = change.before ? !!now && sameAccount(now, change.before) : !now && !(change.after && state.byId.has(change.after.id));
+    const ok = change.before ? !!now && sameAccount(now, change.before, state.attributeNames) : !now && !(change.after && state.byId.has(change.after.id));
     (ok ? placeable : gone).push(change);
   }
   return { placeable, gone };
 }
 
-function sameAccount(a: Account, b: Account): boolean {
-  const theirs = accountToRow(b);
-  return accountToRow(a).every((cell, k) => fromRosterCell(cell, k === COLUMN.Name) === fromRosterCell(theirs[k], k === COLUMN.Name));
+function sameAccount(a: Account, b: Account, attributeNames: readonly string[]): boolean {
+  const theirs = cellsOf(b, attributeNames);
+  return cellsOf(a, attributeNames).every((cell, k) => fromRosterCell(cell, k === COLUMN.Name) === fromRosterCell(theirs[k], k === COLUMN.Name));
 }
 
 /**
@@ -211,9 +237,9 @@ function writeChecked(sheet: GoogleAppsScript.Spreadsheet.Sheet, state: RosterCa
     if (row) planned.set(row, change.accountId);
     if (!change.after) {
       if (row) deletions.push(row);
-    } else if (row) rows.set(row, accountToRow(change.after));
+    } else if (row) rows.set(row, cellsOf(change.after, state.attributeNames));
     else {
-      appended.push(accountToRow(change.after));
+      appended.push(cellsOf(change.after, state.attributeNames));
       appendedIds.push(change.accountId);
     }
   }
@@ -246,7 +272,7 @@ function rowsHold(sheet: GoogleAppsScript.Spreadsheet.Sheet, state: RosterCache,
   const idAt = rowIndex(state);
   return fresh.every((cells, i) => {
     const account = state.byId.get(idAt.get(start + i) ?? '');
-    return !!account && sameCells(cells, accountToRow(account), state.layout);
+    return !!account && sameCells(cells, cellsOf(account, state.attributeNames), state.layout);
   });
 }
 
@@ -287,11 +313,12 @@ function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache
   let bridgeable = true;
   for (let i = 0; i < height; i++) {
     const account = cache.byId.get(idAt.get(start + i) ?? '');
-    const holds = !!account && sameCells(fresh[i], accountToRow(account), layout);
+    const unchanged = account && cellsOf(account, cache.attributeNames);
+    const holds = !!unchanged && sameCells(fresh[i], unchanged, layout);
     const changed = rows.get(start + i);
     if (changed && !holds) return false;
     if (changed) values.push(changed);
-    else if (holds) values.push(accountToRow(account!));
+    else if (holds) values.push(unchanged);
     else bridgeable = false;
   }
   if (bridgeable) writeRows(sheet, layout, start, values, false);
@@ -300,7 +327,7 @@ function writeSpan(sheet: GoogleAppsScript.Spreadsheet.Sheet, cache: RosterCache
 }
 
 /**
- * Rows of cells (in ROSTER_COLUMNS order) written into our columns only: one setValues per run of
+ * Rows of cells (in layout order: ROSTER_COLUMNS, then the mapped attributes) written into our columns only: one setValues per run of
  * adjacent columns of ours, so a column a person put between two of ours is never written.
  */
 function writeRows(sheet: GoogleAppsScript.Spreadsheet.Sheet, layout: RosterLayout, startRow: number, values: string[][], mayGrow: boolean): void {
@@ -318,8 +345,8 @@ function sameCells(actual: unknown[], expected: string[], layout: RosterLayout):
 /** Position of each column in ROSTER_COLUMNS (and in accountToRow's cells). */
 const COLUMN = Object.fromEntries(ROSTER_COLUMNS.map((name, k) => [name, k])) as Record<Column, number>;
 
-/** The layout of a header, or the error that says what is wrong with it. */
-function layoutOf(header: string[], usedWidth: number): RosterLayout {
+/** The layout of a header with the mapped attributes' columns, or the error that says what is wrong with it. */
+function layoutOf(header: string[], usedWidth: number, attributeNames: readonly string[]): RosterLayout {
   const layout = rosterLayout(header, usedWidth);
   if ('problem' in layout) {
     throw new UserError(
@@ -328,16 +355,17 @@ function layoutOf(header: string[], usedWidth: number): RosterLayout {
         : msg('rosterColumnsMoved', { sheet: ROSTER_SHEET, columns: ROSTER_COLUMNS.join(', ') }),
     );
   }
-  return layout;
+  return withAttributes(layout, header, usedWidth, attributeNames);
 }
 
 /**
- * A roster of an earlier version gets the columns it lacks at the right of everything the sheet
- * holds, with the first write of an execution (a Preview writes nothing); the rows keep their cells.
+ * A roster of an earlier version, or one with newly mapped attributes, gets the columns it lacks at
+ * the right of everything the sheet holds (the right-most of ours, side by side), with the first write
+ * of an execution (a Preview writes nothing); the rows keep their cells.
  */
 function extendHeader(sheet: GoogleAppsScript.Spreadsheet.Sheet, layout: RosterLayout): void {
   if (!layout.added.length) return;
-  const first = layout.at[ROSTER_COLUMNS.length - layout.added.length] + 1;
+  const first = layout.width - layout.added.length + 1;
   const needed = first + layout.added.length - 1 - sheet.getMaxColumns();
   if (needed > 0) sheet.insertColumnsAfter(sheet.getMaxColumns(), needed);
   writeBlock(sheet, 1, [layout.added], layout.added.length, false, first);
