@@ -107,6 +107,8 @@ export interface ApplyResult {
 export interface RosterReadProblem {
   row: number;
   message: string;
+  /** When the row holds an ID an earlier row holds too: that row, and the ID. */
+  sameIdAs?: { row: number; id: string };
 }
 
 /** The destination: a Sheet (embedded default) or a SCIM 2.0 app. */

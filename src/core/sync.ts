@@ -2,7 +2,7 @@
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
 import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryEntry, Plan, SyncKind, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
-import { ApplyResult, BlobStore, Services } from './ports';
+import { ApplyResult, BlobStore, RosterReadProblem, Services } from './ports';
 import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, UNREADABLE_SETTINGS, evenIfStoreFull, readNumber, readSettings } from './config';
@@ -462,12 +462,20 @@ export function useAppGroups(svc: Services, snapshot: DirectorySnapshot): void {
 
 export function readRoster(svc: Services): Account[] {
   const { accounts, problems } = svc.roster.readAll();
-  if (problems.length) {
-    const first = problems[0];
-    throw new UserError(msg('rosterRowInvalid', { row: first.row, sheet: svc.roster.kind, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` }));
-  }
+  if (problems.length) throw new UserError(rosterProblem(svc.roster.kind, problems));
   refuseEmptied(svc, accounts);
   return accounts;
+}
+
+/** What is wrong with the roster's rows, in words: an ID on two rows first (an account may have been written over), else the first row. */
+export function rosterProblem(sheet: string, problems: RosterReadProblem[]): Message {
+  const twice = problems.filter((p) => p.sameIdAs);
+  if (twice.length) {
+    const { row, sameIdAs } = twice[0];
+    return msg('rosterIdTwice', { id: sameIdAs!.id, first: sameIdAs!.row, row, sheet, more: twice.length > 1 ? ` (and ${twice.length - 1} more IDs on two rows)` : '' });
+  }
+  const first = problems[0];
+  return msg('rosterRowInvalid', { row: first.row, sheet, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` });
 }
 
 /**

@@ -904,6 +904,64 @@ rec.test('concurrent edits', 'people sort, insert and delete roster rows before 
   rec.note(`${done.length} edits by a person during one sync (${[...new Set(done)].join(', ')}); ${written} accounts written in that sync, the rest by the next`);
 });
 
+rec.test('concurrent edits', 'a sort landing in the instant between a write\'s check and the write (which Apps Script cannot make one step): the next sync finds the account on two rows and writes nothing until the roster is restored; a row deleted in its place comes back with its decision', () => {
+  // Every student carries a local decision (a permission), so whatever row a misplaced write or deletion takes has one.
+  const roster = () => {
+    const w = busyRoster();
+    w.call('updateAccounts', { ids: w.roster().filter((r) => r.Roles === 'student').map((r) => r.ID), grant: ['reports'] });
+    return w;
+  };
+  const twin = roster();
+  twin.call('syncNow', { allowDestructive: 100000 });
+  const expected = twin.roster();
+  const outcomes: string[] = [];
+  for (const [method, what] of [['Range.setValues', 'a span write'], ['Sheet.deleteRows', 'a row deletion']] as const) {
+    const w = roster();
+    const sheet = rosterSheet(w);
+    const before = sheetDump(w, 'Roster');
+    // The first check of a span (a read of a few rows) passes; the person's sort lands before the call it guards.
+    let checked = false;
+    let sorted = false;
+    sheet.beforeCall = (m, rows) => {
+      if (!sorted && checked && m === method) {
+        sheet.personSorts(2, EMAIL_COL);
+        sorted = true;
+      }
+      if (m === 'Range.getValues' && rows && rows.count < sheet.lastRow() - 1) checked = true;
+    };
+    w.call('syncNow', { allowDestructive: 100000 });
+    sheet.beforeCall = null;
+    expect(sorted).toBe(true);
+    expect(sheetDump(w, 'Roster')).not.toBe(before);
+    const ids = w.roster().map((r) => r.ID);
+    const twice = [...new Set(ids.filter((id, i) => ids.indexOf(id) !== i))];
+    later(w);
+    if (method === 'Range.setValues') {
+      // Written over a moved row: the next sync refuses, naming an ID on two rows, and writes nothing.
+      expect(twice.length).toBeGreaterThan(0);
+      const dump = sheetDump(w, 'Roster');
+      const refused = w.call('syncNow', { allowDestructive: 100000 });
+      expect(refused).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('rosterIdTwice')), fix: CATALOG.rosterIdTwice.fix });
+      expect(twice).toContain(refused.message.match(/The ID (\d+)/)![1]);
+      expect(sheetDump(w, 'Roster')).toBe(dump);
+      expect(w.call('runFinalizeChecks').checks.find((c: Json) => c.status === 'warning' && /on two rows/.test(c.found))).toBeDefined();
+      // The person deletes one row of each pair (as the fix says): the next sync rewrites those accounts and recreates those written over.
+      for (const id of twice) sheet.personDeletesRow(sheet.rows.findIndex((r) => r && String(r[ID_COL]) === id) + 1);
+    } else {
+      // A deletion that took another row: nobody is on two rows; that account (with a permission) is recreated by the next sync.
+      expect(twice).toEqual([]);
+      const present = new Set(ids);
+      const takenInPlace = expected.filter((r) => !present.has(r.ID) && r.Status !== 'deleted' && r.Permissions.includes('reports'));
+      expect(takenInPlace.length).toBeGreaterThan(0);
+    }
+    expect(w.call('syncNow', { allowDestructive: 100000 }).state).toBe('done');
+    expect({ what, ...compareRoster(w, expected) }).toEqual({ what, lost: 0, duplicated: 0, extra: 0, differing: 0 });
+    outcomes.push(`${what}: ${twice.length ? `${twice.length} IDs on two rows, refused until one row of each pair was deleted` : 'another row deleted, recreated with its decision by the next sync'}`);
+    rec.count('faultScenarios');
+  }
+  rec.note(outcomes.join('; '));
+});
+
 // ---------- mass changes, however they arrive ----------
 
 const counted = (w: World) => w.roster().filter((r) => r.Source === 'synced' && r.Status !== 'deleted').length;

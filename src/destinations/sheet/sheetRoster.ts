@@ -116,7 +116,7 @@ export class SheetRoster implements RosterPort {
       const rawId = values[r][at[COLUMN.ID]];
       const parsed = typeof rawId === 'number' ? `the ID is stored as a number (${rawId}) and has lost digits; format the ID column as plain text and paste the id again` : parseRow(cell);
       if (typeof parsed === 'string') problems.push({ row: r + 1, message: parsed });
-      else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
+      else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}`, sameIdAs: { row: rowOf.get(parsed.id)!, id: parsed.id } });
       else {
         this.attributeNames.forEach((name, i) => {
           const value = fromCell(values[r][at[ROSTER_COLUMNS.length + i]]);
