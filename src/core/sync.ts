@@ -588,7 +588,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
-    const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has, on an account whose email a Google user has)';
+    const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has on an account whose email a Google user has, or an email another account keeps)';
     notes.push(`${job.held} changes ${why}${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them and why.`);
   }
   if (job.postponed) {

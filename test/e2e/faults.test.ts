@@ -962,6 +962,42 @@ rec.test('concurrent edits', 'a sort landing in the instant between a write\'s c
   rec.note(outcomes.join('; '));
 });
 
+rec.test('identities', 'a synced user renamed to a manual account\'s email never leaves two accounts with one email in the roster: the rename is held and named with the fix; two people swapping emails still swap', () => {
+  const w = world();
+  w.save({ cooldownMinutes: 0 });
+  w.call('syncNow', {});
+  const nurse = `nurse@${DEMO_DOMAIN}`;
+  const manual = w.call('addAccount', { name: 'Visiting Nurse', email: nurse, role: 'teacher' });
+  const [renamed, a, b] = w.roster().filter((r) => r.Roles === 'student' && r.Status === 'active');
+  w.rt.directory.renameEmail(renamed.Email, nurse, false);
+  // Two people exchange addresses in the same sync: each address is freed by the other's rename.
+  w.rt.directory.renameEmail(a.Email, `swap.${a.Email}`, false);
+  w.rt.directory.renameEmail(b.Email, a.Email, false);
+  w.rt.directory.renameEmail(`swap.${a.Email}`, b.Email, false);
+  later(w);
+  const r = w.call('syncNow', {});
+  expect(r).toMatchObject({ state: 'done', applied: { update: 2 } });
+  const rows = w.roster();
+  const live = rows.filter((x) => x.Status !== 'deleted').map((x) => x.Email.toLowerCase());
+  expect(live.length).toBe(new Set(live).size);
+  expect(rows.find((x) => x.ID === renamed.ID)).toMatchObject({ Email: renamed.Email, Status: 'active' });
+  expect(rows.find((x) => x.ID === manual.id)).toMatchObject({ Email: nurse, Source: 'manual', Name: 'Visiting Nurse' });
+  expect(rows.find((x) => x.ID === a.ID)!.Email).toBe(b.Email);
+  expect(rows.find((x) => x.ID === b.ID)!.Email).toBe(a.Email);
+  // Named with the fix in Preview; History counts it as held (a warning, not a success).
+  const held = w.call('previewSync').held;
+  expect(held).toHaveLength(1);
+  expect(held[0].why).toBe(`${CATALOG.emailTaken.text.replace('{previous}', renamed.Email).replace('{email}', nurse).replace('{holder}', `Visiting Nurse, manual account ${manual.id}`)} ${CATALOG.emailTaken.fix}`);
+  expect(newest(w)).toMatchObject({ Outcome: 'warning', Message: expect.stringContaining('1 changes held back') });
+  // The admin's fix: the manual account deleted; the next sync writes the new address.
+  w.call('updateAccounts', { ids: [manual.id], status: 'deleted' });
+  later(w);
+  expect(w.call('syncNow', {})).toMatchObject({ state: 'done', applied: { update: 1 } });
+  expect(w.roster().find((x) => x.ID === renamed.ID)).toMatchObject({ Email: nurse, Status: 'active' });
+  rec.count('faultScenarios', 2);
+  rec.count('accountsChecked', rows.length);
+});
+
 // ---------- mass changes, however they arrive ----------
 
 const counted = (w: World) => w.roster().filter((r) => r.Source === 'synced' && r.Status !== 'deleted').length;
