@@ -943,6 +943,7 @@ rec.test('concurrent edits', 'a sort landing in the instant between a write\'s c
       const refused = w.call('syncNow', { allowDestructive: 100000 });
       expect(refused).toMatchObject({ state: 'failed', message: expect.stringMatching(catalog('rosterIdTwice')), fix: CATALOG.rosterIdTwice.fix });
       expect(twice).toContain(refused.message.match(/The ID (\d+)/)![1]);
+      rec.count('windowWritesOverDuplicates', sheetDump(w, 'Roster') === dump ? 0 : 1);
       expect(sheetDump(w, 'Roster')).toBe(dump);
       expect(w.call('runFinalizeChecks').checks.find((c: Json) => c.status === 'warning' && /on two rows/.test(c.found))).toBeDefined();
       // The person deletes one row of each pair (as the fix says): the next sync rewrites those accounts and recreates those written over.
@@ -979,6 +980,7 @@ rec.test('identities', 'a synced user renamed to a manual account\'s email never
   expect(r).toMatchObject({ state: 'done', applied: { update: 2 } });
   const rows = w.roster();
   const live = rows.filter((x) => x.Status !== 'deleted').map((x) => x.Email.toLowerCase());
+  rec.count('accountsSharingEmail', live.length - new Set(live).size);
   expect(live.length).toBe(new Set(live).size);
   expect(rows.find((x) => x.ID === renamed.ID)).toMatchObject({ Email: renamed.Email, Status: 'active' });
   expect(rows.find((x) => x.ID === manual.id)).toMatchObject({ Email: nurse, Source: 'manual', Name: 'Visiting Nurse' });
@@ -1439,6 +1441,10 @@ rec.test('corrupt', 'the hidden state sheet keeps, once a sync has planned, only
       `(${Math.max(...planned.map((p) => p.chars)).toLocaleString('en-US')} characters) over ${planned.length} checkpoints` +
       (read.length ? `; before the plan, ${Math.max(...read.map((p) => p.users)).toLocaleString('en-US')} users (${Math.max(...read.map((p) => p.chars)).toLocaleString('en-US')} characters)` : ''),
   );
+  rec.count('stateUsersRead', directoryUsers);
+  rec.count('stateUsersKept', largest);
+  rec.count('stateUsersNeeded', inScope + rosterRows);
+  rec.count('stateUsersBeforePlan', read.length ? Math.max(...read.map((p) => p.users)) : 0);
   rec.count('faultScenarios', 2);
   rec.count('cutPoints');
 });
