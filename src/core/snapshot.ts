@@ -372,6 +372,30 @@ export function keepNeededUsers(p: ReadProgress, store: BlobStore, users: Direct
   p.keptUsers = kept.length;
 }
 
+/** Whether every mapped group's members have been listed (a read one call at a time lists them before any user). */
+export function membersListed(p: ReadProgress): boolean {
+  return p.listings ? p.listings.every((l) => l.kind !== 'members' || l.done) : p.phase === 'users' || p.phase === 'complete';
+}
+
+/** The ids of the members listed so far, of every group read. */
+export function listedMemberIds(p: ReadProgress, store: BlobStore): Set<string> {
+  const keys = p.listings ? pageKeys(p.listings, 'members') : Array.from({ length: p.groupPages }, (_, i) => `${SNAP}groups.${i}`);
+  const ids = new Set<string>();
+  for (const key of keys) {
+    const raw = store.get(key);
+    if (raw !== null) for (const id of (JSON.parse(raw) as GroupMembers).userIds) ids.add(id);
+  }
+  return ids;
+}
+
+/**
+ * Leaves out of the users pages this part read (not yet saved) the users `needed` does not keep, so
+ * a checkpoint in the middle of reading saves only those too.
+ */
+export function leaveOutOfPendingPages(store: WriteBehindStore, needed: (id: string, email: string, orgUnitPath: string) => boolean): void {
+  store.rewritePending(LISTED_USERS_PREFIX, (raw) => JSON.stringify((JSON.parse(raw) as PackedUser[]).filter((u) => needed(u[0], u[1], u[3]))));
+}
+
 function pageKeys(listings: Listing[], kind: 'users' | 'members'): string[] {
   const family = kind === 'users' ? 'users' : 'groups';
   const mine = (l: Listing) => (kind === 'members' ? l.kind === 'members' : l.kind !== 'members');
@@ -415,6 +439,10 @@ export class WriteBehindStore implements BlobStore {
   removePrefix(prefix: string): void {
     for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
     this.inner.removePrefix(prefix);
+  }
+  /** Rewrites the values not yet flushed of keys starting with the prefix. */
+  rewritePending(prefix: string, rewrite: (value: string) => string): void {
+    for (const [key, value] of this.pending) if (key.startsWith(prefix)) this.pending.set(key, rewrite(value));
   }
   /** Drops the writes not yet flushed of keys starting with the prefix, keeping what the inner store holds. */
   discardPending(prefix: string): void {

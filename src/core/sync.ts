@@ -7,7 +7,21 @@ import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } 
 import { Settings, planFingerprint } from './settings';
 import { KEYS, UNREADABLE_SETTINGS, evenIfStoreFull, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
-import { LISTED_USERS_PREFIX, PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, keepNeededUsers, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
+import {
+  LISTED_USERS_PREFIX,
+  PARALLEL_MIN_USERS,
+  ReadProgress,
+  WriteBehindStore,
+  clearSnapshot,
+  keepNeededUsers,
+  leaveOutOfPendingPages,
+  listedMemberIds,
+  loadSnapshot,
+  loadStructure,
+  membersListed,
+  readStep,
+  startRead,
+} from './snapshot';
 import { makePlan } from './plan';
 import { reachedByOuRule } from './rules';
 import { directoryFields } from './attributes';
@@ -255,7 +269,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
   // fit in the budget, not once the budget is already spent. Every part makes at least one step.
   let lastStepMs = -1;
   while (true) {
-    if (lastStepMs >= 0 && svc.remainingMs() <= lastStepMs) return pause(svc, job, partStart);
+    if (lastStepMs >= 0 && svc.remainingMs() <= lastStepMs) return pause(svc, job, partStart, settings);
     let stepStart = svc.clock.nowMs();
     if (svc.clock.nowMs() - lastProgress > 5000) {
       lastProgress = svc.clock.nowMs();
@@ -295,7 +309,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
     if (!batch.length) return finish(svc, job, partStart);
     const unsent = applyBatch(svc, job, batch);
     // Not sent because this execution's time is spent: the next part plans them again and sends them.
-    if (unsent?.until === 'part') return pause(svc, job, partStart);
+    if (unsent?.until === 'part') return pause(svc, job, partStart, settings);
     if (unsent?.until === 'sync') {
       // The destination cannot take more in this sync (a long wait it asked for, the day's quota): a later sync goes on.
       job.postponed = { count: unsent.accountIds.length + plan.changes.length, message: unsent.message, fix: unsent.fix ?? '' };
@@ -365,6 +379,32 @@ function neededUsers(settings: Settings, snapshot: DirectorySnapshot, accounts: 
   }
   for (const g of snapshot.groups) for (const id of g.userIds) ids.add(id);
   return (u) => ids.has(u.id) || emails.has(u.email.toLowerCase()) || reachedByOuRule(settings, u.orgUnitPath);
+}
+
+/**
+ * A checkpoint before the plan: of the users this part read, only those an OU rule reaches, the
+ * members of the groups read, and those the roster (its ids and emails, read cheaply) or a remembered
+ * decision has are saved. Until every group's members are listed, or when the destination cannot
+ * tell its accounts cheaply, every user read is saved (the plan keeps only the needed ones then).
+ * An account added to the roster after this checkpoint whose user was left out is looked up by id
+ * before anything is done to it (confirmUnseen), as any account whose user the listing did not show.
+ */
+function leaveOutWhileReading(svc: Services, state: WriteBehindStore, settings: Settings, read: ReadProgress): void {
+  if (!membersListed(read) || !svc.roster.accountKeys) return;
+  let keys: { ids: string[]; emails: string[] } | null;
+  try {
+    keys = svc.roster.accountKeys();
+  } catch {
+    keys = null; // the plan reads the roster and says what is wrong with it
+  }
+  if (!keys) return;
+  const ids = new Set([...keys.ids, ...listedMemberIds(read, state)]);
+  const emails = new Set(keys.emails.map((e) => e.toLowerCase()));
+  for (const a of loadDecisions(state).values()) {
+    ids.add(a.id);
+    emails.add(a.email.toLowerCase());
+  }
+  leaveOutOfPendingPages(state, (id, email, orgUnitPath) => ids.has(id) || emails.has(email.toLowerCase()) || reachedByOuRule(settings, orgUnitPath));
 }
 
 const DECISIONS_KEY = 'decisions';
@@ -557,8 +597,9 @@ function result(state: SyncState, message: Message, job: Job | null, extra: Part
   };
 }
 
-function pause(svc: Services, job: Job, partStart: number): SyncResult {
+function pause(svc: Services, job: Job, partStart: number, settings: Settings): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
+  if (!job.inc && job.read.keptPages === undefined && svc.state instanceof WriteBehindStore) leaveOutWhileReading(svc, svc.state, settings, job.read);
   // Once the needed users are kept apart, the listings' pages are not saved, and removed once the job that no longer reads them is.
   const compacted = job.read.keptPages !== undefined && svc.state instanceof WriteBehindStore;
   if (compacted) (svc.state as WriteBehindStore).discardPending(LISTED_USERS_PREFIX);
