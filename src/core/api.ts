@@ -487,17 +487,22 @@ export function updateAccounts(svc: Services, raw: unknown) {
       if (JSON.stringify(after) === JSON.stringify(before)) continue;
       changes.push({ kind: changeKindFor(before.status, after.status), accountId: id, email: before.email, name: before.name, reasons: ['changed by an admin in Roster Sync'], before, after });
     }
+    let updated = 0;
+    let failed: { accountId: string; email: string; message: string }[] = [];
     if (changes.length) {
       const result = svc.roster.apply(changes);
       const applied = new Set(result.applied);
       noteDecisions(svc.state, changes.filter((c) => applied.has(c.accountId)).map((c) => c.after!));
+      updated = applied.size;
+      // What the destination refused (a row moved meanwhile, an app's error) is said, never counted as saved.
+      failed = result.failed.map((f) => ({ ...f, email: byId.get(f.accountId)?.email ?? '' }));
     }
     if (exclude) {
       const emails = ids.map((id) => byId.get(id)!).filter((acc) => acc.source === 'synced').map((acc) => acc.email.toLowerCase());
       const saved = storeSettings(svc, { ...settings, exclude: [...new Set([...settings.exclude, ...emails])] });
       recordSettingsChange(svc, svc.session.activeUserEmail(), describeSettingsChange(settings, saved));
     }
-    return { updated: changes.length };
+    return { updated, failed };
   });
 }
 

@@ -29,6 +29,8 @@ type Check = {
   title: string;
   /** Checks that must not fail for this one to say anything of its own (the root causes it shares). */
   needs?: string[];
+  /** Says nothing of its own while the settings cannot be read (the Settings check says why, with the fix). */
+  readsSettings?: true;
   run: (svc: Services, settings: Settings | null) => Omit<CheckResult, 'id' | 'title'>;
 };
 
@@ -113,6 +115,7 @@ const CHECKS: Check[] = [
     id: 'mappings',
     needs: ['apiAccess', 'readOrgUnits', 'readGroups'],
     title: 'Every mapped OU and group exists and matches someone',
+    readsSettings: true,
     run: (svc, settings) => {
       if (!settings) return failWith(msg('corruptSettings', { problem: 'see the Settings check' }));
       if (!settings.rules.length) return { status: 'warning', found: msg('noRules').text, fix: msg('noRules').fix };
@@ -153,6 +156,7 @@ const CHECKS: Check[] = [
   {
     id: 'destination',
     title: 'The roster destination can be read and written',
+    readsSettings: true,
     // Each destination knows how to check itself (a sheet: writable and readable; an app: a cheap probe).
     run: (svc, settings) => {
       const destination = svc.destinations.get(settings?.destination ?? EMBEDDED_DESTINATION);
@@ -193,9 +197,12 @@ export function runChecks(svc: Services): CheckResult[] {
     settings = null;
   }
   const done = new Map<string, CheckResult>();
+  const settingsCheck = CHECKS.find((c) => c.id === 'settings')!;
   for (const check of CHECKS) {
     const blocker = (check.needs ?? []).map((id) => done.get(id)).find((r) => r && (r.status === 'fail' || r.status === 'notRun'));
-    done.set(check.id, blocker ? notRun(check, blocker) : runOne(svc, check, settings));
+    if (blocker) done.set(check.id, notRun(check, blocker));
+    else if (check.readsSettings && !settings) done.set(check.id, { id: check.id, title: check.title, status: 'notRun', found: `Not run: the settings cannot be read (see “${settingsCheck.title}”).`, fix: '' });
+    else done.set(check.id, runOne(svc, check, settings));
   }
   return [...done.values()];
 }

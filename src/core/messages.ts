@@ -273,6 +273,10 @@ export const CATALOG = {
     text: 'No SCIM token is saved for {user}.',
     fix: 'Sign in as the sync account ({user}) and paste the app\'s SCIM token under Settings → Destination; tokens are kept per person and never shown again.',
   },
+  scimTokenUnbound: {
+    text: 'The SCIM token of {user} was saved by an earlier version of Roster Sync, which did not record the address it was meant for, and no sync has gone to {baseUrl} yet: the token is not sent there.',
+    fix: 'If {baseUrl} is the app\'s right address, sign in as the sync account ({user}) and paste the app\'s token again under Settings → Destination (it is then bound to this address); otherwise set the base URL back.',
+  },
   scimTokenOtherUrl: {
     text: 'The SCIM token of {user} was saved for {savedFor}, but the SCIM base URL is now {baseUrl}: the token is sent only to the address it was saved for, so nothing was sent.',
     fix: 'If {baseUrl} is the app\'s right address, sign in as the sync account ({user}) and paste the app\'s token again under Settings → Destination; otherwise set the base URL back.',

@@ -4,7 +4,8 @@ import { CHANGE_KINDS, ChangeKind, SyncOutcome, SyncTrigger, summarize } from '.
 import { ReportDraft } from './reports';
 import { Services } from './ports';
 import { Settings } from './settings';
-import { KEYS, evenIfStoreFull, readSettings } from './config';
+import { KEYS, readSettings } from './config';
+import { toMessage } from './messages';
 
 /** The last problem the admins were emailed about, so an hourly schedule does not repeat it hourly. */
 export const NOTICE_KEY = 'lastNotice';
@@ -19,16 +20,34 @@ export function notify(svc: Services, trigger: SyncTrigger, outcome: SyncOutcome
 /** True when this problem was not reported in the last day; records it as reported now. */
 export function noticeIsNew(svc: Services, signature: string): boolean {
   const now = svc.clock.nowMs();
-  let last: { signature?: string; at?: number } = {};
+  const last = [readNotice(svc.config.get(NOTICE_KEY)), readNotice(svc.state.get(NOTICE_KEY))].find((n) => n.signature === signature);
+  if (last && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
+  const record = JSON.stringify({ signature, at: now });
   try {
-    last = JSON.parse(svc.config.get(NOTICE_KEY) ?? '{}') ?? {};
-  } catch {
-    // An unreadable record only means the problem is reported again.
+    svc.config.set(NOTICE_KEY, record);
+  } catch (error) {
+    // A full property store (itself the problem, maybe): the state sheet remembers it, so an hourly schedule does not mail hourly.
+    if (toMessage(error).id !== 'propertyStoreFull') throw error;
+    evenIfStateUnwritable(() => svc.state.set(NOTICE_KEY, record));
   }
-  if (last.signature === signature && typeof last.at === 'number' && now - last.at < NOTICE_REPEAT_MS) return false;
-  // A full store cannot remember the notice: the admins hear of it again next time rather than never.
-  evenIfStoreFull(() => svc.config.set(NOTICE_KEY, JSON.stringify({ signature, at: now })));
   return true;
+}
+
+function readNotice(raw: string | null): { signature?: string; at?: number } {
+  try {
+    return (JSON.parse(raw ?? '{}') as { signature?: string; at?: number }) ?? {};
+  } catch {
+    return {}; // an unreadable record only means the problem is reported again
+  }
+}
+
+/** The state sheet may be unwritable too (protected, deleted): the admins then hear of it again next time rather than never. */
+function evenIfStateUnwritable(write: () => void): void {
+  try {
+    write();
+  } catch {
+    // nothing more to remember it in
+  }
 }
 
 /** Changes of each kind named in a report email; the sidebar's History has the whole report. */

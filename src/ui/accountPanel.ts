@@ -117,7 +117,8 @@ function saveAccount(): Promise<void> {
     return Promise.resolve();
   }
   return call('updateAccounts', { ids: [a.id], status, grant, revoke }).then(
-    () => {
+    (r) => {
+      if (r.failed.length) return say($('apMsg'), 'error', 'Not saved: ' + r.failed[0].message + '.', 'Reload the account and try again.');
       say($('apMsg'), 'ok', 'Saved ' + (a.name || a.email) + '.', '');
       emit('roster');
       return readDetails(a);

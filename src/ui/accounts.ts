@@ -213,6 +213,12 @@ function bulk(edit: BulkEdit, btn: HTMLButtonElement, done: string): void {
   if (!ids.length) return;
   void busy(btn, () =>
     call('updateAccounts', { ...edit, ids }).then((r) => {
+      if (r.failed.length) {
+        const first = r.failed[0];
+        say($('accMsg'), 'warn', done + ': ' + plural(r.updated, 'account') + '; ' + plural(r.failed.length, 'account') + ' could not be changed (first: ' + first.email + ', ' + first.message + ').', 'Reload the list and try those again.');
+        view.selected.clear();
+        return loadAccounts();
+      }
       const which = r.updated === ids.length ? ' (' + namesOf(chosen) + ').' : ' of the ' + ids.length + ' selected (' + namesOf(chosen) + '); the others needed no change.';
       say($('accMsg'), 'ok', done + ': ' + plural(r.updated, 'account') + which, '');
       view.selected.clear();

@@ -77,8 +77,9 @@ function recreatedChoice(old: { accountId: string; text: string; fix: string }):
   const remove = h('button', { type: 'button', class: 'btn small' }, 'Delete the old account');
   remove.addEventListener('click', () => {
     void busy(remove, () =>
-      call('updateAccounts', { ids: [old.accountId], status: 'deleted' }).then(() => {
+      call('updateAccounts', { ids: [old.accountId], status: 'deleted' }).then((r) => {
         emit('roster');
+        if (r.failed.length) return say($('explainMsg'), 'error', 'The old account was not deleted: ' + r.failed[0].message + '.', 'Explain the user again and retry.');
         syncThisUser();
       }, (e) => sayError($('explainMsg'), e)),
     );

@@ -142,6 +142,25 @@ test('a deleted synced account comes back on the next sync, an excluded one does
   expect(w.settings().exclude).toEqual([b.Email]);
 });
 
+test('an account edit the sheet could not take (its row deleted by a person meanwhile) is reported, not counted as saved', () => {
+  const w = world();
+  w.call('syncNow', {});
+  const [a, b] = w.roster().filter((r) => r.Roles === 'student');
+  const sheet = w.rt.sheetData(w.rt.activeSpreadsheetId, 'Roster');
+  const rowOfA = w.rt.sheetValues('Roster').findIndex((r) => r[0] === a.ID) + 1;
+  // Right after the edit read the roster (its first read), a person deletes a's row.
+  let reads = 0;
+  sheet.beforeCall = (method) => {
+    if (method === 'Range.getValues' && ++reads === 2) sheet.personDeletesRow(rowOfA);
+  };
+  const r = w.call('updateAccounts', { ids: [a.ID, b.ID], status: 'disabled' });
+  sheet.beforeCall = null;
+  expect(reads).toBeGreaterThan(2);
+  expect(r).toEqual({ updated: 1, failed: [{ accountId: a.ID, email: a.Email, message: expect.stringContaining('moved, edited or removed in the sheet') }] });
+  expect(byEmail(w, b.Email)!.Status).toBe('disabled');
+  expect(byEmail(w, a.Email)).toBeUndefined();
+});
+
 test('a locally disabled account stays disabled across syncs', () => {
   const w = world();
   w.call('syncNow', {});

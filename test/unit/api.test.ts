@@ -81,7 +81,7 @@ test('accounts: add a manual account, refuse a duplicate email, disable in bulk,
   const students = api.getAccounts(w.svc, { tab: 'student' });
   expect(students.rows.map((r) => r.email)).toEqual(['ana@school.example', 'ben@school.example', 'cy@school.example']);
   expect(students.tabCounts).toMatchObject({ all: 7, student: 3, teacher: 4, admin: 2 });
-  expect(api.updateAccounts(w.svc, { ids: ['100000000000000000001', '100000000000000000002'], status: 'disabled', grant: ['reports'] })).toEqual({ updated: 2 });
+  expect(api.updateAccounts(w.svc, { ids: ['100000000000000000001', '100000000000000000002'], status: 'disabled', grant: ['reports'] })).toEqual({ updated: 2, failed: [] });
   expect(api.getAccounts(w.svc, { status: 'disabled' }).rows.map((r) => [r.email, r.permissions])).toEqual([
     ['ana@school.example', ['reports']],
     ['ben@school.example', ['reports']],
@@ -135,7 +135,7 @@ test('account edits wait for a sync part that holds the lock, and change nothing
   expect(w.roster.byEmail('ana@school.example')!.status).toBe('active');
   expect(w.roster.byEmail('coach@other.example')).toBeUndefined();
   w.lock.heldElsewhere = false;
-  expect(api.updateAccounts(w.svc, { ids: [ana.id], status: 'disabled' })).toEqual({ updated: 1 });
+  expect(api.updateAccounts(w.svc, { ids: [ana.id], status: 'disabled' })).toEqual({ updated: 1, failed: [] });
   expect(w.lock.held).toBe(false);
 });
 

@@ -49,8 +49,11 @@ afterAll(async () => {
   await closeHttpWorker();
 });
 
-/** The fixture loaded with today's bundle, an hour after the export (past the cooldown, inside every grace period). */
-async function installed(fixture: Fixture): Promise<SimRuntime> {
+/** A request the script sent: where, and with which Authorization header. */
+type Sent = { url: string; authorization: string };
+
+/** The fixture loaded with today's bundle, an hour after the export (past the cooldown, inside every grace period); `sent` records every web request. */
+async function installed(fixture: Fixture, sent?: Sent[]): Promise<SimRuntime> {
   let rt: SimRuntime;
   if (fixture.app) {
     server ??= await startScimServer({ token: TOKEN });
@@ -58,7 +61,19 @@ async function installed(fixture: Fixture): Promise<SimRuntime> {
     await server.set({ token: TOKEN });
     await server.restore(fixture.app);
     await server.clearLog();
-    rt = loadFixture(fixture, { urlFetch: forwardTo(new SyncHttp(), fixture.app.baseUrl, server.baseUrl), scimToken: TOKEN });
+    const http = forwardTo(new SyncHttp(), fixture.app.baseUrl, server.baseUrl);
+    const recorded: typeof http = {
+      fetch: (url, params, exec) => {
+        const headers = ((params as { headers?: Record<string, string> } | undefined)?.headers ?? {});
+        sent?.push({ url, authorization: headers.Authorization ?? headers.authorization ?? '' });
+        return http.fetch(url, params, exec);
+      },
+      fetchAll: http.fetchAll && ((requests, exec) => {
+        for (const q of requests) sent?.push({ url: q.url, authorization: String((q.headers as Record<string, string> | undefined)?.Authorization ?? '') });
+        return http.fetchAll!(requests, exec);
+      }),
+    };
+    rt = loadFixture(fixture, { urlFetch: recorded, scimToken: TOKEN });
   } else {
     rt = loadFixture(fixture);
   }
@@ -173,6 +188,33 @@ describe.each(idle)('upgrading from %s', (name) => {
   }
 });
 
+describe('a token saved by the first release, which did not record the address it was for', () => {
+  const fixture = readFixture('v0.1.0/scim');
+
+  test('a base URL changed (by a co-admin, say) before the new version first syncs: the token is sent nowhere, and the sidebar says why', async () => {
+    const sent: Sent[] = [];
+    const rt = await installed(fixture, sent);
+    // The earlier version's document, as its sidebar saved it, with another host.
+    const key = settingsKey(rt);
+    const doc = JSON.parse(storedSettings(rt)!);
+    doc.scim.baseUrl = 'https://collector.example.net/scim/v2';
+    rt.properties.script.map.set(key, JSON.stringify(doc));
+    const result = call(rt, 'syncNow', {});
+    expect(result.state).toBe('failed');
+    expect(result.message).toContain('was saved by an earlier version of Roster Sync');
+    expect(sent.filter((r) => r.authorization.includes(TOKEN))).toEqual([]);
+    expect(call(rt, 'getState').destinationProblems).toContainEqual(expect.objectContaining({ text: expect.stringContaining('no sync has gone to https://collector.example.net/scim/v2 yet') }));
+  });
+
+  test('the address syncs went to before: the token is bound to it at the first sync and used', async () => {
+    const sent: Sent[] = [];
+    const rt = await installed(fixture, sent);
+    expect(call(rt, 'syncNow', {})).toMatchObject({ state: 'done', applied: noChanges });
+    expect(sent.filter((r) => r.authorization.includes(TOKEN)).length).toBeGreaterThan(0);
+    expect(JSON.parse(rt.properties.user(fixture.meta.syncAccount).map.get(`rs:${rt.activeSpreadsheetId}:scimTokenUrl`) ?? 'null')).toEqual({ savedFor: expect.stringContaining(new URL(fixture.app!.baseUrl).host) });
+  });
+});
+
 describe.each(midSync)('upgrading from %s: a sync part-way when the update lands', (name) => {
   const fixture = readFixture(name);
 
@@ -239,6 +281,13 @@ describe('a rollback: settings saved by a newer version than this one', () => {
     const state = call(rt, 'getState');
     expect(state.settings).toBeUndefined();
     expect(state.settingsError).toEqual({ text: tooNew, fix: CATALOG.settingsTooNew.fix });
+  });
+
+  test('Finalize says it once, in the Settings check, with the fix; the checks that need the settings are not run, nothing is called corrupt', () => {
+    const checks = call(rt, 'runFinalizeChecks').checks;
+    expect(checks.find((c: Json) => c.id === 'settings')).toMatchObject({ status: 'fail', found: tooNew, fix: CATALOG.settingsTooNew.fix });
+    for (const id of ['mappings', 'destination']) expect(checks.find((c: Json) => c.id === id)).toMatchObject({ status: 'notRun', found: expect.stringContaining('the settings cannot be read') });
+    expect(JSON.stringify(checks)).not.toMatch(/corrupt|damaged/i);
   });
 
   test('Preview and Sync now are refused and change nothing', () => {

@@ -24,6 +24,7 @@ import {
 } from './scimConfig';
 import { ScimNotReady, ScimRoster, scimSetupProblem } from './scimRoster';
 import { urlFetchQuotaFor } from './quota';
+import { hasLedger } from './ledger';
 
 declare module '../../core/destination' {
   interface DestinationSettingsMap {
@@ -61,7 +62,9 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
     const problem = scimSetupProblem(settings?.scim ?? null, readScimToken(secrets), syncAccount);
     if (problem || !settings) return new ScimNotReady(problem!);
     const scim = settings.scim!;
-    bindLegacyScimToken(secrets, scim.baseUrl);
+    // A token saved by an earlier version (no address recorded) is bound to the base URL only when
+    // syncs already went there (its ledger is there): a base URL changed before that gets nothing.
+    if (hasLedger(state, scim.baseUrl)) bindLegacyScimToken(secrets, scim.baseUrl);
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
@@ -109,7 +112,8 @@ function tokenProblem(svc: Services, settings: ScimSettings | null): Message | n
   const syncAccount = svc.config.get(KEYS.syncAccount) ?? '';
   const mine = syncAccount === svc.session.activeUserEmail() && scimTokenView(svc.secrets).saved;
   const savedFor = mine ? scimTokenAddress(svc.secrets) : svc.config.get(TOKEN_SAVED_FOR_KEY);
-  // A token saved by an earlier version (no address recorded) is bound at its next use, to the address saved then.
-  if (savedFor === null || savedFor === canonicalBaseUrl(settings.baseUrl)) return null;
+  if (savedFor === canonicalBaseUrl(settings.baseUrl)) return null;
+  // A token saved by an earlier version (no address recorded) is bound at its next use, if syncs went to this address before.
+  if (savedFor === null) return hasLedger(svc.state, settings.baseUrl) ? null : msg('scimTokenUnbound', { baseUrl: settings.baseUrl, user: syncAccount || 'the sync account' });
   return tokenElsewhere(savedFor, settings.baseUrl, syncAccount || 'the sync account');
 }

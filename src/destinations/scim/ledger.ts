@@ -6,6 +6,17 @@
 // now and then, which costs one ledger-sized write per COMPACT_EVERY applies.
 import { AccountStatus } from '../../core/model';
 import { BlobStore } from '../../core/ports';
+import { shortHash } from './scimConfig';
+
+/** The ledger's namespace in the state store: one per app base URL. */
+export function ledgerPrefix(baseUrl: string): string {
+  return `scim.${shortHash(baseUrl.replace(/\/+$/, ''))}.`;
+}
+
+/** Whether syncs have linked accounts to the app at `baseUrl` (its ledger has a head). */
+export function hasLedger(store: BlobStore, baseUrl: string): boolean {
+  return store.get(`${ledgerPrefix(baseUrl)}head`) !== null;
+}
 
 export interface LedgerEntry {
   /** SCIM id of the app user ('' when Roster Sync deleted it and keeps the account as deleted). */

@@ -210,7 +210,8 @@ export function scimTokenFor(secrets: KeyValueStore, baseUrl: string, syncAccoun
   if (!token) return { problem: msg('scimTokenMissing', { user }) };
   const bound = scimTokenAddress(secrets);
   const target = canonicalBaseUrl(baseUrl);
-  if (bound !== null && target !== null && bound === target) return { token };
+  if (bound === null) return { problem: msg('scimTokenUnbound', { baseUrl: normalizeBaseUrl(baseUrl), user }) };
+  if (target !== null && bound === target) return { token };
   return { problem: tokenElsewhere(bound || '', baseUrl, user) };
 }
 

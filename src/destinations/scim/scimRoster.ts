@@ -36,7 +36,7 @@ import {
   userPatchOps,
 } from './scimConfig';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
-import { Ledger, LedgerEntry } from './ledger';
+import { Ledger, LedgerEntry, ledgerPrefix } from './ledger';
 import { AppProfile, RefusedCreate } from './appProfile';
 import { ConnectionReport, groupsProblem, testConnection } from './connection';
 import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
@@ -168,7 +168,7 @@ export class ScimRoster implements RosterPort {
     this.pageSize = options.pageSize ?? 100;
     this.attempts = options.attempts ?? 5;
     this.sleep = options.sleep ?? ((ms: number) => Utilities.sleep(ms));
-    const prefix = `scim.${shortHash(options.settings.baseUrl.replace(/\/+$/, ''))}.`;
+    const prefix = ledgerPrefix(options.settings.baseUrl);
     this.app = new AppProfile(options.state, `${prefix}app`);
     this.now = options.now ?? (() => Date.now());
     const learnt = this.app.get();
