@@ -33,8 +33,6 @@ export interface ReadProgress {
    * keepNeededUsers); the pages of the listings are then no longer read, and removed at the next checkpoint.
    */
   keptPages?: number;
-  /** How many users those pages hold. */
-  keptUsers?: number;
   /** The raw Directory fields the attribute mapping needs; absent when nothing is mapped. */
   sources?: string[];
   /** Selected app groups still to look up (groups.get), those found, and those missing; absent when none is selected. */
@@ -369,7 +367,6 @@ export function keepNeededUsers(p: ReadProgress, store: BlobStore, users: Direct
   const pages = Math.ceil(kept.length / KEPT_PAGE);
   for (let i = 0; i < pages; i++) store.set(`${KEPT}${i}`, JSON.stringify(kept.slice(i * KEPT_PAGE, (i + 1) * KEPT_PAGE).map((u) => pack(u, p.sources))));
   p.keptPages = pages;
-  p.keptUsers = kept.length;
 }
 
 /** Whether every mapped group's members have been listed (a read one call at a time lists them before any user). */
