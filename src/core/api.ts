@@ -2,7 +2,7 @@
 // checks the caller, validates its input, and returns plain JSON (ISO strings,
 // never Dates). src/main.ts only wires these to Apps Script globals.
 import { ACCOUNT_STATUSES, Account, CHANGE_KINDS, Change, ChangeKind, DirectoryUser, HistoryEntry, Plan, emptyCounts } from './model';
-import { ApplyResult, Services } from './ports';
+import { ApplyResult, Destination, SecretContext, SecretView, Services } from './ports';
 import { KEYS, assertStoredSettingsNotNewer, readNumber, readSettings, storeSettings } from './config';
 import { migrateSettings } from './migrations';
 import { UserError, msg, toMessage } from './messages';
@@ -18,7 +18,6 @@ import { ensureTrigger, SCHEDULE_HANDLER } from './triggers';
 import { nextRunMs } from './schedule';
 import { CheckResult, runChecks } from './finalize';
 import { REPORTS_KEPT, REPORT_DAYS, loadReport, searchReport } from './reports';
-import { Destination, SecretContext, SecretView } from './destination';
 
 const PREVIEW_PER_KIND = 200;
 

@@ -1,6 +1,5 @@
 // Settings and small pointers in the (already namespaced) config store.
-import { KeyValueStore, Services } from './ports';
-import { DestinationCatalog } from './destination';
+import { DestinationCatalog, KeyValueStore, Services } from './ports';
 import { Settings, defaultSettings, validateSettings } from './settings';
 import { MessageId, UserError, msg, toMessage } from './messages';
 import { SETTINGS_SCHEMA_VERSION, migrateSettings, newerVersion } from './migrations';

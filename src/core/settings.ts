@@ -2,7 +2,8 @@
 // every read, so a hand-edited or corrupt property is reported, never trusted.
 import { DEFAULT_ROLES, Role } from './model';
 import { Checks, checks } from './validate';
-import { DestinationCatalog, DestinationSettings } from './destination';
+import { DestinationSettings } from './destination';
+import { DestinationCatalog } from './ports';
 import { SETTINGS_SCHEMA_VERSION } from './migrations';
 import { AttributeMapping, validateAttributes } from './attributes';
 

@@ -148,6 +148,14 @@ function saveJob(state: BlobStore, job: Job): void {
   state.set(JOB_KEY, JSON.stringify(job));
 }
 
+/**
+ * The same services with another state store. Property descriptors are copied rather than values
+ * (a spread would call the lazy `roster` getter, opening the destination before anything needs it).
+ */
+function withState(services: Services, state: BlobStore): Services {
+  return Object.defineProperties({}, { ...Object.getOwnPropertyDescriptors(services), state: { value: state, enumerable: true } }) as Services;
+}
+
 export function runSync(services: Services, request: SyncRequest): SyncResult {
   let locked: boolean;
   try {
@@ -157,8 +165,7 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
     return failJob(services, null, error, services.clock.nowMs(), request.trigger);
   }
   if (!locked) return busy(services);
-  const state = new WriteBehindStore(services.state);
-  const svc: Services = { ...services, state };
+  const svc = withState(services, new WriteBehindStore(services.state));
   const partStart = svc.clock.nowMs();
   let job: Job | null = null;
   try {
@@ -209,7 +216,16 @@ export function runSync(services: Services, request: SyncRequest): SyncResult {
       return advance(svc, settings, job, partStart);
     }
   } catch (error) {
-    return failJob(svc, job, error, partStart, request.trigger);
+    const failed = failJob(svc, job, error, partStart, request.trigger);
+    // What the failure path noted (a notice sent, decisions) is kept, unless the state sheet is what failed.
+    if (svc.state instanceof WriteBehindStore) {
+      try {
+        svc.state.flush();
+      } catch {
+        // the failure already says what is wrong with the state sheet
+      }
+    }
+    return failed;
   } finally {
     svc.lock.release();
   }

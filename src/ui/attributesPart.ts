@@ -2,11 +2,13 @@
 // OU pattern and part, transform, SCIM attribute) and the Google Groups pushed to the app.
 // The server validates every row (core/attributes.ts) and names the field of a refused one.
 import type { AttributeMapping, Transform } from '../core/attributes';
+import type { DirectoryGroup } from '../core/model';
 import { call, errorOf } from './client';
 import { $, all, button, h, input, oneOf, textarea } from './dom';
-import { lines, plural } from './format';
+import { lines } from './format';
 import { say, sayError } from './notices';
 import { currentSettings, store } from './store';
+import { groupAbout, setUpGroupSearch } from './groupSearch';
 
 const SOURCES = [
   'externalIds.organization', 'organizations.title', 'organizations.department', 'organizations.costCenter', 'relations.manager',
@@ -29,37 +31,12 @@ export function setUpAttributes(): void {
     row.querySelector('input')?.focus();
   });
   button('checkAppGroups').addEventListener('click', () => void deselected(false));
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const query = input('appGroupQuery');
-  query.addEventListener('input', () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void searchGroups(null), 300);
-  });
-  query.addEventListener('focus', () => {
-    if (!$('appGroupList').firstChild) void searchGroups(null);
-  });
+  setUpGroupSearch(input('appGroupQuery'), $('appGroupList'), appGroupItem, () => $('appGroupsMsg'));
 }
 
-let searchSeq = 0;
-
-/** The group search of the rule picker, a page at a time; choosing a group adds its email to the list. */
-function searchGroups(token: string | null): Promise<void> {
-  const q = input('appGroupQuery').value.trim();
-  const seq = ++searchSeq;
-  const box = $('appGroupList');
-  return call('listGroups', { query: q, pageToken: token || '' }).then((r) => {
-    if (seq !== searchSeq) return;
-    if (!token) box.replaceChildren();
-    box.querySelector('.more')?.remove();
-    if (!r.groups.length && !token) return box.replaceChildren(h('p', { class: 'small' }, 'No group email starts with “' + q + '”.'));
-    const ul = box.querySelector('ul') ?? box.appendChild(h('ul'));
-    for (const g of r.groups) {
-      const about = (g.name && g.name !== g.email ? g.name + ' · ' : '') + plural(g.directMembersCount, 'member');
-      ul.appendChild(h('li', null, h('button', { type: 'button', class: 'pick', 'aria-label': 'Add ' + g.email, onclick: () => addAppGroup(g.email) }, g.email, h('br'), h('span', { class: 'small' }, about))));
-    }
-    const next = r.nextPageToken;
-    if (next) box.appendChild(h('button', { type: 'button', class: 'link more', onclick: () => void searchGroups(next) }, 'More groups'));
-  }, (e) => sayError($('appGroupsMsg'), errorOf(e)));
+/** A group found by the search: choosing it adds its email to the app groups. */
+function appGroupItem(g: DirectoryGroup): HTMLLIElement {
+  return h('li', null, h('button', { type: 'button', class: 'pick', 'aria-label': 'Add ' + g.email, onclick: () => addAppGroup(g.email) }, g.email, h('br'), h('span', { class: 'small' }, groupAbout(g))));
 }
 
 function addAppGroup(email: string): void {

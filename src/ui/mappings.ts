@@ -12,6 +12,7 @@ import { preview } from './preview';
 import { applyState, loadState } from './session';
 import { currentSettings, on, store } from './store';
 import { busy } from './widgets';
+import { groupAbout, setUpGroupSearch } from './groupSearch';
 
 /** The rule form: the rule being edited (null: adding one), and what is chosen. */
 const draft = { editing: null as string | null, type: 'ou' as Rule['type'], ou: '', group: '', seq: 0 };
@@ -51,7 +52,7 @@ export function setUpMappings(): void {
     submitRule();
   });
   setUpOuSearch();
-  setUpGroupSearch();
+  setUpGroupSearch(input('groupQuery'), $('groupList'), groupItem, () => $('ruleFormMsg'));
 }
 
 /** First opening of the tab: the top of the OU tree. */
@@ -263,40 +264,11 @@ function setUpOuSearch(): void {
   });
 }
 
-// ---------- group search, a page at a time ----------
-
-function searchGroups(token: string | null): Promise<void> {
-  const q = input('groupQuery').value.trim();
-  const seq = ++draft.seq;
-  const box = $('groupList');
-  return call('listGroups', { query: q, pageToken: token || '' }).then((r) => {
-    if (seq !== draft.seq) return;
-    if (!token) box.replaceChildren();
-    box.querySelector('.more')?.remove();
-    if (!r.groups.length && !token) return box.replaceChildren(h('p', { class: 'small' }, 'No group email or name starts with “' + q + '”.'));
-    const ul = box.querySelector('ul') ?? box.appendChild(h('ul'));
-    r.groups.forEach((g) => ul.appendChild(groupItem(g)));
-    const next = r.nextPageToken;
-    if (next) box.appendChild(h('button', { type: 'button', class: 'link more', onclick: () => void searchGroups(next) }, 'More groups'));
-  }, (e) => sayError($('ruleFormMsg'), e));
-}
+// ---------- group search ----------
 
 function groupItem(g: DirectoryGroup): HTMLLIElement {
-  const about = (g.name && g.name !== g.email ? g.name + ' · ' : '') + plural(g.directMembersCount, 'member');
   return h('li', null, h('button', { type: 'button', class: 'pick', 'data-group': g.email, 'aria-pressed': String(g.email === draft.group), onclick: () => chooseGroup(g.email) },
-    g.email, h('br'), h('span', { class: 'small' }, about)));
-}
-
-function setUpGroupSearch(): void {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const query = input('groupQuery');
-  query.addEventListener('input', () => {
-    clearTimeout(timer);
-    timer = setTimeout(() => void searchGroups(null), 300);
-  });
-  query.addEventListener('focus', () => {
-    if (!$('groupList').firstChild) void searchGroups(null);
-  });
+    g.email, h('br'), h('span', { class: 'small' }, groupAbout(g))));
 }
 
 function chooseGroup(email: string): void {

@@ -7,7 +7,7 @@ import { KIND_LABEL, fmtDate, plural } from './format';
 import { badge, msgBox, sayError } from './notices';
 import { emit, store } from './store';
 import { applyAnyway } from './syncTab';
-import { busy } from './widgets';
+import { appendPage, busy } from './widgets';
 
 type PlanView = Data<'previewSync'>;
 
@@ -64,13 +64,11 @@ function renderPreview(plan: PlanView): void {
 function disclosure<T>(label: string, count: number, items: T[], render: (item: T) => HTMLElement, note: string): HTMLDivElement {
   const list = h('ul', { class: 'changes', hidden: true });
   let shown = 0;
-  let more: HTMLElement | null = null;
   const fill = () => {
-    items.slice(shown, shown + SHOW).forEach((item) => list.appendChild(render(item)));
+    const rows = items.slice(shown, shown + SHOW).map(render);
     shown = Math.min(items.length, shown + SHOW);
-    more?.remove();
-    if (shown < items.length) list.appendChild((more = h('li', null, h('button', { type: 'button', class: 'link', onclick: fill }, 'Show ' + Math.min(SHOW, items.length - shown) + ' more'))));
-    else if (note) list.appendChild(h('li', { class: 'small' }, note));
+    appendPage(list, rows, shown < items.length ? { label: 'Show ' + Math.min(SHOW, items.length - shown) + ' more', show: fill } : null);
+    if (shown === items.length && note) list.appendChild(h('li', { class: 'small' }, note));
   };
   const btn = h('button', { type: 'button', class: 'btn kind', 'aria-expanded': 'false', disabled: !count }, h('span', null, label), h('span', { class: 'n' }, String(count)));
   btn.addEventListener('click', () => {

@@ -1,6 +1,6 @@
 // Settings: destination (sheet or SCIM app, with its token), schedule, blackouts, policy, sync account.
 // A refused save names its field (error.field, a path such as schedule.timeZone); the form marks it.
-import { defaultScimSettings, ScimAttributeMap, ScimSettings } from '../destinations/scim/scimConfig';
+import { defaultScimSettings, ScimAttributeMap, ScimSettings } from '../destinations/scim/scimSettings';
 import { ServerError, SettingsDraft, call, errorOf } from './client';
 import { $, all, button, checkedValue, fillSelect, form, h, input, oneOf, select, textarea } from './dom';
 import { labelsOf, settingLabels, withFieldLabel } from './fieldLabels';

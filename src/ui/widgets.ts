@@ -1,5 +1,5 @@
-// Behaviour shared by the tabs: busy buttons, tab lists with roving focus, modal dialogs.
-import { all } from './dom';
+// Behaviour shared by the tabs: busy buttons, tab lists with roving focus, modal dialogs, lists shown a page at a time.
+import { all, h } from './dom';
 
 /** Disables a button while its call is outstanding. */
 export function busy<T>(btn: HTMLButtonElement, work: () => Promise<T> | T): Promise<T> {
@@ -89,4 +89,20 @@ export function setUpDialogs(): void {
       if (e.target instanceof Element && e.target.hasAttribute('data-close')) dlg.close();
     });
   }
+}
+
+/** The next page of a list shown a page at a time: its label and how to show it. */
+export interface MorePage {
+  label: string;
+  show: () => void;
+}
+
+/**
+ * Appends one page of a list, the rows shown so far kept: the list ends in a button that shows the next
+ * page while there is one (the previous page's button goes).
+ */
+export function appendPage(list: HTMLUListElement, rows: HTMLElement[], more: MorePage | null): void {
+  list.querySelector(':scope > li.more')?.remove();
+  rows.forEach((row) => list.appendChild(row));
+  if (more) list.appendChild(h('li', { class: 'more' }, h('button', { type: 'button', class: 'link', onclick: more.show }, more.label)));
 }

@@ -1,36 +1,17 @@
 // Settings → Attributes and app groups in a real browser against the local emulator: the mapping
 // table and the app groups are saved as typed, a refused row is named as the form labels it, and
 // the next sync fills the Roster's new columns.
-import { Browser } from 'playwright-core';
-import { Emulator, Sidebar, launchBrowser, openSidebar, openTab, rpc, startEmulator, textOf } from './helpers';
+import { openTab, rpc, sidebarSuite, textOf } from './helpers';
 import { DEMO_DOMAIN } from '../../emulator/domain';
 
 jest.setTimeout(60_000);
 
-let browser: Browser;
-let emu: Emulator | undefined;
-let ui: Sidebar | undefined;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  if (ui) {
-    expect(ui.errors).toEqual([]);
-    await ui.page.close();
-    ui = undefined;
-  }
-  await emu?.close();
-  emu = undefined;
-});
+const suite = sidebarSuite();
 
 test('an attribute row and an app group are saved from Settings; a bad row is named; the sync fills the new columns', async () => {
-  emu = await startEmulator();
-  ui = await openSidebar(browser, emu);
-  const { page } = ui;
+  await suite.start();
+  await suite.open();
+  const { page } = suite.ui;
   await openTab(page, 'Settings');
   await page.getByRole('button', { name: 'Add attribute' }).click();
   await page.getByLabel('Attribute 1 name').fill('Grade');
@@ -38,14 +19,14 @@ test('an attribute row and an app group are saved from Settings; a bad row is na
   await page.getByLabel('Attribute 1 OU pattern').fill('/Students/{school}/Grade {grade}');
   await page.getByLabel('Attribute 1 part (or constant value)').fill('year');
   // App groups are found with the rule picker's group search.
-  await page.getByLabel('Find a group to add (email starts with)').fill('robotics');
+  await page.getByLabel('Find a group to add (its email or name starts with)').fill('robotics');
   await page.getByRole('button', { name: `Add robotics-club@${DEMO_DOMAIN}` }).click();
   expect(await page.getByLabel('App groups (one Google Group email per line)').inputValue()).toBe(`robotics-club@${DEMO_DOMAIN}`);
   await page.getByRole('button', { name: 'Save settings' }).click();
   const error = await textOf(page.locator('#settingsMsg'), 'Attribute 1 part must be one of the pattern');
   expect(error).not.toContain('attributes[0]');
   expect(await page.getByLabel('Attribute 1 part (or constant value)').getAttribute('aria-invalid')).toBe('true');
-  expect((await rpc(emu, 'getState')).settings.attributes).toEqual([]);
+  expect((await rpc(suite.emu, 'getState')).settings.attributes).toEqual([]);
 
   await page.getByLabel('Attribute 1 part (or constant value)').fill('grade');
   await page.getByLabel('Attribute 1 SCIM attribute').fill('urn:ietf:params:scim:schemas:extension:hallpass:2.0:User:grade');
@@ -55,16 +36,16 @@ test('an attribute row and an app group are saved from Settings; a bad row is na
   await page.getByLabel('Attribute 2 part (or constant value)').fill('Springfield');
   await page.getByRole('button', { name: 'Save settings' }).click();
   await textOf(page.locator('#settingsMsg'), 'Settings saved.');
-  const settings = (await rpc(emu, 'getState')).settings;
+  const settings = (await rpc(suite.emu, 'getState')).settings;
   expect(settings.attributes).toEqual([
     { name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade', scim: 'urn:ietf:params:scim:schemas:extension:hallpass:2.0:User:grade' },
     { name: 'District', source: 'constant', value: 'Springfield' },
   ]);
   expect(settings.appGroups).toEqual([`robotics-club@${DEMO_DOMAIN}`]);
 
-  let result = await rpc(emu, 'syncNow', {});
-  while (result.state === 'in-progress') result = await rpc(emu, 'continueSync');
-  const [header, ...rows] = emu.runtime.sheetValues('Roster') as string[][];
+  let result = await rpc(suite.emu, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(suite.emu, 'continueSync');
+  const [header, ...rows] = suite.emu.runtime.sheetValues('Roster') as string[][];
   expect(header.slice(11)).toEqual(['Grade', 'District', 'Groups']);
   const student = rows.find((r) => r[7] === '/Students/Lincoln High/Grade 11')!;
   expect(student.slice(11, 13)).toEqual(['11', 'Springfield']);
@@ -86,14 +67,14 @@ test('an attribute row and an app group are saved from Settings; a bad row is na
 });
 
 test('Preview names the values that cannot be derived, per user', async () => {
-  emu = await startEmulator();
-  emu.runtime.directory.addOrgUnit('/Students/Lincoln High/Transfers');
-  const moved = emu.runtime.directory.allUsers().find((u) => u.orgUnitPath === '/Students/Lincoln High/Grade 9')!;
-  emu.runtime.directory.moveUser(moved.primaryEmail, '/Students/Lincoln High/Transfers');
-  const state = await rpc(emu, 'getState');
-  await rpc(emu, 'saveSettings', { ...state.settings, attributes: [{ name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade' }] });
-  ui = await openSidebar(browser, emu);
-  const { page } = ui;
+  await suite.start();
+  suite.emu.runtime.directory.addOrgUnit('/Students/Lincoln High/Transfers');
+  const moved = suite.emu.runtime.directory.allUsers().find((u) => u.orgUnitPath === '/Students/Lincoln High/Grade 9')!;
+  suite.emu.runtime.directory.moveUser(moved.primaryEmail, '/Students/Lincoln High/Transfers');
+  const state = await rpc(suite.emu, 'getState');
+  await rpc(suite.emu, 'saveSettings', { ...state.settings, attributes: [{ name: 'Grade', source: 'orgUnitPath', pattern: '/Students/{school}/Grade {grade}', part: 'grade' }] });
+  await suite.open();
+  const { page } = suite.ui;
   await page.getByRole('button', { name: 'Preview' }).click();
   const text = await textOf(page.locator('#previewOut'), '1 attribute value cannot be derived');
   expect(text).toContain('Check the OU pattern under Settings → Attributes');

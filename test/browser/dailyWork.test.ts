@@ -1,47 +1,19 @@
 // An admin's daily work in the sidebar, in a real browser (Debian's Chromium) against the local
 // emulator: what the page shows and what changed on the server.
-import { Browser } from 'playwright-core';
 import { DEMO_DOMAIN } from '../../emulator/domain';
-import { Emulator, Sidebar, configure, launchBrowser, openSidebar, openTab, rpc, rpcTraffic, screenshot, startEmulator, textOf } from './helpers';
+import { configure, openTab, rpc, rpcTraffic, screenshot, sidebarSuite, textOf } from './helpers';
 
 jest.setTimeout(60_000);
 
-let browser: Browser;
-let emu: Emulator | undefined;
-let ui: Sidebar | undefined;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-beforeEach(async () => {
-  emu = await startEmulator();
-});
-afterEach(async () => {
-  if (ui) {
-    expect(ui.errors).toEqual([]);
-    expect(ui.dialogs).toEqual([]);
-    expect(ui.maxInFlight).toBeLessThanOrEqual(10);
-    await ui.page.close();
-    ui = undefined;
-  }
-  await emu?.close();
-  emu = undefined;
-});
-
-async function open(): Promise<Sidebar> {
-  ui = await openSidebar(browser, emu!);
-  return ui;
-}
+const suite = sidebarSuite({ startEach: {} });
+const open = () => suite.open();
 
 test('the OU tree and the OU search sort numbers naturally: Grade 9 before Grade 10', async () => {
   const { page } = await open();
   await openTab(page, 'Mappings');
   const school = '/Students/Lincoln High';
   // The server's own order is by characters (Grade 10, 11, 12, 9); the tree shows people's order.
-  const served = (await rpc(emu!, 'listOrgUnits', { parent: school })).units.map((u: { name: string }) => u.name);
+  const served = (await rpc(suite.emu, 'listOrgUnits', { parent: school })).units.map((u: { name: string }) => u.name);
   expect(served).toEqual(['Grade 10', 'Grade 11', 'Grade 12', 'Grade 9']);
   await page.getByRole('button', { name: 'Show sub-OUs of /Students' }).click();
   await page.getByRole('button', { name: `Show sub-OUs of ${school}` }).click();
@@ -53,6 +25,28 @@ test('the OU tree and the OU search sort numbers naturally: Grade 9 before Grade
   const found = page.locator('#ouTree .pick');
   await textOf(found.first(), 'Grade 9');
   expect(await found.allTextContents()).toEqual(['Grade 9', 'Grade 10', 'Grade 11', 'Grade 12'].map((g) => `${school}/${g}`));
+});
+
+test('a preview lists each kind of change 50 at a time: each "Show more" adds the next ones after those shown, and goes once all are', async () => {
+  const plan = await rpc(suite.emu, 'previewSync');
+  const creates: string[] = plan.changes.filter((c: { kind: string }) => c.kind === 'create').map((c: { email: string }) => c.email);
+  expect(creates.length).toBeGreaterThan(100);
+  const { page } = await open();
+  await page.getByRole('button', { name: 'Preview' }).click();
+  const create = page.locator('#previewOut button.kind', { hasText: 'Create' });
+  await textOf(create, String(plan.counts.create));
+  await create.click();
+  const list = page.locator('#previewOut ul.changes:visible');
+  const shown = list.locator(':scope > li > .email');
+  const more = list.getByRole('button', { name: /^Show \d+ more$/ });
+  for (let count = 50; ; count = Math.min(creates.length, count + 50)) {
+    await shown.nth(count - 1).waitFor();
+    expect(await shown.allTextContents()).toEqual(creates.slice(0, count));
+    if (count === creates.length) break;
+    expect(await more.allTextContents()).toEqual([`Show ${Math.min(50, creates.length - count)} more`]);
+    await more.click();
+  }
+  expect(await more.count()).toBe(0);
 });
 
 test('+ Add account starts with the role of the tab it is opened from', async () => {
@@ -70,7 +64,7 @@ test('+ Add account starts with the role of the tab it is opened from', async ()
   await dialog.getByLabel('Email').fill('sub@visitors.example');
   await dialog.getByRole('button', { name: 'Add account' }).click();
   await textOf(page.locator('#accMsg'), 'Added Substitute Teacher (sub@visitors.example) as teacher');
-  const added = await rpc(emu!, 'getAccounts', { query: 'sub@visitors.example' });
+  const added = await rpc(suite.emu, 'getAccounts', { query: 'sub@visitors.example' });
   expect(added.rows).toEqual([expect.objectContaining({ roles: ['teacher'], source: 'manual' })]);
 
   // The admin tab: admin, with what it implies.
@@ -117,7 +111,7 @@ test('errors name the field as the form labels it, never by its settings path', 
   await save.click();
   await textOf(message, 'Blackout 1 ends before it starts.');
   expect(await page.locator('#p-settings').textContent()).not.toContain('schedule.blackouts');
-  expect((await rpc(emu!, 'getState')).settings.schedule.timeZone).toBe('America/New_York');
+  expect((await rpc(suite.emu, 'getState')).settings.schedule.timeZone).toBe('America/New_York');
 
   // The add-account form: "Email", as labelled.
   await openTab(page, 'Accounts');
@@ -141,11 +135,11 @@ const spaced = (s: string | null) => (s ?? '').replace(/\s+/g, ' ');
 
 test('every time the sidebar shows is in the schedule\'s time zone and names it (History and Last sync included)', async () => {
   const zone = 'Asia/Tokyo'; // the browser runs in UTC: a time shown in the browser's zone would differ by 9 hours
-  await configure(emu!, { schedule: { mode: 'daily', hour: 6, timeZone: zone, blackouts: [] } });
+  await configure(suite.emu, { schedule: { mode: 'daily', hour: 6, timeZone: zone, blackouts: [] } });
   const { page } = await open();
   await page.getByRole('button', { name: 'Sync now' }).click();
   await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
-  const state = await rpc(emu!, 'getState');
+  const state = await rpc(suite.emu, 'getState');
   const last = state.history[0];
   await textOf(page.locator('#syncFacts'), 'Cooldown');
   const facts = spaced(await page.locator('#syncFacts').textContent());
@@ -173,9 +167,9 @@ test('every time the sidebar shows is in the schedule\'s time zone and names it 
 });
 
 test('a bulk selection never acts out of sight: another list starts empty, other pages are counted, confirmations name the accounts', async () => {
-  await configure(emu!, { cooldownMinutes: 0 });
-  let result = await rpc(emu!, 'syncNow', {});
-  while (result.state === 'in-progress') result = await rpc(emu!, 'continueSync');
+  await configure(suite.emu, { cooldownMinutes: 0 });
+  let result = await rpc(suite.emu, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(suite.emu, 'continueSync');
   expect(result.state).toBe('done');
   const { page } = await open();
   await openTab(page, 'Accounts');
@@ -236,24 +230,24 @@ test('a bulk selection never acts out of sight: another list starts empty, other
   await page.getByRole('button', { name: 'Set', exact: true }).click();
   const done = await textOf(page.locator('#accMsg'), 'Set to Disabled: 4 accounts');
   expect(done).toContain(`Set to Disabled: 4 accounts (${names[0]}, ${names[1]}, ${names[2]} and 1 more).`);
-  const disabled = (await rpc(emu!, 'getAccounts', { status: 'disabled', limit: 500 })).rows.map((a: { name: string }) => a.name).sort();
+  const disabled = (await rpc(suite.emu, 'getAccounts', { status: 'disabled', limit: 500 })).rows.map((a: { name: string }) => a.name).sort();
   expect(disabled).toEqual([...names].sort());
 });
 
 async function syncAll(): Promise<any> {
-  let result = await rpc(emu!, 'syncNow', {});
-  while (result.state === 'in-progress') result = await rpc(emu!, 'continueSync');
+  let result = await rpc(suite.emu, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(suite.emu, 'continueSync');
   expect(result.state).toBe('done');
   return result;
 }
 
 test('each History entry opens its sync report: what changed and why, who started it, searchable; a run that changed nothing says so without asking the server', async () => {
-  await configure(emu!, { cooldownMinutes: 0 });
+  await configure(suite.emu, { cooldownMinutes: 0 });
   const first = await syncAll();
   await syncAll(); // nothing left to change
-  const state = await rpc(emu!, 'getState');
+  const state = await rpc(suite.emu, 'getState');
   const [quiet, full] = state.history;
-  const report = await rpc(emu!, 'getSyncReport', { startedAt: full.startedAt });
+  const report = await rpc(suite.emu, 'getSyncReport', { startedAt: full.startedAt });
   const someone = report.changes[7];
   const { page } = await open();
   await openTab(page, 'History');
@@ -263,7 +257,7 @@ test('each History entry opens its sync report: what changed and why, who starte
   await page.locator('#histList li').nth(0).getByRole('button', { name: /^Report of the sync of/ }).click();
   await textOf(dlg, 'This sync changed nothing: every account was already up to date.');
   expect(await dlg.getByLabel('Search the report').isVisible()).toBe(false);
-  expect((await rpcTraffic(ui!)).filter((c) => c.fn === 'getSyncReport')).toEqual([]);
+  expect((await rpcTraffic(suite.ui)).filter((c) => c.fn === 'getSyncReport')).toEqual([]);
   await page.keyboard.press('Escape');
   expect(quiet.counts).toEqual({ create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 });
 
@@ -283,22 +277,22 @@ test('each History entry opens its sync report: what changed and why, who starte
   await textOf(dlg, `1 change of ${report.changes.length} listed match`);
   expect(await created.locator('.changes > li .email').allTextContents()).toEqual([someone.email]);
   expect(await dlg.textContent()).not.toContain('more not listed');
-  const searched = (await rpcTraffic(ui!)).filter((c) => c.fn === 'getSyncReport').map((c) => JSON.parse(c.request).args[0]);
+  const searched = (await rpcTraffic(suite.ui)).filter((c) => c.fn === 'getSyncReport').map((c) => JSON.parse(c.request).args[0]);
   expect(searched[searched.length - 1]).toEqual({ startedAt: full.startedAt, query: someone.email.toUpperCase() });
   await dlg.getByRole('button', { name: 'Close' }).click();
   await dlg.waitFor({ state: 'hidden' });
 });
 
 test('an account opens its panel: roles with the rule that gave each, OU, last synced, grace period; Save applies status and permissions; Explain and Sync this user are there; it fits 300 px', async () => {
-  await configure(emu!, { cooldownMinutes: 0, graceDays: 14 });
+  await configure(suite.emu, { cooldownMinutes: 0, graceDays: 14 });
   await syncAll();
-  const students = emu!.runtime.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived);
+  const students = suite.emu.runtime.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived);
   const [leaver, kept] = [students[0], students[1]];
   const leaverOu = leaver.orgUnitPath;
-  emu!.runtime.directory.moveUser(leaver.primaryEmail, '/');
-  expect((await rpc(emu!, 'explainUser', { email: leaver.primaryEmail })).inScope).toBe(false);
+  suite.emu.runtime.directory.moveUser(leaver.primaryEmail, '/');
+  expect((await rpc(suite.emu, 'explainUser', { email: leaver.primaryEmail })).inScope).toBe(false);
   await syncAll();
-  const [gone] = (await rpc(emu!, 'getAccounts', { query: leaver.primaryEmail })).rows;
+  const [gone] = (await rpc(suite.emu, 'getAccounts', { query: leaver.primaryEmail })).rows;
   expect(gone.outOfScopeSince).not.toBe('');
 
   const { page } = await open();
@@ -311,7 +305,7 @@ test('an account opens its panel: roles with the rule that gave each, OU, last s
   await page.locator('#accList li.acc').filter({ hasText: leaver.primaryEmail }).first().waitFor();
   await page.locator('#accList li.acc').first().getByRole('button', { name: /^Open / }).click();
   await textOf(panel, 'unless back in scope');
-  const zone = (await rpc(emu!, 'getState')).settings.schedule.timeZone;
+  const zone = (await rpc(suite.emu, 'getState')).settings.schedule.timeZone;
   const deleteOn = new Date(Date.parse(gone.outOfScopeSince) + 14 * 86_400_000).toISOString();
   expect(spaced(await panel.locator('#apGraceText').textContent())).toBe(
     `Deactivated on ${shownAt(gone.outOfScopeSince, zone)} · deleted on ${shownAt(deleteOn, zone)} unless back in scope (14 days of grace).`);
@@ -323,7 +317,7 @@ test('an account opens its panel: roles with the rule that gave each, OU, last s
   await panel.waitFor({ state: 'hidden' });
 
   // An account in scope: each role with the rule that gave it; a click on the name does not tick the box.
-  const explained = await rpc(emu!, 'explainUser', { email: kept.primaryEmail });
+  const explained = await rpc(suite.emu, 'explainUser', { email: kept.primaryEmail });
   await search.fill(kept.primaryEmail);
   const row = page.locator('#accList li.acc').filter({ hasText: kept.primaryEmail.toLowerCase() });
   await row.waitFor();
@@ -339,16 +333,16 @@ test('an account opens its panel: roles with the rule that gave each, OU, last s
   await panel.getByLabel('hall-pass').check();
   await panel.getByRole('button', { name: 'Save' }).click();
   await textOf(panel.locator('#apMsg'), 'Saved');
-  const [saved] = (await rpc(emu!, 'getAccounts', { query: kept.primaryEmail })).rows;
+  const [saved] = (await rpc(suite.emu, 'getAccounts', { query: kept.primaryEmail })).rows;
   expect(saved).toMatchObject({ status: 'disabled', permissions: ['hall-pass'] });
-  const edits = (await rpcTraffic(ui!)).filter((c) => c.fn === 'updateAccounts').map((c) => JSON.parse(c.request).args[0]);
+  const edits = (await rpcTraffic(suite.ui)).filter((c) => c.fn === 'updateAccounts').map((c) => JSON.parse(c.request).args[0]);
   expect(edits).toEqual([{ ids: [saved.id], status: 'disabled', grant: ['hall-pass'], revoke: [] }]);
   await textOf(row, 'Disabled');
 
   // Sync this user from the panel: a locally disabled account stays disabled.
   await panel.getByRole('button', { name: 'Sync this user' }).click();
   await textOf(panel.locator('#apMsg'), `for ${kept.primaryEmail.toLowerCase()}`);
-  expect((await rpc(emu!, 'getAccounts', { query: kept.primaryEmail })).rows[0].status).toBe('disabled');
+  expect((await rpc(suite.emu, 'getAccounts', { query: kept.primaryEmail })).rows[0].status).toBe('disabled');
 
   // Explain opens over the panel.
   await panel.getByRole('button', { name: 'Explain' }).click();
@@ -364,7 +358,7 @@ test('Finalize groups failures by their root cause, offers a one-click fix for t
   const check = (id: string) => page.locator(`#finalOut li.check[data-check="${id}"]`);
 
   // API access disabled: said once, the checks that need it are "not run".
-  emu!.runtime.disableAdminApi(true);
+  suite.emu.runtime.disableAdminApi(true);
   await page.getByRole('button', { name: 'Finalize sync' }).click();
   await checks.first().waitFor();
   expect(await page.locator('#finalSummary').textContent()).toBe('1 check needs attention; 5 not run until it passes.');
@@ -376,10 +370,10 @@ test('Finalize groups failures by their root cause, offers a one-click fix for t
   }
   expect(await page.locator('#finalOut').textContent()).toContain('API access has been disabled');
   expect((await page.locator('#finalOut').textContent())!.split('API access has been disabled').length).toBe(2);
-  emu!.runtime.disableAdminApi(false);
+  suite.emu.runtime.disableAdminApi(false);
 
   // The trigger removed behind the sidebar's back: the facts said "Installed"; after Finalize they agree with it.
-  for (const t of [...emu!.runtime.triggers.list]) emu!.runtime.triggers.remove(t.uid);
+  for (const t of [...suite.emu.runtime.triggers.list]) suite.emu.runtime.triggers.remove(t.uid);
   expect(await facts.textContent()).toContain('Installed');
   await page.getByRole('button', { name: 'Finalize sync' }).click();
   await textOf(check('trigger'), 'The schedule trigger is not installed.');
@@ -387,15 +381,15 @@ test('Finalize groups failures by their root cause, offers a one-click fix for t
   expect(await facts.textContent()).not.toContain('Installed (');
   await check('trigger').getByRole('button', { name: 'Reinstall the trigger' }).click();
   await textOf(check('trigger'), '✓ Pass');
-  expect(emu!.runtime.triggers.list.map((t) => t.handler)).toEqual(['runScheduledSync']);
+  expect(suite.emu.runtime.triggers.list.map((t) => t.handler)).toEqual(['runScheduledSync']);
   await textOf(facts, 'Installed (runs as');
   expect(await page.locator('#finalSummary').textContent()).toBe('All 10 checks passed.');
 });
 
 test('a suspended user with no account: Explain says "suspended in Google, so not synced" (not a green "in scope"), Preview counts such users apart', async () => {
-  const plan = await rpc(emu!, 'previewSync');
+  const plan = await rpc(suite.emu, 'previewSync');
   expect(plan.suspendedUnsynced).toBeGreaterThan(0);
-  const suspended = emu!.runtime.directory.allUsers().find((u) => u.suspended && !u.archived && u.orgUnitPath.startsWith('/Students/'))!;
+  const suspended = suite.emu.runtime.directory.allUsers().find((u) => u.suspended && !u.archived && u.orgUnitPath.startsWith('/Students/'))!;
   const { page } = await open();
   await page.getByLabel('User email').fill(suspended.primaryEmail);
   await page.getByRole('button', { name: 'Explain', exact: true }).click();
@@ -413,11 +407,11 @@ test('a suspended user with no account: Explain says "suspended in Google, so no
 });
 
 test('a Sync now refused by the cooldown says when a full sync may run and offers Sync this user right there', async () => {
-  await configure(emu!, { cooldownMinutes: 60 });
+  await configure(suite.emu, { cooldownMinutes: 60 });
   await syncAll();
-  const mover = emu!.runtime.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)!;
-  emu!.runtime.directory.moveUser(mover.primaryEmail, '/Staff/Teachers');
-  const state = await rpc(emu!, 'getState');
+  const mover = suite.emu.runtime.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)!;
+  suite.emu.runtime.directory.moveUser(mover.primaryEmail, '/Staff/Teachers');
+  const state = await rpc(suite.emu, 'getState');
   const zone = state.settings.schedule.timeZone;
   const { page } = await open();
   await page.getByRole('button', { name: 'Sync now' }).click();
@@ -427,13 +421,13 @@ test('a Sync now refused by the cooldown says when a full sync may run and offer
   await out.getByLabel('Email of one user to sync now').fill(mover.primaryEmail);
   await out.getByRole('button', { name: 'Sync this user' }).click();
   await textOf(out, `Applied 1 change for ${mover.primaryEmail}.`);
-  const [account] = (await rpc(emu!, 'getAccounts', { query: mover.primaryEmail })).rows;
+  const [account] = (await rpc(suite.emu, 'getAccounts', { query: mover.primaryEmail })).rows;
   expect(account.roles).toEqual(['teacher']);
-  expect((await rpc(emu!, 'getState')).history[0].trigger).toBe('user');
+  expect((await rpc(suite.emu, 'getState')).history[0].trigger).toBe('user');
 });
 
 test('a sync that takes longer than a second shows a progress bar whatever its phase', async () => {
-  await configure(emu!, { cooldownMinutes: 0 });
+  await configure(suite.emu, { cooldownMinutes: 0 });
   const { page } = await open();
   let answer: () => void = () => undefined;
   const held = new Promise<void>((resolve) => (answer = resolve));
@@ -453,23 +447,22 @@ test('a sync that takes longer than a second shows a progress bar whatever its p
 });
 
 test('first open: an admin is first recommended a dedicated read-only sync account with its exact privileges; someone who cannot read the directory gets the "ask an admin" form, not a red error', async () => {
-  await emu!.close();
-  emu = await startEmulator({ preconfigure: false });
-  ui = await openSidebar(browser, emu, '#setup');
-  const setup = ui.page.locator('#setupBody');
+  await suite.start({ preconfigure: false });
+  await suite.open('#setup');
+  const setup = suite.ui.page.locator('#setupBody');
   await textOf(setup, 'Recommended: a dedicated read-only sync account');
-  expect(await ui.page.locator('#syncPrivileges li').allTextContents()).toEqual(['Organizational Units → Read', 'Users → Read', 'Groups → Read']);
+  expect(await suite.ui.page.locator('#syncPrivileges li').allTextContents()).toEqual(['Organizational Units → Read', 'Users → Read', 'Groups → Read']);
   const text = (await setup.textContent())!;
   expect(text.indexOf('Recommended: a dedicated read-only sync account')).toBeLessThan(text.indexOf('use my account for syncing'));
   expect(text).toContain('Account → Admin roles → Create new role');
   expect(await setup.getByRole('button', { name: 'I am a Workspace admin — use my account for syncing' }).isVisible()).toBe(true);
-  expect(ui.errors).toEqual([]);
-  await ui.page.close();
+  expect(suite.ui.errors).toEqual([]);
+  await suite.ui.page.close();
 
   // Someone who cannot read the directory: the form to ask an admin, the reason only on request.
-  emu.runtime.revokeDirectoryAccess(true);
-  ui = await openSidebar(browser, emu, '#setup');
-  const page = ui.page;
+  suite.emu.runtime.revokeDirectoryAccess(true);
+  await suite.open('#setup');
+  const page = suite.ui.page;
   await textOf(page.locator('#setupBody'), 'Ask an admin');
   expect(await page.locator('#setupBody .msg.error, #setupBody [role=alert], #notice .msg').count()).toBe(0);
   expect(await page.locator('#setupBody').textContent()).toContain('cannot read the Google Workspace directory, so a Workspace admin links Roster Sync');
@@ -491,17 +484,17 @@ test('Settings → Policy: the report email after scheduled syncs is off by defa
   await box.check();
   await page.getByRole('button', { name: 'Save settings' }).click();
   await textOf(page.locator('#settingsMsg'), 'Saved');
-  expect((await rpc(emu!, 'getState')).settings.reportEmail).toBe(true);
+  expect((await rpc(suite.emu, 'getState')).settings.reportEmail).toBe(true);
 });
 
 test('a sync report lists what was held while a rule was broken, and how many more were not listed', async () => {
-  await configure(emu!, { cooldownMinutes: 0 });
+  await configure(suite.emu, { cooldownMinutes: 0 });
   await syncAll();
   // The teachers' OU renamed in Google: its rule is broken, and every teacher it gave a role is held, not stripped.
-  emu!.runtime.directory.renameOu('/Staff/Teachers', 'Faculty');
+  suite.emu.runtime.directory.renameOu('/Staff/Teachers', 'Faculty');
   await syncAll();
-  const entry = (await rpc(emu!, 'getState')).history[0];
-  const report = await rpc(emu!, 'getSyncReport', { startedAt: entry.startedAt });
+  const entry = (await rpc(suite.emu, 'getState')).history[0];
+  const report = await rpc(suite.emu, 'getSyncReport', { startedAt: entry.startedAt });
   expect(report.heldTotal).toBeGreaterThan(0);
   const { page } = await open();
   await openTab(page, 'History');

@@ -1,37 +1,15 @@
 // The demo page (emulator/demo.html) in Chromium: the guided path, the controls' banners with undo,
 // the rows the last sync changed, and a second demo admin.
-import { Browser, Frame, Page } from 'playwright-core';
-import { Emulator, configure, launchBrowser, rpc, startEmulator, textOf } from './helpers';
+import { Frame, Page } from 'playwright-core';
+import { configure, rpc, sidebarSuite, textOf } from './helpers';
 
 jest.setTimeout(90_000);
 
-let browser: Browser;
-let emu: Emulator | undefined;
-let page: Page | undefined;
-const errors: string[] = [];
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  expect(errors.splice(0)).toEqual([]);
-  await page?.close();
-  page = undefined;
-  await emu?.close();
-  emu = undefined;
-});
+const suite = sidebarSuite();
 
 async function openDemo(): Promise<{ page: Page; sidebar: Frame }> {
-  page = await browser.newPage({ viewport: { width: 1300, height: 900 } });
-  page.on('pageerror', (e) => errors.push(e.message));
-  page.on('dialog', (d) => {
-    errors.push('dialog: ' + d.message());
-    void d.dismiss();
-  });
-  await page.goto(emu!.url);
+  const page = await suite.newPage({ width: 1300, height: 900 });
+  await page.goto(suite.emu.url);
   await page.locator('#story li').first().waitFor();
   const frame = page.frame({ url: /\/sidebar$/ });
   if (!frame) throw new Error('no sidebar frame');
@@ -48,7 +26,7 @@ async function nextRefresh(p: Page): Promise<void> {
 const stepsDone = (p: Page) => p.locator('#story li.done').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.step));
 
 test('the guided path: link → map → preview → sync → accounts → a day passes → finalize, each ticked once done', async () => {
-  emu = await startEmulator({ preconfigure: false });
+  await suite.start({ preconfigure: false });
   const { page: p, sidebar } = await openDemo();
   expect(await p.locator('#story li').count()).toBe(7);
   expect(await stepsDone(p)).toEqual([]);
@@ -59,41 +37,41 @@ test('the guided path: link → map → preview → sync → accounts → a day 
   await p.locator('#story li.done[data-step="link"]').waitFor();
   expect(await p.locator('#story li.next').getAttribute('data-step')).toBe('map');
 
-  await configure(emu, { rules: [{ id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' }] });
-  await rpc(emu, 'previewSync');
-  let r = await rpc(emu, 'syncNow', {});
-  while (r.state === 'in-progress') r = await rpc(emu, 'continueSync');
-  await rpc(emu, 'getAccounts', {});
+  await configure(suite.emu, { rules: [{ id: 'students', type: 'ou', orgUnitPath: '/Students', includeSubOrgUnits: true, role: 'student' }] });
+  await rpc(suite.emu, 'previewSync');
+  let r = await rpc(suite.emu, 'syncNow', {});
+  while (r.state === 'in-progress') r = await rpc(suite.emu, 'continueSync');
+  await rpc(suite.emu, 'getAccounts', {});
   await p.locator('#story li.done[data-step="accounts"]').waitFor();
   expect(await p.locator('#story li.next').getAttribute('data-step')).toBe('day');
   await p.getByRole('button', { name: 'Let a day pass (scheduled syncs run)' }).click();
   await textOf(p.locator('#banners'), /A day passed: \d+ heartbeats? ran\./);
-  await rpc(emu, 'runFinalizeChecks');
+  await rpc(suite.emu, 'runFinalizeChecks');
   await p.locator('#story li.done[data-step="finalize"]').waitFor();
   expect(await stepsDone(p)).toEqual(['link', 'map', 'preview', 'sync', 'accounts', 'day', 'finalize']);
   expect(await p.locator('#story li.next').count()).toBe(0);
 });
 
 test('each demo control shows its result in a banner that stays until dismissed, and its undo puts the world back', async () => {
-  emu = await startEmulator();
-  const rt = emu.runtime;
+  await suite.start();
+  const rt = suite.emu.runtime;
   const { page: p } = await openDemo();
   const banners = p.locator('#banners .banner');
   const controls: { button: string; says: string; effect: () => Promise<void> | void; undone: () => Promise<void> | void }[] = [
     {
       button: 'Directory outage', says: 'The Google directory is down',
-      effect: async () => expect((await rpc(emu!, 'previewSync').catch((e: Error) => e.message)) as string).toMatch(/did not answer/),
-      undone: async () => expect((await rpc(emu!, 'previewSync')).total).toBeGreaterThan(0),
+      effect: async () => expect((await rpc(suite.emu, 'previewSync').catch((e: Error) => e.message)) as string).toMatch(/did not answer/),
+      undone: async () => expect((await rpc(suite.emu, 'previewSync')).total).toBeGreaterThan(0),
     },
     {
       button: 'Disable API access', says: 'API access is disabled',
-      effect: async () => expect((await rpc(emu!, 'runFinalizeChecks')).checks[1].status).toBe('fail'),
-      undone: async () => expect((await rpc(emu!, 'runFinalizeChecks')).checks[1].status).toBe('pass'),
+      effect: async () => expect((await rpc(suite.emu, 'runFinalizeChecks')).checks[1].status).toBe('fail'),
+      undone: async () => expect((await rpc(suite.emu, 'runFinalizeChecks')).checks[1].status).toBe('pass'),
     },
     {
       button: 'Revoke the admin rights', says: 'lost its admin rights',
-      effect: async () => expect((await rpc(emu!, 'runFinalizeChecks')).checks[2].status).toBe('fail'),
-      undone: async () => expect((await rpc(emu!, 'runFinalizeChecks')).checks[2].status).toBe('pass'),
+      effect: async () => expect((await rpc(suite.emu, 'runFinalizeChecks')).checks[2].status).toBe('fail'),
+      undone: async () => expect((await rpc(suite.emu, 'runFinalizeChecks')).checks[2].status).toBe('pass'),
     },
     {
       button: 'Protect the Roster sheet', says: 'The Roster sheet is protected',
@@ -102,8 +80,8 @@ test('each demo control shows its result in a banner that stays until dismissed,
     },
     {
       button: 'Rename OU /Staff/Teachers', says: 'OU /Staff/Teachers is now /Staff/Faculty',
-      effect: async () => expect((await rpc(emu!, 'listOrgUnits', { query: 'Faculty' })).units.map((u: { path: string }) => u.path)).toContain('/Staff/Faculty'),
-      undone: async () => expect((await rpc(emu!, 'listOrgUnits', { query: 'Faculty' })).units).toEqual([]),
+      effect: async () => expect((await rpc(suite.emu, 'listOrgUnits', { query: 'Faculty' })).units.map((u: { path: string }) => u.path)).toContain('/Staff/Faculty'),
+      undone: async () => expect((await rpc(suite.emu, 'listOrgUnits', { query: 'Faculty' })).units).toEqual([]),
     },
     {
       button: 'Remove the schedule trigger', says: 'The hourly schedule trigger is gone',
@@ -130,13 +108,13 @@ test('each demo control shows its result in a banner that stays until dismissed,
 });
 
 test('the roster view highlights the rows the last sync changed; a second demo admin can sign in', async () => {
-  emu = await startEmulator();
-  await configure(emu, { cooldownMinutes: 0 });
-  let r = await rpc(emu, 'syncNow', {});
-  while (r.state === 'in-progress') r = await rpc(emu, 'continueSync');
-  const mover = emu.runtime.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)!;
-  emu.runtime.directory.moveUser(mover.primaryEmail, '/');
-  r = await rpc(emu, 'syncNow', {});
+  await suite.start();
+  await configure(suite.emu, { cooldownMinutes: 0 });
+  let r = await rpc(suite.emu, 'syncNow', {});
+  while (r.state === 'in-progress') r = await rpc(suite.emu, 'continueSync');
+  const mover = suite.emu.runtime.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students/') && !u.suspended && !u.archived)!;
+  suite.emu.runtime.directory.moveUser(mover.primaryEmail, '/');
+  r = await rpc(suite.emu, 'syncNow', {});
   expect(r.applied.deactivate).toBe(1);
   const { page: p } = await openDemo();
   const changed = p.locator('#roster tr.changed');

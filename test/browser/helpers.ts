@@ -60,8 +60,8 @@ export async function rpcTraffic(sidebar: Sidebar): Promise<Sidebar['rpcLog']> {
   return sidebar.rpcLog;
 }
 
-export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tabs'): Promise<Sidebar> {
-  const page = await browser.newPage({ viewport: { width: 300, height: 900 } });
+/** Records a page's uncaught errors and the messages of the dialogs it opens (each dismissed at once). */
+function watch(page: Page): { dialogs: string[]; errors: string[] } {
   const dialogs: string[] = [];
   const errors: string[] = [];
   page.on('dialog', (d) => {
@@ -69,7 +69,12 @@ export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tab
     void d.dismiss();
   });
   page.on('pageerror', (e) => errors.push(e.message));
-  const sidebar: Sidebar = { page, dialogs, errors, maxInFlight: 0, rpcLog: [], pending: [] };
+  return { dialogs, errors };
+}
+
+export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tabs'): Promise<Sidebar> {
+  const page = await browser.newPage({ viewport: { width: 300, height: 900 } });
+  const sidebar: Sidebar = { page, ...watch(page), maxInFlight: 0, rpcLog: [], pending: [] };
   let inFlight = 0;
   const isRpc = (r: { url(): string }) => new URL(r.url()).pathname.startsWith('/rpc/');
   page.on('request', (r) => {
@@ -91,6 +96,88 @@ export async function openSidebar(browser: Browser, emu: Emulator, ready = '#tab
   await page.goto(new URL('sidebar', emu.url).href);
   await page.locator(ready).waitFor({ state: 'visible' });
   return sidebar;
+}
+
+export interface SidebarSuite {
+  /** This test's emulator. */
+  readonly emu: Emulator;
+  /** The sidebar this test opened last. */
+  readonly ui: Sidebar;
+  /** Starts this test's emulator (closing one it had). */
+  start(options?: EmulatorOptions): Promise<Emulator>;
+  /** Opens the sidebar on this test's emulator, once `ready` shows. */
+  open(ready?: string): Promise<Sidebar>;
+  /** A page of another size (the demo page), its errors and dialogs watched like a sidebar's. */
+  newPage(viewport: { width: number; height: number }): Promise<Page>;
+}
+
+/**
+ * The setup every browser test file shares: one Chromium for the file; for each test, an emulator
+ * (started by `start`, or before every test with `startEach`) and the pages it opened, closed after the
+ * test once each is checked: no uncaught error, no dialog, never more than 10 server calls in flight.
+ */
+export function sidebarSuite(options: { startEach?: EmulatorOptions } = {}): SidebarSuite {
+  let browser: Browser | undefined;
+  let emu: Emulator | undefined;
+  let sidebars: Sidebar[] = [];
+  let pages: { page: Page; dialogs: string[]; errors: string[] }[] = [];
+  beforeAll(async () => {
+    browser = await launchBrowser();
+  });
+  afterAll(async () => {
+    await browser?.close();
+  });
+  if (options.startEach) {
+    const startOptions = options.startEach;
+    beforeEach(async () => {
+      emu = await startEmulator(startOptions);
+    });
+  }
+  afterEach(async () => {
+    for (const ui of sidebars) expect(ui.maxInFlight).toBeLessThanOrEqual(10);
+    for (const { page, dialogs, errors } of [...sidebars, ...pages]) {
+      expect(errors).toEqual([]);
+      expect(dialogs).toEqual([]);
+      if (!page.isClosed()) await page.close();
+    }
+    sidebars = [];
+    pages = [];
+    await emu?.close();
+    emu = undefined;
+  });
+  const started = (): Emulator => {
+    if (!emu) throw new Error('this test started no emulator');
+    return emu;
+  };
+  const launched = (): Browser => {
+    if (!browser) throw new Error('the browser did not start');
+    return browser;
+  };
+  return {
+    get emu() {
+      return started();
+    },
+    get ui() {
+      const last = sidebars.at(-1);
+      if (!last) throw new Error('this test opened no sidebar');
+      return last;
+    },
+    async start(startOptions) {
+      await emu?.close();
+      emu = await startEmulator(startOptions);
+      return emu;
+    },
+    async open(ready) {
+      const ui = await openSidebar(launched(), started(), ready);
+      sidebars.push(ui);
+      return ui;
+    },
+    async newPage(viewport) {
+      const page = await launched().newPage({ viewport });
+      pages.push({ page, ...watch(page) });
+      return page;
+    },
+  };
 }
 
 export async function openTab(page: Page, name: string): Promise<void> {

@@ -1,89 +1,64 @@
 // The sidebar in a real browser (Debian's Chromium) against the local emulator (the built bundle in the
 // simulated Apps Script runtime), used the way an admin would: every test starts its own emulator (a
 // fresh demo district) and asserts what changed on the server, not just what the page shows.
-import { Browser } from 'playwright-core';
-import { DEMO_SCIM_TOKEN, EVERYONE, Emulator, HOSTILE_NAME, MARKUP_USER, SMALL_EXECUTIONS, Sidebar, configure, directoryOutage, launchBrowser, openSidebar, openTab, otherAdmin, rpc, rpcTraffic, runAs, screenshot, screenshotOf, scimUsers, startEmulator, storedScimToken, textOf } from './helpers';
+import { DEMO_SCIM_TOKEN, EVERYONE, HOSTILE_NAME, MARKUP_USER, SMALL_EXECUTIONS, configure, directoryOutage, openTab, otherAdmin, rpc, rpcTraffic, runAs, scimUsers, screenshot, screenshotOf, sidebarSuite, storedScimToken, textOf } from './helpers';
 import { holdSyncLease } from '../e2e/harness';
 
 jest.setTimeout(60_000);
 
-let browser: Browser;
-let emu: Emulator | undefined;
-let ui: Sidebar | undefined;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-});
-afterEach(async () => {
-  if (ui) {
-    expect(ui.errors).toEqual([]);
-    expect(ui.dialogs).toEqual([]);
-    expect(ui.maxInFlight).toBeLessThanOrEqual(10);
-    await ui.page.close();
-    ui = undefined;
-  }
-  await emu?.close();
-  emu = undefined;
-});
-
-async function open(): Promise<Sidebar> {
-  ui = await openSidebar(browser, emu!);
-  return ui;
-}
+const suite = sidebarSuite();
+const open = () => suite.open();
 
 /** A full sync through the API (each part a new call), for tests whose subject is what comes after. */
 async function syncAll(): Promise<void> {
-  let result = await rpc(emu!, 'syncNow', {});
-  while (result.state === 'in-progress') result = await rpc(emu!, 'continueSync');
+  let result = await rpc(suite.emu, 'syncNow', {});
+  while (result.state === 'in-progress') result = await rpc(suite.emu, 'continueSync');
   expect(result.state).toBe('done');
 }
 
 async function accounts(query: Record<string, unknown> = {}) {
-  return rpc<{ total: number; rows: { id: string; email: string; name: string; status: string; source: string; roles: string[] }[] }>(emu!, 'getAccounts', { limit: 500, ...query });
+  return rpc<{ total: number; rows: { id: string; email: string; name: string; status: string; source: string; roles: string[] }[] }>(suite.emu, 'getAccounts', { limit: 500, ...query });
 }
 
 test('first open: a Workspace admin links Roster Sync with their own account', async () => {
-  emu = await startEmulator({ preconfigure: false });
-  ui = await openSidebar(browser, emu, '#setup');
-  const { page } = ui;
+  await suite.start({ preconfigure: false });
+  await suite.open('#setup');
+  const { page } = suite.ui;
   await textOf(page.locator('#setup'), 'not linked to the Google Workspace directory yet');
   expect(await page.locator('#tabs').isHidden()).toBe(true);
   await page.getByRole('button', { name: 'I am a Workspace admin — use my account for syncing' }).click();
   await page.locator('#tabs').waitFor({ state: 'visible' });
   expect(await page.locator('#setup').isHidden()).toBe(true);
-  const state = await rpc(emu!, 'getState');
+  const state = await rpc(suite.emu, 'getState');
   expect(state).toMatchObject({ canConfigure: true, installer: state.user, syncAccount: state.user, trigger: { installed: true } });
   await textOf(page.locator('#syncFacts'), `Installed (runs as ${state.user})`);
   // The default schedule, shown in its own time zone whatever the browser's (this one runs in UTC).
   await textOf(page.locator('#syncFacts'), /Next run[^]*11:00\sPM \(America\/New_York\)/);
   // Only the unlinked first-open screen asks getSetupStatus (can this user read the directory?).
-  expect((await rpcTraffic(ui)).filter((c) => c.fn === 'getSetupStatus')).toHaveLength(1);
+  expect((await rpcTraffic(suite.ui)).filter((c) => c.fn === 'getSetupStatus')).toHaveLength(1);
 });
 
 test('opened by someone who may not configure it: the refusal only, straight from getState', async () => {
-  emu = await startEmulator({ preconfigure: false });
-  const installer = otherAdmin(emu);
-  runAs(emu, installer, 'useMyAccountForSync', {});
-  ui = await openSidebar(browser, emu, '#setup');
-  const text = await textOf(ui.page.locator('#setupBody'), 'You do not have permission to change Roster Sync.');
+  await suite.start({ preconfigure: false });
+  const installer = otherAdmin(suite.emu);
+  runAs(suite.emu, installer, 'useMyAccountForSync', {});
+  await suite.open('#setup');
+  const text = await textOf(suite.ui.page.locator('#setupBody'), 'You do not have permission to change Roster Sync.');
   expect(text).toContain('Fix: Ask the admin who installed Roster Sync');
-  expect(await ui.page.locator('#tabs').isHidden()).toBe(true);
-  expect(await ui.page.getByRole('button', { name: /use my account/ }).count()).toBe(0);
+  expect(await suite.ui.page.locator('#tabs').isHidden()).toBe(true);
+  expect(await suite.ui.page.getByRole('button', { name: /use my account/ }).count()).toBe(0);
   // getState already said "linked": no getSetupStatus call (and no directory read) for this user.
-  expect((await rpcTraffic(ui)).map((c) => c.fn)).toEqual(['getState']);
+  expect((await rpcTraffic(suite.ui)).map((c) => c.fn)).toEqual(['getState']);
 });
 
 describe('once linked', () => {
   beforeEach(async () => {
-    emu = await startEmulator();
+    await suite.start();
   });
 
   test('replaces the demo mappings with an OU picked from the tree, counts matches, previews a reason and syncs the roster', async () => {
     const { page } = await open();
-    const demo = await rpc(emu!, 'previewSync');
+    const demo = await rpc(suite.emu, 'previewSync');
     await openTab(page, 'Mappings');
     const ruleCards = page.locator('#ruleList li.rule');
     expect(await ruleCards.count()).toBe(Object.keys(demo.ruleMatches).length);
@@ -95,11 +70,11 @@ describe('once linked', () => {
       await ruleCards.first().getByRole('button', { name: /^Remove rule/ }).click();
       await page.waitForFunction((n) => document.querySelectorAll('#ruleList li.rule').length < n, before);
     }
-    expect((await rpc(emu!, 'getState')).settings.rules).toEqual([]);
+    expect((await rpc(suite.emu, 'getState')).settings.rules).toEqual([]);
 
-    const top = await rpc(emu!, 'listOrgUnits', { parent: '/' });
+    const top = await rpc(suite.emu, 'listOrgUnits', { parent: '/' });
     const parent = top.units.find((u: { hasChildren: boolean }) => u.hasChildren);
-    const child = (await rpc(emu!, 'listOrgUnits', { parent: parent.path })).units[0];
+    const child = (await rpc(suite.emu, 'listOrgUnits', { parent: parent.path })).units[0];
     await page.getByRole('button', { name: `Show sub-OUs of ${parent.path}` }).click();
     await page.locator('#ouTree .pick').filter({ hasText: child.name }).first().click();
     await textOf(page.locator('#ouChosen'), `Chosen OU: ${child.path}`);
@@ -107,11 +82,11 @@ describe('once linked', () => {
     await page.getByRole('button', { name: 'Add rule' }).click();
     await textOf(page.locator('#ruleList'), child.path);
 
-    const rules = (await rpc(emu!, 'getState')).settings.rules;
+    const rules = (await rpc(suite.emu, 'getState')).settings.rules;
     expect(rules).toEqual([{ id: expect.stringMatching(/^r[0-9a-z]+$/), type: 'ou', orgUnitPath: child.path, includeSubOrgUnits: true, role: 'student' }]);
 
     await page.getByRole('button', { name: 'Count matches' }).click();
-    const plan = await rpc(emu!, 'previewSync');
+    const plan = await rpc(suite.emu, 'previewSync');
     const matches = plan.ruleMatches[rules[0].id];
     expect(matches).toBeGreaterThan(0);
     await textOf(page.locator('#ruleList .match'), `Matches ${matches} user`);
@@ -147,7 +122,7 @@ describe('once linked', () => {
   });
 
   test('bulk actions: grant a permission, disable two accounts that stay disabled after a sync, delete and exclude one', async () => {
-    await configure(emu!, { cooldownMinutes: 0 }); // the demo mappings
+    await configure(suite.emu, { cooldownMinutes: 0 }); // the demo mappings
     await syncAll();
     const total = (await accounts()).total;
     const { page } = await open();
@@ -192,7 +167,7 @@ describe('once linked', () => {
     expect(await textOf(confirm, 'will come back on the next sync unless the user is excluded')).toBeTruthy();
     await confirm.getByRole('button', { name: 'Delete and exclude' }).click();
     await textOf(page.locator('#accMsg'), 'Deleted and excluded: 1 account');
-    expect((await rpc(emu!, 'getState')).settings.exclude).toContain(third);
+    expect((await rpc(suite.emu, 'getState')).settings.exclude).toContain(third);
 
     await openTab(page, 'Sync');
     await page.getByRole('button', { name: 'Sync now' }).click();
@@ -208,7 +183,7 @@ describe('once linked', () => {
   });
 
   test('adds a manual account in an accessible dialog and shows the duplicate-email error', async () => {
-    await configure(emu!, { rules: EVERYONE });
+    await configure(suite.emu, { rules: EVERYONE });
     await syncAll();
     const existing = (await accounts()).rows[0].email;
     const { page } = await open();
@@ -255,8 +230,8 @@ describe('once linked', () => {
   });
 
   test('a failed sync is explained on the Sync tab and in History with its fix', async () => {
-    await configure(emu!, { rules: EVERYONE, cooldownMinutes: 0 });
-    await directoryOutage(emu!, true);
+    await configure(suite.emu, { rules: EVERYONE, cooldownMinutes: 0 });
+    await directoryOutage(suite.emu, true);
     const { page } = await open();
     await page.getByRole('button', { name: 'Sync now' }).click();
     const alert = page.locator('#syncOut [role=alert]');
@@ -271,7 +246,7 @@ describe('once linked', () => {
     expect(await latest.textContent()).toContain('Manual');
     expect(await latest.textContent()).toContain('Fix:');
 
-    await directoryOutage(emu!, false);
+    await directoryOutage(suite.emu, false);
     await openTab(page, 'Sync');
     await page.getByRole('button', { name: 'Sync now' }).click();
     await textOf(page.locator('#syncOut'), 'Sync finished', 30_000);
@@ -286,10 +261,10 @@ describe('once linked', () => {
   });
 
   test('a roster emptied by hand is refused with its fix; "Start a new roster", confirmed, lets the next sync build a new one', async () => {
-    await configure(emu!, { cooldownMinutes: 0 });
+    await configure(suite.emu, { cooldownMinutes: 0 });
     await syncAll();
     const created = (await accounts()).total;
-    emu!.runtime.sheetData(emu!.runtime.activeSpreadsheetId, 'Roster').rows.splice(1); // a person clears the data rows
+    suite.emu.runtime.sheetData(suite.emu.runtime.activeSpreadsheetId, 'Roster').rows.splice(1); // a person clears the data rows
     const { page } = await open();
     await page.getByRole('button', { name: 'Sync now' }).click();
     const alert = await textOf(page.locator('#syncOut [role=alert]'), 'Fix:', 30_000);
@@ -298,7 +273,7 @@ describe('once linked', () => {
     await openTab(page, 'Settings');
     await page.getByRole('button', { name: 'Start a new roster' }).click();
     await textOf(page.locator('#newRosterMsg'), 'are not carried over');
-    expect((await rpc(emu!, 'syncNow', {})).state).toBe('failed'); // nothing started until confirmed
+    expect((await rpc(suite.emu, 'syncNow', {})).state).toBe('failed'); // nothing started until confirmed
     await page.getByRole('button', { name: 'Yes, start a new roster' }).click();
     await textOf(page.locator('#newRosterMsg'), 'A new roster was started');
     await syncAll();
@@ -307,7 +282,7 @@ describe('once linked', () => {
 
   test('Sync changes applies what changed in Google since the last sync, and History says which syncs were incremental and which full', async () => {
     await syncAll();
-    const rt = emu!.runtime;
+    const rt = suite.emu.runtime;
     const domain = rt.directory.domain;
     const added = rt.directory.addUser({ email: `brand.new@${domain}`, givenName: 'Brand', familyName: 'New', orgUnitPath: '/Students/Lincoln High/Grade 9' });
     rt.setClock(rt.nowMs() + 5 * 60_000); // Google has logged it (a couple of minutes)
@@ -324,7 +299,7 @@ describe('once linked', () => {
 
   test('a name full of HTML is shown as literal text everywhere', async () => {
     const email = MARKUP_USER; // a demo district user named <img src=x onerror=alert(1)>
-    await configure(emu!, { rules: EVERYONE });
+    await configure(suite.emu, { rules: EVERYONE });
     await syncAll();
     const hostile = (await accounts({ query: email })).rows[0];
     expect(hostile.name).toContain(HOSTILE_NAME);
@@ -344,8 +319,8 @@ describe('once linked', () => {
   });
 
   test('explains a user (rules, roles and where they come from, next change) and syncs just that user', async () => {
-    await configure(emu!, { rules: EVERYONE });
-    const target = (await rpc(emu!, 'previewSync')).changes.find((c: { kind: string }) => c.kind === 'create');
+    await configure(suite.emu, { rules: EVERYONE });
+    const target = (await rpc(suite.emu, 'previewSync')).changes.find((c: { kind: string }) => c.kind === 'create');
     const { page } = await open();
     await page.getByLabel('User email').fill(target.email);
     await page.getByRole('button', { name: 'Explain', exact: true }).click();
@@ -366,15 +341,15 @@ describe('once linked', () => {
     await openTab(page, 'History');
     const entry = await textOf(page.locator('#histList li').first(), 'Single user');
     expect(entry).toContain('1 created');
-    expect((await rpc(emu!, 'getState')).history[0]).toMatchObject({ trigger: 'user', message: `Synced one user (${target.email}): 1 created.` });
+    expect((await rpc(suite.emu, 'getState')).history[0]).toMatchObject({ trigger: 'user', message: `Synced one user (${target.email}): 1 created.` });
   });
 
   test('a sync beyond the deletion threshold halts, and "Apply anyway" applies it once', async () => {
-    await configure(emu!, { rules: EVERYONE, cooldownMinutes: 0 });
+    await configure(suite.emu, { rules: EVERYONE, cooldownMinutes: 0 });
     await syncAll();
     const before = (await accounts({ status: 'active' })).total;
-    const leaf = (await rpc(emu!, 'listOrgUnits', { query: '/' })).units.find((u: { hasChildren: boolean }) => !u.hasChildren);
-    await configure(emu!, { rules: [{ id: 'narrow', type: 'ou', orgUnitPath: leaf.path, includeSubOrgUnits: false, role: 'student' }] });
+    const leaf = (await rpc(suite.emu, 'listOrgUnits', { query: '/' })).units.find((u: { hasChildren: boolean }) => !u.hasChildren);
+    await configure(suite.emu, { rules: [{ id: 'narrow', type: 'ou', orgUnitPath: leaf.path, includeSubOrgUnits: false, role: 'student' }] });
     const { page } = await open();
     await page.getByRole('button', { name: 'Preview' }).click();
     await textOf(page.locator('#previewOut'), 'Nothing was changed');
@@ -432,11 +407,11 @@ describe('once linked', () => {
     await page.getByRole('button', { name: 'Save settings' }).click();
     // 25 accounts instead of 10% lowers the protection against mass changes: saved only once confirmed.
     await textOf(page.locator('#settingsMsg'), 'This save lowers the protection against mass changes: the deletion threshold from 10% to 25 accounts.');
-    expect((await rpc(emu!, 'getState')).settings.threshold).toMatchObject({ kind: 'percent', value: 10 });
+    expect((await rpc(suite.emu, 'getState')).settings.threshold).toMatchObject({ kind: 'percent', value: 10 });
     await page.getByRole('button', { name: 'Confirm and save' }).click();
     await textOf(page.locator('#settingsMsg'), 'Settings saved');
     expect(await page.locator('#sTz').getAttribute('aria-invalid')).toBeNull();
-    const saved = (await rpc(emu!, 'getState')).settings;
+    const saved = (await rpc(suite.emu, 'getState')).settings;
     expect(saved).toMatchObject({
       schedule: { mode: 'daily', hour: 6, timeZone: 'Europe/Paris', blackouts: [{ start: '2026-12-20', end: '2027-01-03' }] },
       graceDays: 14,
@@ -450,20 +425,20 @@ describe('once linked', () => {
     });
     await textOf(page.locator('#schedFacts'), 'Installed');
     await screenshot(page, 'settings', '#schedFs');
-    expect((await rpc(emu!, 'getState')).settings).toMatchObject({ destination: 'sheet', scim: null });
+    expect((await rpc(suite.emu, 'getState')).settings).toMatchObject({ destination: 'sheet', scim: null });
 
     await page.getByLabel('Every hour').check();
     expect(await page.locator('#sHour').isDisabled()).toBe(true);
   });
 
   test('Finalize sync lists every check with an icon, a word, what was found and the fix', async () => {
-    await configure(emu!, { rules: EVERYONE });
+    await configure(suite.emu, { rules: EVERYONE });
     await syncAll();
     const { page } = await open();
     await page.getByRole('button', { name: 'Finalize sync' }).click();
     const checks = page.locator('#finalOut li.check');
     await checks.first().waitFor();
-    const expected = (await rpc(emu!, 'runFinalizeChecks')).checks;
+    const expected = (await rpc(suite.emu, 'runFinalizeChecks')).checks;
     expect(await checks.count()).toBe(expected.length);
     for (let i = 0; i < expected.length; i++) {
       const badge = checks.nth(i).locator('.badge');
@@ -477,7 +452,7 @@ describe('once linked', () => {
   });
 
   test('a request that fails in transport shows a readable message, never silence', async () => {
-    await configure(emu!, { rules: EVERYONE });
+    await configure(suite.emu, { rules: EVERYONE });
     const { page } = await open();
     await page.route('**/rpc/getAccounts', (route) => route.abort());
     await openTab(page, 'Accounts');
@@ -486,19 +461,19 @@ describe('once linked', () => {
   });
 
   test('a group rule from the group search; rules can be edited and removed', async () => {
-    await configure(emu!, { rules: [] });
-    const group = (await rpc(emu!, 'listGroups', { query: '' })).groups[0];
+    await configure(suite.emu, { rules: [] });
+    const group = (await rpc(suite.emu, 'listGroups', { query: '' })).groups[0];
     const { page } = await open();
     await openTab(page, 'Mappings');
     await page.getByLabel('Group membership').check();
-    await page.getByLabel('Find a group (email starts with)').fill(group.email.slice(0, 3));
+    await page.getByLabel('Find a group (its email or name starts with)').fill(group.email.slice(0, 3));
     await page.locator('#groupList .pick', { hasText: group.email }).click();
     await textOf(page.locator('#groupChosen'), `Chosen group: ${group.email}`);
     await page.locator('#ruleRole').selectOption('admin');
     await textOf(page.locator('#ruleRoleHint'), 'admin also grants teacher');
     await page.getByRole('button', { name: 'Add rule' }).click();
     await textOf(page.locator('#ruleList'), `Group ${group.email}`);
-    let rules = (await rpc(emu!, 'getState')).settings.rules;
+    let rules = (await rpc(suite.emu, 'getState')).settings.rules;
     expect(rules).toEqual([{ id: expect.stringMatching(/^r[0-9a-z]+$/), type: 'group', groupEmail: group.email, role: 'admin' }]);
     expect(await page.locator('#ruleList').textContent()).toContain('admin also grants teacher');
 
@@ -507,16 +482,16 @@ describe('once linked', () => {
     await page.locator('#ruleRole').selectOption('teacher');
     await page.getByRole('button', { name: 'Save rule' }).click();
     await textOf(page.locator('#ruleFormMsg'), 'Saved the rule');
-    rules = (await rpc(emu!, 'getState')).settings.rules;
+    rules = (await rpc(suite.emu, 'getState')).settings.rules;
     expect(rules).toEqual([expect.objectContaining({ id: rules[0].id, type: 'group', groupEmail: group.email, role: 'teacher' })]);
 
     await page.getByRole('button', { name: `Remove rule Group ${group.email}` }).click();
     await textOf(page.locator('#ruleList'), 'No rules yet');
-    expect((await rpc(emu!, 'getState')).settings.rules).toEqual([]);
+    expect((await rpc(suite.emu, 'getState')).settings.rules).toEqual([]);
   });
 
   test('Sync now while another execution holds the roster\'s sync lease says a sync is already running', async () => {
-    const release = holdSyncLease(emu!.runtime);
+    const release = holdSyncLease(suite.emu.runtime);
     try {
       const { page } = await open();
       await page.getByRole('button', { name: 'Sync now' }).click();
@@ -525,17 +500,17 @@ describe('once linked', () => {
       expect(text.match(/already running/g)).toHaveLength(1);
       await page.waitForFunction(() => !(document.getElementById('syncBtn') as HTMLButtonElement).disabled);
       expect((await accounts()).total).toBe(0);
-      expect((await rpc(emu!, 'getState')).history.filter((e: { trigger: string }) => e.trigger !== 'settings')).toEqual([]);
+      expect((await rpc(suite.emu, 'getState')).history.filter((e: { trigger: string }) => e.trigger !== 'settings')).toEqual([]);
     } finally {
       release();
     }
   });
 
   test('only the sync account can save the SCIM token: another admin is told so, and the server refuses', async () => {
-    const me = (await rpc(emu!, 'getState')).user;
-    const syncAccount = otherAdmin(emu!);
-    await configure(emu!, { admins: [syncAccount] });
-    runAs(emu!, syncAccount, 'useMyAccountForSync', { confirmChange: true });
+    const me = (await rpc(suite.emu, 'getState')).user;
+    const syncAccount = otherAdmin(suite.emu);
+    await configure(suite.emu, { admins: [syncAccount] });
+    runAs(suite.emu, syncAccount, 'useMyAccountForSync', { confirmChange: true });
     const { page } = await open();
     await openTab(page, 'Settings');
     await page.getByLabel('An app through SCIM 2.0').check();
@@ -549,7 +524,7 @@ describe('once linked', () => {
     const refusal = await textOf(page.locator('#tokenMsg [role=alert]'), `can only be saved by the sync account (${syncAccount})`);
     expect(refusal).toContain('Fix:');
     expect(await token.inputValue()).toBe('');
-    expect(storedScimToken(emu!, me)).toBeUndefined();
+    expect(storedScimToken(suite.emu, me)).toBeUndefined();
     expect(await page.content()).not.toContain('someone-elses-token');
   });
 
@@ -572,7 +547,7 @@ describe('once linked', () => {
       run.withFailureHandler(() => { sync = 'handler ran synchronously'; }).nope_();
       return { distinct: chained !== run && typeof chained.getState === 'function', ok, privateName, unknown, sync, then: typeof run.then };
     });
-    const state = await rpc(emu!, 'getState');
+    const state = await rpc(suite.emu, 'getState');
     expect(result).toEqual({
       distinct: true,
       ok: [true, state.user, 7],
@@ -585,8 +560,8 @@ describe('once linked', () => {
 });
 
 test('Sync now runs part after part (a new call each) and shows the progress until it is done', async () => {
-  emu = await startEmulator(SMALL_EXECUTIONS);
-  await configure(emu!, { rules: EVERYONE });
+  await suite.start(SMALL_EXECUTIONS);
+  await configure(suite.emu, { rules: EVERYONE });
   const { page } = await open();
   const calls: string[] = [];
   page.on('request', (r) => {
@@ -615,7 +590,7 @@ test('Sync now runs part after part (a new call each) and shows the progress unt
   await textOf(page.locator('#syncOut'), 'Sync finished', 60_000);
   expect(calls.filter((c) => c === 'syncNow')).toHaveLength(1);
   expect(calls.filter((c) => c === 'continueSync').length).toBeGreaterThan(0);
-  const last = (await rpc(emu!, 'getState')).history[0];
+  const last = (await rpc(suite.emu, 'getState')).history[0];
   expect(last.parts).toBeGreaterThan(1);
   await openTab(page, 'History');
   await textOf(page.locator('#histList li').first(), `${last.parts} parts`);
@@ -624,18 +599,18 @@ test('Sync now runs part after part (a new call each) and shows the progress unt
 
 describe('SCIM destination', () => {
   beforeEach(async () => {
-    emu = await startEmulator({ scim: true });
+    await suite.start({ scim: true });
   });
 
   test('switch to a SCIM app in Settings, map roles to groups, save the token: a sync puts users in their groups, and the token never reaches the page', async () => {
-    const initial = await rpc(emu!, 'getState');
+    const initial = await rpc(suite.emu, 'getState');
     const { baseUrl } = initial.settings.scim;
     expect(initial.secrets.scim).toEqual({ saved: true, masked: '••••••••6789' });
-    expect(storedScimToken(emu!, initial.user)).toBe(DEMO_SCIM_TOKEN);
+    expect(storedScimToken(suite.emu, initial.user)).toBe(DEMO_SCIM_TOKEN);
     // Start as a new install would: roster in the sheet, no SCIM settings (the demo token stays saved).
-    await configure(emu!, { destination: 'sheet', scim: null });
-    ui = await open();
-    const { page } = ui;
+    await configure(suite.emu, { destination: 'sheet', scim: null });
+    await open();
+    const { page } = suite.ui;
     await openTab(page, 'Settings');
     expect(await page.getByLabel('This spreadsheet (sheet Roster)').isChecked()).toBe(true);
     await page.getByLabel('An app through SCIM 2.0').check();
@@ -650,7 +625,7 @@ describe('SCIM destination', () => {
     expect(await page.locator('#dBase').getAttribute('aria-invalid')).toBe('true');
     expect(await page.locator('#dBase + .ferr').textContent()).toContain('SCIM base URL must start with https://');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('dBase');
-    expect((await rpc(emu!, 'getState')).settings.destination).toBe('sheet');
+    expect((await rpc(suite.emu, 'getState')).settings.destination).toBe('sheet');
 
     await page.getByLabel('SCIM base URL').fill(baseUrl);
     await page.getByLabel('SCIM Groups, one per role').check();
@@ -663,7 +638,7 @@ describe('SCIM destination', () => {
     await page.getByRole('button', { name: 'Save settings' }).click();
     await textOf(page.locator('#settingsMsg'), 'Settings saved');
     expect(await page.locator('.ferr').count()).toBe(0);
-    const saved = (await rpc(emu!, 'getState')).settings;
+    const saved = (await rpc(suite.emu, 'getState')).settings;
     expect(saved).toMatchObject({
       destination: 'scim',
       scim: {
@@ -679,20 +654,20 @@ describe('SCIM destination', () => {
     await textOf(page.locator('#tokenStatus'), 'Token saved: ••••••••6789');
     await page.getByRole('button', { name: 'Remove token' }).click();
     await textOf(page.locator('#tokenStatus'), 'No token saved.');
-    expect((await rpc(emu!, 'getState')).secrets.scim).toEqual({ saved: false, masked: '' });
-    expect(storedScimToken(emu!, initial.user)).toBeUndefined();
+    expect((await rpc(suite.emu, 'getState')).secrets.scim).toEqual({ saved: false, masked: '' });
+    expect(storedScimToken(suite.emu, initial.user)).toBeUndefined();
     await page.getByLabel('Paste the app’s token').fill(DEMO_SCIM_TOKEN);
     await page.getByRole('button', { name: 'Save token' }).click();
     await textOf(page.locator('#tokenStatus'), 'Token saved: ••••••••6789');
     await textOf(page.locator('#tokenMsg'), 'Token saved.');
     expect(await page.getByLabel('Replace it with a new token').inputValue()).toBe('');
-    expect(storedScimToken(emu!, initial.user)).toBe(DEMO_SCIM_TOKEN);
+    expect(storedScimToken(suite.emu, initial.user)).toBe(DEMO_SCIM_TOKEN);
     await screenshotOf(page, '#destFs', 'destination');
 
     await openTab(page, 'Sync');
     await textOf(page.locator('#syncFacts'), `SCIM app (${new URL(baseUrl).host})`);
     expect(await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).toEqual([]);
-    const plan = await rpc(emu!, 'previewSync');
+    const plan = await rpc(suite.emu, 'previewSync');
     expect(plan.counts.create).toBeGreaterThan(0);
     await page.getByRole('button', { name: 'Sync now' }).click();
     await textOf(page.locator('#syncOut'), 'Sync finished', 45_000);
@@ -709,19 +684,19 @@ describe('SCIM destination', () => {
     expect(users.some((u) => u.groups.includes('Students'))).toBe(true);
 
     // The token crossed to the server once (saveScimToken) and never came back.
-    const traffic = await rpcTraffic(ui);
+    const traffic = await rpcTraffic(suite.ui);
     expect(traffic.filter((c) => c.request.includes(DEMO_SCIM_TOKEN)).map((c) => c.fn)).toEqual(['saveScimToken']);
     for (const c of traffic) expect(c.response).not.toContain('demo-scim-token');
     expect(await page.content()).not.toContain('demo-scim-token');
     const values = await page.evaluate(() => Array.from(document.querySelectorAll('input, textarea, select')).map((el) => (el as HTMLInputElement).value).join('\n'));
     expect(values).not.toContain('demo-scim-token');
-    expect(emu!.runtime.logText()).not.toContain(DEMO_SCIM_TOKEN);
+    expect(suite.emu.runtime.logText()).not.toContain(DEMO_SCIM_TOKEN);
   });
 
   test('a base URL changed since the token was saved: Settings and the Sync tab say the token is not sent there; pasted again for that address, the warning goes', async () => {
-    const { scim } = (await rpc(emu!, 'getState')).settings;
+    const { scim } = (await rpc(suite.emu, 'getState')).settings;
     const moved = `${scim.baseUrl}/elsewhere`;
-    await configure(emu!, { scim: { ...scim, baseUrl: moved } });
+    await configure(suite.emu, { scim: { ...scim, baseUrl: moved } });
     const { page } = await open();
     await textOf(page.locator('#syncFacts'), 'the token was saved for another address (see Settings)');
     await openTab(page, 'Settings');
@@ -731,19 +706,19 @@ describe('SCIM destination', () => {
     await page.getByRole('button', { name: 'Save token' }).click();
     await textOf(page.locator('#tokenMsg'), 'Token saved.');
     await page.waitForFunction(() => !document.querySelector('#tokenProblem')?.textContent);
-    expect((await rpc(emu!, 'getState')).destinationProblems).toEqual([]);
+    expect((await rpc(suite.emu, 'getState')).destinationProblems).toEqual([]);
   });
 
   test('a Google user re-created with a deleted user\'s address: Explain offers the choice, and "Give the old app account to this user" keeps that app account for them', async () => {
-    await configure(emu!, { cooldownMinutes: 0 });
+    await configure(suite.emu, { cooldownMinutes: 0 });
     await syncAll();
-    const { baseUrl } = (await rpc(emu!, 'getState')).settings.scim;
-    const directory = emu!.runtime.directory;
+    const { baseUrl } = (await rpc(suite.emu, 'getState')).settings.scim;
+    const directory = suite.emu.runtime.directory;
     const old = directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!;
     const before = (await scimUsers(baseUrl, DEMO_SCIM_TOKEN)).find((u) => u.userName === old.primaryEmail)!;
     directory.deleteUser(old.primaryEmail);
     directory.addUser({ email: old.primaryEmail, givenName: 'Recycled', familyName: 'Address', orgUnitPath: old.orgUnitPath });
-    emu!.runtime.setClock(emu!.runtime.nowMs() + 60_000);
+    suite.emu.runtime.setClock(suite.emu.runtime.nowMs() + 60_000);
     await syncAll();
     const { page } = await open();
     await page.getByLabel('User email').fill(old.primaryEmail);
@@ -765,7 +740,7 @@ describe('SCIM destination', () => {
     expect(await destination.locator('.badge').textContent()).toBe('✓ Pass');
     expect(await destination.textContent()).toContain('answered and accepted the token');
 
-    await rpc(emu!, 'clearScimToken');
+    await rpc(suite.emu, 'clearScimToken');
     await page.getByRole('button', { name: 'Finalize sync' }).click();
     await textOf(destination.locator('.badge'), 'Fail');
     expect(await destination.textContent()).toContain('Fix:');

@@ -104,6 +104,22 @@ function setUp(): World {
   return w;
 }
 
+/** Both worlds a few minutes later: Google has logged the edits made before (a lag of 2 to 3 minutes). */
+function minutesLater(...worlds: World[]): void {
+  for (const w of worlds) w.rt.setClock(w.rt.nowMs() + 5 * 60_000);
+}
+
+/** The same batch of edits in both directories, numbered on from `serial`, then both a few minutes later; the last number used. */
+function editBoth(a: World, b: World, batch: Edit[], serial: number): number {
+  for (const edit of batch) {
+    serial++;
+    apply(a.rt.directory, edit, serial);
+    apply(b.rt.directory, edit, serial);
+  }
+  minutesLater(a, b);
+  return serial;
+}
+
 const kinds = { incremental: 0, full: 0 };
 
 test('random directory edits: incremental syncs then a full reconcile give the roster full syncs alone give, and the reconcile plans nothing', () => {
@@ -113,20 +129,14 @@ test('random directory edits: incremental syncs then a full reconcile give the r
       const b = setUp();
       let serial = 0;
       for (const batch of batches) {
-        for (const edit of batch) {
-          serial++;
-          apply(a.rt.directory, edit, serial);
-          apply(b.rt.directory, edit, serial);
-        }
-        // Both a few minutes later: Google has logged the edits (a lag of 2 to 3 minutes).
-        for (const w of [a, b]) w.rt.setClock(w.rt.nowMs() + 5 * 60_000);
+        serial = editBoth(a, b, batch, serial);
         const inc = a.call('syncChanges');
         expect(inc.state).toBe('done');
         kinds[inc.kind as 'incremental' | 'full']++;
         expect(b.call('syncNow', {}).state).toBe('done');
         expect(untimed(a)).toEqual(untimed(b));
       }
-      for (const w of [a, b]) w.rt.setClock(w.rt.nowMs() + 5 * 60_000);
+      minutesLater(a, b);
       expect(a.call('previewSync').total).toBe(0);
       const reconcile = a.call('syncNow', {});
       expect(reconcile).toMatchObject({ state: 'done', kind: 'full', applied: { create: 0, update: 0, deactivate: 0, reactivate: 0, delete: 0 } });
@@ -156,16 +166,11 @@ test('random directory edits with a log that drops events: the full reconcile st
       a.rt.directory.audit.dropRate = 0.3;
       let serial = 0;
       for (const batch of batches) {
-        for (const edit of batch) {
-          serial++;
-          apply(a.rt.directory, edit, serial);
-          apply(b.rt.directory, edit, serial);
-        }
-        for (const w of [a, b]) w.rt.setClock(w.rt.nowMs() + 5 * 60_000);
+        serial = editBoth(a, b, batch, serial);
         expect(a.call('syncChanges').state).toBe('done');
         expect(b.call('syncNow', {}).state).toBe('done');
       }
-      for (const w of [a, b]) w.rt.setClock(w.rt.nowMs() + 5 * 60_000);
+      minutesLater(a, b);
       const differing = a.call('previewSync').total;
       const reconcile = a.call('syncNow', {});
       expect(reconcile).toMatchObject({ state: 'done', kind: 'full' });

@@ -1,30 +1,19 @@
 // Selected Google Groups pushed to a real SCIM app (scimmy on loopback) as SCIM Groups, through
 // the built bundle: members are the in-scope users among the group's nested members, changes are
 // PATCH add/remove, and a group renamed in Google stays the same SCIM Group.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { DEMO_DOMAIN } from '../../emulator/domain';
-import { later, world } from '../e2e/harness';
+import { later } from '../e2e/harness';
+import { appWorld, resetApp, scimServerForFile } from './world';
 
 const TOKEN = 'app-groups-token-0123456789abcdef';
 const at = (local: string) => `${local}@${DEMO_DOMAIN}`;
 
-let server: ScimTestServer;
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 test('selected Google Groups become SCIM Groups with the in-scope nested members; renames keep the group; membership changes are PATCHes', async () => {
-  await server.clear();
-  await server.set({ token: TOKEN });
-  const w = world({ urlFetch: new SyncHttp() });
+  await resetApp(server, TOKEN);
   const selected = [at('all-staff'), at('robotics-club')];
-  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles' }, appGroups: selected });
-  w.call('saveScimToken', { token: TOKEN });
+  const w = appWorld(server, { token: TOKEN, settings: { appGroups: selected } });
   expect(w.call('syncNow', {}).state).toBe('done');
   const d = w.rt.directory;
 

@@ -1,10 +1,9 @@
 // Mapped attributes reach a real SCIM app (scimmy on loopback) through the built bundle: the core
 // User schema, the Enterprise User extension (RFC 7643 §4.3, manager as the manager's SCIM id)
 // and a custom extension the admin names by URN.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { DEMO_SCHEMA, rollover } from '../../emulator/domain';
-import { later, world } from '../e2e/harness';
+import { later } from '../e2e/harness';
+import { appWorld, resetApp, scimServerForFile } from './world';
 
 const TOKEN = 'attributes-token-0123456789abcdef';
 const ENTERPRISE = 'urn:ietf:params:scim:schemas:extension:enterprise:2.0:User';
@@ -24,22 +23,11 @@ const ATTRIBUTES = [
   { name: 'Login', source: 'primaryEmail', transform: 'localPart' },
 ];
 
-let server: ScimTestServer;
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 async function scimSetup() {
-  await server.clear();
-  await server.set({ token: TOKEN });
-  const w = world({ urlFetch: new SyncHttp() });
-  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles' }, attributes: ATTRIBUTES, threshold: { kind: 'count', value: 1000 } });
-  w.call('saveScimToken', { token: TOKEN });
-  return w;
+  await resetApp(server, TOKEN);
+  return appWorld(server, { token: TOKEN, settings: { attributes: ATTRIBUTES, threshold: { kind: 'count', value: 1000 } } });
 }
 
 const appUser = async (email: string) => (await server.state()).users.find((u) => u.userName === email)!;
@@ -109,12 +97,9 @@ test('a rollover and a new title arrive as PATCHes of only what changed, each wi
 });
 
 test('an attribute the app does not keep (it drops what it does not know) is named in History, and is not sent again and again', async () => {
-  await server.clear();
-  await server.set({ token: TOKEN });
-  const w = world({ urlFetch: new SyncHttp() });
+  await resetApp(server, TOKEN);
   const LOCKER = 'urn:ietf:params:scim:schemas:extension:lockers:2.0:User:locker';
-  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles' }, rules: [{ id: 'admins', type: 'group', groupEmail: 'admins@springfield-schools.example', role: 'admin' }], attributes: [{ name: 'Locker', source: 'constant', value: '12', scim: LOCKER }] });
-  w.call('saveScimToken', { token: TOKEN });
+  const w = appWorld(server, { token: TOKEN, settings: { rules: [{ id: 'admins', type: 'group', groupEmail: 'admins@springfield-schools.example', role: 'admin' }], attributes: [{ name: 'Locker', source: 'constant', value: '12', scim: LOCKER }] } });
   expect(w.call('syncNow', {}).state).toBe('done');
   const users = (await server.state()).users;
   expect(users.length).toBe(8);

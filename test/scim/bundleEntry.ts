@@ -10,7 +10,7 @@ import { runSync } from '../../src/core/sync';
 import { toMessage } from '../../src/core/messages';
 import { ScimSettings, checkScimDestination, readScimToken, scimTokenView, storeScimToken, validateScimSettings } from '../../src/destinations/scim/scimConfig';
 import { buildServices, rosterSpreadsheet } from '../../src/gas/services';
-import { ScimRoster, scimSetupProblem } from '../../src/destinations/scim/scimRoster';
+import { ScimRoster, scimSetup } from '../../src/destinations/scim/scimRoster';
 import { DESTINATIONS } from '../../src/destinations';
 
 const SCIM_KEY = 'scim';
@@ -21,9 +21,9 @@ function services(): Services {
   const raw = svc.config.get(SCIM_KEY);
   const scim: ScimSettings | null = raw ? validateScimSettings(JSON.parse(raw), settings.roles) : null;
   const token = readScimToken(svc.secrets);
-  const problem = scimSetupProblem(scim, token, svc.config.get(KEYS.syncAccount) ?? '');
-  if (problem) throw problem;
-  svc.roster = new ScimRoster({ settings: scim!, token: token!, roles: settings.roles, state: svc.state });
+  const setup = scimSetup({ ...settings, scim }, token, svc.config.get(KEYS.syncAccount) ?? '');
+  if ('problem' in setup) throw setup.problem;
+  svc.roster = new ScimRoster({ settings: setup.scim, token: token!, roles: setup.settings.roles, state: svc.state });
   return svc;
 }
 

@@ -1,24 +1,14 @@
 // The SCIM destination chosen in settings, through the product's own server API on the built bundle.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
 import { later, world } from '../e2e/harness';
+import { appWorld, resetApp, scimServerForFile } from './world';
 
 const TOKEN = 'product-token-0123456789abcdef';
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 test('destination SCIM: users arrive in the app, the token never reaches the browser, a second sync writes nothing', async () => {
-  await server.clear();
-  await server.set({ token: TOKEN });
-  const w = world({ urlFetch: new SyncHttp() });
-  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles' } });
+  await resetApp(server, TOKEN);
+  const w = appWorld(server, { token: null });
   expect(w.call('getState').destination).toBe('SCIM app (not set up)');
   expect(w.call('saveScimToken', { token: TOKEN })).toEqual({ saved: true, masked: `••••••••${TOKEN.slice(-4)}` });
 
@@ -42,11 +32,8 @@ test('destination SCIM: users arrive in the app, the token never reaches the bro
 });
 
 test('a refused SCIM token stops the sync at once with the catalog\'s fix', async () => {
-  await server.clear();
-  await server.set({ token: TOKEN });
-  const w = world({ urlFetch: new SyncHttp() });
-  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles' } });
-  w.call('saveScimToken', { token: 'wrong-token-000000000000' });
+  await resetApp(server, TOKEN);
+  const w = appWorld(server, { token: 'wrong-token-000000000000' });
   await server.clearLog();
   const r = w.call('syncNow', {});
   expect(r.state).toBe('failed');

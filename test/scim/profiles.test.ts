@@ -1,30 +1,18 @@
 // The SCIM destination against behaviour profiles of real SCIM apps (emulator/scim/server.ts PROFILES),
 // through the product's own server API on the built bundle in the simulated runtime.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { PROFILES } from '../../emulator/scim/profiles';
 import { DEMO_DOMAIN, demoDistrict, generateDomain, scaleRules } from '../../emulator/domain';
 import { World, later, world } from '../e2e/harness';
+import { appWorld, resetApp, scimServerForFile } from './world';
 
 const TOKEN = 'profile-token-0123456789abcdef';
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** A linked world whose destination is the test server, token saved. */
 function scimApp(options: Parameters<typeof world>[0] = {}, scim: Json = {}): World {
-  const w = world({ urlFetch: new SyncHttp(), ...options });
-  w.save({ destination: 'scim', scim: { baseUrl: server.baseUrl, roleMapping: 'roles', ...scim } });
-  w.call('saveScimToken', { token: TOKEN });
-  return w;
+  return appWorld(server, { token: TOKEN, world: options, scim });
 }
 
 /** Sync now as the sidebar runs it: continueSync while the sync is in progress. */
@@ -34,10 +22,7 @@ function syncToEnd(w: World): Json {
   return r;
 }
 
-async function fresh(switches: Json = {}) {
-  await server.clear();
-  await server.set({ token: TOKEN, ...switches });
-}
+const fresh = (switches: Json = {}) => resetApp(server, TOKEN, switches);
 
 const writes = async () => (await server.state()).log.filter((r) => r.method !== 'GET');
 

@@ -8,17 +8,16 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildSync } from 'esbuild';
 import { FakeDirectoryState, SimRuntime } from '../../emulator/runtime';
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
+import { scimServerForFile } from './world';
 
 const GLOBAL = '__ScimTest';
 const ADMIN = 'admin@school.example';
 const TOKEN = 'runtime-token-abcdef0123456789';
-let server: ScimTestServer;
+const server = scimServerForFile(TOKEN);
 let dir: string;
 
 beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scim-rt-'));
   const entry = path.join(__dirname, 'bundleEntry.ts');
   const out = buildSync({
@@ -38,8 +37,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,23 +1,12 @@
 // The SCIM destination driven through the core (runSync) against a real SCIM 2.0
 // server (scimmy + express, child process) over real HTTP, with the synchronous
 // UrlFetchApp as the global the adapter uses.
-import { closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
 import { checkScimDestination } from '../../src/destinations/scim/scimConfig';
 import { ScimRoster } from '../../src/destinations/scim/scimRoster';
 import { addAccount, updateAccounts } from '../../src/core/api';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
-import { ScimWorld, emailFor, idFor, person, scimWorld, writesOf } from './world';
+import { ScimWorld, emailFor, idFor, person, scimServerForFile, scimWorld, writesOf } from './world';
 
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer();
-});
-
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile();
 
 beforeEach(async () => {
   await server.clear();

@@ -3,9 +3,8 @@
 // it was saved for, text from the app is redacted of it, nobody is merged into
 // someone else's app account, odd listings never deprovision, and a lost ledger
 // never silently undoes local decisions.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
-import { World, later, world } from '../e2e/harness';
+import { World, later } from '../e2e/harness';
+import { appWorld, resetApp, scimServerForFile } from './world';
 import { CATALOG } from '../../src/core/messages';
 import { Recorder } from '../../scripts/reliability';
 
@@ -14,28 +13,21 @@ type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 const TOKEN = 'trust-token-0123456789abcdef';
 const CO_ADMIN = 'margaret.hollis@springfield-schools.example';
 const HOURLY = { mode: 'hourly', hour: 0, timeZone: 'America/New_York', blackouts: [] };
-let app: ScimTestServer;
-let other: ScimTestServer;
+const app = scimServerForFile(TOKEN);
+/** Another app, where a co-admin may point the base URL. */
+const other = scimServerForFile();
 // Figures go to .cache/reliability/scim.json (rendered into docs/reliability.md by scripts/reliability.ts).
 const rec = new Recorder('scim');
+/** The bundle the recorder measures, the token the app accepts. */
+const inBundle = { world: { scriptPath: rec.bundle }, token: TOKEN };
 afterAll(() => rec.finish());
 
-beforeAll(async () => {
-  [app, other] = await Promise.all([startScimServer({ token: TOKEN }), startScimServer()]);
-});
-afterAll(async () => {
-  await Promise.all([app?.stop(), other?.stop()]);
-  await closeHttpWorker();
-});
 
 /** A roster synced once to the app, with a co-admin listed under Admins. */
 async function syncedWorld(scim: Json = {}, extra: Json = {}): Promise<World> {
-  await app.clear();
-  await app.set({ token: TOKEN });
+  await resetApp(app, TOKEN);
   await other.clear();
-  const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
-  w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', ...scim }, admins: [CO_ADMIN], cooldownMinutes: 0, ...extra });
-  w.call('saveScimToken', { token: TOKEN, baseUrl: app.baseUrl });
+  const w = appWorld(app, { ...inBundle, scim, settings: { admins: [CO_ADMIN], cooldownMinutes: 0, ...extra }, tokenFor: app.baseUrl });
   expect(w.call('syncNow', {}).state).toBe('done');
   later(w);
   return w;
@@ -124,12 +116,9 @@ describe('the token is bound to the base URL it was saved for', () => {
 
 describe('text from the SCIM app is redacted of the token', () => {
   rec.test('redaction', 'an app that quotes the Authorization header back in every error: the token reaches no History row, getState, sync result, log line, mail or Finalize', async () => {
-    await app.clear();
-    await app.set({ token: TOKEN });
-    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
+    await resetApp(app, TOKEN);
+    const w = appWorld(app, { ...inBundle, settings: { schedule: HOURLY, cooldownMinutes: 0 } });
     const students = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students')).map((u) => u.primaryEmail.toLowerCase());
-    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, schedule: HOURLY, cooldownMinutes: 0 });
-    w.call('saveScimToken', { token: TOKEN });
     // One user the app rejects (a 400 whose detail quotes the header), through Bulk and one by one.
     await app.set({ echoAuthorization: true, rejectUserNames: students.slice(0, 1) });
     const outputs: Json[] = [];
@@ -167,11 +156,8 @@ describe('text from the SCIM app is redacted of the token', () => {
 
 describe('the SCIM app lists or refuses oddly', () => {
   rec.test('listings', 'a ListResponse without totalResults: every page is read, a leaver on the last page is deactivated, a sync with no change writes nothing', async () => {
-    await app.clear();
-    await app.set({ token: TOKEN, omitTotalResults: true });
-    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
-    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
-    w.call('saveScimToken', { token: TOKEN });
+    await resetApp(app, TOKEN, { omitTotalResults: true });
+    const w = appWorld(app, { ...inBundle, settings: { cooldownMinutes: 0 } });
     const first = w.call('syncNow', {});
     expect(first.state).toBe('done');
     const created = (await app.state()).users;
@@ -197,11 +183,8 @@ describe('the SCIM app lists or refuses oddly', () => {
   });
 
   rec.test('listings', 'without totalResults and with paging ignored, the list may be incomplete: nothing is changed and the sync says why', async () => {
-    await app.clear();
-    await app.set({ token: TOKEN });
-    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
-    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
-    w.call('saveScimToken', { token: TOKEN });
+    await resetApp(app, TOKEN);
+    const w = appWorld(app, { ...inBundle, settings: { cooldownMinutes: 0 } });
     expect(w.call('syncNow', {}).state).toBe('done');
     await app.set({ omitTotalResults: true, ignorePaging: true });
     w.rt.directory.deleteUser(w.rt.directory.allUsers().find((u) => u.orgUnitPath.startsWith('/Students'))!.primaryEmail);
@@ -215,11 +198,8 @@ describe('the SCIM app lists or refuses oddly', () => {
     expect(writes).toEqual([]);
   });
   rec.test('listings', 'active not sent: a leaver and a suspended user are not counted as deactivated, History says who can still sign in, Finalize warns', async () => {
-    await app.clear();
-    await app.set({ token: TOKEN });
-    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
-    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', attributes: { userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'none' } }, cooldownMinutes: 0 });
-    w.call('saveScimToken', { token: TOKEN });
+    await resetApp(app, TOKEN);
+    const w = appWorld(app, { ...inBundle, scim: { attributes: { userName: 'email', externalId: 'googleId', name: 'full', emails: 'work', active: 'none' } }, settings: { cooldownMinutes: 0 } });
     expect(w.call('syncNow', {}).state).toBe('done');
     const [leaver, suspended] = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
     w.rt.directory.deleteUser(leaver.primaryEmail);
@@ -254,12 +234,8 @@ describe('nobody is merged into someone else\'s app account', () => {
   const byExternalId = async () => new Map((await app.state()).users.map((u) => [String(u.externalId), u]));
 
   async function scimWorld(attributes: Json): Promise<World> {
-    await app.clear();
-    await app.set({ token: TOKEN });
-    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
-    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles', attributes }, cooldownMinutes: 0 });
-    w.call('saveScimToken', { token: TOKEN });
-    return w;
+    await resetApp(app, TOKEN);
+    return appWorld(app, { ...inBundle, scim: { attributes }, settings: { cooldownMinutes: 0 } });
   }
 
   rec.test('identities', 'two directory users whose userNames collide (jane.q@ of two domains) are reported with the fix before anything is sent, never created as one', async () => {
@@ -426,12 +402,10 @@ describe('the hidden state sheet keeps only what a part needs', () => {
   rec.test('ledger', 'a SCIM sync read over several parts saves only the users in scope and those of the ledger\'s accounts, and ends like a sync in one part (a locally disabled account stays disabled in the app)', async () => {
     const grade = '/Students/Lincoln High/Grade 9';
     const run = async (budget: number) => {
-      await app.clear();
-      await app.set({ token: TOKEN });
+      await resetApp(app, TOKEN);
       const globals = { ROSTER_SYNC_BUDGET_MS: 600_000 };
-      const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp(), globals, rules: [{ id: 'g9', type: 'ou', orgUnitPath: grade, includeSubOrgUnits: true, role: 'student' }] });
-      w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0, threshold: { kind: 'percent', value: 100 } });
-      w.call('saveScimToken', { token: TOKEN });
+      const rules = [{ id: 'g9', type: 'ou', orgUnitPath: grade, includeSubOrgUnits: true, role: 'student' }];
+      const w = appWorld(app, { ...inBundle, world: { ...inBundle.world, globals, rules }, settings: { cooldownMinutes: 0, threshold: { kind: 'percent', value: 100 } } });
       expect(w.call('syncNow', {}).state).toBe('done');
       const inGrade = w.rt.directory.allUsers().filter((u) => u.orgUnitPath === grade && !u.suspended);
       w.call('updateAccounts', { ids: [inGrade[0].id], status: 'disabled' });
@@ -447,7 +421,7 @@ describe('the hidden state sheet keeps only what a part needs', () => {
         r = w.call('continueSync');
       }
       expect(r).toMatchObject({ state: 'done', applied: { deactivate: 3 } });
-      const users = (await app.state()).users.map((u) => ({ externalId: u.externalId, userName: u.userName, active: u.active })).sort((a, b) => String(a.externalId).localeCompare(String(b.externalId)));
+      const users = (await app.state()).users.map((u: Json) => ({ externalId: u.externalId, userName: u.userName, active: u.active })).sort((a, b) => String(a.externalId).localeCompare(String(b.externalId)));
       return { users, saved, bound: inScope + ledger, directory: w.rt.directory.allUsers().length, disabled: inGrade[0].id };
     };
     const one = await run(600_000);
@@ -457,7 +431,7 @@ describe('the hidden state sheet keeps only what a part needs', () => {
     expect(parts.bound).toBeLessThan(parts.directory / 2);
     for (const n of parts.saved) expect(n).toBeLessThanOrEqual(parts.bound);
     expect(parts.users).toEqual(one.users);
-    expect(parts.users.find((u) => u.externalId === parts.disabled)).toMatchObject({ active: false });
+    expect(parts.users.find((u: Json) => u.externalId === parts.disabled)).toMatchObject({ active: false });
     rec.note(`${parts.directory} directory users; ${parts.saved.length} checkpoints saved at most ${Math.max(...parts.saved)} of them (in scope plus the ledger's accounts: ${parts.bound})`);
     rec.count('scimScenarios');
   });
@@ -471,11 +445,8 @@ describe('the SCIM ledger is not lost with the hidden state sheet', () => {
   };
 
   for (const how of ['deleted', 'cleared']) rec.test('ledger', `the state sheet ${how}: the sync refuses with how to restore it; rebuilt by choice, a locally disabled account stays disabled in the app and nobody is duplicated`, async () => {
-    await app.clear();
-    await app.set({ token: TOKEN });
-    const w = world({ scriptPath: rec.bundle, urlFetch: new SyncHttp() });
-    w.save({ destination: 'scim', scim: { baseUrl: app.baseUrl, roleMapping: 'roles' }, cooldownMinutes: 0 });
-    w.call('saveScimToken', { token: TOKEN });
+    await resetApp(app, TOKEN);
+    const w = appWorld(app, { ...inBundle, settings: { cooldownMinutes: 0 } });
     expect(w.call('syncNow', {}).state).toBe('done');
     const students = w.rt.directory.allUsers().filter((u) => u.orgUnitPath.startsWith('/Students'));
     const disabled = students[0];

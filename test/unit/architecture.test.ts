@@ -25,6 +25,28 @@ test('the core uses no Apps Script global', () => {
   expect(uses.map((f) => path.relative(SRC, f))).toEqual([]);
 });
 
+/** The import cycles among `files`, each as the files around it (a depth-first walk). */
+function importCycles(files: string[]): string[][] {
+  const byPath = new Map(files.map((f) => [f.replace(/\.ts$/, ''), f]));
+  const edges = (f: string) => imports(f).flatMap((i) => byPath.get(i) ?? []);
+  const done = new Set<string>();
+  const cycles: string[][] = [];
+  const walk = (file: string, trail: string[]) => {
+    const loop = trail.indexOf(file);
+    if (loop >= 0) return void cycles.push(trail.slice(loop).concat(file));
+    if (done.has(file)) return;
+    for (const next of edges(file)) walk(next, [...trail, file]);
+    done.add(file);
+  };
+  for (const f of files) walk(f, []);
+  return cycles;
+}
+
+test('the core has no import cycle: its modules depend on each other one way', () => {
+  const cycles = importCycles(core).map((c) => c.map((f) => path.relative(SRC, f)).join(' → '));
+  expect(cycles).toEqual([]);
+});
+
 test('each destination is one folder registered in src/destinations/index.ts', () => {
   const folders = fs.readdirSync(path.join(SRC, 'destinations'), { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
   const registry = fs.readFileSync(path.join(SRC, 'destinations', 'index.ts'), 'utf8');

@@ -102,6 +102,30 @@ test('a manual sync within the cooldown is refused with the time of the next all
   expect(r.message).toMatch(/next one is allowed at 2026-09-01T12:15/);
 });
 
+/** A new execution's Services, whose roster is opened on first use as the Apps Script layer does; counts the opens. */
+function newExecution(w: TestWorld, roster = w.roster): { opens: number } {
+  const execution = { opens: 0 };
+  let opened: typeof roster | null = null;
+  Object.defineProperty(w.svc, 'roster', {
+    configurable: true,
+    get: () => {
+      if (!opened) execution.opens++;
+      return (opened ??= roster);
+    },
+  });
+  return execution;
+}
+
+test('a sync opens the roster only when it needs it: once for a sync, never for one the cooldown refuses', () => {
+  const w = school();
+  const first = newExecution(w);
+  expect(runSync(w.svc, manual).state).toBe('done');
+  expect(first.opens).toBe(1);
+  const second = newExecution(w);
+  expect(runSync(w.svc, manual).state).toBe('refused'); // within the cooldown
+  expect(second.opens).toBe(0);
+});
+
 test('the heartbeat runs a daily full sync once at 23:00 New York time, incremental ones after it, and idles otherwise', () => {
   const w = school();
   w.clock.now = Date.parse('2026-09-01T20:30:00Z'); // 16:30 in New York: no full sync yet, so no incremental one either

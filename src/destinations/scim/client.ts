@@ -6,7 +6,9 @@
 import { Message, UserError, msg } from '../../core/messages';
 import { PaceMemory, Pacer, rateSignal } from './pacing';
 import { DailyQuota } from './quota';
-import { PatchOperation, ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig, refusedValuePath, retryAfterMs } from './scimConfig';
+import { ScimCapabilities, ScimProbe, ScimProbeResult, parseServiceProviderConfig } from './serviceProvider';
+import { PatchOperation, refusedValuePath } from './patch';
+import { retryAfterMs } from './retryAfter';
 import { redactor } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

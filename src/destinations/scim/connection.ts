@@ -3,7 +3,8 @@
 // table in the sidebar. The same probe of groups makes Finalize fail before the
 // first sync when the token may not manage the groups the mapping needs.
 import { UserError, msg, toMessage } from '../../core/messages';
-import { ScimSettings, eqFilter } from './scimConfig';
+import { ScimSettings } from './scimSettings';
+import { eqFilter } from './patch';
 import { ScimClient, ScimResponse, errorDetail } from './client';
 import { AppProfileData } from './appProfile';
 

@@ -1,28 +1,13 @@
 // An app that accepts SCIM 2.0 provisioning (RFC 7643/7644): its settings live
 // under `settings.scim`, its bearer token in the sync account's user properties.
-import { Destination, SecretContext } from '../../core/destination';
-import { Services } from '../../core/ports';
+import { Destination, SecretContext, Services } from '../../core/ports';
 import { KEYS } from '../../core/config';
 import { OpenContext } from '../context';
 import { Message, UserError, msg } from '../../core/messages';
-import {
-  ScimSettings,
-  baseUrlProblem,
-  bindLegacyScimToken,
-  canonicalBaseUrl,
-  checkScimDestination,
-  clearScimToken,
-  normalizeBaseUrl,
-  readScimToken,
-  scimFingerprint,
-  scimTokenAddress,
-  scimTokenFor,
-  scimTokenView,
-  storeScimToken,
-  tokenElsewhere,
-  validateScimSettings,
-} from './scimConfig';
-import { ScimNotReady, ScimRoster, scimSetupProblem } from './scimRoster';
+import { ScimSettings, baseUrlProblem, normalizeBaseUrl, scimFingerprint, validateScimSettings } from './scimSettings';
+import { bindLegacyScimToken, canonicalBaseUrl, clearScimToken, readScimToken, scimTokenAddress, scimTokenFor, scimTokenView, storeScimToken, tokenElsewhere } from './token';
+import { checkScimDestination } from './serviceProvider';
+import { ScimNotReady, ScimRoster, scimSetup } from './scimRoster';
 import { urlFetchQuotaFor } from './quota';
 import { hasLedger } from './ledger';
 
@@ -59,16 +44,16 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
   },
   open({ settings, config, secrets, state, remainingMs }) {
     const syncAccount = config.get(KEYS.syncAccount) ?? '';
-    const problem = scimSetupProblem(settings?.scim ?? null, readScimToken(secrets), syncAccount);
-    if (problem || !settings) return new ScimNotReady(problem!);
-    const scim = settings.scim!;
+    const setup = scimSetup(settings, readScimToken(secrets), syncAccount);
+    if ('problem' in setup) return new ScimNotReady(setup.problem);
+    const { scim, settings: saved } = setup;
     // A token saved by an earlier version (no address recorded) is bound to the base URL only when
     // syncs already went there (its ledger is there): a base URL changed before that gets nothing.
     if (hasLedger(state, scim.baseUrl)) bindLegacyScimToken(secrets, scim.baseUrl);
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
-    return new ScimRoster({ settings: scim, token: token.token, roles: settings.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount), attributes: settings.attributes ?? [] });
+    return new ScimRoster({ settings: scim, token: token.token, roles: saved.roles, state, marks: config, remainingMs, urlFetchPerDay: urlFetchQuotaFor(syncAccount), attributes: saved.attributes ?? [] });
   },
   // One cheap probe (ServiceProviderConfig and one page of users) says reachable and token accepted.
   check(svc, settings) {

@@ -6,7 +6,7 @@
 // now and then, which costs one ledger-sized write per COMPACT_EVERY applies.
 import { AccountStatus } from '../../core/model';
 import { BlobStore } from '../../core/ports';
-import { shortHash } from './scimConfig';
+import { shortHash } from './manualIds';
 
 /** The ledger's namespace in the state store: one per app base URL. */
 export function ledgerPrefix(baseUrl: string): string {

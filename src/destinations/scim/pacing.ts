@@ -7,7 +7,7 @@
 // - `X-Retry-After: <seconds>` (non-standard, same meaning);
 // - `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset: <seconds>` and
 //   `RateLimit-Policy: <limit>;w=<seconds>` (draft-ietf-httpapi-ratelimit-headers-06).
-import { retryAfterMs } from './scimConfig';
+import { retryAfterMs } from './retryAfter';
 
 export interface RateSignal {
   /** The app asked for no request for this long (429 with Retry-After, or no quota left until the reset). */

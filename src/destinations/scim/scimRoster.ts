@@ -6,42 +6,22 @@
 import { Account, AccountStatus, AppGroup, Change, Role } from '../../core/model';
 import { ApplyResult, BlobStore, KeyValueStore, RosterPort, RosterReadProblem } from '../../core/ports';
 import { UserError, msg } from '../../core/messages';
+import type { Settings } from '../../core/settings';
 import { withRetry } from '../../core/retry';
-import {
-  BulkOperation,
-  GROUP_SCHEMA,
-  ScimCapabilities,
-  ScimProbeResult,
-  ScimSettings,
-  ScimUserFields,
-  PatchOperation,
-  bulkBody,
-  bulkChunks,
-  createUserBody,
-  currentUser,
-  desiredUser,
-  emailOf,
-  eqFilter,
-  groupNameFor,
-  manualIdFor,
-  MemberDelta,
-  memberPatchBodies,
-  nameOf,
-  otherRoleValues,
-  patchBody,
-  refusedValuePath,
-  replaceUserBody,
-  roleValues,
-  shortHash,
-  userPatchOps,
-} from './scimConfig';
+import { GROUP_SCHEMA } from './schemas';
+import { ScimSettings, groupNameFor } from './scimSettings';
+import { ScimCapabilities, ScimProbeResult } from './serviceProvider';
+import { ScimUserFields, currentUser, desiredUser, emailOf, nameOf, roleValues } from './userFields';
+import { PatchOperation, createUserBody, eqFilter, MemberDelta, memberPatchBodies, otherRoleValues, patchBody, refusedValuePath, replaceUserBody, userPatchOps } from './patch';
+import { BulkOperation, bulkBody, bulkChunks } from './bulk';
+import { manualIdFor, shortHash } from './manualIds';
 import { FetchAllFn, ScimClient, ScimRequest, ScimResponse, errorDetail, isRetryableStatus } from './client';
 import { Ledger, LedgerEntry, ledgerPrefix } from './ledger';
 import { AppProfile, RefusedCreate } from './appProfile';
 import { ConnectionReport, groupsProblem, testConnection } from './connection';
 import { DailyQuota, WORKSPACE_URLFETCH_PER_DAY } from './quota';
 import { AttributeMapping } from '../../core/attributes';
-import { MANAGER_PATH, valueAt } from './scimConfig';
+import { MANAGER_PATH, valueAt } from './userFields';
 import { IdentityClaim, IdentityIndex, planIdentities, temporaryUserName } from './identity';
 
 export interface ScimRosterOptions {
@@ -1325,10 +1305,12 @@ export class ScimNotReady implements RosterPort {
   }
 }
 
-/** Services wiring helper: the message to show when the SCIM destination cannot be built. */
-export function scimSetupProblem(settings: ScimSettings | null, token: string | null, syncAccount: string): UserError | null {
-  if (!settings || !settings.baseUrl) return new UserError(msg('scimNotConfigured', { missing: 'no SCIM base URL is saved' }));
-  if (!token) return new UserError(msg('scimTokenMissing', { user: syncAccount || 'the sync account' }));
-  return null;
+/** What the SCIM roster opens with, or why it cannot open: no readable settings, no base URL saved, no token pasted. */
+export function scimSetup(settings: Settings | null, token: string | null, syncAccount: string): { scim: ScimSettings; settings: Settings } | { problem: UserError } {
+  // Unreadable settings (null) name no app, like settings without a base URL: nothing is sent anywhere.
+  const scim = settings?.scim;
+  if (!settings || !scim?.baseUrl) return { problem: new UserError(msg('scimNotConfigured', { missing: 'no SCIM base URL is saved' })) };
+  if (!token) return { problem: new UserError(msg('scimTokenMissing', { user: syncAccount || 'the sync account' })) };
+  return { scim, settings };
 }
 

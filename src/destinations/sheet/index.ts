@@ -1,5 +1,5 @@
 // The embedded default destination: the roster as a sheet of this spreadsheet.
-import { Destination } from '../../core/destination';
+import { Destination } from '../../core/ports';
 import { toMessage } from '../../core/messages';
 import { rosterProblem } from '../../core/sync';
 import { EMBEDDED_DESTINATION } from '../../core/settings';
