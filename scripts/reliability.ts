@@ -227,6 +227,10 @@ otherwise this file is left as it was). Do not edit by hand: run
 | state changes by refused or rejected calls | ${n('stateChangesByRejected')} |
 | secret values found in results, logs, mail or sheets | ${n('secretLeaks')} |
 | sheet cells turned into formulas | ${n('formulaCells')} |
+| directory users in the hidden state sheet at a checkpoint once a sync has planned (largest), of those read | ${n('stateUsersKept')} of ${n('stateUsersRead')} (in scope or with an account: ${n('stateUsersNeeded')}) |
+| … at a checkpoint while the directory is still being read (largest) | ${n('stateUsersBeforePlan')} |
+| roster accounts sharing one email after renames onto a kept address | ${n('accountsSharingEmail')} |
+| accounts on two rows after an edit between a write's check and the write, written over by a later sync | ${n('windowWritesOverDuplicates')} |
 | SCIM trust scenarios tried (a changed base URL, a quoting app, colliding or swapped identities, odd listings, a lost ledger) | ${n('scimScenarios')} |
 | requests sent to a base URL the token was not saved for | ${n('tokenSentElsewhere')} |
 | token or Authorization values found in History, results, logs, mail or sheets | ${n('tokenLeaks')} |

@@ -7,7 +7,8 @@
 // it, and fetchAll counts each of its requests. The text is the one scripts meet for this quota, of the
 // same form as MailApp's ("Service invoked too many times for one day: email.", fakes/mail.ts):
 // "Service invoked too many times for one day: urlfetch." (shown as "Exception: …" in the editor).
-// Where this fake and Google's documentation disagree, the documentation wins.
+// Google does not say what a fetchAll that crosses the quota does: here it is refused whole, before
+// anything is sent. Where this fake and Google's documentation disagree, the documentation wins.
 
 export const WORKSPACE_URLFETCH_PER_DAY = 100_000;
 export const CONSUMER_URLFETCH_PER_DAY = 20_000;
@@ -27,6 +28,8 @@ interface Usage {
 
 export class UrlFetchQuota {
   private readonly usage = new Map<string, Usage>();
+  /** Every request sent, whoever sent it and whatever the day (fetch: 1, fetchAll: one per request). */
+  requests = 0;
 
   /** `perDay`: one figure for every user, or Google's documented figure for each account when not given. */
   constructor(private readonly perDay: number | undefined, private readonly now: () => number) {}
@@ -60,6 +63,7 @@ export class UrlFetchQuota {
     if (u.used + n > this.limitFor(key)) throw fail(URLFETCH_QUOTA_ERROR);
     u.used += n;
     this.usage.set(key, u);
+    this.requests += n;
   }
 
   /** Calls the same user's other scripts make (they share the quota). */

@@ -152,6 +152,23 @@ function userOut(u: Stored) {
   return { ...u, ...(memberOf.length ? { groups: memberOf } : {}) };
 }
 
+/**
+ * What egress returns for a list read without a filter: only the page asked for is filled in. scimmy coerces
+ * every resource egress returns through the schema and slices the page afterwards, which makes each page cost the
+ * whole collection (a 5,000-user app read in pages of 100 took minutes); a sparse array of the collection's length
+ * keeps totalResults right (scimmy maps and filters out the holes). scimmy slices from startIndex only when the
+ * page it got is at least startIndex long, so a startIndex inside the first page (2 ≤ startIndex ≤ count), a sort,
+ * or a read without paging parameters gets the whole list as before.
+ */
+function pageOnly<T>(all: T[], c: { sortBy?: string; startIndex?: number; count?: number } | undefined, out: (x: T) => any): any[] {
+  const start = c?.startIndex ?? 1;
+  const count = c?.count;
+  if (!c || count === undefined || c.sortBy !== undefined || (start > 1 && start <= count)) return all.map(out);
+  const page: any[] = new Array(all.length);
+  for (let i = start - 1; i < Math.min(all.length, start - 1 + count); i++) page[i] = out(all[i]);
+  return page;
+}
+
 function sameName(a: unknown, b: unknown) {
   return String(a ?? '').toLowerCase() === String(b ?? '').toLowerCase();
 }
@@ -208,8 +225,8 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User, {
       if (!u || hidden(u)) throw scimError(404, null, `Resource ${resource.id} not found`);
       return userOut(u);
     }
-    const all = [...users.values()].filter((u) => !hidden(u)).map(userOut);
-    return resource.filter ? resource.filter.match(all) : all;
+    const all = [...users.values()].filter((u) => !hidden(u));
+    return resource.filter ? resource.filter.match(all.map(userOut)) : pageOnly(all, resource.constraints, userOut);
   },
   degress: (resource: any) => {
     if (!users.delete(resource.id)) throw scimError(404, null, `Resource ${resource.id} not found`);

@@ -197,6 +197,14 @@ export const CATALOG = {
     text: 'Row {row} of "{sheet}" cannot be read: {problem}.',
     fix: 'Correct the row by hand (or delete it); the row is left as it is until then.',
   },
+  emailTaken: {
+    text: 'The Google user of {previous} is now {email}, which another account of the roster keeps ({holder}), so the change was not written: two accounts never share one email.',
+    fix: 'If both are the same person, set the other account\'s status to deleted (Accounts) and the next sync writes the new address; otherwise change one of the two emails, in Google Workspace or on the other account.',
+  },
+  rosterIdTwice: {
+    text: 'The ID {id} is on rows {first} and {row} of "{sheet}"{more}: one account on two rows, as when a person sorts or moves rows at the instant a sync writes them, and another account may have been written over. Nothing was written.',
+    fix: 'Restore the sheet from File → Version history (a version from before that sync), or delete one row of each pair; the next sync writes those accounts again and brings back, with its local decisions, any account written over.',
+  },
   duplicateEmail: {
     text: 'An account with this email already exists.',
     fix: 'Search the roster for that email and edit the existing account instead.',

@@ -189,19 +189,52 @@ export function makePlan({ settings, snapshot, accounts, now, recentDestructive 
     changes.push(change('create', null, { ...account }, ['its row was deleted from the roster sheet; the manual account is restored as it was (set its status to deleted to remove it)']));
   }
 
-  const counts = countChanges(changes);
+  // A destination that names conflicts itself (a SCIM app) also keeps its own emails apart.
+  const writable = holdIdConflicts ? holdTakenEmails(changes, held, thresholdAccounts ?? accounts) : changes;
+  const counts = countChanges(writable);
   return {
     createdAt: now,
-    changes,
+    changes: writable,
     held,
     counts,
     ruleProblems: index.problems,
-    blockedByThreshold: massChangeCheck(changes, thresholdAccounts ?? accounts, settings, recentDestructive),
+    blockedByThreshold: massChangeCheck(writable, thresholdAccounts ?? accounts, settings, recentDestructive),
     inScopeUsers: inScopeUsers - suspendedUnsynced,
     suspendedUnsynced,
     directoryUsers: snapshot.users.length,
     attributeProblems,
   };
+}
+
+/**
+ * Changes that would give an account a new email another account of the roster keeps (a synced user
+ * renamed to a manual account's address) are held, both accounts left as they are: a rename never
+ * makes two accounts that are not deleted share one email, and nobody is merged into another's
+ * account. An address freed in the same plan (two people swapping emails) is taken. `accounts`: the
+ * whole roster. Returns the changes to write.
+ */
+function holdTakenEmails(changes: Change[], held: HeldChange[], accounts: Account[]): Change[] {
+  let writable = changes;
+  for (;;) {
+    // The accounts not deleted, as they will be once the writable changes are made.
+    const after = new Map(accounts.filter((a) => a.status !== 'deleted').map((a) => [a.id, a]));
+    for (const c of writable) {
+      after.delete(c.accountId);
+      if (c.after && c.after.status !== 'deleted') after.set(c.after.id, c.after);
+    }
+    const byEmail = new Map<string, Account[]>();
+    for (const a of after.values()) byEmail.set(a.email.toLowerCase(), [...(byEmail.get(a.email.toLowerCase()) ?? []), a]);
+    const renamed = (c: Change) => !!c.before && !!c.after && c.after.status !== 'deleted' && c.before.email.toLowerCase() !== c.after.email.toLowerCase();
+    const taken = writable.filter((c) => renamed(c) && byEmail.get(c.after!.email.toLowerCase())!.length > 1);
+    if (!taken.length) return writable;
+    for (const c of taken) {
+      const holder = byEmail.get(c.after!.email.toLowerCase())!.find((a) => a.id !== c.after!.id)!;
+      const why = msg('emailTaken', { email: c.after!.email, holder: `${holder.name || holder.email}, ${holder.source} account ${holder.id}`, previous: c.before!.email });
+      held.push({ change: c, why: `${why.text} ${why.fix}` });
+    }
+    // Held changes leave their accounts at their old address, which may in turn be taken: look again.
+    writable = writable.filter((c) => !taken.includes(c));
+  }
 }
 
 /**

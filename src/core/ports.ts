@@ -111,12 +111,20 @@ export interface ApplyResult {
 export interface RosterReadProblem {
   row: number;
   message: string;
+  /** When the row holds an ID an earlier row holds too: that row, and the ID. */
+  sameIdAs?: { row: number; id: string };
 }
 
 /** The destination: a Sheet (embedded default) or a SCIM 2.0 app. */
 export interface RosterPort {
   readonly kind: string;
   readAll(): { accounts: Account[]; problems: RosterReadProblem[] };
+  /**
+   * The ids and emails of the accounts it holds, read cheaply (not the whole roster): while a sync is
+   * still reading the directory, the users it saves are kept to those (and those in scope). Absent or
+   * null when it has no cheap way to tell; then every user read is saved until the plan.
+   */
+  accountKeys?(): { ids: string[]; emails: string[] } | null;
   /** Throws a UserError saying how to fix it when the destination cannot be written. */
   checkWritable(): void;
   /** Applies changes keyed by accountId; must be idempotent (safe to apply twice). */

@@ -66,6 +66,12 @@ export class RuleIndex {
   }
 }
 
+/** Whether an OU rule (broken or not) reaches users in this OU: such a user may be in scope. */
+export function reachedByOuRule(settings: Settings, orgUnitPath: string): boolean {
+  const path = orgUnitPath.toLowerCase();
+  return settings.rules.some((rule) => rule.type === 'ou' && ouMatches(rule.orgUnitPath.toLowerCase(), rule.includeSubOrgUnits, path));
+}
+
 function ouMatches(rulePath: string, includeSub: boolean, userPath: string): boolean {
   if (userPath === rulePath) return true;
   if (!includeSub) return false;

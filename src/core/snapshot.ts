@@ -28,6 +28,11 @@ export interface ReadProgress {
   groupFirstPage?: number;
   /** Listings begun again because their page token had grown too old. */
   restarts?: number;
+  /**
+   * Once the sync has planned: the users it still needs, in this many pages snap.kept.<n> (see
+   * keepNeededUsers); the pages of the listings are then no longer read, and removed at the next checkpoint.
+   */
+  keptPages?: number;
   /** The raw Directory fields the attribute mapping needs; absent when nothing is mapped. */
   sources?: string[];
   /** Selected app groups still to look up (groups.get), those found, and those missing; absent when none is selected. */
@@ -58,6 +63,11 @@ export interface Listing {
 }
 
 const SNAP = 'snap.';
+/** The listings' pages of users (removed once the needed users are kept apart). */
+export const LISTED_USERS_PREFIX = `${SNAP}users.`;
+const KEPT = `${SNAP}kept.`;
+/** Users per page of the kept snapshot. */
+const KEPT_PAGE = 2000;
 /**
  * The partitions of a parallel users listing: one `email:<letter>*` listing per letter, and two
  * listings of the whole domain sorted by email (orderBy=email), one ascending that stops at the first
@@ -312,7 +322,7 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true
   };
   const users: DirectoryUser[] = [];
   const seen = new Set<string>();
-  const userKeys = !withUsers ? [] : p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
+  const userKeys = !withUsers ? [] : p.keptPages !== undefined ? Array.from({ length: p.keptPages }, (_, i) => `${KEPT}${i}`) : p.listings ? pageKeys(p.listings, 'users') : Array.from({ length: p.userPages }, (_, i) => `${SNAP}users.${i}`);
   for (const key of userKeys) {
     for (const u of read<PackedUser[]>(key)) {
       // A partitioned read can list a user twice (an alias in another partition): keep one.
@@ -343,6 +353,44 @@ export function loadSnapshot(p: ReadProgress, store: BlobStore, withUsers = true
 export function loadStructure(p: ReadProgress, store: BlobStore): Omit<DirectorySnapshot, 'users'> {
   const { users: _users, ...structure } = loadSnapshot(p, store, false);
   return structure;
+}
+
+/**
+ * Keeps, of a complete read's users, only those a later part of this sync can need (`needed`): the
+ * later parts plan from these alone. The others (out of scope, no account, no remembered decision)
+ * would give no change in any part, so the hidden state sheet need not hold the whole directory.
+ * The kept users go to pages of their own; the listings' pages stay until the next checkpoint has
+ * saved these (see WriteBehindStore.discardPending), so a part cut off in between resumes from either.
+ */
+export function keepNeededUsers(p: ReadProgress, store: BlobStore, users: DirectoryUser[], needed: (u: DirectoryUser) => boolean): void {
+  const kept = users.filter(needed);
+  const pages = Math.ceil(kept.length / KEPT_PAGE);
+  for (let i = 0; i < pages; i++) store.set(`${KEPT}${i}`, JSON.stringify(kept.slice(i * KEPT_PAGE, (i + 1) * KEPT_PAGE).map((u) => pack(u, p.sources))));
+  p.keptPages = pages;
+}
+
+/** Whether every mapped group's members have been listed (a read one call at a time lists them before any user). */
+export function membersListed(p: ReadProgress): boolean {
+  return p.listings ? p.listings.every((l) => l.kind !== 'members' || l.done) : p.phase === 'users' || p.phase === 'complete';
+}
+
+/** The ids of the members listed so far, of every group read. */
+export function listedMemberIds(p: ReadProgress, store: BlobStore): Set<string> {
+  const keys = p.listings ? pageKeys(p.listings, 'members') : Array.from({ length: p.groupPages }, (_, i) => `${SNAP}groups.${i}`);
+  const ids = new Set<string>();
+  for (const key of keys) {
+    const raw = store.get(key);
+    if (raw !== null) for (const id of (JSON.parse(raw) as GroupMembers).userIds) ids.add(id);
+  }
+  return ids;
+}
+
+/**
+ * Leaves out of the users pages this part read (not yet saved) the users `needed` does not keep, so
+ * a checkpoint in the middle of reading saves only those too.
+ */
+export function leaveOutOfPendingPages(store: WriteBehindStore, needed: (id: string, email: string, orgUnitPath: string) => boolean): void {
+  store.rewritePending(LISTED_USERS_PREFIX, (raw) => JSON.stringify((JSON.parse(raw) as PackedUser[]).filter((u) => needed(u[0], u[1], u[3]))));
 }
 
 function pageKeys(listings: Listing[], kind: 'users' | 'members'): string[] {
@@ -388,6 +436,14 @@ export class WriteBehindStore implements BlobStore {
   removePrefix(prefix: string): void {
     for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
     this.inner.removePrefix(prefix);
+  }
+  /** Rewrites the values not yet flushed of keys starting with the prefix. */
+  rewritePending(prefix: string, rewrite: (value: string) => string): void {
+    for (const [key, value] of this.pending) if (key.startsWith(prefix)) this.pending.set(key, rewrite(value));
+  }
+  /** Drops the writes not yet flushed of keys starting with the prefix, keeping what the inner store holds. */
+  discardPending(prefix: string): void {
+    for (const key of [...this.pending.keys()]) if (key.startsWith(prefix)) this.pending.delete(key);
   }
   flush(): void {
     const entries = [...this.pending];

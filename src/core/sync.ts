@@ -2,13 +2,28 @@
 // one Apps Script execution. Progress lives in a job saved between parts; any
 // part can be cut off and the next one picks up from the last saved point.
 import { Account, Change, ChangeKind, DirectorySnapshot, DirectoryUser, HistoryEntry, Plan, SyncKind, SyncOutcome, SyncTrigger, emptyCounts, summarize } from './model';
-import { ApplyResult, BlobStore, Services } from './ports';
+import { ApplyResult, BlobStore, RosterReadProblem, Services } from './ports';
 import { ReportDraft, SyncReport, newDraft, noteApplied, noteHeld, saveReport } from './reports';
 import { Settings, planFingerprint } from './settings';
 import { KEYS, UNREADABLE_SETTINGS, evenIfStoreFull, readNumber, readSettings } from './config';
 import { Message, MessageId, UserError, msg, toMessage } from './messages';
-import { PARALLEL_MIN_USERS, ReadProgress, WriteBehindStore, clearSnapshot, loadSnapshot, loadStructure, readStep, startRead } from './snapshot';
+import {
+  LISTED_USERS_PREFIX,
+  PARALLEL_MIN_USERS,
+  ReadProgress,
+  WriteBehindStore,
+  clearSnapshot,
+  keepNeededUsers,
+  leaveOutOfPendingPages,
+  listedMemberIds,
+  loadSnapshot,
+  loadStructure,
+  membersListed,
+  readStep,
+  startRead,
+} from './snapshot';
 import { makePlan } from './plan';
+import { reachedByOuRule } from './rules';
 import { directoryFields } from './attributes';
 import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 import { ReportsError } from './googleErrors';
@@ -270,7 +285,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
   // fit in the budget, not once the budget is already spent. Every part makes at least one step.
   let lastStepMs = -1;
   while (true) {
-    if (lastStepMs >= 0 && svc.remainingMs() <= lastStepMs) return pause(svc, job, partStart);
+    if (lastStepMs >= 0 && svc.remainingMs() <= lastStepMs) return pause(svc, job, partStart, settings);
     let stepStart = svc.clock.nowMs();
     if (svc.clock.nowMs() - lastProgress > 5000) {
       lastProgress = svc.clock.nowMs();
@@ -310,7 +325,7 @@ function advance(svc: Services, settings: Settings, job: Job, partStart: number)
     if (!batch.length) return finish(svc, job, partStart);
     const unsent = applyBatch(svc, job, batch);
     // Not sent because this execution's time is spent: the next part plans them again and sends them.
-    if (unsent?.until === 'part') return pause(svc, job, partStart);
+    if (unsent?.until === 'part') return pause(svc, job, partStart, settings);
     if (unsent?.until === 'sync') {
       // The destination cannot take more in this sync (a long wait it asked for, the day's quota): a later sync goes on.
       job.postponed = { count: unsent.accountIds.length + plan.changes.length, message: unsent.message, fix: unsent.fix ?? '', resumeAtMs: unsent.resumeAtMs };
@@ -351,11 +366,14 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   // The roster is read and written from here on in this part: a destination with a daily request budget leaves the sidebar its share.
   svc.roster.startSync?.();
   const accounts = readRoster(svc);
+  const listed = [...snapshot.users];
   // An incremental sync reviews only the accounts of the users it re-read (each looked up by address
   // and id already); the threshold still counts every synced account.
   if (!job.inc) confirmUnseen(svc, snapshot, accounts, directoryFields(settings.attributes ?? []));
   // Only a sheet has rows people delete by hand; an app's own deletions are its users' business.
   const remembered = svc.roster.startNew ? rememberDecisions(svc.state, accounts, snapshot) : new Map<string, Account>();
+  // The first plan of a full sync: the parts after it need only the users that can give a change.
+  if (!job.inc && job.read.keptPages === undefined) keepNeededUsers(job.read, svc.state, listed, neededUsers(settings, snapshot, accounts, remembered));
   const safety = { recentDestructive: recentDestructive(svc, settings), remembered, holdIdConflicts: !svc.roster.relink };
   const plan = job.inc
     ? makePlan({ settings, snapshot, accounts: affectedAccounts(job.inc, accounts), now: job.plannedAt, thresholdAccounts: accounts, ...safety })
@@ -363,6 +381,48 @@ function planFromState(svc: Services, settings: Settings, job: Job): Plan {
   const failed = new Set(job.failed.map((f) => f.accountId));
   plan.changes = plan.changes.filter((c) => !failed.has(c.accountId));
   return plan;
+}
+
+/**
+ * The users a plan can make a change from: those an OU rule reaches, the members of the groups read,
+ * and those the roster or a remembered decision has (by id or email: an account to update or take
+ * out of scope, a retyped id, a manual account's address). Anyone else gives no change in any part.
+ */
+function neededUsers(settings: Settings, snapshot: DirectorySnapshot, accounts: Account[], remembered: Map<string, Account>): (u: DirectoryUser) => boolean {
+  const ids = new Set<string>();
+  const emails = new Set<string>();
+  for (const a of [...accounts, ...remembered.values()]) {
+    ids.add(a.id);
+    emails.add(a.email.toLowerCase());
+  }
+  for (const g of snapshot.groups) for (const id of g.userIds) ids.add(id);
+  return (u) => ids.has(u.id) || emails.has(u.email.toLowerCase()) || reachedByOuRule(settings, u.orgUnitPath);
+}
+
+/**
+ * A checkpoint before the plan: of the users this part read, only those an OU rule reaches, the
+ * members of the groups read, and those the roster (its ids and emails, read cheaply) or a remembered
+ * decision has are saved. Until every group's members are listed, or when the destination cannot
+ * tell its accounts cheaply, every user read is saved (the plan keeps only the needed ones then).
+ * An account added to the roster after this checkpoint whose user was left out is looked up by id
+ * before anything is done to it (confirmUnseen), as any account whose user the listing did not show.
+ */
+function leaveOutWhileReading(svc: Services, state: WriteBehindStore, settings: Settings, read: ReadProgress): void {
+  if (!membersListed(read) || !svc.roster.accountKeys) return;
+  let keys: { ids: string[]; emails: string[] } | null;
+  try {
+    keys = svc.roster.accountKeys();
+  } catch {
+    keys = null; // the plan reads the roster and says what is wrong with it
+  }
+  if (!keys) return;
+  const ids = new Set([...keys.ids, ...listedMemberIds(read, state)]);
+  const emails = new Set(keys.emails.map((e) => e.toLowerCase()));
+  for (const a of loadDecisions(state).values()) {
+    ids.add(a.id);
+    emails.add(a.email.toLowerCase());
+  }
+  leaveOutOfPendingPages(state, (id, email, orgUnitPath) => ids.has(id) || emails.has(email.toLowerCase()) || reachedByOuRule(settings, orgUnitPath));
 }
 
 const DECISIONS_KEY = 'decisions';
@@ -460,12 +520,20 @@ export function useAppGroups(svc: Services, snapshot: DirectorySnapshot): void {
 
 export function readRoster(svc: Services): Account[] {
   const { accounts, problems } = svc.roster.readAll();
-  if (problems.length) {
-    const first = problems[0];
-    throw new UserError(msg('rosterRowInvalid', { row: first.row, sheet: svc.roster.kind, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` }));
-  }
+  if (problems.length) throw new UserError(rosterProblem(svc.roster.kind, problems));
   refuseEmptied(svc, accounts);
   return accounts;
+}
+
+/** What is wrong with the roster's rows, in words: an ID on two rows first (an account may have been written over), else the first row. */
+export function rosterProblem(sheet: string, problems: RosterReadProblem[]): Message {
+  const twice = problems.filter((p) => p.sameIdAs);
+  if (twice.length) {
+    const { row, sameIdAs } = twice[0];
+    return msg('rosterIdTwice', { id: sameIdAs!.id, first: sameIdAs!.row, row, sheet, more: twice.length > 1 ? ` (and ${twice.length - 1} more IDs on two rows)` : '' });
+  }
+  const first = problems[0];
+  return msg('rosterRowInvalid', { row: first.row, sheet, problem: `${first.message}${problems.length > 1 ? ` (and ${problems.length - 1} more rows)` : ''}` });
 }
 
 /**
@@ -547,10 +615,15 @@ function result(state: SyncState, message: Message, job: Job | null, extra: Part
   };
 }
 
-function pause(svc: Services, job: Job, partStart: number): SyncResult {
+function pause(svc: Services, job: Job, partStart: number, settings: Settings): SyncResult {
   job.busyMs += svc.clock.nowMs() - partStart;
+  if (!job.inc && job.read.keptPages === undefined && svc.state instanceof WriteBehindStore) leaveOutWhileReading(svc, svc.state, settings, job.read);
+  // Once the needed users are kept apart, the listings' pages are not saved, and removed once the job that no longer reads them is.
+  const compacted = job.read.keptPages !== undefined && svc.state instanceof WriteBehindStore;
+  if (compacted) (svc.state as WriteBehindStore).discardPending(LISTED_USERS_PREFIX);
   saveJob(svc.state, job);
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
+  if (compacted) svc.state.removePrefix(LISTED_USERS_PREFIX);
   if (svc.config.get(KEYS.runningJob) !== job.id) svc.config.set(KEYS.runningJob, job.id);
   if (job.part === 1) markScheduledRun(svc, job);
   publishProgress(svc, job);
@@ -574,7 +647,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (job.held) {
     const sample = job.heldSample ?? [];
     const more = job.held - sample.length;
-    const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has, on an account whose email a Google user has)';
+    const why = job.ruleProblems.length ? '(deactivations or role removals) held while a rule is broken' : 'held back (an ID that no Google user has on an account whose email a Google user has, or an email another account keeps)';
     notes.push(`${job.held} changes ${why}${sample.length ? `: ${sample.join(', ')}${more > 0 ? ` and ${more} more` : ''}` : ''}; Preview lists them and why.`);
   }
   if (job.postponed) notes.push(postponedNote(job, job.postponed));

@@ -55,7 +55,7 @@ function renderPreview(plan: PlanView): void {
     out.appendChild(disclosure('Cannot derive', plan.attributeProblemCount, plan.attributeProblems, (p) => h('li', null, h('div', { class: 'email' }, p.email), h('div', { class: 'small' }, p.attribute + ': ' + p.problem)), note));
   }
   if (plan.held.length) {
-    out.appendChild(msgBox('warn', plural(plan.held.length, 'change') + ' held back while a rule is broken.', plan.held[0].why));
+    out.appendChild(msgBox('warn', plural(plan.held.length, 'change') + (plan.ruleProblems.length ? ' held back while a rule is broken.' : ' held back.'), plan.held[0].why));
     out.appendChild(disclosure('Held', plan.held.length, plan.held, (x) => changeItem(x.change, x.why), ''));
   }
 }

@@ -383,6 +383,60 @@ describe('nobody is merged into someone else\'s app account', () => {
   });
 });
 
+describe('the hidden state sheet keeps only what a part needs', () => {
+  /** The users of the saved snapshot pages (the hidden state sheet's snap.users.* and snap.kept.* blobs). */
+  const savedUsers = (w: World): number => {
+    let rows: string[][] = [];
+    try {
+      rows = (w.rt.sheetValues('Roster Sync state') as string[][]).slice(1);
+    } catch {
+      return 0;
+    }
+    let n = 0;
+    rows.forEach(([key, count], i) => {
+      if (/^snap\.(users|kept)\.[^#]*$/.test(String(key))) n += (JSON.parse(rows.slice(i, i + Number(count)).map((r) => String(r[2])).join('')) as unknown[]).length;
+    });
+    return n;
+  };
+
+  rec.test('ledger', 'a SCIM sync read over several parts saves only the users in scope and those of the ledger\'s accounts, and ends like a sync in one part (a locally disabled account stays disabled in the app)', async () => {
+    const grade = '/Students/Lincoln High/Grade 9';
+    const run = async (budget: number) => {
+      await resetApp(app, TOKEN);
+      const globals = { ROSTER_SYNC_BUDGET_MS: 600_000 };
+      const rules = [{ id: 'g9', type: 'ou', orgUnitPath: grade, includeSubOrgUnits: true, role: 'student' }];
+      const w = appWorld(app, { ...inBundle, world: { ...inBundle.world, globals, rules }, settings: { cooldownMinutes: 0, threshold: { kind: 'percent', value: 100 } } });
+      expect(w.call('syncNow', {}).state).toBe('done');
+      const inGrade = w.rt.directory.allUsers().filter((u) => u.orgUnitPath === grade && !u.suspended);
+      w.call('updateAccounts', { ids: [inGrade[0].id], status: 'disabled' });
+      for (const u of inGrade.slice(1, 4)) w.rt.directory.moveUser(u.primaryEmail, '/Staff');
+      later(w);
+      globals.ROSTER_SYNC_BUDGET_MS = budget;
+      const ledger = (await app.state()).users.length; // each app user has its ledger entry
+      const inScope = w.rt.directory.allUsers().filter((u) => u.orgUnitPath === grade).length;
+      const saved: number[] = [];
+      let r = w.call('syncNow', {});
+      for (let i = 0; i < 60 && r.state === 'in-progress'; i++) {
+        saved.push(savedUsers(w));
+        r = w.call('continueSync');
+      }
+      expect(r).toMatchObject({ state: 'done', applied: { deactivate: 3 } });
+      const users = (await app.state()).users.map((u: Json) => ({ externalId: u.externalId, userName: u.userName, active: u.active })).sort((a, b) => String(a.externalId).localeCompare(String(b.externalId)));
+      return { users, saved, bound: inScope + ledger, directory: w.rt.directory.allUsers().length, disabled: inGrade[0].id };
+    };
+    const one = await run(600_000);
+    expect(one.saved).toEqual([]);
+    const parts = await run(300);
+    expect(parts.saved.length).toBeGreaterThan(1);
+    expect(parts.bound).toBeLessThan(parts.directory / 2);
+    for (const n of parts.saved) expect(n).toBeLessThanOrEqual(parts.bound);
+    expect(parts.users).toEqual(one.users);
+    expect(parts.users.find((u: Json) => u.externalId === parts.disabled)).toMatchObject({ active: false });
+    rec.note(`${parts.directory} directory users; ${parts.saved.length} checkpoints saved at most ${Math.max(...parts.saved)} of them (in scope plus the ledger's accounts: ${parts.bound})`);
+    rec.count('scimScenarios');
+  });
+});
+
 describe('the SCIM ledger is not lost with the hidden state sheet', () => {
   const STATE_SHEET = 'Roster Sync state';
   const dropSheet = (w: World, name: string) => {

@@ -181,6 +181,25 @@ describe('local decisions', () => {
     expect(w.roster.accounts.get('manual-a')).toMatchObject({ source: 'manual', email: 'visitor@other.example' });
     expect(plan(w).changes).toEqual([]);
   });
+
+  test('a rename onto the email a manual account keeps is held, and so is a rename onto the address that held one keeps', () => {
+    const w = school();
+    applyPlan(w);
+    const manual: Account = { id: 'manual-n', email: 'nurse@school.example', name: 'Nurse', roles: ['teacher'], status: 'active', permissions: [], source: 'manual', orgUnitPath: '', lastSynced: '', syncedStatus: '', outOfScopeSince: '' };
+    w.roster.accounts.set(manual.id, manual);
+    w.directory.user('ana@school.example').email = 'nurse@school.example';
+    w.directory.user('ben@school.example').email = 'ana@school.example';
+    const p = plan(w);
+    expect(p.changes.filter((c) => c.kind === 'update')).toEqual([]);
+    expect(p.held.map((h) => [h.change.before!.email, h.change.after!.email])).toEqual([
+      ['ana@school.example', 'nurse@school.example'],
+      ['ben@school.example', 'ana@school.example'],
+    ]);
+    expect(p.held[0].why).toContain('another account of the roster keeps (Nurse, manual account manual-n)');
+    // The manual account deleted: both renames go through.
+    w.roster.accounts.set(manual.id, { ...manual, status: 'deleted' });
+    expect(plan(w).changes.filter((c) => c.kind === 'update').map((c) => c.after!.email).sort()).toEqual(['ana@school.example', 'nurse@school.example']);
+  });
 });
 
 describe('safety', () => {

@@ -260,6 +260,18 @@ export class ScimRoster implements RosterPort {
     }
   }
 
+  /**
+   * The ledger's accounts (kept in the state store: no request to the app). Null when it is lost (the
+   * plan refuses then) or empty (a first sync, or one rebuilding the links by externalId: the app's
+   * users are not in it yet).
+   */
+  accountKeys(): { ids: string[]; emails: string[] } | null {
+    if (this.ledgerLost()) return null;
+    const entries = this.ledger.load();
+    if (!entries.size) return null;
+    return { ids: [...entries.keys()], emails: [...entries.values()].map((e) => e.e).filter(Boolean) };
+  }
+
   private snapshot(): Snapshot {
     if (this.snap) return this.snap;
     // Before anything is read from the app: without its ledger, what the app holds cannot be trusted as the roster.

@@ -1,6 +1,7 @@
 // The embedded default destination: the roster as a sheet of this spreadsheet.
 import { Destination } from '../../core/ports';
-import { msg, toMessage } from '../../core/messages';
+import { toMessage } from '../../core/messages';
+import { rosterProblem } from '../../core/sync';
 import { EMBEDDED_DESTINATION } from '../../core/settings';
 import { OpenContext } from '../context';
 import { GROUPS_COLUMN, ROSTER_COLUMNS, SheetRoster } from './sheetRoster';
@@ -19,7 +20,7 @@ export const sheetDestination: Destination<never, OpenContext> = {
       svc.roster.checkWritable();
       const { accounts, problems } = svc.roster.readAll();
       if (problems.length) {
-        const m = msg('rosterRowInvalid', { row: problems[0].row, sheet: svc.roster.kind, problem: problems[0].message });
+        const m = rosterProblem(svc.roster.kind, problems);
         return { status: 'warning', found: `${problems.length} rows cannot be read. ${m.text}`, fix: m.fix };
       }
       return { status: 'pass', found: `${accounts.length} accounts in ${svc.roster.kind}.`, fix: '' };

@@ -92,6 +92,21 @@ export class SheetRoster implements RosterPort {
     return { accounts: cache.accounts, problems: cache.problems };
   }
 
+  /** The ID and Email columns alone (one read each), or the accounts already read; null when the header does not name them (the plan says what is wrong). */
+  accountKeys(): { ids: string[]; emails: string[] } | null {
+    if (this.cache) return { ids: [...this.cache.byId.keys()], emails: [...this.cache.byId.values()].map((a) => a.email) };
+    const sheet = this.spreadsheet.getSheetByName(ROSTER_SHEET);
+    // None yet (a first sync), or deleted by a person (then the plan refuses to sync, whatever was saved).
+    if (!sheet) return { ids: [], emails: [] };
+    const last = sheet.getLastRow();
+    if (last < 2) return { ids: [], emails: [] };
+    const header = sheet.getRange(1, 1, 1, sheet.getLastColumn()).getValues()[0].map((h) => String(h).trim());
+    const [id, email] = [header.indexOf('ID'), header.indexOf('Email')];
+    if (id < 0 || email < 0) return null;
+    const column = (c: number) => sheet.getRange(2, c + 1, last - 1, 1).getValues().map((row) => fromRosterCell(row[0], false)).filter(Boolean);
+    return { ids: column(id), emails: column(email) };
+  }
+
   private load(): RosterCache {
     const sheet = this.sheet();
     const values = sheet.getDataRange().getValues();
@@ -116,7 +131,7 @@ export class SheetRoster implements RosterPort {
       const rawId = values[r][at[COLUMN.ID]];
       const parsed = typeof rawId === 'number' ? `the ID is stored as a number (${rawId}) and has lost digits; format the ID column as plain text and paste the id again` : parseRow(cell);
       if (typeof parsed === 'string') problems.push({ row: r + 1, message: parsed });
-      else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}` });
+      else if (rowOf.has(parsed.id)) problems.push({ row: r + 1, message: `the ID ${parsed.id} is also on row ${rowOf.get(parsed.id)}`, sameIdAs: { row: rowOf.get(parsed.id)!, id: parsed.id } });
       else {
         this.attributeNames.forEach((name, i) => {
           const value = fromCell(values[r][at[ROSTER_COLUMNS.length + i]]);

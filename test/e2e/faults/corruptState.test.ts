@@ -2,7 +2,7 @@
 // and no local decision is lost.
 // Part of the fault suite (helpers.ts): the built bundle in the simulated Apps Script runtime, failures injected.
 import { later, World } from '../harness';
-import { DEMO_DOMAIN } from '../../../emulator/domain';
+import { DEMO_DOMAIN, generateDomain } from '../../../emulator/domain';
 import { DEMO_RULES } from '../../../emulator/serve';
 import { CATALOG } from '../../../src/core/messages';
 import { faultSuite, Json, catalog, sheetDump, beat, scheduledRun, newest, rosterSheet, ID_COL } from './helpers';
@@ -291,4 +291,111 @@ rec.test('corrupt', 'a full script property store (other rosters of the deployme
   later(w);
   expect(w.call('syncNow', {}).state).toBe('done');
   rec.count('faultScenarios', 2);
+});
+
+/** The hidden state sheet as saved blobs: key → value, reassembled from its chunk rows. */
+function stateBlobs(w: World): Map<string, string> {
+  const blobs = new Map<string, string>();
+  let rows: string[][] = [];
+  try {
+    rows = (w.rt.sheetValues('Roster Sync state') as string[][]).slice(1).filter((r) => r.some((v) => v !== ''));
+  } catch {
+    return blobs;
+  }
+  rows.forEach(([key, count], i) => {
+    if (!String(key).includes('#') && Number(count) > 0) blobs.set(String(key), rows.slice(i, i + Number(count)).map((r) => String(r[2])).join(''));
+  });
+  return blobs;
+}
+
+/** What a checkpoint holds: the directory users of its snapshot pages, its characters, and the job's phase. */
+function stateSize(w: World): { users: number; listedPages: number; chars: number; phase: string } {
+  const blobs = stateBlobs(w);
+  const pages = [...blobs].filter(([k]) => /^snap\.(users|kept)\./.test(k));
+  const users = pages.reduce((n, [, v]) => n + (JSON.parse(v) as unknown[]).length, 0);
+  const chars = [...blobs.values()].reduce((n, v) => n + v.length, 0);
+  const job = blobs.get('job');
+  return { users, listedPages: pages.filter(([k]) => k.startsWith('snap.users.')).length, chars, phase: job ? JSON.parse(job).phase : '' };
+}
+
+rec.test('corrupt', 'the hidden state sheet keeps, at every checkpoint (while reading the directory and once planned), only the users the later parts need (in scope, or with an account): 5% of a 6,000-user domain in scope; the resumed parts end with the roster of a sync in one part, looking up only the user really gone', () => {
+  const grade = '/Students/School 1/Grade 9';
+  const setup = (budget: number) => {
+    const directory = generateDomain({ users: 6000, domain: DEMO_DOMAIN, seed: 11 });
+    directory.addOrgUnit('/Alumni');
+    const rules = [{ id: 'grade9', type: 'ou', orgUnitPath: grade, includeSubOrgUnits: true, role: 'student' }, { id: 'coaches', type: 'group', groupEmail: `group-1@${DEMO_DOMAIN}`, role: 'teacher' }];
+    const globals = { ROSTER_SYNC_BUDGET_MS: 600_000 };
+    const w = world({ directory, rules, globals });
+    w.save({ threshold: { kind: 'percent', value: 100 }, cooldownMinutes: 0 });
+    expect(runToEnd(w).result.state).toBe('done');
+    // The next sync: 300 leave the grade, 300 join it, one in-scope user is deleted in Google.
+    const dir = w.rt.directory;
+    const coaches = dir.findGroup(`group-1@${DEMO_DOMAIN}`)!;
+    const plain = dir.allUsers().filter((u) => !u.suspended && !dir.isMemberDeep(coaches, u.id));
+    const inGrade = plain.filter((u) => u.orgUnitPath === grade);
+    const outside = plain.filter((u) => u.orgUnitPath !== grade);
+    for (const u of inGrade.slice(0, 300)) dir.moveUser(u.primaryEmail, '/Alumni');
+    for (const u of outside.slice(0, 300)) dir.moveUser(u.primaryEmail, grade);
+    const gone = inGrade[310];
+    dir.deleteUser(gone.primaryEmail);
+    later(w);
+    globals.ROSTER_SYNC_BUDGET_MS = budget;
+    return { w, gone };
+  };
+  const reference = setup(600_000);
+  expect(runToEnd(reference.w).result).toMatchObject({ state: 'done', applied: { create: 300, deactivate: 301 } });
+  const expected = reference.w.roster();
+
+  const { w, gone } = setup(1500);
+  const directoryUsers = w.rt.directory.allUsers().length;
+  const rosterRows = w.roster().length;
+  const coaches = w.rt.directory.findGroup(`group-1@${DEMO_DOMAIN}`)!;
+  const inScope = w.rt.directory.allUsers().filter((u) => u.orgUnitPath === grade || w.rt.directory.isMemberDeep(coaches, u.id)).length;
+  w.rt.resetCounters();
+  const checkpoints: ReturnType<typeof stateSize>[] = [];
+  let r = w.call('syncNow', {});
+  for (let i = 0; i < 40 && r.state === 'in-progress'; i++) {
+    checkpoints.push(stateSize(w));
+    r = w.call('continueSync');
+  }
+  expect(r).toMatchObject({ state: 'done', applied: { create: 300, deactivate: 301 } });
+  const planned = checkpoints.filter((c) => c.phase === 'apply');
+  const reading = checkpoints.filter((c) => c.phase !== 'apply');
+  expect(planned.length).toBeGreaterThan(0); // the changes were applied over several parts
+  expect(reading.length).toBeGreaterThan(0); // and the directory read over several parts
+  for (const c of checkpoints) {
+    // Only the users the later parts need: bounded by those in scope plus the roster's accounts, never the directory's.
+    expect(c.users).toBeLessThanOrEqual(inScope + rosterRows);
+  }
+  for (const c of planned) expect(c.listedPages).toBe(0);
+  expect(compareRoster(w, expected)).toEqual({ lost: 0, duplicated: 0, extra: 0, differing: 0 });
+  expect(w.roster().find((row) => row.ID === gone.id)).toMatchObject({ Status: 'disabled' });
+  // Confirmation before deactivating still holds, and the users left out are never looked up: one users.get, for the one gone.
+  expect(w.rt.calls['AdminDirectory.Users.get'] ?? 0).toBeLessThanOrEqual(1);
+  expect(w.history().at(-1)).toMatchObject({ Outcome: 'success' });
+
+  // Killed right after the checkpoint that kept the needed users apart: the next part resumes from them.
+  const cut = setup(1500);
+  let c = cut.w.call('syncNow', {});
+  for (let i = 0; i < 40 && c.state === 'in-progress' && stateSize(cut.w).phase !== 'apply'; i++) c = cut.w.call('continueSync');
+  expect(stateSize(cut.w).phase).toBe('apply');
+  const end = runToEnd(cut.w, { part: 1, ms: 200 });
+  expect(end.parts[0].state).toBe('cut');
+  expect(end.result.state).toBe('done');
+  expect(compareRoster(cut.w, expected)).toEqual({ lost: 0, duplicated: 0, extra: 0, differing: 0 });
+  expect(cut.w.history().map((h) => h.Outcome).filter((o) => o === 'failed' || o === 'discarded')).toEqual([]);
+
+  const largest = Math.max(...planned.map((p) => p.users));
+  const read = reading;
+  rec.note(
+    `${directoryUsers.toLocaleString('en-US')} directory users, ${inScope} in scope, ${rosterRows} roster accounts: once planned, each checkpoint held at most ${largest} users ` +
+      `(${Math.max(...planned.map((p) => p.chars)).toLocaleString('en-US')} characters) over ${planned.length} checkpoints; ` +
+      `while reading, at most ${Math.max(...read.map((p) => p.users)).toLocaleString('en-US')} users (${Math.max(...read.map((p) => p.chars)).toLocaleString('en-US')} characters) over ${read.length} checkpoints`,
+  );
+  rec.count('stateUsersRead', directoryUsers);
+  rec.count('stateUsersKept', largest);
+  rec.count('stateUsersNeeded', inScope + rosterRows);
+  rec.count('stateUsersBeforePlan', Math.max(...read.map((p) => p.users)));
+  rec.count('faultScenarios', 2);
+  rec.count('cutPoints');
 });
