@@ -133,6 +133,7 @@ export function goals(results: Row[]): { title: string; goals: Goal[] }[] {
   const roll = byId('100k-classes-rollover-calibrated');
   const none = byId('100k-classes-nochange-calibrated');
   const big = byId('300k-first-calibrated');
+  const attr = byId('100k-classes-nochange-attributes-calibrated');
   const sheet = results.filter((r) => isSheetCase(r) && r.model === 'calibrated');
   const worst = sheet.length ? Math.max(...sheet.map((r) => r.directoryCalls / r.directoryBound)) : NaN;
   const scale: Goal[] = [
@@ -140,6 +141,10 @@ export function goals(results: Row[]): { title: string; goals: Goal[] }[] {
     { ok: !!roll && roll.ok && roll.parts === 1, text: `same, rollover: 1 part (${roll ? parts(roll.parts) : 'not run'})` },
     { ok: !!none && none.ok && none.parts === 1 && none.simulatedSeconds <= 60, text: `same, no change: 1 part, ≤ 60 simulated seconds (${none ? `${parts(none.parts)}, ${none.simulatedSeconds} s` : 'not run'})` },
     { ok: !!big && big.ok, text: `300k users, first sync: ok (${big ? `${big.ok ? 'ok' : 'not ok'}, ${parts(big.parts)}` : 'not run'})` },
+    {
+      ok: !!attr && attr.ok && attr.directoryCalls === attr.directoryCallsWithoutAttributes,
+      text: `mapped attributes cost no directory call: a no-change sync with three mapped attributes makes the calls the same sync without them makes (${attr ? `${n(attr.directoryCalls)} and ${n(attr.directoryCallsWithoutAttributes)}` : 'not run'})`,
+    },
     { ok: sheet.length > 0 && worst <= 1.05, text: `every case: directory calls / bound ≤ 1.05 (worst ${worst.toFixed(3)})` },
     { ok: sheet.length > 0 && sheet.every((r) => r.rosterWrites <= r.rosterWriteBound), text: `every case: roster writes ≤ bound (${sheet.filter((r) => r.rosterWrites <= r.rosterWriteBound).length} of ${sheet.length})` },
     { ok: sheet.length > 0 && sheet.every((r) => r.parts <= r.executionsBound), text: `every case: parts ≤ executions bound (${sheet.filter((r) => r.parts <= r.executionsBound).length} of ${sheet.length})` },

@@ -41,7 +41,16 @@ interface CaseResult {
   cpuSecondsNode: number;
   /** ceil(listing and writing time under the model, one call at a time / 270 s): see executionsBound in bench/districts.ts. */
   executionsBound: number;
+  /** The attribute case only: the directory calls of the same no-change sync without mapped attributes, just before. */
+  directoryCallsWithoutAttributes?: number;
 }
+
+/** Attributes read from the directory user (Settings → Attributes): each adds a field to the reads, never a call. */
+const BENCH_ATTRIBUTES = [
+  { name: 'Student ID', source: 'externalIds.organization' },
+  { name: 'Department', source: 'organizations.department' },
+  { name: 'Given name', source: 'name.givenName' },
+];
 
 const MODELS: Record<string, LatencyModel> = {
   calibrated: CALIBRATED_LATENCY,
@@ -255,7 +264,20 @@ function nestedCases(model: string): CaseResult[] {
   yearEnd(d.dir);
   if (model === 'calibrated' && !planner) planner = measurePlanner(planData(d, rosterBefore, b.rt.nowMs()));
   run('rollover');
+  if (model === 'calibrated') out.push(attributeCase(b, model));
   return out;
+}
+
+/** A no-change sync with mapped attributes against the same sync without them, on the same district: the same directory calls. */
+function attributeCase(b: Bench, model: string): CaseResult {
+  const t = Date.now();
+  const without = b.scheduledSync('nochange', model, 'before mapping attributes');
+  const state = b.call('getState');
+  b.call('saveSettings', { ...state.settings, attributes: BENCH_ATTRIBUTES, confirmLowerProtection: true });
+  b.scheduledSync('rollover', model, 'the attribute columns filled in');
+  const r = { ...b.scheduledSync('nochange', model, `100k-classes-nochange-attributes-${model}`), directoryCallsWithoutAttributes: without.directoryCalls };
+  log(r, Date.now() - t);
+  return r;
 }
 
 function flatCase(users: number, model: string): CaseResult {
