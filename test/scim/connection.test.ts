@@ -1,21 +1,13 @@
 // Test connection (Settings → Destination, and the same probe in Finalize) on the built bundle against
 // the loopback SCIM server under behaviour profiles: read-only (the app receives no write), and it says
 // what the app advertises and honours and which role mappings will work, with the fix of each row that does not.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
 import { PROFILES } from '../../emulator/scim/profiles';
 import { World, world } from '../e2e/harness';
+import { scimServerForFile } from './world';
 
 const TOKEN = 'connection-token-0123456789abcdef';
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

@@ -2,23 +2,15 @@
 // answers 400 invalidPath): the built bundle falls back to a removal the app takes (a value array, else
 // the whole member list replaced), remembers it for the app, and the next no-change sync sends no write;
 // for role groups and app groups (selected Google Groups) alike.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
 import { PROFILES } from '../../emulator/scim/profiles';
 import { DEMO_DOMAIN, demoDistrict } from '../../emulator/domain';
 import { World, later, world } from '../e2e/harness';
+import { scimServerForFile } from './world';
 
 const TOKEN = 'group-removal-token-0123456789abcdef';
 const at = (local: string) => `${local}@${DEMO_DOMAIN}`;
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 

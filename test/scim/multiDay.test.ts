@@ -4,22 +4,14 @@
 // The sync is paced over days: everyone is provisioned once, no request is refused by Google while Roster Sync
 // counts the day itself, and when Google refuses earlier than Roster Sync's count (the same user's other scripts
 // share the quota) the sync stops cleanly and continues the next day.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
 import { DEMO_RULES } from '../../emulator/serve';
 import { World, world } from '../e2e/harness';
+import { scimServerForFile } from './world';
 
 const TOKEN = 'multiday-token-0123456789abcdef';
 const DAY = 24 * 60 * 60 * 1000;
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 function scimWorld(quota: number, productQuota?: number): World {
   const w = world({ urlFetch: new SyncHttp(), urlFetchDailyQuota: quota, ...(productQuota ? { globals: { ROSTER_SYNC_URLFETCH_PER_DAY: productQuota } } : {}), link: false });

@@ -2,26 +2,18 @@
 // after the first request), enforced by the simulated runtime: a large first sync to a SCIM app that
 // does not fit in one day's requests pauses with a truthful message and is continued by the first
 // heartbeat after the reset, whether Roster Sync's own count ran out or Google refused first.
-import { SyncHttp, closeHttpWorker } from '../../emulator/fakes/urlFetchHttp';
+import { SyncHttp } from '../../emulator/fakes/urlFetchHttp';
 import { URLFETCH_QUOTA_ERROR } from '../../emulator/fakes/urlFetchQuota';
-import { ScimTestServer, startScimServer } from '../../emulator/scim/harness';
 import { generateDomain, scaleRules } from '../../emulator/domain';
 import { World, later, world } from '../e2e/harness';
+import { scimServerForFile } from './world';
 
 const TOKEN = 'quota-token-0123456789abcdef';
 const DOMAIN = 'quota.example';
 const ADMIN = `admin@${DOMAIN}`;
 /** A small day, so 1,500 users do not fit in it (a first sync without Bulk sends about one request per user). */
 const PER_DAY = 1000;
-let server: ScimTestServer;
-
-beforeAll(async () => {
-  server = await startScimServer({ token: TOKEN });
-});
-afterAll(async () => {
-  await server?.stop();
-  await closeHttpWorker();
-});
+const server = scimServerForFile(TOKEN);
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
