@@ -1,7 +1,7 @@
 // The generated districts the benches sync, and the bounds computed from them (not from the add-on's code).
 import fs from 'node:fs';
 import path from 'node:path';
-import type { LatencyModel } from '../emulator/runtime';
+import type { LatencyModel, SimRuntime } from '../emulator/runtime';
 import type { DirectorySnapshot } from '../src/core/model';
 import { addClassGroups, generateDomain, rollover, scaleRules } from '../emulator/domain';
 import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
@@ -9,6 +9,44 @@ import type { FakeDirectoryState } from '../emulator/fakes/directoryState';
 export const DOMAIN = 'district.example';
 
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+/** A server function called as the sidebar calls it; its data, or the error it answered with. */
+export function serverCall(rt: SimRuntime, fn: string, arg?: unknown): Json {
+  const r = rt.runFromBrowser(fn, arg === undefined ? [] : [arg]) as Json;
+  if (!r?.ok) throw new Error(`${fn}: ${r?.error?.text ?? 'no envelope'}`);
+  return r.data;
+}
+
+/** Writes made to a sheet of the roster spreadsheet so far (0 before it exists). */
+export function sheetWrites(rt: SimRuntime, sheet: string): number {
+  try {
+    return rt.sheetData(rt.activeSpreadsheetId, sheet).writes;
+  } catch {
+    return 0;
+  }
+}
+
+/** The fields every sync case of bench/results.json has (bench/run.ts, bench/scim.ts). */
+export interface SyncRow {
+  id: string;
+  users: number;
+  groups: number;
+  model: string;
+  kind: 'first' | 'nochange' | 'rollover';
+  trigger: 'scheduled' | 'syncNow';
+  ok: boolean;
+  parts: number;
+  directoryCalls: number;
+  directoryBound: number;
+  /** Roster writes: setValues on the Roster sheet, or SCIM write requests (a Bulk request counts once). */
+  rosterWrites: number;
+  rosterWriteBound: number;
+  stateWrites: number;
+  simulatedSeconds: number;
+  cpuSecondsNode: number;
+  /** ceil(listing and writing time under the model, one call at a time / 270 s): see executionsBound. */
+  executionsBound: number;
+}
 
 export interface District {
   dir: FakeDirectoryState;

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CALIBRATED_LATENCY, DEFAULT_LATENCY, LatencyModel, SimRuntime, scaledLatency } from '../emulator/runtime';
-import { District, directoryBound, directoryPages, district, executionsBound, recordWall, round, snapshotOf, yearEnd } from './districts';
+import { District, SyncRow, directoryBound, serverCall, sheetWrites, directoryPages, district, executionsBound, recordWall, round, snapshotOf, yearEnd } from './districts';
 import type { Account } from '../src/core/model';
 import type { PlanData } from './planWork';
 
@@ -23,24 +23,7 @@ const HOUR = 3_600_000;
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** One row of bench/results.json: exactly these fields. */
-interface CaseResult {
-  id: string;
-  users: number;
-  groups: number;
-  model: string;
-  kind: 'first' | 'nochange' | 'rollover';
-  trigger: 'scheduled' | 'syncNow';
-  ok: boolean;
-  parts: number;
-  directoryCalls: number;
-  directoryBound: number;
-  rosterWrites: number;
-  rosterWriteBound: number;
-  stateWrites: number;
-  simulatedSeconds: number;
-  cpuSecondsNode: number;
-  /** ceil(listing and writing time under the model, one call at a time / 270 s): see executionsBound in bench/districts.ts. */
-  executionsBound: number;
+interface CaseResult extends SyncRow {
   /** The attribute case only: the directory calls of the same no-change sync without mapped attributes, just before. */
   directoryCallsWithoutAttributes?: number;
 }
@@ -92,17 +75,11 @@ class Bench {
   }
 
   call(fn: string, arg?: unknown): Json {
-    const r = this.rt.runFromBrowser(fn, arg === undefined ? [] : [arg]) as Json;
-    if (!r?.ok) throw new Error(`${fn}: ${r?.error?.text ?? 'no envelope'}`);
-    return r.data;
+    return serverCall(this.rt, fn, arg);
   }
 
   private writes(sheet: string): number {
-    try {
-      return this.rt.sheetData(this.rt.activeSpreadsheetId, sheet).writes;
-    } catch {
-      return 0;
-    }
+    return sheetWrites(this.rt, sheet);
   }
 
   private rosterRows(): string[][] {

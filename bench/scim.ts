@@ -21,7 +21,7 @@ import { CALIBRATED_LATENCY, SimRuntime } from '../emulator/runtime';
 import { SyncHttp, closeHttpWorker } from '../emulator/fakes/urlFetchHttp';
 import { ScimTestServer, ServerState, startScimServer } from '../emulator/scim/harness';
 import { HEADROOM_SHARE, TARGET_USERS, WORKSPACE_URLFETCH_PER_DAY } from './scimFigures';
-import { District, directoryBound, directoryPages, district, executionsBound, recordWall, round, yearEnd } from './districts';
+import { District, SyncRow, directoryBound, serverCall, sheetWrites, directoryPages, district, executionsBound, recordWall, round, yearEnd } from './districts';
 
 const ROOT = path.resolve(__dirname, '..');
 const DIST = path.join(ROOT, 'dist');
@@ -40,24 +40,8 @@ const APP_MEMBERS_PER_PATCH = 100;
 type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 /** One row of bench/results.json: the fields bench/run.ts writes, and the SCIM side's own. */
-export interface ScimRow {
-  id: string;
-  users: number;
-  groups: number;
-  model: string;
-  kind: 'first' | 'nochange' | 'rollover';
+export interface ScimRow extends SyncRow {
   trigger: 'scheduled';
-  ok: boolean;
-  parts: number;
-  directoryCalls: number;
-  directoryBound: number;
-  /** SCIM write requests (a Bulk request counts once). */
-  rosterWrites: number;
-  rosterWriteBound: number;
-  stateWrites: number;
-  simulatedSeconds: number;
-  cpuSecondsNode: number;
-  executionsBound: number;
   destination: 'scim';
   bulk: boolean;
   /** Users in the app after the sync. */
@@ -231,17 +215,11 @@ class ScimBench {
   }
 
   call(fn: string, arg?: unknown): Json {
-    const r = this.rt.runFromBrowser(fn, arg === undefined ? [] : [arg]) as Json;
-    if (!r?.ok) throw new Error(`${fn}: ${r?.error?.text ?? 'no envelope'}`);
-    return r.data;
+    return serverCall(this.rt, fn, arg);
   }
 
   private writes(sheet: string): number {
-    try {
-      return this.rt.sheetData(this.rt.activeSpreadsheetId, sheet).writes;
-    } catch {
-      return 0;
-    }
+    return sheetWrites(this.rt, sheet);
   }
 
   historyRows(): Record<string, string>[] {
