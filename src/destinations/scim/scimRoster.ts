@@ -758,7 +758,7 @@ export class ScimRoster implements RosterPort {
     switch (w.phase) {
       case 'create': {
         if (ok) {
-          const id = r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location);
+          const id = createdId(r);
           if (!id) return this.finish(w, this.failText(w, { ...r, text: 'the app created the user but did not say its id' }));
           w.scimId = id;
           w.raw = r.body && r.body.id !== undefined ? r.body : { ...createUserBody(w.desired!), id };
@@ -1000,31 +1000,9 @@ export class ScimRoster implements RosterPort {
 
   private applyGroups(works: Work[], snap: Snapshot): void {
     const groups = snap.groups!;
-    const deltas = new Map<Role, { userId: string; op: 'add' | 'remove' }[]>();
-    const workOf = new Map<string, Work>();
-    for (const w of works) {
-      const after = w.change.after;
-      if (!w.accepted || w.failure || !w.scimId || !after || after.status === 'deleted') continue;
-      workOf.set(w.scimId, w);
-      const want = new Set(after.roles);
-      for (const [role, g] of groups) {
-        const has = g.members.has(w.scimId);
-        if (want.has(role) === has) continue;
-        if (!deltas.has(role)) deltas.set(role, []);
-        deltas.get(role)!.push({ userId: w.scimId, op: has ? 'remove' : 'add' });
-      }
-    }
+    const { deltas, workOf } = membershipDeltas(works, [...groups.keys()], (role) => groups.get(role)!.members, (after) => new Set(after.roles));
     if (!deltas.size) return;
-    const failGroup = (role: Role, userIds: string[], r: ScimResponse) => {
-      for (const id of userIds) {
-        const w = workOf.get(id);
-        if (w && r.notSent) {
-          w.groupUnsent = true;
-          continue;
-        }
-        if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: groups.get(role)!.name, code: r.status, detail: errorDetail(r) }).text;
-      }
-    };
+    const failGroup = (role: Role, userIds: string[], r: ScimResponse) => membershipFailed(workOf, userIds, r, groups.get(role)!.name);
     // Groups that do not exist yet are created when someone needs to join them.
     const missing = [...deltas.keys()].filter((role) => !groups.get(role)!.id && deltas.get(role)!.some((d) => d.op === 'add'));
     if (missing.length) {
@@ -1032,7 +1010,7 @@ export class ScimRoster implements RosterPort {
       const conflicts: Role[] = [];
       created.forEach((r, i) => {
         const role = missing[i];
-        const id = r.status >= 200 && r.status < 300 ? (r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location)) : '';
+        const id = createdId(r);
         if (id) groups.get(role)!.id = id;
         else if (r.status === 409) conflicts.push(role);
         else failGroup(role, deltas.get(role)!.map((d) => d.userId), r);
@@ -1058,10 +1036,7 @@ export class ScimRoster implements RosterPort {
       if (!g.id || !todo.length) continue;
       jobs.push({ key: role, id: g.id, members: g.members, deltas: todo, whole: { schemas: [GROUP_SCHEMA], displayName: g.name } });
     }
-    for (const { job, deltas: part, answer } of this.writeMembers(jobs, snap.caps.patch)) {
-      if (answer.status >= 200 && answer.status < 300) for (const d of part) d.op === 'add' ? job.members.add(d.userId) : job.members.delete(d.userId);
-      else failGroup(job.key, part.map((d) => d.userId), answer);
-    }
+    this.writeMembers(jobs, snap.caps.patch, failGroup);
   }
 
   /**
@@ -1070,7 +1045,15 @@ export class ScimRoster implements RosterPort {
    * a removal with a value array, then the whole member list replaced, and the form that works is
    * remembered for it, as the roles PATCH form is. Without PATCH, the whole group is PUT.
    */
-  private writeMembers<K>(jobs: MembershipJob<K>[], patch: boolean): { job: MembershipJob<K>; deltas: MemberDelta[]; answer: ScimResponse }[] {
+  private writeMembers<K>(jobs: MembershipJob<K>[], patch: boolean, fail: (key: K, userIds: string[], r: ScimResponse) => void): void {
+    for (const { job, deltas, answer } of this.sendMembers(jobs, patch)) {
+      if (answer.status >= 200 && answer.status < 300) for (const d of deltas) d.op === 'add' ? job.members.add(d.userId) : job.members.delete(d.userId);
+      else fail(job.key, deltas.map((d) => d.userId), answer);
+    }
+  }
+
+  /** The requests of writeMembers, each with the changes it carried and the app's answer. */
+  private sendMembers<K>(jobs: MembershipJob<K>[], patch: boolean): { job: MembershipJob<K>; deltas: MemberDelta[]; answer: ScimResponse }[] {
     const path = (job: MembershipJob<K>) => `/Groups/${encodeURIComponent(job.id)}`;
     if (!patch) {
       // The app offers no PATCH: the only way left is to send the group's whole member list.
@@ -1115,32 +1098,20 @@ export class ScimRoster implements RosterPort {
   private applyAppGroups(works: Work[], snap: Snapshot): void {
     const groups = snap.appGroups!;
     const byEmail = new Map([...groups.values()].map((g) => [g.group.email, g]));
-    const deltas = new Map<AppGroupState, MemberDelta[]>();
-    const workOf = new Map<string, Work>();
-    for (const w of works) {
-      const after = w.change.after;
-      if (!w.accepted || w.failure || !w.scimId || !after || after.status === 'deleted' || !after.groups) continue;
-      workOf.set(w.scimId, w);
-      const want = new Set(after.groups.map((e) => byEmail.get(e)).filter((g): g is AppGroupState => !!g));
-      for (const g of groups.values()) {
-        const has = g.members.has(w.scimId);
-        if (want.has(g) === has) continue;
-        if (!deltas.has(g)) deltas.set(g, []);
-        deltas.get(g)!.push({ userId: w.scimId, op: has ? 'remove' : 'add' });
-      }
-    }
-    const fail = (g: AppGroupState, userIds: string[], r: ScimResponse) => {
-      for (const id of userIds) {
-        const w = workOf.get(id);
-        if (w && !w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group: g.group.name, code: r.status, detail: errorDetail(r) }).text;
-      }
-    };
+    // An account without a Groups list (none read for it) is left in the groups it is in.
+    const { deltas, workOf } = membershipDeltas(
+      works.filter((w) => w.change.after?.groups),
+      [...groups.values()],
+      (g) => g.members,
+      (after) => new Set(after.groups!.map((e) => byEmail.get(e)).filter((g): g is AppGroupState => !!g)),
+    );
+    const fail = (g: AppGroupState, userIds: string[], r: ScimResponse) => membershipFailed(workOf, userIds, r, g.group.name);
     const missing = [...deltas.keys()].filter((g) => !g.id && deltas.get(g)!.some((d) => d.op === 'add'));
     if (missing.length) {
       const created = this.executeWrites(missing.map((g) => ({ method: 'POST' as const, path: '/Groups', body: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id } })));
       created.forEach((r, i) => {
         const g = missing[i];
-        const id = r.status >= 200 && r.status < 300 ? (r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location)) : '';
+        const id = createdId(r);
         if (id) {
           g.id = id;
           g.displayName = g.group.name;
@@ -1152,10 +1123,7 @@ export class ScimRoster implements RosterPort {
       if (g.id) jobs.push({ key: g, id: g.id, members: g.members, deltas: list, whole: { schemas: [GROUP_SCHEMA], displayName: g.group.name, externalId: g.group.id } });
     }
     this.rememberAppGroups();
-    for (const { job, deltas: part, answer } of this.writeMembers(jobs, snap.caps.patch)) {
-      if (answer.status >= 200 && answer.status < 300) for (const d of part) d.op === 'add' ? job.members.add(d.userId) : job.members.delete(d.userId);
-      else fail(job.key, part.map((d) => d.userId), answer);
-    }
+    this.writeMembers(jobs, snap.caps.patch, fail);
   }
 
   /** The app groups Roster Sync has put in this app, by Google id (kept in the BlobStore beside the ledger). */
@@ -1291,6 +1259,44 @@ class OpsRetry extends Error {
 /** When a refused create may be sent again unchanged: a day after the first refusal, doubling, at most 16 days. */
 function retryAt(r: RefusedCreate): number {
   return r.at + REFUSED_BACKOFF_MS * 2 ** Math.min(4, Math.max(0, r.n - 1));
+}
+
+/**
+ * The membership changes accepted user changes need: per group, each user to add or remove, and the
+ * work of each user named (deleted accounts leave their groups with the app's own deletion).
+ */
+function membershipDeltas<G>(works: Work[], groups: G[], membersOf: (g: G) => Set<string>, wanted: (after: Account) => Set<G>): { deltas: Map<G, MemberDelta[]>; workOf: Map<string, Work> } {
+  const deltas = new Map<G, MemberDelta[]>();
+  const workOf = new Map<string, Work>();
+  for (const w of works) {
+    const after = w.change.after;
+    if (!w.accepted || w.failure || !w.scimId || !after || after.status === 'deleted') continue;
+    workOf.set(w.scimId, w);
+    const want = wanted(after);
+    for (const g of groups) {
+      const has = membersOf(g).has(w.scimId);
+      if (want.has(g) === has) continue;
+      if (!deltas.has(g)) deltas.set(g, []);
+      deltas.get(g)!.push({ userId: w.scimId, op: has ? 'remove' : 'add' });
+    }
+  }
+  return { deltas, workOf };
+}
+
+/** A membership request the app refused fails its users' changes; one not sent (a wait, the time budget) waits for the next sync. */
+function membershipFailed(workOf: Map<string, Work>, userIds: string[], r: ScimResponse, group: string): void {
+  for (const id of userIds) {
+    const w = workOf.get(id);
+    if (!w) continue;
+    if (r.notSent) w.groupUnsent = true;
+    else if (!w.groupFailure) w.groupFailure = msg('scimGroupFailed', { email: w.change.after?.email ?? w.change.email, group, code: r.status, detail: errorDetail(r) }).text;
+  }
+}
+
+/** The id of what a 2xx POST created (the body's id, else the Location header), or '' when there is none. */
+function createdId(r: ScimResponse): string {
+  if (r.status < 200 || r.status >= 300) return '';
+  return r.body && r.body.id !== undefined ? String(r.body.id) : idFromLocation(r.location);
 }
 
 function idFromLocation(location: string): string {
