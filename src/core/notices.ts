@@ -33,6 +33,12 @@ export function noticeIsNew(svc: Services, signature: string): boolean {
   return true;
 }
 
+/** After a sync that succeeded: the next problem is news again (wherever the last one was remembered). */
+export function forgetNotice(svc: Services): void {
+  if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+  if (svc.state.get(NOTICE_KEY) !== null) svc.state.removePrefix(NOTICE_KEY);
+}
+
 function readNotice(raw: string | null): { signature?: string; at?: number } {
   try {
     return (JSON.parse(raw ?? '{}') as { signature?: string; at?: number }) ?? {};

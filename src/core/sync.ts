@@ -25,7 +25,7 @@ import {
 import { makePlan } from './plan';
 import { reachedByOuRule } from './rules';
 import { directoryFields } from './attributes';
-import { NOTICE_KEY, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
+import { forgetNotice, noticeIsNew, notify, sendNotice, sendSyncReport } from './notices';
 import { ReportsError } from './googleErrors';
 import {
   IncrementalProgress,
@@ -666,7 +666,7 @@ function finish(svc: Services, job: Job, partStart: number): SyncResult {
   if (svc.state instanceof WriteBehindStore) svc.state.flush();
   if (outcome !== 'success' || job.ruleProblems.length) notify(svc, job.trigger, outcome, { text, fix }, job.applied);
   else {
-    if (svc.config.get(NOTICE_KEY) !== null) svc.config.remove(NOTICE_KEY);
+    forgetNotice(svc);
     if (job.trigger === 'scheduled' && Object.values(job.applied).some(Boolean)) sendSyncReport(svc, draftOf(job), job.applied, text);
   }
   rememberResume(svc, job);

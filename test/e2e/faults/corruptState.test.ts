@@ -290,6 +290,12 @@ rec.test('corrupt', 'a full script property store (other rosters of the deployme
   for (const key of [...store.map.keys()]) if (key.startsWith('rs:another-roster-')) store.map.delete(key);
   later(w);
   expect(w.call('syncNow', {}).state).toBe('done');
+  // After a sync that succeeded, the same problem coming back is news again: the admins hear of it at once.
+  store.map.set(topUp, 'x'.repeat(LIMIT - store.size() - topUp.length));
+  later(w);
+  const before = w.rt.outbox.length;
+  expect(scheduledRun(w)).toMatchObject({ state: 'failed' });
+  expect(w.rt.outbox.length).toBe(before + 1);
   rec.count('faultScenarios', 2);
 });
 
