@@ -26,6 +26,25 @@ const fresh = (switches: Json = {}) => resetApp(server, TOKEN, switches);
 
 const writes = async () => (await server.state()).log.filter((r) => r.method !== 'GET');
 
+/** A first sync to its end: a success, every planned account in the app once. */
+async function provisionsEveryoneOnce(w: World): Promise<Json> {
+  const first = syncToEnd(w);
+  expect(first.state).toBe('done');
+  expect(w.history().at(-1)).toMatchObject({ Outcome: 'success' });
+  const users = (await server.state()).users;
+  expect(users).toHaveLength(first.planned.create);
+  expect(new Set(users.map((u) => u.externalId)).size).toBe(users.length);
+  return first;
+}
+
+/** The next sync, with nothing changed in Google: no change, and no write sent. */
+async function quietSyncWritesNothing(w: World): Promise<void> {
+  await server.clearLog();
+  later(w);
+  expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
+  expect(await writes()).toEqual([]);
+}
+
 describe('an app without value-filtered PATCH paths on Users', () => {
   test('a demoted admin loses the admin role (the whole roles list is replaced), and the next sync sends no write', async () => {
     await fresh(PROFILES.noValuePathPatch);
@@ -185,14 +204,8 @@ describe('a token that may manage users but not groups', () => {
     const w = scimApp();
     expect(w.call('runFinalizeChecks').checks.find((c: Json) => c.id === 'destination')).toMatchObject({ status: 'pass' });
     expect(w.call('testScimConnection').ok).toBe(true);
-    const first = syncToEnd(w);
-    expect(first.state).toBe('done');
-    expect(w.history().at(-1)).toMatchObject({ Outcome: 'success' });
-    expect((await server.state()).users).toHaveLength(first.planned.create);
-    await server.clearLog();
-    later(w);
-    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
-    expect(await writes()).toEqual([]);
+    await provisionsEveryoneOnce(w);
+    await quietSyncWritesNothing(w);
   });
 
   test('with app groups selected (Google Groups pushed as SCIM Groups), Finalize and Test connection fail before the first sync, with the fix', async () => {
@@ -226,14 +239,9 @@ describe('an app with no Bulk, pages of at most 100 and eq filters only (totalRe
   test('a first sync and a no-change sync: everyone once, then no write', async () => {
     await fresh({ ...PROFILES.narrow, omitTotalResults: false });
     const w = scimApp();
-    const first = syncToEnd(w);
-    expect(first.state).toBe('done');
-    expect((await server.state()).users).toHaveLength(first.planned.create);
+    await provisionsEveryoneOnce(w);
     expect((await server.state()).log.filter((e) => e.path.endsWith('/Bulk'))).toEqual([]);
-    await server.clearLog();
-    later(w);
-    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
-    expect(await writes()).toEqual([]);
+    await quietSyncWritesNothing(w);
   });
 
   test('Bulk advertised but refused: one refusal, remembered; everyone arrives once', async () => {
@@ -259,15 +267,7 @@ describe('every profile', () => {
     // App groups need a token that may manage groups; the users-only token syncs roles as the roles attribute alone.
     const w = scimApp();
     if (profile !== 'usersOnlyToken') w.save({ appGroups: [`all-staff@${DEMO_DOMAIN}`] });
-    const first = syncToEnd(w);
-    expect(first.state).toBe('done');
-    expect(w.history().at(-1)).toMatchObject({ Outcome: 'success' });
-    const users = (await server.state()).users;
-    expect(users).toHaveLength(first.planned.create);
-    expect(new Set(users.map((u) => u.externalId)).size).toBe(users.length);
-    await server.clearLog();
-    later(w);
-    expect(syncToEnd(w)).toMatchObject({ state: 'done', message: 'No changes.' });
-    expect(await writes()).toEqual([]);
+    await provisionsEveryoneOnce(w);
+    await quietSyncWritesNothing(w);
   });
 });
