@@ -49,7 +49,7 @@ export const scimDestination: Destination<ScimSettings, OpenContext> = {
     const { scim, settings: saved } = setup;
     // A token saved by an earlier version (no address recorded) is bound to the base URL only when
     // syncs already went there (its ledger is there): a base URL changed before that gets nothing.
-    if (hasLedger(state, scim.baseUrl)) bindLegacyScimToken(secrets, scim.baseUrl);
+    if (scimTokenAddress(secrets) === null && hasLedger(state, scim.baseUrl)) bindLegacyScimToken(secrets, scim.baseUrl);
     // The token goes only to the address it was saved for: a base URL changed since (by a co-admin, say) gets nothing.
     const token = scimTokenFor(secrets, scim.baseUrl, syncAccount);
     if ('problem' in token) return new ScimNotReady(new UserError(token.problem));
